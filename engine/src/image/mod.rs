@@ -1,0 +1,1 @@
+//! Image fingerprints and matching: perceptual hashes and a Hamming index (issue 3, not built yet).

@@ -1,0 +1,654 @@
+//! Visible text out of page bytes: charset detection, a tolerant streaming HTML scanner, and entities.
+//!
+//! The scanner is hand-written rather than built on a DOM or on lol_html. Matching needs only the visible
+//! characters and the block boundaries between them, never a tree, so a single forward pass over the
+//! bytes is enough: nesting depth costs nothing (there is no stack), malformed markup degrades to text,
+//! and `benches/text.rs` measures it against lol_html's rewriter on the fixture pages (see ARCHITECTURE.md).
+//!
+//! Left out: `<script>`, `<style>`, `<noscript>`, `<template>`, `<textarea>`, comments, declarations and
+//! processing instructions. `<title>` is kept apart as the page title. Block-level tags become line breaks
+//! so that paragraphs survive extraction; runs of white space fold to one space.
+
+use super::TextError;
+use encoding_rs::Encoding;
+use memchr::memchr;
+
+/// Bounds on extraction that callers choose; the defaults suit news pages and long-form articles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractConfig {
+    /// Inputs longer than this are rejected with [`TextError::TooLarge`] before any work is done.
+    /// Default 16 MiB: far above real article pages (typically under 1 MiB), low enough to bound memory.
+    pub max_input_bytes: usize,
+    /// Extracted text is cut after this many characters and flagged as truncated.
+    /// Default 2,000,000 characters, about 1,000 pages of a book.
+    pub max_text_chars: usize,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        Self { max_input_bytes: 16 << 20, max_text_chars: 2_000_000 }
+    }
+}
+
+/// What the bytes are. `Auto` treats input that starts with markup as HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// An HTML page or fragment.
+    Html,
+    /// Plain text; line breaks are kept as paragraph boundaries.
+    PlainText,
+    /// Sniff: HTML if the first non-blank character is `<`, plain text otherwise.
+    Auto,
+}
+
+/// The visible text of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// Visible text; paragraphs are separated by `\n`, other white space folded to single spaces.
+    pub text: String,
+    /// The `<title>` of an HTML page, if it had one.
+    pub title: Option<String>,
+    /// The character encoding the bytes were decoded with (a WHATWG label such as `GBK`).
+    pub encoding: &'static str,
+    /// Whether the text was cut at [`ExtractConfig::max_text_chars`].
+    pub truncated: bool,
+}
+
+/// Decodes `bytes` and returns their visible text.
+///
+/// Empty input gives empty text. Input that looks binary (NUL bytes in the first kilobyte of a page
+/// that is not UTF-16) gives [`TextError::Binary`]; input over the byte bound gives [`TextError::TooLarge`].
+pub fn extract(bytes: &[u8], kind: ContentKind, config: &ExtractConfig) -> Result<Extracted, TextError> {
+    if bytes.len() > config.max_input_bytes {
+        return Err(TextError::TooLarge { bytes: bytes.len(), limit: config.max_input_bytes });
+    }
+    let encoding = detect_encoding(bytes);
+    if encoding != encoding_rs::UTF_16LE && encoding != encoding_rs::UTF_16BE && looks_binary(bytes) {
+        return Err(TextError::Binary);
+    }
+    let (decoded, _, _) = encoding.decode(bytes);
+    let is_html = match kind {
+        ContentKind::Html => true,
+        ContentKind::PlainText => false,
+        ContentKind::Auto => decoded.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']).starts_with('<'),
+    };
+    let mut out = TextSink::new(config.max_text_chars);
+    let mut title = None;
+    if is_html {
+        scan_html(&decoded, &mut out, &mut title);
+    } else {
+        out.push_text(&decoded, true);
+    }
+    let truncated = out.truncated;
+    Ok(Extracted { text: out.finish(), title, encoding: encoding.name(), truncated })
+}
+
+/// A page with NUL bytes early on is an image, archive or executable, not text.
+fn looks_binary(bytes: &[u8]) -> bool {
+    memchr(0, &bytes[..bytes.len().min(1024)]).is_some()
+}
+
+/// BOM, then a `charset` declared in the first 1,024 bytes, then UTF-8 if the bytes are valid UTF-8,
+/// then a statistical guess (chardetng), which tells GBK from Big5 from windows-1252 on real pages.
+fn detect_encoding(bytes: &[u8]) -> &'static Encoding {
+    if let Some((encoding, _)) = Encoding::for_bom(bytes) {
+        return encoding;
+    }
+    if let Some(encoding) = declared_charset(&bytes[..bytes.len().min(1024)]) {
+        // A page that claims UTF-16 in ASCII-compatible bytes is lying; browsers treat it as UTF-8.
+        if encoding != encoding_rs::UTF_16LE && encoding != encoding_rs::UTF_16BE {
+            return encoding;
+        }
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return encoding_rs::UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(None, true)
+}
+
+/// Finds `charset=LABEL` (from `<meta charset>` or `http-equiv`) in a page prefix.
+fn declared_charset(prefix: &[u8]) -> Option<&'static Encoding> {
+    let lower: Vec<u8> = prefix.iter().map(u8::to_ascii_lowercase).collect();
+    let mut from = 0;
+    while let Some(found) = memchr::memmem::find(&lower[from..], b"charset") {
+        let mut at = from + found + b"charset".len();
+        from = at;
+        while at < lower.len() && matches!(lower[at], b' ' | b'\t' | b'\n' | b'\r') {
+            at += 1;
+        }
+        if lower.get(at) != Some(&b'=') {
+            continue;
+        }
+        at += 1;
+        while at < lower.len() && matches!(lower[at], b' ' | b'"' | b'\'' | b'\t') {
+            at += 1;
+        }
+        let end = lower[at..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')))
+            .map_or(lower.len(), |n| at + n);
+        if let Some(encoding) = Encoding::for_label(&lower[at..end]) {
+            return Some(encoding);
+        }
+    }
+    None
+}
+
+/// Tags whose content is never visible text. `title` is captured separately.
+const RAW_TEXT_TAGS: [&str; 7] = ["script", "style", "noscript", "template", "textarea", "title", "xmp"];
+
+/// Tags that end a line of visible text in a browser.
+const BLOCK_TAGS: [&str; 42] = [
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "br",
+    "caption",
+    "center",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "html",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "option",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+];
+
+/// One forward pass: text runs go to the sink, tags are classified, raw-text elements are skipped whole.
+fn scan_html(html: &str, out: &mut TextSink, title: &mut Option<String>) {
+    let bytes = html.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() && !out.full() {
+        let Some(lt) = memchr(b'<', &bytes[at..]).map(|n| at + n) else {
+            out.push_html_text(&html[at..]);
+            break;
+        };
+        if lt > at {
+            out.push_html_text(&html[at..lt]);
+        }
+        at = match parse_tag(bytes, lt) {
+            Tag::Comment(end) | Tag::Other(end) => end,
+            Tag::Text => {
+                out.push_html_text("<");
+                lt + 1
+            }
+            Tag::Element { name, end, closing } => {
+                let name = &html[name.0..name.1];
+                if !closing {
+                    if let Some(raw) = RAW_TEXT_TAGS.iter().find(|t| t.eq_ignore_ascii_case(name)) {
+                        let close = find_close_tag(bytes, end, raw.as_bytes());
+                        if *raw == "title" && title.is_none() {
+                            let mut sink = TextSink::new(1000);
+                            sink.push_html_text(&html[end..close.0]);
+                            let text = sink.finish();
+                            *title = (!text.is_empty()).then_some(text);
+                        }
+                        out.soft_break();
+                        close.1
+                    } else {
+                        if BLOCK_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+                            out.line_break();
+                        }
+                        end
+                    }
+                } else {
+                    if BLOCK_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+                        out.line_break();
+                    }
+                    end
+                }
+            }
+        };
+    }
+}
+
+/// The shape of markup starting at a `<`.
+enum Tag {
+    /// `<!-- … -->`; the index just past it.
+    Comment(usize),
+    /// `<!DOCTYPE …>`, `<?xml …>` and the like; the index just past it.
+    Other(usize),
+    /// A start or end tag: its name's byte range and the index just past `>`.
+    Element { name: (usize, usize), end: usize, closing: bool },
+    /// A `<` that starts no markup (`a < b`), which browsers show as text.
+    Text,
+}
+
+fn parse_tag(bytes: &[u8], lt: usize) -> Tag {
+    let rest = &bytes[lt + 1..];
+    if rest.starts_with(b"!--") {
+        let body = lt + 4;
+        return Tag::Comment(memchr::memmem::find(&bytes[body..], b"-->").map_or(bytes.len(), |n| body + n + 3));
+    }
+    match rest.first() {
+        Some(b'!') | Some(b'?') => Tag::Other(memchr(b'>', rest).map_or(bytes.len(), |n| lt + 1 + n + 1)),
+        Some(b'/') if rest.get(1).is_some_and(u8::is_ascii_alphabetic) => {
+            let (name, end) = tag_name_and_end(bytes, lt + 2);
+            Tag::Element { name, end, closing: true }
+        }
+        Some(b'/') => Tag::Other(memchr(b'>', rest).map_or(bytes.len(), |n| lt + 1 + n + 1)),
+        Some(c) if c.is_ascii_alphabetic() => {
+            let (name, end) = tag_name_and_end(bytes, lt + 1);
+            Tag::Element { name, end, closing: false }
+        }
+        _ => Tag::Text,
+    }
+}
+
+/// Reads a tag name, then skips attributes up to the closing `>`, honouring quoted values (which may hold `>`).
+fn tag_name_and_end(bytes: &[u8], start: usize) -> ((usize, usize), usize) {
+    let mut at = start;
+    while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>') {
+        at += 1;
+    }
+    let name = (start, at);
+    let mut quote: Option<u8> = None;
+    while at < bytes.len() {
+        let b = bytes[at];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            // Only a quote that opens an attribute value counts; a stray one mid-name does not.
+            None if (b == b'"' || b == b'\'')
+                && (at > 0 && bytes[at - 1] == b'=' || at > 1 && bytes[at - 1] == b' ' && bytes[at - 2] == b'=') =>
+            {
+                quote = Some(b);
+            }
+            None if b == b'>' => return (name, at + 1),
+            None => {}
+        }
+        at += 1;
+    }
+    (name, bytes.len())
+}
+
+/// Finds `</name` (any case) after `from`; returns (start of the close tag, index past its `>`).
+/// An unclosed raw-text element runs to the end of the page, as in a browser.
+fn find_close_tag(bytes: &[u8], from: usize, name: &[u8]) -> (usize, usize) {
+    let mut at = from;
+    while let Some(n) = memchr::memmem::find(&bytes[at..], b"</") {
+        let start = at + n;
+        let after = start + 2;
+        let candidate = &bytes[after..(after + name.len()).min(bytes.len())];
+        let boundary = bytes.get(after + name.len()).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if candidate.eq_ignore_ascii_case(name) && boundary {
+            let end = memchr(b'>', &bytes[after..]).map_or(bytes.len(), |m| after + m + 1);
+            return (start, end);
+        }
+        at = after;
+    }
+    (bytes.len(), bytes.len())
+}
+
+/// Accumulates visible text with white-space folding, paragraph breaks and the character bound.
+struct TextSink {
+    text: String,
+    chars: usize,
+    max_chars: usize,
+    pending: Pending,
+    truncated: bool,
+}
+
+/// White space seen since the last visible character, resolved lazily so that none is written at the ends.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+enum Pending {
+    None,
+    Space,
+    Break,
+}
+
+impl TextSink {
+    fn new(max_chars: usize) -> Self {
+        Self { text: String::new(), chars: 0, max_chars, pending: Pending::None, truncated: false }
+    }
+
+    fn full(&self) -> bool {
+        self.truncated
+    }
+
+    fn line_break(&mut self) {
+        self.pending = Pending::Break;
+    }
+
+    /// A boundary that separates words without starting a paragraph (around skipped elements).
+    fn soft_break(&mut self) {
+        self.pending = self.pending.max(Pending::Space);
+    }
+
+    /// HTML text: entities decoded; all white space, including newlines, is plain spacing.
+    fn push_html_text(&mut self, raw: &str) {
+        if raw.contains('&') {
+            let decoded = decode_entities(raw);
+            self.push_text(&decoded, false);
+        } else {
+            self.push_text(raw, false);
+        }
+    }
+
+    /// Appends text; with `lines_are_breaks`, each newline is a paragraph boundary (plain-text input).
+    /// Runs of visible characters are copied as whole slices: this is the hottest loop of extraction.
+    fn push_text(&mut self, raw: &str, lines_are_breaks: bool) {
+        let mut run_start = None;
+        for (at, c) in raw.char_indices() {
+            let spacing = match c {
+                '\n' if lines_are_breaks => Some(Pending::Break),
+                ' ' | '\t' | '\n' | '\r' | '\x0c' => Some(Pending::Space),
+                _ if c.is_ascii() => None,
+                _ if c.is_whitespace() || c == '\u{feff}' || c == '\u{200b}' => Some(Pending::Space),
+                _ => None,
+            };
+            match (spacing, run_start) {
+                (None, None) => run_start = Some(at),
+                (None, Some(_)) => {}
+                (Some(space), start) => {
+                    if let Some(start) = start {
+                        self.push_run(&raw[start..at]);
+                        run_start = None;
+                    }
+                    self.pending = self.pending.max(space);
+                }
+            }
+        }
+        if let Some(start) = run_start {
+            self.push_run(&raw[start..]);
+        }
+    }
+
+    /// Appends a run of visible characters, preceded by the pending separator, within the bound.
+    fn push_run(&mut self, run: &str) {
+        if self.truncated {
+            return;
+        }
+        let separator = match self.pending {
+            _ if self.text.is_empty() => None,
+            Pending::None => None,
+            Pending::Space => Some(' '),
+            Pending::Break => Some('\n'),
+        };
+        let sep_chars = usize::from(separator.is_some());
+        let run_chars = if run.is_ascii() { run.len() } else { run.chars().count() };
+        let room = self.max_chars.saturating_sub(self.chars + sep_chars);
+        if room == 0 {
+            self.truncated = true;
+            return;
+        }
+        if let Some(sep) = separator {
+            self.text.push(sep);
+        }
+        if run_chars <= room {
+            self.text.push_str(run);
+            self.chars += sep_chars + run_chars;
+        } else {
+            let cut = run.char_indices().nth(room).map_or(run.len(), |(at, _)| at);
+            self.text.push_str(&run[..cut]);
+            self.chars += sep_chars + room;
+            self.truncated = true;
+        }
+        self.pending = Pending::None;
+    }
+
+    fn finish(self) -> String {
+        self.text
+    }
+}
+
+/// Decodes character references. Named references cover what news pages use (Latin-1 letters,
+/// typographic punctuation, spaces); an unknown name is left as written, as browsers do.
+fn decode_entities(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        match parse_reference(rest) {
+            Some((decoded, used)) => {
+                out.push(decoded);
+                rest = &rest[used..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses `&#123;`, `&#x7B;` or `&name;` at the start of `s`; returns the char and the bytes consumed.
+fn parse_reference(s: &str) -> Option<(char, usize)> {
+    let body = &s[1..];
+    if let Some(num) = body.strip_prefix('#') {
+        let (digits, radix, skip) = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => (hex, 16, 3),
+            None => (num, 10, 2),
+        };
+        let len = digits.bytes().take(8).take_while(|b| (*b as char).is_digit(radix)).count();
+        if len == 0 {
+            return None;
+        }
+        let value = u32::from_str_radix(&digits[..len], radix).ok()?;
+        let c = match value {
+            0 => '\u{fffd}',
+            v => char::from_u32(v).unwrap_or('\u{fffd}'),
+        };
+        let used = skip + len + usize::from(digits[len..].starts_with(';'));
+        return Some((c, used));
+    }
+    let len = body.bytes().take(10).take_while(u8::is_ascii_alphanumeric).count();
+    if len == 0 || !body[len..].starts_with(';') {
+        return None;
+    }
+    let c = named_entity(&body[..len])?;
+    Some((c, 1 + len + 1))
+}
+
+/// Latin-1 letters, in order from U+00C0, by their HTML names (U+00D7 and U+00F7 are the signs).
+const LATIN1_LETTERS: [&str; 64] = [
+    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute", "Ecirc", "Euml",
+    "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute", "Ocirc", "Otilde", "Ouml", "times",
+    "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute", "THORN", "szlig", "agrave", "aacute", "acirc", "atilde",
+    "auml", "aring", "aelig", "ccedil", "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml",
+    "eth", "ntilde", "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
+    "uuml", "yacute", "thorn", "yuml",
+];
+
+fn named_entity(name: &str) -> Option<char> {
+    if let Some(i) = LATIN1_LETTERS.iter().position(|n| *n == name) {
+        return char::from_u32(0xC0 + i as u32);
+    }
+    let c = match name {
+        "amp" | "AMP" => '&',
+        "lt" | "LT" => '<',
+        "gt" | "GT" => '>',
+        "quot" | "QUOT" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "ensp" => '\u{2002}',
+        "emsp" => '\u{2003}',
+        "thinsp" => '\u{2009}',
+        "zwnj" => '\u{200c}',
+        "zwj" => '\u{200d}',
+        "shy" => '\u{ad}',
+        "ldquo" => '\u{201c}',
+        "rdquo" => '\u{201d}',
+        "lsquo" => '\u{2018}',
+        "rsquo" => '\u{2019}',
+        "sbquo" => '\u{201a}',
+        "bdquo" => '\u{201e}',
+        "laquo" => '\u{ab}',
+        "raquo" => '\u{bb}',
+        "lsaquo" => '\u{2039}',
+        "rsaquo" => '\u{203a}',
+        "mdash" => '\u{2014}',
+        "ndash" => '\u{2013}',
+        "hellip" => '\u{2026}',
+        "middot" => '\u{b7}',
+        "bull" => '\u{2022}',
+        "copy" => '\u{a9}',
+        "reg" => '\u{ae}',
+        "trade" => '\u{2122}',
+        "deg" => '\u{b0}',
+        "plusmn" => '\u{b1}',
+        "para" => '\u{b6}',
+        "sect" => '\u{a7}',
+        "cent" => '\u{a2}',
+        "pound" => '\u{a3}',
+        "yen" => '\u{a5}',
+        "euro" => '\u{20ac}',
+        "iexcl" => '\u{a1}',
+        "iquest" => '\u{bf}',
+        "prime" => '\u{2032}',
+        "Prime" => '\u{2033}',
+        "larr" => '\u{2190}',
+        "rarr" => '\u{2192}',
+        "uarr" => '\u{2191}',
+        "darr" => '\u{2193}',
+        "ordf" => '\u{aa}',
+        "ordm" => '\u{ba}',
+        "sup1" => '\u{b9}',
+        "sup2" => '\u{b2}',
+        "sup3" => '\u{b3}',
+        "frac12" => '\u{bd}',
+        "frac14" => '\u{bc}',
+        "frac34" => '\u{be}',
+        "micro" => '\u{b5}',
+        "OElig" => '\u{152}',
+        "oelig" => '\u{153}',
+        "Scaron" => '\u{160}',
+        "scaron" => '\u{161}',
+        _ => return None,
+    };
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(html: &str) -> String {
+        extract(html.as_bytes(), ContentKind::Html, &ExtractConfig::default()).map(|e| e.text).unwrap_or_default()
+    }
+
+    #[test]
+    fn leaves_out_invisible_elements_and_comments() {
+        let html = "<html><head><title>T &amp; U</title><style>p{color:red}</style>\
+            <script>var a = '<p>no</p>';</script></head><body><!-- hidden --><p>One <b>two</b></p>\
+            <noscript>enable js</noscript><template><p>tpl</p></template><div>three</div></body></html>";
+        assert_eq!(text(html), "One two\nthree");
+        let extracted = extract(html.as_bytes(), ContentKind::Auto, &ExtractConfig::default());
+        assert_eq!(extracted.ok().and_then(|e| e.title).as_deref(), Some("T & U"));
+    }
+
+    #[test]
+    fn decodes_entities_and_folds_space() {
+        assert_eq!(
+            text("<p>caf&eacute; &ldquo;x&rdquo;&nbsp;&#x4E2D;&#25991; &bogus; a&b</p>"),
+            "café “x” 中文 &bogus; a&b"
+        );
+        assert_eq!(text("<p>  a \n\t b  </p>\n\n<p>c</p>"), "a b\nc");
+    }
+
+    #[test]
+    fn tolerates_malformed_markup() {
+        assert_eq!(text("<p>a < b and <p>c</div></span>d"), "a < b and\nc\nd");
+        assert_eq!(text("<a href=\"x>y\" title='q'>link</a> <script>never closed"), "link");
+        assert_eq!(text("<div><!-- unterminated"), "");
+        assert_eq!(text("</>x<!DOCTYPE html>y<?pi?>z"), "xyz");
+    }
+
+    #[test]
+    fn deep_nesting_costs_nothing() {
+        let html = format!("{}deep{}", "<div><span>".repeat(100_000), "</span></div>".repeat(100_000));
+        assert_eq!(text(&html), "deep");
+    }
+
+    #[test]
+    fn decodes_declared_and_guessed_chinese_encodings() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("<html><head><meta charset=\"gbk\"></head><p>版权印章保护原创</p>");
+        let extracted = extract(&gbk, ContentKind::Html, &ExtractConfig::default()).ok();
+        assert_eq!(extracted.as_ref().map(|e| e.text.as_str()), Some("版权印章保护原创"));
+        assert_eq!(extracted.map(|e| e.encoding), Some("GBK"));
+        let sentence = "<p>新闻媒体的大部分侵权是转载：整篇文章、摘录、轻度编辑的副本，被包裹在另一个网站的导航、广告和评论中。</p>";
+        let (undeclared, _, _) = encoding_rs::GBK.encode(sentence);
+        let extracted = extract(&undeclared, ContentKind::Html, &ExtractConfig::default()).ok();
+        assert_eq!(extracted.map(|e| e.encoding), Some("GBK"));
+    }
+
+    #[test]
+    fn bounds_and_bad_input_give_errors_or_empty_results() {
+        let config = ExtractConfig { max_input_bytes: 10, max_text_chars: 5 };
+        assert!(matches!(extract(&[b'a'; 11], ContentKind::Auto, &config), Err(TextError::TooLarge { .. })));
+        let cut = extract(b"abcdefgh", ContentKind::PlainText, &config).ok();
+        assert_eq!(cut.map(|e| (e.text, e.truncated)), Some(("abcde".to_string(), true)));
+        assert!(matches!(extract(b"\x89PNG\r\n\x1a\n\0\0", ContentKind::Auto, &config), Err(TextError::Binary)));
+        assert_eq!(extract(b"", ContentKind::Auto, &config).ok().map(|e| e.text), Some(String::new()));
+        let invalid = extract(b"ok \xff\xfe\xfd fine", ContentKind::PlainText, &ExtractConfig::default());
+        assert!(invalid.is_ok());
+    }
+
+    #[test]
+    fn plain_text_keeps_lines_as_paragraphs() {
+        let extracted =
+            extract("第一段。\r\n\r\n第二段 second.\n".as_bytes(), ContentKind::Auto, &ExtractConfig::default());
+        assert_eq!(extracted.ok().map(|e| e.text), Some("第一段。\n第二段 second.".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes give text or a typed error, never a panic, and the bound always holds.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000), limit in 1usize..300) {
+            let config = ExtractConfig { max_input_bytes: 1 << 20, max_text_chars: limit };
+            for kind in [ContentKind::Html, ContentKind::PlainText, ContentKind::Auto] {
+                if let Ok(extracted) = extract(&bytes, kind, &config) {
+                    prop_assert!(extracted.text.chars().count() <= limit);
+                }
+            }
+        }
+
+        /// Markup-shaped garbage never panics either.
+        #[test]
+        fn arbitrary_markup_never_panics(html in "(<[a-z/!?-]{0,8}[^<>]{0,12}>?|&#?x?[0-9a-z]{0,6};?|[^<&]{0,10}){0,60}") {
+            let _ = extract(html.as_bytes(), ContentKind::Html, &ExtractConfig::default());
+        }
+    }
+}
