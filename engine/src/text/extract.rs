@@ -3,7 +3,8 @@
 //! The scanner is hand-written rather than built on a DOM or on lol_html. Matching needs only the visible
 //! characters and the block boundaries between them, never a tree, so a single forward pass over the
 //! bytes is enough: nesting depth costs nothing (there is no stack), malformed markup degrades to text,
-//! and `benches/text.rs` measures it against lol_html's rewriter on the fixture pages (see ARCHITECTURE.md).
+//! and `benches/text.rs` measures it against the floor of lol_html's streaming rewriter on the fixture
+//! pages (lol_html collecting raw text chunks and nothing else).
 //!
 //! Left out: `<script>`, `<style>`, `<noscript>`, `<template>`, `<textarea>`, comments, declarations and
 //! processing instructions. `<title>` is kept apart as the page title. Block-level tags become line breaks
@@ -136,54 +137,41 @@ fn declared_charset(prefix: &[u8]) -> Option<&'static Encoding> {
     None
 }
 
-/// Tags whose content is never visible text. `title` is captured separately.
-const RAW_TEXT_TAGS: [&str; 7] = ["script", "style", "noscript", "template", "textarea", "title", "xmp"];
+/// How a tag affects visible text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TagClass {
+    /// Its content is never visible (`script`, `style`, …); the name to find its end tag by.
+    RawText(&'static str),
+    /// It ends a line of visible text in a browser.
+    Block,
+    /// Neither: text flows through it.
+    Inline,
+}
 
-/// Tags that end a line of visible text in a browser.
-const BLOCK_TAGS: [&str; 42] = [
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "body",
-    "br",
-    "caption",
-    "center",
-    "dd",
-    "details",
-    "dialog",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "html",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "option",
-    "p",
-    "pre",
-    "section",
-    "summary",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
+/// Classifies a tag name (any case) with one `match`, which compiles to a few comparisons.
+/// `title` counts as raw text because it is captured apart from the body text.
+fn classify(name: &[u8]) -> TagClass {
+    let mut lower = [0u8; 10];
+    let Some(slot) = lower.get_mut(..name.len()) else { return TagClass::Inline };
+    for (to, from) in slot.iter_mut().zip(name) {
+        *to = from.to_ascii_lowercase();
+    }
+    match &*slot {
+        b"script" => TagClass::RawText("script"),
+        b"style" => TagClass::RawText("style"),
+        b"noscript" => TagClass::RawText("noscript"),
+        b"template" => TagClass::RawText("template"),
+        b"textarea" => TagClass::RawText("textarea"),
+        b"title" => TagClass::RawText("title"),
+        b"xmp" => TagClass::RawText("xmp"),
+        b"address" | b"article" | b"aside" | b"blockquote" | b"body" | b"br" | b"caption" | b"center" | b"dd"
+        | b"details" | b"dialog" | b"div" | b"dl" | b"dt" | b"fieldset" | b"figcaption" | b"figure" | b"footer"
+        | b"form" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"header" | b"hr" | b"html" | b"li" | b"main"
+        | b"nav" | b"ol" | b"option" | b"p" | b"pre" | b"section" | b"summary" | b"table" | b"td" | b"th" | b"tr"
+        | b"ul" => TagClass::Block,
+        _ => TagClass::Inline,
+    }
+}
 
 /// One forward pass: text runs go to the sink, tags are classified, raw-text elements are skipped whole.
 fn scan_html(html: &str, out: &mut TextSink, title: &mut Option<String>) {
@@ -203,32 +191,24 @@ fn scan_html(html: &str, out: &mut TextSink, title: &mut Option<String>) {
                 out.push_html_text("<");
                 lt + 1
             }
-            Tag::Element { name, end, closing } => {
-                let name = &html[name.0..name.1];
-                if !closing {
-                    if let Some(raw) = RAW_TEXT_TAGS.iter().find(|t| t.eq_ignore_ascii_case(name)) {
-                        let close = find_close_tag(bytes, end, raw.as_bytes());
-                        if *raw == "title" && title.is_none() {
-                            let mut sink = TextSink::new(1000);
-                            sink.push_html_text(&html[end..close.0]);
-                            let text = sink.finish();
-                            *title = (!text.is_empty()).then_some(text);
-                        }
-                        out.soft_break();
-                        close.1
-                    } else {
-                        if BLOCK_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
-                            out.line_break();
-                        }
-                        end
+            Tag::Element { name, end, closing } => match (classify(&bytes[name.0..name.1]), closing) {
+                (TagClass::RawText(raw), false) => {
+                    let close = find_close_tag(bytes, end, raw.as_bytes());
+                    if raw == "title" && title.is_none() {
+                        let mut sink = TextSink::new(1000);
+                        sink.push_html_text(&html[end..close.0]);
+                        let text = sink.finish();
+                        *title = (!text.is_empty()).then_some(text);
                     }
-                } else {
-                    if BLOCK_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name)) {
-                        out.line_break();
-                    }
+                    out.soft_break();
+                    close.1
+                }
+                (TagClass::Block, _) => {
+                    out.line_break();
                     end
                 }
-            }
+                _ => end,
+            },
         };
     }
 }
@@ -357,36 +337,51 @@ impl TextSink {
     }
 
     /// Appends text; with `lines_are_breaks`, each newline is a paragraph boundary (plain-text input).
-    /// Runs of visible characters are copied as whole slices: this is the hottest loop of extraction.
+    /// This is the hottest loop of extraction, so it works on bytes: runs of visible characters are
+    /// copied as whole slices, and only the few lead bytes that can start a Unicode space are decoded.
     fn push_text(&mut self, raw: &str, lines_are_breaks: bool) {
-        let mut run_start = None;
-        for (at, c) in raw.char_indices() {
-            let spacing = match c {
-                '\n' if lines_are_breaks => Some(Pending::Break),
-                ' ' | '\t' | '\n' | '\r' | '\x0c' => Some(Pending::Space),
-                _ if c.is_ascii() => None,
-                _ if c.is_whitespace() || c == '\u{feff}' || c == '\u{200b}' => Some(Pending::Space),
-                _ => None,
+        let bytes = raw.as_bytes();
+        let mut run_start = 0;
+        let mut run_chars = 0;
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            let (spacing, width) = match byte {
+                b'\n' if lines_are_breaks => (Some(Pending::Break), 1),
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => (Some(Pending::Space), 1),
+                0x00..=0x7f => (None, 1),
+                // U+0085, U+00A0, U+1680, U+2000..U+205F, U+3000 and U+FEFF start with these bytes.
+                0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef => {
+                    let c = raw[at..].chars().next().unwrap_or(' ');
+                    let space = c.is_whitespace() || c == '\u{feff}' || c == '\u{200b}';
+                    (space.then_some(Pending::Space), c.len_utf8())
+                }
+                _ => (None, 1),
             };
-            match (spacing, run_start) {
-                (None, None) => run_start = Some(at),
-                (None, Some(_)) => {}
-                (Some(space), start) => {
-                    if let Some(start) = start {
-                        self.push_run(&raw[start..at]);
-                        run_start = None;
+            match spacing {
+                None => {
+                    // Continuation bytes belong to the character already counted.
+                    run_chars += usize::from(byte & 0xc0 != 0x80);
+                    at += width;
+                }
+                Some(space) => {
+                    if run_chars > 0 {
+                        self.push_run(&raw[run_start..at], run_chars);
                     }
                     self.pending = self.pending.max(space);
+                    at += width;
+                    run_start = at;
+                    run_chars = 0;
                 }
             }
         }
-        if let Some(start) = run_start {
-            self.push_run(&raw[start..]);
+        if run_chars > 0 {
+            self.push_run(&raw[run_start..], run_chars);
         }
     }
 
     /// Appends a run of visible characters, preceded by the pending separator, within the bound.
-    fn push_run(&mut self, run: &str) {
+    fn push_run(&mut self, run: &str, run_chars: usize) {
         if self.truncated {
             return;
         }
@@ -397,7 +392,6 @@ impl TextSink {
             Pending::Break => Some('\n'),
         };
         let sep_chars = usize::from(separator.is_some());
-        let run_chars = if run.is_ascii() { run.len() } else { run.chars().count() };
         let room = self.max_chars.saturating_sub(self.chars + sep_chars);
         if room == 0 {
             self.truncated = true;
@@ -616,6 +610,17 @@ mod tests {
         assert_eq!(extract(b"", ContentKind::Auto, &config).ok().map(|e| e.text), Some(String::new()));
         let invalid = extract(b"ok \xff\xfe\xfd fine", ContentKind::PlainText, &ExtractConfig::default());
         assert!(invalid.is_ok());
+    }
+
+    #[test]
+    fn a_fifty_megabyte_page_is_refused_by_default_and_bounded_when_allowed() {
+        let page = format!("<html><body>{}</body></html>", "<p>copy paste reprint</p>".repeat(2_000_000));
+        assert!(page.len() > 50_000_000);
+        let refused = extract(page.as_bytes(), ContentKind::Html, &ExtractConfig::default());
+        assert!(matches!(refused, Err(TextError::TooLarge { limit, .. }) if limit == 16 << 20));
+        let config = ExtractConfig { max_input_bytes: 64 << 20, ..ExtractConfig::default() };
+        let bounded = extract(page.as_bytes(), ContentKind::Html, &config).ok();
+        assert_eq!(bounded.map(|e| (e.text.chars().count() <= config.max_text_chars, e.truncated)), Some((true, true)));
     }
 
     #[test]
