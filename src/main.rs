@@ -18,17 +18,47 @@ enum Command {
     /// Measure the matching engine on a labelled corpus.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Load demo rights holders, works, offers and licences into a data directory.
+    Demo(cli::demo::DemoArgs),
+    /// Run a settlement pass: settle licences past their publicity period, invoice them, pay out.
+    Settle(cli::settle::SettleArgs),
+    /// Inspect the ledger.
+    #[command(subcommand)]
+    Ledger(cli::ledger::LedgerCommand),
+    /// Verify an authorization letter offline against the platform's public key.
+    Verify(cli::verify::VerifyArgs),
+    /// Manage the platform's signing key.
+    #[command(subcommand)]
+    Keys(cli::keys::KeysCommand),
+    /// Issue the signed authorization letter of a licence.
+    Letter(cli::letter::LetterArgs),
+    /// Print a settled licence's invoice (JSON, or PDF with --pdf).
+    Invoice(cli::invoice::InvoiceArgs),
+    /// Export offers as ODRL JSON-LD.
+    #[command(subcommand)]
+    Offers(cli::offers::OffersCommand),
 }
 
 #[derive(Subcommand)]
 enum EvalCommand {
     /// Register text originals, match text queries, and report precision, recall and speed.
     Text(cli::eval::EvalArgs),
+    /// Register image originals, match image queries, and report precision, recall and speed.
+    Image(cli::eval::EvalArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Eval(EvalCommand::Text(args)) => cli::eval_text::run(&args),
+        Command::Eval(EvalCommand::Image(args)) => cli::eval_image::run(&args),
+        Command::Demo(args) => cli::demo::run(&args),
+        Command::Settle(args) => cli::settle::run(&args),
+        Command::Ledger(cmd) => cli::ledger::run(&cmd),
+        Command::Verify(args) => cli::verify::run(&args),
+        Command::Keys(cmd) => cli::keys::run(&cmd),
+        Command::Letter(args) => cli::letter::run(&args),
+        Command::Invoice(args) => cli::invoice::run(&args),
+        Command::Offers(cmd) => cli::offers::run(&cmd),
     }
 }

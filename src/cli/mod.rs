@@ -1,5 +1,14 @@
 //! Subcommand implementations of the `seal` binary. Each file is glue between arguments, files and the
 //! library crates; none holds domain logic.
 
+pub mod demo;
 pub mod eval;
+pub mod eval_image;
 pub mod eval_text;
+pub mod invoice;
+pub mod keys;
+pub mod ledger;
+pub mod letter;
+pub mod offers;
+pub mod settle;
+pub mod verify;

@@ -1,34 +1,14 @@
 //! `seal eval text` over `fixtures/text`: the accuracy targets of the text engine, asserted through the
 //! fixed command-line contract, plus the engine's behaviour on the fixture pages themselves.
 
-use anyhow::{Context, Result};
+use crate::{corpus, eval_json};
+use anyhow::Result;
 use seal_engine::text::{extract, ContentKind, ExtractConfig, MatchConfig, TextIndex, WorkId};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/text")
-}
-
-/// Runs `seal eval text --json` on the fixture corpus and parses its one JSON object.
-fn eval_json(dir: &Path) -> Result<Value> {
-    let output = Command::new(env!("CARGO_BIN_EXE_seal"))
-        .args(["eval", "text", "--json", "--originals"])
-        .arg(dir.join("originals"))
-        .arg("--queries")
-        .arg(dir.join("queries"))
-        .arg("--truth")
-        .arg(dir.join("truth.json"))
-        .output()
-        .context("running seal")?;
-    anyhow::ensure!(output.status.success(), "seal failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).context("seal eval text --json printed no JSON object")
-}
 
 #[test]
 fn eval_text_meets_the_accuracy_targets_on_the_fixtures() -> Result<()> {
-    let report = eval_json(&corpus())?;
+    let report = eval_json("text", &corpus("text"))?;
     for key in ["precision", "recall", "f1", "false_positives", "per_kind", "pages_per_s", "bytes_per_work", "seconds"]
     {
         assert!(report.get(key).is_some(), "the JSON contract lacks {key}: {report}");
@@ -55,13 +35,13 @@ fn eval_text_rejects_a_broken_corpus_with_a_clear_error() -> Result<()> {
     std::fs::write(dir.join("originals/a.txt"), "Title\nbody text")?;
     std::fs::write(dir.join("queries/q.html"), "<p>body text</p>")?;
     std::fs::write(dir.join("truth.json"), "[1, 2]")?;
-    let error = eval_json(&dir).err().map(|e| e.to_string()).unwrap_or_default();
+    let error = eval_json("text", &dir).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(error.contains("must hold a JSON object"), "{error}");
     std::fs::write(
         dir.join("truth.json"),
         r#"{"q.html": {"original": "a.txt", "kind": "full", "extra": 1}, "note": "x"}"#,
     )?;
-    let report = eval_json(&dir)?;
+    let report = eval_json("text", &dir)?;
     assert_eq!(report["per_kind"]["full"]["n"], 1);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
@@ -69,7 +49,7 @@ fn eval_text_rejects_a_broken_corpus_with_a_clear_error() -> Result<()> {
 
 #[test]
 fn every_fixture_page_extracts_and_its_hits_point_at_real_text() -> Result<()> {
-    let dir = corpus();
+    let dir = corpus("text");
     let mut index = TextIndex::default();
     let mut bodies = Vec::new();
     for entry in sorted(&dir.join("originals"))? {

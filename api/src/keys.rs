@@ -1,0 +1,90 @@
+//! The platform's Ed25519 signing key on disk.
+//!
+//! The key lives at `DATA/keys/platform.ed25519` as the 32-byte seed in lower-case hex plus a newline,
+//! readable by the owner only. It is created on first use from the operating system's random source.
+//! Creation uses `create_new`, so two processes starting at once cannot both write a key: the loser
+//! reads the winner's.
+
+use seal_licensing::letter::PlatformKey;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Errors around the key file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Filesystem trouble.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not 64 hex digits.
+    #[error("key file {0} is corrupt")]
+    Corrupt(PathBuf),
+    /// The OS random source failed.
+    #[error("no randomness: {0}")]
+    Random(String),
+}
+
+/// Where the key lives inside a data directory.
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("platform.ed25519")
+}
+
+/// Loads the platform key if it exists, without creating one (verification must not invent a key).
+pub fn load(data_dir: &Path) -> Result<Option<PlatformKey>, KeyError> {
+    let path = key_path(data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text).map(Some).ok_or(KeyError::Corrupt(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyError::Io { path, source }),
+    }
+}
+
+/// Loads the platform key, creating it on first use.
+pub fn load_or_create(data_dir: &Path) -> Result<PlatformKey, KeyError> {
+    let path = key_path(data_dir);
+    let io = |source| KeyError::Io { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return parse(&text).ok_or_else(|| KeyError::Corrupt(path.clone())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut seed = [0_u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut f) => {
+            f.write_all(format!("{hex}\n").as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            Ok(PlatformKey::from_seed(&seed))
+        }
+        // Someone else created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            parse(&text).ok_or(KeyError::Corrupt(path))
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn parse(text: &str) -> Option<PlatformKey> {
+    let hex = text.trim_end_matches('\n');
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut seed = [0_u8; 32];
+    for (i, byte) in seed.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(PlatformKey::from_seed(&seed))
+}

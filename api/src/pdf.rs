@@ -1,0 +1,259 @@
+//! PDF renderings of authorization letters and invoices, for people. The signed JWS letter and the
+//! invoice JSON are the authoritative forms; each PDF is drawn from exactly that JSON, so it cannot say
+//! something the signed document does not.
+//!
+//! PDFs are written with krilla (typst's PDF backend). Chinese text needs a CJK font, which we do not
+//! embed in the binary (a useful CJK font is 5–20 MB). [`find_font`] looks, in order, at the
+//! `SEAL_PDF_FONT` environment variable, `DATA/fonts/*.{ttf,otf,ttc}`, and the usual Debian locations
+//! (`fonts-noto-cjk`, `fonts-wqy-microhei`, `fonts-wqy-zenhei`, `fonts-arphic-uming`); failing those it
+//! falls back to a Latin font (DejaVu Sans), and the PDF then says on its first line that Chinese
+//! characters may show as boxes and the signed JSON is authoritative. With no font at all,
+//! rendering fails with [`PdfError::NoFont`] and the JSON forms still work.
+
+use krilla::geom::Point;
+use krilla::page::PageSettings;
+use krilla::text::{Font, TextDirection};
+use krilla::Document;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a PDF could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// No usable font was found.
+    #[error(
+        "no font for PDF output: set SEAL_PDF_FONT, put a .ttf/.otf/.ttc in DATA/fonts, or install fonts-noto-cjk"
+    )]
+    NoFont,
+    /// krilla refused the document.
+    #[error("pdf: {0}")]
+    Krilla(String),
+}
+
+/// A font chosen for PDF output.
+#[derive(Clone)]
+pub struct PdfFont {
+    font: Font,
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Whether it is known to cover Chinese.
+    pub cjk: bool,
+}
+
+/// Known font files: path, collection index, covers CJK.
+const SYSTEM_FONTS: &[(&str, u32, bool)] = &[
+    // Index 2 of the Noto Sans CJK collection is Simplified Chinese.
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2, true),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, true),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, true),
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0, true),
+    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0, true),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0, false),
+];
+
+fn load(path: &Path, index: u32, cjk: bool) -> Option<PdfFont> {
+    let data = std::fs::read(path).ok()?;
+    let font = Font::new(Arc::new(data).into(), index)?;
+    Some(PdfFont { font, path: path.to_owned(), cjk })
+}
+
+/// Finds a font as described in the module docs.
+pub fn find_font(data_dir: &Path) -> Result<PdfFont, PdfError> {
+    if let Some(p) = std::env::var_os("SEAL_PDF_FONT") {
+        if let Some(f) = load(Path::new(&p), 0, true) {
+            return Ok(f);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(data_dir.join("fonts")) {
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        let is_font =
+            |p: &PathBuf| p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "ttf" | "otf" | "ttc"));
+        if let Some(f) = paths.iter().filter(|p| is_font(p)).find_map(|p| load(p, 0, true)) {
+            return Ok(f);
+        }
+    }
+    SYSTEM_FONTS.iter().find_map(|(p, i, cjk)| load(Path::new(p), *i, *cjk)).ok_or(PdfError::NoFont)
+}
+
+/// Lays out lines of text on A4 pages, wrapping long lines and starting new pages as needed.
+struct Writer {
+    lines: Vec<(f32, String)>,
+}
+
+const PAGE_W: f32 = 595.0;
+const PAGE_H: f32 = 842.0;
+const MARGIN: f32 = 56.0;
+
+impl Writer {
+    fn new(font: &PdfFont) -> Writer {
+        let mut w = Writer { lines: Vec::new() };
+        if !font.cjk {
+            w.line(
+                8.0,
+                "No CJK font was found: Chinese characters may show as boxes. The signed JSON is authoritative.",
+            );
+        }
+        w
+    }
+
+    /// Adds text at `size`, wrapped by display width (CJK characters count double).
+    fn line(&mut self, size: f32, text: &str) {
+        let max_units = ((PAGE_W - 2.0 * MARGIN) / (size * 0.5)) as usize;
+        let mut current = String::new();
+        let mut units = 0;
+        for c in text.chars() {
+            let w = if c.is_ascii() { 1 } else { 2 };
+            if units + w > max_units {
+                self.lines.push((size, std::mem::take(&mut current)));
+                units = 0;
+            }
+            current.push(c);
+            units += w;
+        }
+        self.lines.push((size, current));
+    }
+
+    fn field(&mut self, label: &str, value: &str) {
+        self.line(10.0, &format!("{label}: {value}"));
+    }
+
+    fn gap(&mut self) {
+        self.lines.push((6.0, String::new()));
+    }
+
+    fn finish(self, font: &PdfFont, title: &str) -> Result<Vec<u8>, PdfError> {
+        let mut doc = Document::new();
+        doc.set_metadata(
+            krilla::metadata::Metadata::new().title(title.to_owned()).creator("Copyright Seal".to_owned()),
+        );
+        let mut lines = self.lines.into_iter().peekable();
+        while lines.peek().is_some() {
+            let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| PdfError::Krilla("page size".into()))?;
+            let mut page = doc.start_page_with(settings);
+            let mut surface = page.surface();
+            let mut y = MARGIN;
+            while let Some((size, text)) = lines.next_if(|(size, _)| y + size * 1.5 <= PAGE_H - MARGIN) {
+                y += size * 1.5;
+                if !text.is_empty() {
+                    surface.draw_text(
+                        Point::from_xy(MARGIN, y),
+                        font.font.clone(),
+                        size,
+                        &text,
+                        false,
+                        TextDirection::Auto,
+                    );
+                }
+            }
+            surface.finish();
+            page.finish();
+        }
+        doc.finish().map_err(|e| PdfError::Krilla(format!("{e:?}")))
+    }
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter().fold(v, |v, k| &v[*k]).as_str().unwrap_or("—")
+}
+
+fn describe_scope(scope: &Value) -> String {
+    match (scope["domain"].as_str(), scope["url_prefix"].as_str()) {
+        (Some(d), _) => format!("域名 domain {d} (含子域名 and subdomains)"),
+        (_, Some(p)) => format!("网址前缀 URLs starting with {p}"),
+        _ => scope.to_string(),
+    }
+}
+
+fn describe_constraints(c: &Value) -> String {
+    let list = |k: &str| c[k].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("/"));
+    let mut parts = Vec::new();
+    if let Some(kinds) = list("channel_kinds").filter(|s| !s.is_empty()) {
+        parts.push(format!("channels {kinds}"));
+    }
+    if let Some(t) = list("territories").filter(|s| !s.is_empty()) {
+        parts.push(format!("territory {t}"));
+    }
+    if let Some(d) = c["duration_days"].as_u64() {
+        parts.push(format!("{d} days"));
+    }
+    if let Some(n) = c["max_excerpt_chars"].as_u64() {
+        parts.push(format!("excerpts ≤ {n} chars"));
+    }
+    if c["online_only"] == true {
+        parts.push("online only".to_owned());
+    }
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Renders an authorization letter payload (as returned by `verify_letter`) as a PDF.
+pub fn letter_pdf(payload: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
+    let mut w = Writer::new(font);
+    w.line(18.0, "著作权使用授权书 Authorization Letter");
+    w.gap();
+    w.field("授权编号 Licence", s(payload, &["licence_id"]));
+    w.field("作品 Work", s(payload, &["work", "title"]));
+    w.field("作者 Author", s(payload, &["work", "author"]));
+    w.field("来源 Source", s(payload, &["work", "source_url"]));
+    w.field("内容哈希 SHA-256", s(payload, &["work", "content_sha256"]));
+    w.gap();
+    w.field("授权方 Licensor", &format!("{} ({})", s(payload, &["licensor", "name"]), s(payload, &["licensor", "id"])));
+    w.field(
+        "被授权方 Licensee",
+        &format!("{} ({})", s(payload, &["licensee", "name"]), s(payload, &["licensee", "id"])),
+    );
+    w.gap();
+    let terms = &payload["terms"];
+    let perms: Vec<&str> =
+        terms["permissions"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    w.field("许可行为 Permissions", &perms.join(", "));
+    w.field("使用范围 Scope", &describe_scope(&terms["scope"]));
+    w.field("限制 Constraints", &describe_constraints(&terms["constraints"]));
+    w.field("署名要求 Attribution", s(terms, &["attribution"]));
+    w.field("有效期 Valid from", s(terms, &["valid_from"]));
+    w.field("至 Valid until", terms["valid_until"].as_str().unwrap_or("无期限 open-ended"));
+    w.gap();
+    match payload["payment"].as_object() {
+        Some(p) => w.field(
+            "费用 Payment",
+            &format!(
+                "{} {} ({})",
+                p.get("amount").and_then(Value::as_str).unwrap_or("?"),
+                p.get("currency").and_then(Value::as_str).unwrap_or("?"),
+                p.get("provider_ref").and_then(Value::as_str).unwrap_or("-")
+            ),
+        ),
+        None => w.field("费用 Payment", "免费授权 free licence"),
+    }
+    w.field("签发时间 Issued", s(payload, &["issued_at"]));
+    w.field("平台密钥 Key id", s(payload, &["kid"]));
+    w.gap();
+    w.line(9.0, "本文件为签名授权书（JWS）的可读副本。核验：seal verify LETTER.jws --key platform.jwk");
+    w.line(9.0, "This PDF renders the signed letter (JWS). Verify offline: seal verify LETTER.jws --key platform.jwk");
+    w.finish(font, &format!("Authorization letter {}", s(payload, &["licence_id"])))
+}
+
+/// Renders an invoice (its `to_json()` form) as a PDF.
+pub fn invoice_pdf(invoice: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
+    let mut w = Writer::new(font);
+    w.line(18.0, "发票 Invoice");
+    w.gap();
+    w.field("发票号 Number", s(invoice, &["number"]));
+    w.field("开具方 Issuer", s(invoice, &["issuer"]));
+    w.field("开具时间 Issued", s(invoice, &["issued_at"]));
+    w.field("授权编号 Licence", s(invoice, &["licence"]));
+    w.field("购买方 Licensee", &format!("{} ({})", s(invoice, &["licensee", "name"]), s(invoice, &["licensee", "id"])));
+    w.gap();
+    let cur = s(invoice, &["currency"]);
+    for line in invoice["lines"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        w.field(s(line, &["description"]), &format!("{} {cur}", s(line, &["amount"])));
+    }
+    w.gap();
+    w.line(12.0, &format!("合计 Total: {} {cur}", s(invoice, &["total"])));
+    w.finish(font, &format!("Invoice {}", s(invoice, &["number"])))
+}

@@ -1,0 +1,351 @@
+//! SQLite store tests: real database files in temporary directories, the same operation code as the
+//! in-memory simulation, and the invariants checked on what is on disk.
+
+use anyhow::Result;
+use seal_api::store::{demo, Repository, SettleOptions, SqliteStore, StoreError};
+use seal_licensing::book::{self, BookError, BookStore};
+use seal_licensing::ids::{LicenceId, OfferId, OperationId};
+use seal_licensing::invariants;
+use seal_licensing::licence::{LicenceStatus, ObjectionKind, Resolution};
+use seal_licensing::memory::MemoryBook;
+use seal_licensing::money::MoneyError;
+use seal_licensing::time::MS_PER_DAY;
+use seal_licensing::Timestamp;
+
+fn t0() -> Timestamp {
+    Timestamp::parse("2026-11-01T00:00:00Z").expect("valid")
+}
+
+fn days(n: i64) -> Timestamp {
+    t0().saturating_add_ms(n * MS_PER_DAY)
+}
+
+fn open() -> Result<(tempfile::TempDir, SqliteStore)> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open_in(dir.path())?;
+    Ok((dir, store))
+}
+
+fn assert_invariants(store: &SqliteStore) -> Result<()> {
+    let violations = invariants::check(&store.snapshot()?);
+    assert!(violations.is_empty(), "{violations:#?}");
+    Ok(())
+}
+
+#[test]
+fn fresh_database_is_wal_full_and_migrated_once() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open_in(dir.path())?;
+    assert_eq!(store.durability()?, ("wal".to_owned(), 2));
+    assert_eq!(store.schema_version()?, 1);
+    drop(store);
+    let store = SqliteStore::open_in(dir.path())?;
+    assert_eq!(store.schema_version()?, 1);
+    store.integrity_check()?;
+    // Every table is STRICT: a float or text in a money column is refused by SQLite itself.
+    let conn = rusqlite::Connection::open(dir.path().join("seal.db"))?;
+    let err = conn.execute("INSERT INTO accounts VALUES ('escrow@CNY', 'CNY', 'lots', 0, 0, 0)", []);
+    assert!(err.is_err());
+    Ok(())
+}
+
+#[test]
+fn purchase_holds_until_the_publicity_period_ends_then_settles_and_pays_out() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    for n in 0..9 {
+        let out = store.purchase(&demo::purchase(&world, n), t0())?;
+        assert_eq!(out.value.status, LicenceStatus::Held);
+    }
+    assert_invariants(&store)?;
+    // Nothing is due on the day of purchase.
+    let r = store.settle(t0(), SettleOptions::default())?;
+    assert!(r.invoices.is_empty() && r.payouts.is_empty());
+    // After 8 days the 7-day and 1-day holders settle; the 30-day one does not.
+    let r = store.settle(days(8), SettleOptions::default())?;
+    assert_eq!(r.invoices.len(), 6);
+    assert_eq!(r.invoices.iter().map(|n| n.number).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(r.payouts.len(), 2);
+    assert_invariants(&store)?;
+    let settled = store.licence(&LicenceId::new("lic-0")?)?.expect("exists");
+    assert_eq!(settled.status, LicenceStatus::Settled);
+    assert!(settled.payout.is_some());
+    let invoice = store.invoice_for(&settled.id)?.expect("invoiced");
+    assert_eq!(invoice.total, settled.price.amount);
+    assert_eq!(invoice.to_json()["total"], "19.99");
+    // A second pass at the same time does nothing.
+    let r = store.settle(days(8), SettleOptions::default())?;
+    assert!(r.invoices.is_empty() && r.payouts.is_empty());
+    let r = store.settle(days(31), SettleOptions::default())?;
+    assert_eq!(r.invoices.len(), 3);
+    assert_invariants(&store)?;
+    let escrow: i64 =
+        store.accounts()?.iter().filter(|a| a.id.to_string().starts_with("escrow")).map(|a| a.credit_balance()).sum();
+    assert_eq!(escrow, 0);
+    Ok(())
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_writes_nothing() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    store.purchase(&demo::purchase(&world, 0), t0())?;
+    let before = store.snapshot()?;
+    let mut cmd = demo::purchase(&world, 1);
+    let mut payment = cmd.payment.clone().expect("paid");
+
+    payment.amount_minor = -1999;
+    cmd.payment = Some(payment.clone());
+    assert!(matches!(store.purchase(&cmd, t0()), Err(StoreError::Book(BookError::Money(MoneyError::Negative(_))))));
+
+    payment.amount_minor = i64::MAX;
+    cmd.payment = Some(payment.clone());
+    assert!(matches!(store.purchase(&cmd, t0()), Err(StoreError::Book(BookError::Money(MoneyError::TooLarge(_))))));
+
+    payment.amount_minor = 500;
+    payment.currency = "RMB".into();
+    cmd.payment = Some(payment.clone());
+    assert!(matches!(
+        store.purchase(&cmd, t0()),
+        Err(StoreError::Book(BookError::Money(MoneyError::UnknownCurrency(_))))
+    ));
+
+    payment.currency = "CNY".into();
+    payment.amount_minor = 1;
+    cmd.payment = Some(payment);
+    assert!(matches!(store.purchase(&cmd, t0()), Err(StoreError::Book(BookError::PaymentMismatch { .. }))));
+
+    // The id of licence 0 replayed with a different body.
+    let mut replay = demo::purchase(&world, 0);
+    replay.licensee_name = "someone else".into();
+    assert!(matches!(store.purchase(&replay, t0()), Err(StoreError::Book(BookError::IdConflict { .. }))));
+
+    // An expired offer.
+    let mut offer = store.snapshot()?.offers.values().next().cloned().expect("offers");
+    offer.id = OfferId::new("short-lived")?;
+    offer.target = seal_licensing::offer::OfferTarget::Work(world.paid[0].1.clone());
+    offer.valid_until = Some(days(1));
+    store.publish_offer(&offer)?;
+    let before = {
+        let mut b = before;
+        b.offers.insert(offer.id.clone(), offer.clone());
+        b
+    };
+    let mut late = demo::purchase(&world, 3);
+    late.offer = offer.id.clone();
+    late.work = world.paid[0].1.clone();
+    assert!(matches!(store.purchase(&late, days(2)), Err(StoreError::Book(BookError::OfferClosed(_)))));
+
+    // A ledger-level failure inside an operation rolls the whole operation back: refunding a licence
+    // that is not frozen is refused before any write, and objecting after the period likewise.
+    let op = OperationId::new("late-objection")?;
+    let lic = LicenceId::new("lic-0")?;
+    assert!(matches!(
+        store.object(&op, &lic, ObjectionKind::RefundRequest, days(30)),
+        Err(StoreError::Book(BookError::PublicityOver(_)))
+    ));
+    assert!(matches!(
+        store.resolve(&op, &lic, Resolution::Refund, t0()),
+        Err(StoreError::Book(BookError::WrongStatus { .. }))
+    ));
+    assert_eq!(store.snapshot()?, before, "a refused operation wrote something");
+    assert_invariants(&store)?;
+    Ok(())
+}
+
+#[test]
+fn duplicate_deliveries_are_answered_from_the_first() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    let cmd = demo::purchase(&world, 7);
+    assert!(!store.purchase(&cmd, t0())?.replayed);
+    let op = OperationId::new("obj-1")?;
+    store.object(&op, &cmd.licence_id, ObjectionKind::OwnershipDispute, t0())?;
+    let before = store.snapshot()?;
+    assert!(store.purchase(&cmd, t0())?.replayed);
+    assert!(store.object(&op, &cmd.licence_id, ObjectionKind::OwnershipDispute, t0())?.replayed);
+    assert!(matches!(
+        store.object(&op, &cmd.licence_id, ObjectionKind::RefundRequest, t0()),
+        Err(StoreError::Book(BookError::IdConflict { .. }))
+    ));
+    assert_eq!(store.snapshot()?, before);
+    let refunded = store.resolve(&OperationId::new("res-1")?, &cmd.licence_id, Resolution::Refund, t0())?;
+    assert_eq!(refunded.value.status, LicenceStatus::Refunded);
+    assert_invariants(&store)?;
+    Ok(())
+}
+
+#[test]
+fn the_database_itself_refuses_edits_to_transfers_and_gaps_in_invoices() -> Result<()> {
+    let (dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    store.purchase(&demo::purchase(&world, 0), t0())?;
+    store.settle(days(8), SettleOptions::default())?;
+    let conn = rusqlite::Connection::open(dir.path().join("seal.db"))?;
+    assert!(conn.execute("UPDATE transfers SET amount = amount + 1", []).is_err());
+    assert!(conn.execute("DELETE FROM transfers", []).is_err());
+    let gap = conn.execute(
+        "INSERT INTO invoices (series, number, licence, currency, total_minor, issued_at, doc)
+         SELECT series, number + 2, 'lic-x', currency, total_minor, issued_at, doc FROM invoices",
+        [],
+    );
+    assert!(gap.is_err());
+    assert!(conn.execute("UPDATE licences SET status = 'held' WHERE status = 'settled'", []).is_err());
+    assert!(conn.execute("UPDATE licences SET payout = 'other' WHERE payout IS NOT NULL", []).is_err());
+    Ok(())
+}
+
+/// SplitMix64, as in the licensing simulation.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+}
+
+/// The memory store's equivalent of [`Repository::settle`]: the same steps in the same order.
+fn settle_memory(book: &mut MemoryBook, now: Timestamp) {
+    loop {
+        let due = book.due_licences(now, 256).expect("memory");
+        if due.is_empty() {
+            break;
+        }
+        book.atomically(|b| -> Result<(), BookError> {
+            for id in &due {
+                book::settle_licence(b, id, now)?;
+            }
+            Ok(())
+        })
+        .expect("settles");
+    }
+    for (holder, cur) in book.unpaid_holders().expect("memory") {
+        while book.atomically(|b| book::pay_out(b, &holder, cur, now)).expect("payout").is_some() {}
+    }
+}
+
+#[test]
+fn sqlite_and_memory_stores_agree_on_random_operations() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let mut mem = MemoryBook::default();
+    let world = demo::seed(&mut store, t0())?;
+    for h in store.snapshot()?.holders.values() {
+        mem.atomically(|b| book::register_holder(b, h))?;
+    }
+    let snap = store.snapshot()?;
+    for c in snap.channels.values() {
+        let mut c = c.clone();
+        c.default_offers.clear();
+        mem.atomically(|b| book::register_channel(b, &c))?;
+    }
+    for w in snap.works.values() {
+        mem.atomically(|b| book::register_work(b, w))?;
+    }
+    for o in snap.offers.values() {
+        mem.atomically(|b| book::publish_offer(b, o))?;
+    }
+    assert_eq!(mem.snapshot(), store.snapshot()?);
+    let mut rng = Rng(2026);
+    let mut now = t0();
+    let mut next = 0_u64;
+    for step in 0..1500 {
+        match rng.below(10) {
+            0..=3 => {
+                let mut cmd = demo::purchase(&world, next);
+                next += 1;
+                if rng.below(10) == 0 {
+                    if let Some(p) = cmd.payment.as_mut() {
+                        p.amount_minor = -p.amount_minor;
+                    }
+                }
+                let a = store.purchase(&cmd, now);
+                let b = mem.atomically(|m| book::purchase(m, &cmd, now));
+                assert_eq!(a.is_ok(), b.is_ok(), "step {step}");
+            }
+            4 | 5 => {
+                let lic = LicenceId::new(format!("lic-{}", rng.below(next.max(1))))?;
+                let op = OperationId::new(format!("op-{step}"))?;
+                let kind =
+                    if rng.below(2) == 0 { ObjectionKind::RefundRequest } else { ObjectionKind::OwnershipDispute };
+                let a = store.object(&op, &lic, kind, now);
+                let b = mem.atomically(|m| book::object(m, &op, &lic, kind, now));
+                assert_eq!(a.is_ok(), b.is_ok(), "step {step}");
+            }
+            6 => {
+                let lic = LicenceId::new(format!("lic-{}", rng.below(next.max(1))))?;
+                let op = OperationId::new(format!("op-{step}"))?;
+                let res = if rng.below(2) == 0 { Resolution::Refund } else { Resolution::Release };
+                let a = store.resolve(&op, &lic, res, now);
+                let b = mem.atomically(|m| book::resolve(m, &op, &lic, res, now));
+                assert_eq!(a.is_ok(), b.is_ok(), "step {step}");
+            }
+            7 | 8 => now = now.saturating_add_ms(rng.below(5 * MS_PER_DAY as u64) as i64),
+            _ => {
+                store.settle(now, SettleOptions { batch: 1 + rng.below(50) as usize, payouts: true })?;
+                settle_memory(&mut mem, now);
+            }
+        }
+        if step % 100 == 0 {
+            assert_invariants(&store)?;
+        }
+    }
+    assert_invariants(&store)?;
+    assert_eq!(mem.snapshot(), store.snapshot()?, "SQLite and memory stores diverged");
+    let s = store.snapshot()?;
+    assert!(s.licences.values().any(|l| l.status == LicenceStatus::Refunded));
+    assert!(s.licences.values().any(|l| l.payout.is_some()));
+    Ok(())
+}
+
+#[test]
+fn batched_purchases_commit_together_and_refuse_individually() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    let mut cmds: Vec<_> = (0..50).map(|n| demo::purchase(&world, n)).collect();
+    if let Some(p) = cmds[10].payment.as_mut() {
+        p.currency = "XXX".into();
+    }
+    let results = store.purchase_batch(&cmds, t0())?;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 49);
+    assert!(results[10].is_err());
+    assert!(store.licence(&cmds[10].licence_id)?.is_none());
+    assert_invariants(&store)?;
+    Ok(())
+}
+
+#[test]
+fn letters_verify_offline_and_detect_tampering() -> Result<()> {
+    let (dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    let cmd = demo::purchase(&world, 0);
+    store.purchase(&cmd, t0())?;
+    let key = seal_api::keys::load_or_create(dir.path())?;
+    let again = seal_api::keys::load_or_create(dir.path())?;
+    assert_eq!(key.public(), again.public(), "the key is created once and then reused");
+    let letter = seal_api::letters::issue_letter(&store, &key, &cmd.licence_id, t0())?;
+    let payload = seal_licensing::letter::verify_letter(letter.as_bytes(), &key.public())?;
+    assert_eq!(payload["licence_id"], "lic-0");
+    assert_eq!(payload["work"]["content_sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(payload["payment"]["amount"], "19.99");
+    assert_eq!(payload["kid"], key.public().kid());
+    let mut tampered = letter.clone().into_bytes();
+    tampered[40] ^= 1;
+    assert!(seal_licensing::letter::verify_letter(&tampered, &key.public()).is_err());
+
+    // The readable forms. Without any font on the machine the PDF is refused with a typed error.
+    match seal_api::pdf::find_font(dir.path()) {
+        Ok(font) => {
+            let pdf = seal_api::pdf::letter_pdf(&payload, &font)?;
+            assert!(pdf.starts_with(b"%PDF-"));
+            store.settle(days(8), SettleOptions::default())?;
+            let invoice = store.invoice_for(&cmd.licence_id)?.expect("settled");
+            let pdf = seal_api::pdf::invoice_pdf(&invoice.to_json(), &font)?;
+            assert!(pdf.starts_with(b"%PDF-"));
+        }
+        Err(e) => assert!(matches!(e, seal_api::pdf::PdfError::NoFont)),
+    }
+    Ok(())
+}

@@ -1,0 +1,467 @@
+//! PDQ, Meta's 256-bit perceptual hash, written from its published description (hashing.pdf in
+//! ThreatExchange), so that our hashes interoperate with ThreatExchange and Hasher-Matcher-Actioner.
+//!
+//! The steps: BT.601 luminance; two passes of a separable box ("Jarosz") filter whose window is
+//! `ceil(side / 128)`; decimation to 64x64 by sampling at cell centres; a quality score from the summed
+//! gradients of that 64x64; a 2-D DCT keeping the 16x16 lowest frequencies *excluding* the DC row and
+//! column; and one bit per coefficient, set where it exceeds the median of the 256.
+//!
+//! Because flips and quarter turns of the image only permute and negate DCT coefficients, the hashes of
+//! all eight dihedral variants come from one 16x16 DCT (see [`Dct16::dihedral`]), which is how queries
+//! match flipped and rotated copies at almost no cost.
+
+use super::decode::Luma;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// A 256-bit PDQ hash. Bit `k` is the coefficient at row `k / 16`, column `k % 16` of the 16x16 DCT;
+/// it lives in word `k / 64`, bit `k % 64`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct PdqHash(pub [u64; 4]);
+
+impl PdqHash {
+    /// Hamming distance: the number of differing bits (0..=256).
+    #[inline]
+    pub fn distance(&self, other: &PdqHash) -> u32 {
+        (self.0[0] ^ other.0[0]).count_ones()
+            + (self.0[1] ^ other.0[1]).count_ones()
+            + (self.0[2] ^ other.0[2]).count_ones()
+            + (self.0[3] ^ other.0[3]).count_ones()
+    }
+
+    /// Bit `k` (0..256) of the hash.
+    #[inline]
+    pub fn bit(&self, k: usize) -> bool {
+        (self.0[k / 64] >> (k % 64)) & 1 == 1
+    }
+
+    /// The 16 bits of chunk `c` (0..16): bits `16c .. 16c + 16`.
+    #[inline]
+    pub fn chunk16(&self, c: usize) -> u16 {
+        (self.0[c / 4] >> ((c % 4) * 16)) as u16
+    }
+
+    /// The reference's text form: 64 hex digits, the 256-bit number with bit `k` worth `2^k`, written
+    /// most significant digit first (what ThreatExchange and HMA exchange).
+    pub fn to_hex(&self) -> String {
+        format!("{:016x}{:016x}{:016x}{:016x}", self.0[3], self.0[2], self.0[1], self.0[0])
+    }
+
+    /// Parses [`PdqHash::to_hex`]'s form; `None` unless exactly 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<PdqHash> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut words = [0u64; 4];
+        for (i, word) in words.iter_mut().enumerate() {
+            let start = (3 - i) * 16;
+            *word = u64::from_str_radix(&text[start..start + 16], 16).ok()?;
+        }
+        Some(PdqHash(words))
+    }
+}
+
+impl fmt::Debug for PdqHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PdqHash({})", self.to_hex())
+    }
+}
+
+/// The eight symmetries of a rectangle. A query is hashed under each so that a flipped or quarter-turned
+/// copy meets the registered original's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dihedral {
+    /// Unchanged.
+    Identity,
+    /// Mirrored left to right.
+    MirrorHorizontal,
+    /// Mirrored top to bottom.
+    MirrorVertical,
+    /// Turned half way.
+    Rotate180,
+    /// Mirrored across the main diagonal.
+    Transpose,
+    /// Turned a quarter clockwise.
+    Rotate90,
+    /// Turned a quarter counter-clockwise.
+    Rotate270,
+    /// Mirrored across the anti-diagonal.
+    AntiTranspose,
+}
+
+impl Dihedral {
+    /// All eight, identity first.
+    pub const ALL: [Dihedral; 8] = [
+        Dihedral::Identity,
+        Dihedral::MirrorHorizontal,
+        Dihedral::MirrorVertical,
+        Dihedral::Rotate180,
+        Dihedral::Transpose,
+        Dihedral::Rotate90,
+        Dihedral::Rotate270,
+        Dihedral::AntiTranspose,
+    ];
+
+    /// (transpose first?, negate odd horizontal frequencies?, negate odd vertical frequencies?)
+    fn recipe(self) -> (bool, bool, bool) {
+        match self {
+            Dihedral::Identity => (false, false, false),
+            Dihedral::MirrorHorizontal => (false, true, false),
+            Dihedral::MirrorVertical => (false, false, true),
+            Dihedral::Rotate180 => (false, true, true),
+            Dihedral::Transpose => (true, false, false),
+            Dihedral::Rotate90 => (true, true, false),
+            Dihedral::Rotate270 => (true, false, true),
+            Dihedral::AntiTranspose => (true, true, true),
+        }
+    }
+}
+
+/// The 16x16 low-frequency DCT of an image's 64x64 PDQ downsample, and the PDQ quality score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dct16 {
+    /// Row-major coefficients; row = vertical frequency 1..=16, column = horizontal frequency 1..=16.
+    pub coefficients: [f32; 256],
+    /// PDQ quality, 0..=100: how much gradient the image has. Below 50 the hash is unreliable.
+    pub quality: u8,
+}
+
+impl Dct16 {
+    /// The hash: one bit per coefficient, set where it exceeds the median.
+    pub fn hash(&self) -> PdqHash {
+        hash_from_coefficients(&self.coefficients)
+    }
+
+    /// The hash the image would have after `transform`. Mirroring an axis negates the coefficients of
+    /// odd frequency along it (the DCT basis is symmetric about the centre for even frequencies, and
+    /// antisymmetric for odd ones; our frequencies are offset by one, hence "odd" means column index
+    /// even); transposing swaps rows and columns.
+    pub fn dihedral(&self, transform: Dihedral) -> PdqHash {
+        let (transpose, negate_h, negate_v) = transform.recipe();
+        let mut out = [0f32; 256];
+        for i in 0..16 {
+            for j in 0..16 {
+                let mut v = if transpose { self.coefficients[j * 16 + i] } else { self.coefficients[i * 16 + j] };
+                // Frequency u = index + 1, so odd frequencies sit at even indices.
+                if negate_h && j % 2 == 0 {
+                    v = -v;
+                }
+                if negate_v && i % 2 == 0 {
+                    v = -v;
+                }
+                out[i * 16 + j] = v;
+            }
+        }
+        hash_from_coefficients(&out)
+    }
+}
+
+fn hash_from_coefficients(coefficients: &[f32; 256]) -> PdqHash {
+    let mut sorted = *coefficients;
+    // The reference's Torben median returns the lower median (the 128th smallest value).
+    let (_, median, _) = sorted.select_nth_unstable_by(127, |a, b| a.total_cmp(b));
+    let median = *median;
+    let mut words = [0u64; 4];
+    for (k, &v) in coefficients.iter().enumerate() {
+        if v > median {
+            words[k / 64] |= 1 << (k % 64);
+        }
+    }
+    PdqHash(words)
+}
+
+/// The PDQ hash and quality of a luminance plane.
+pub fn pdq(luma: &Luma) -> (PdqHash, u8) {
+    let dct = dct16(luma);
+    (dct.hash(), dct.quality)
+}
+
+/// Filters, decimates to 64x64, scores quality and takes the 16x16 DCT.
+pub fn dct16(luma: &Luma) -> Dct16 {
+    let small = downsample64(luma);
+    let quality = quality(&small);
+    Dct16 { coefficients: dct64_to_16(&small), quality }
+}
+
+/// The Jarosz window for one axis: `ceil(side / 128)`, i.e. half the cell width of the 64x64 grid, so
+/// that two passes of the box approximate a tent filter over each cell.
+fn window(side: usize) -> usize {
+    side.div_ceil(128).max(1)
+}
+
+/// Two passes of the separable box filter, then sampling at the centres of a 64x64 grid. The second
+/// pass is only computed where the grid samples it (64 columns, then 64 rows), which halves the cost
+/// and gives the same values.
+pub fn downsample64(luma: &Luma) -> [f32; 4096] {
+    let (w, h) = (luma.width, luma.height);
+    let (win_x, win_y) = (window(w), window(h));
+    let mut b = vec![0f32; w * h];
+    let mut a = vec![0f32; w * h];
+    box_rows(&luma.pixels, &mut b, w, h, win_x);
+    box_cols(&b, &mut a, w, h, win_y);
+    let xs: [usize; 64] = std::array::from_fn(|j| ((((j as f64 + 0.5) * w as f64) / 64.0) as usize).min(w - 1));
+    let ys: [usize; 64] = std::array::from_fn(|i| ((((i as f64 + 0.5) * h as f64) / 64.0) as usize).min(h - 1));
+    // Second row pass at the sampled columns only: h x 64.
+    let (behind_x, ahead_x) = reach(win_x);
+    let mut c = vec![0f32; h * 64];
+    for y in 0..h {
+        let row = &a[y * w..(y + 1) * w];
+        for (j, &x) in xs.iter().enumerate() {
+            let (lo, hi) = (x.saturating_sub(behind_x), (x + ahead_x).min(w - 1));
+            c[y * 64 + j] = row[lo..=hi].iter().sum::<f32>() / (hi - lo + 1) as f32;
+        }
+    }
+    // Second column pass at the sampled rows only: 64 x 64.
+    let (behind_y, ahead_y) = reach(win_y);
+    let mut out = [0f32; 4096];
+    for (i, &y) in ys.iter().enumerate() {
+        let (lo, hi) = (y.saturating_sub(behind_y), (y + ahead_y).min(h - 1));
+        let n = (hi - lo + 1) as f32;
+        for j in 0..64 {
+            out[i * 64 + j] = (lo..=hi).map(|yy| c[yy * 64 + j]).sum::<f32>() / n;
+        }
+    }
+    out
+}
+
+/// The full PDQ pre-filter (both passes over every pixel), for callers that resample the blurred plane
+/// themselves (the matcher samples it along turned grids to undo small rotations).
+pub fn blur(luma: &Luma) -> Luma {
+    let (w, h) = (luma.width, luma.height);
+    let (win_x, win_y) = (window(w), window(h));
+    let mut a = luma.pixels.clone();
+    let mut b = vec![0f32; a.len()];
+    for _ in 0..2 {
+        box_rows(&a, &mut b, w, h, win_x);
+        box_cols(&b, &mut a, w, h, win_y);
+    }
+    Luma { width: w, height: h, pixels: a }
+}
+
+/// PDQ's DCT and quality from an already filtered and decimated 64x64 grid.
+pub fn dct16_from_grid(grid: &[f32; 4096]) -> Dct16 {
+    Dct16 { coefficients: dct64_to_16(grid), quality: quality(grid) }
+}
+
+/// Where a box of `full` taps reaches around output `o`: `o - behind ..= o + ahead`, clipped to the
+/// vector. For odd windows it is centred; even windows reach one further ahead. At the ends the window
+/// shrinks and the mean is over what remains.
+fn reach(full: usize) -> (usize, usize) {
+    let half = (full + 2) / 2;
+    (full - half, half - 1)
+}
+
+fn box_rows(src: &[f32], dst: &mut [f32], w: usize, h: usize, full: usize) {
+    let (behind, ahead) = reach(full);
+    for y in 0..h {
+        let row = &src[y * w..(y + 1) * w];
+        let out = &mut dst[y * w..(y + 1) * w];
+        let mut sum = 0f32;
+        let mut count = 0f32;
+        // Prime the window with the taps ahead of output 0.
+        for &v in row.iter().take(ahead.min(w)) {
+            sum += v;
+            count += 1.0;
+        }
+        for (o, slot) in out.iter_mut().enumerate() {
+            if o + ahead < w {
+                sum += row[o + ahead];
+                count += 1.0;
+            }
+            if o > behind {
+                sum -= row[o - behind - 1];
+                count -= 1.0;
+            }
+            *slot = sum / count;
+        }
+    }
+}
+
+fn box_cols(src: &[f32], dst: &mut [f32], w: usize, h: usize, full: usize) {
+    let (behind, ahead) = reach(full);
+    // Column sums advance a whole row at a time, which keeps memory access sequential.
+    let mut sums = vec![0f32; w];
+    let mut count = 0f32;
+    for y in 0..ahead.min(h) {
+        for (s, &v) in sums.iter_mut().zip(&src[y * w..(y + 1) * w]) {
+            *s += v;
+        }
+        count += 1.0;
+    }
+    for o in 0..h {
+        if o + ahead < h {
+            let row = &src[(o + ahead) * w..(o + ahead + 1) * w];
+            for (s, &v) in sums.iter_mut().zip(row) {
+                *s += v;
+            }
+            count += 1.0;
+        }
+        if o > behind {
+            let row = &src[(o - behind - 1) * w..(o - behind) * w];
+            for (s, &v) in sums.iter_mut().zip(row) {
+                *s -= v;
+            }
+            count -= 1.0;
+        }
+        for (d, &s) in dst[o * w..(o + 1) * w].iter_mut().zip(&sums) {
+            *d = s / count;
+        }
+    }
+}
+
+/// PDQ's quality: the sum of absolute neighbour differences of the 64x64 (scaled to percent of full
+/// range and truncated, as the reference does), divided by 90 and capped at 100.
+fn quality(small: &[f32; 4096]) -> u8 {
+    let mut sum: i64 = 0;
+    for i in 0..63 {
+        for j in 0..64 {
+            let d = ((small[i * 64 + j] - small[(i + 1) * 64 + j]) * 100.0 / 255.0) as i64;
+            sum += d.abs();
+        }
+    }
+    for i in 0..64 {
+        for j in 0..63 {
+            let d = ((small[i * 64 + j] - small[i * 64 + j + 1]) * 100.0 / 255.0) as i64;
+            sum += d.abs();
+        }
+    }
+    (sum / 90).min(100) as u8
+}
+
+/// `D[u][x] = sqrt(2/64) * cos(pi * (u+1) * (2x+1) / 128)`: DCT-II rows for frequencies 1..=16.
+fn dct_matrix() -> &'static [f32; 16 * 64] {
+    static MATRIX: OnceLock<[f32; 16 * 64]> = OnceLock::new();
+    MATRIX.get_or_init(|| {
+        let mut m = [0f32; 16 * 64];
+        let scale = (2.0f64 / 64.0).sqrt();
+        for u in 0..16 {
+            for x in 0..64 {
+                let angle = std::f64::consts::PI / 128.0 * (u as f64 + 1.0) * (2.0 * x as f64 + 1.0);
+                m[u * 64 + x] = (scale * angle.cos()) as f32;
+            }
+        }
+        m
+    })
+}
+
+/// `C = D A D^T` restricted to the 16x16 block.
+fn dct64_to_16(a: &[f32; 4096]) -> [f32; 256] {
+    let d = dct_matrix();
+    // B = D A: 16 x 64.
+    let mut b = [0f32; 16 * 64];
+    for u in 0..16 {
+        let drow = &d[u * 64..(u + 1) * 64];
+        let brow = &mut b[u * 64..(u + 1) * 64];
+        for (k, &dk) in drow.iter().enumerate() {
+            let arow = &a[k * 64..(k + 1) * 64];
+            for (bj, &ak) in brow.iter_mut().zip(arow) {
+                *bj += dk * ak;
+            }
+        }
+    }
+    // C = B D^T: 16 x 16.
+    let mut c = [0f32; 256];
+    for u in 0..16 {
+        let brow = &b[u * 64..(u + 1) * 64];
+        for v in 0..16 {
+            let drow = &d[v * 64..(v + 1) * 64];
+            c[u * 16 + v] = brow.iter().zip(drow).map(|(x, y)| x * y).sum();
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthetic(w: usize, h: usize) -> Luma {
+        let mut pixels = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+                let v = 128.0 + 60.0 * (7.0 * fx + 3.0 * fy * fy).sin() + 50.0 * (11.0 * fy * fx).cos() + 20.0 * fx;
+                pixels.push(v.clamp(0.0, 255.0));
+            }
+        }
+        Luma { width: w, height: h, pixels }
+    }
+
+    fn transform(l: &Luma, t: Dihedral) -> Luma {
+        let (w, h) = (l.width, l.height);
+        let (tw, th) = match t.recipe().0 {
+            true => (h, w),
+            false => (w, h),
+        };
+        let mut pixels = vec![0f32; w * h];
+        for y in 0..th {
+            for x in 0..tw {
+                // Source coordinates for each target pixel.
+                let (sx, sy) = match t {
+                    Dihedral::Identity => (x, y),
+                    Dihedral::MirrorHorizontal => (w - 1 - x, y),
+                    Dihedral::MirrorVertical => (x, h - 1 - y),
+                    Dihedral::Rotate180 => (w - 1 - x, h - 1 - y),
+                    Dihedral::Transpose => (y, x),
+                    Dihedral::Rotate90 => (y, h - 1 - x),
+                    Dihedral::Rotate270 => (w - 1 - y, x),
+                    Dihedral::AntiTranspose => (w - 1 - y, h - 1 - x),
+                };
+                pixels[y * tw + x] = l.at(sx, sy);
+            }
+        }
+        Luma { width: tw, height: th, pixels }
+    }
+
+    #[test]
+    fn hex_round_trips_and_distance_counts_bits() {
+        let h = PdqHash([1, 0, 0, 1 << 63]);
+        assert_eq!(h.to_hex(), format!("8{}{}{}1", "0".repeat(15), "0".repeat(32), "0".repeat(15)));
+        assert_eq!(PdqHash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(h.distance(&PdqHash::default()), 2);
+        assert_eq!(PdqHash::from_hex("xyz"), None);
+    }
+
+    #[test]
+    fn hash_has_half_its_bits_set_and_quality_in_range() {
+        let (hash, quality) = pdq(&synthetic(300, 200));
+        let ones: u32 = hash.0.iter().map(|w| w.count_ones()).sum();
+        assert_eq!(ones, 128);
+        assert!(quality <= 100);
+    }
+
+    #[test]
+    fn flat_image_has_zero_quality() {
+        let flat = Luma { width: 100, height: 100, pixels: vec![77.0; 10_000] };
+        assert_eq!(dct16(&flat).quality, 0);
+    }
+
+    #[test]
+    fn dihedral_hashes_match_hashes_of_transformed_pixels() {
+        // At 64x64 the filter window is one pixel and the sampling grid is symmetric, so the derived
+        // hashes must equal the hashes of the transformed pixels up to float rounding.
+        let image = synthetic(64, 64);
+        let dct = dct16(&image);
+        for t in Dihedral::ALL {
+            let direct = pdq(&transform(&image, t)).0;
+            let derived = dct.dihedral(t);
+            assert!(direct.distance(&derived) <= 2, "{t:?}: {}", direct.distance(&derived));
+        }
+    }
+
+    #[test]
+    fn box_filter_matches_a_direct_window_mean() {
+        let src: Vec<f32> = (0..23).map(|v| ((v * 37) % 11) as f32).collect();
+        for full in 1..6 {
+            let mut dst = vec![0f32; 23];
+            box_rows(&src, &mut dst, 23, 1, full);
+            let (behind, ahead) = reach(full);
+            for (o, got) in dst.iter().enumerate() {
+                let lo = o.saturating_sub(behind);
+                let hi = (o + ahead).min(22);
+                let mean = src[lo..=hi].iter().sum::<f32>() / (hi - lo + 1) as f32;
+                assert!((got - mean).abs() < 1e-4, "full {full} o {o}");
+            }
+        }
+    }
+}
