@@ -8,6 +8,7 @@ use seal_licensing::licence::UseScope;
 use seal_licensing::money::{Amount, Currency, Money};
 use seal_licensing::offer::{Action, Channel, ChannelKind, Constraints, Offer, OfferTarget, RightsHolder, Work};
 use seal_licensing::Timestamp;
+use sha2::{Digest, Sha256};
 
 /// What [`seed`] created.
 #[derive(Clone, Debug)]
@@ -67,14 +68,19 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
             valid_until: None,
         };
         for w in 0..2 {
+            let (title, author) = (format!("示例作品 {i}-{w}"), format!("作者 {h}"));
+            let source_url = format!("https://{h}.example.com/articles/{w}");
+            // A demo work's body is its title, author and address; the registered hash is of that body.
+            let body = format!("{title}\n\n{author}\n{source_url}\n");
+            let content_sha256 = Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
             let work = Work {
                 id: id(WorkId::new(format!("{h}-w{w}"))),
                 owner: holder.id.clone(),
-                title: format!("示例作品 {i}-{w}"),
-                author: format!("作者 {h}"),
-                source_url: format!("https://{h}.example.com/articles/{w}"),
+                title,
+                author,
+                source_url,
                 channel: Some(channel.id.clone()),
-                content_sha256: format!("{:064x}", i * 10 + w),
+                content_sha256,
                 published_at: now,
                 registered_at: now,
             };
