@@ -76,7 +76,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         tally.record(name, entry, best.and_then(|h| names.get(h.work as usize)).map(String::as_str));
 
         // PDQ alone: the whole image and its seven flips and turns, nothing else (not timed).
-        let pdq_fingerprint = QueryFingerprint { rotated: Vec::new(), windows: Vec::new(), ..fingerprint };
+        let pdq_fingerprint =
+            QueryFingerprint { rotated: Vec::new(), rotated_inscribed: Vec::new(), windows: Vec::new(), ..fingerprint };
         let pdq_hits = matcher.query(&pdq_fingerprint);
         let pdq_best = pdq_hits.iter().find(|h| matches!(h.signal, Signal::Whole | Signal::Flipped(_)));
         pdq_only.record(name, entry, pdq_best.and_then(|h| names.get(h.work as usize)).map(String::as_str));

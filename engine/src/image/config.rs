@@ -24,7 +24,11 @@ pub struct ImageConfig {
     pub dihedral: bool,
     /// Angles (degrees) by which a query is turned back to catch slightly rotated copies. PDQ is
     /// rotation-sensitive (measured with the reference on our originals: 0.5 degree costs a median 14 bits,
-    /// 1 degree 26), so whole degrees 2..=8 either way leave at most half a degree.
+    /// 1 degree 26), so whole degrees 2..=8 either way leave at most half a degree. The largest angle
+    /// also sets the inscribed rectangle that originals register and turned-back queries hash (see
+    /// `matcher::inscribed_fraction`), so it is part of the registered state. Half-degree steps were
+    /// measured and bring nothing the inscribed rectangle does not: on the fixtures' 52 turned copies
+    /// the worst inscribed distance stays at 28 bits, at twice the cost.
     pub rotation_degrees: Vec<f32>,
     /// The crop-robust region signal (see [`RegionConfig`]).
     pub region: RegionConfig,

@@ -5,6 +5,7 @@
 //! - [`region`]: the crop-robust signal (window hashes, registered on a ladder, confirmed by voting).
 //! - [`index`]: multi-index hashing over 256-bit hashes (add, remove, radius queries, bytes).
 //! - [`matcher`]: fingerprints for originals and queries, and the matcher that names what matched.
+//! - [`snapshot`]: the matcher's registered state to and from versioned, checksummed bytes.
 //! - [`config`]: every threshold, with its default and reason.
 
 pub mod config;
@@ -14,6 +15,7 @@ pub mod index;
 pub mod matcher;
 pub mod pdq;
 pub mod region;
+pub mod snapshot;
 
 pub use config::{ImageConfig, RegionConfig};
 pub use decode::{decode_luma, DecodeLimits, Decoded, Format, Luma};

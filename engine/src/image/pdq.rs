@@ -243,6 +243,12 @@ pub fn dct16_from_grid(grid: &[f32; 4096]) -> Dct16 {
     Dct16 { coefficients: dct64_to_16(grid), quality: quality(grid) }
 }
 
+/// PDQ's hash alone from an already filtered and decimated 64x64 grid (no quality score: the matcher
+/// hashes dozens of turned grids per query and judges quality once, on the image as it came).
+pub fn hash_from_grid(grid: &[f32; 4096]) -> PdqHash {
+    hash_from_coefficients(&dct64_to_16(grid))
+}
+
 /// Where a box of `full` taps reaches around output `o`: `o - behind ..= o + ahead`, clipped to the
 /// vector. For odd windows it is centred; even windows reach one further ahead. At the ends the window
 /// shrinks and the mean is over what remains.

@@ -286,6 +286,15 @@ impl RegionIndex {
         self.live += 1;
     }
 
+    /// Calls `visit` with every live window, in the order they were added.
+    pub fn for_each_live(&self, mut visit: impl FnMut(RegionHash, &RegionEntry)) {
+        for (slot, entry) in self.entries.iter().enumerate() {
+            if self.alive[slot] {
+                visit(self.hashes[slot], entry);
+            }
+        }
+    }
+
     /// Removes every window of `work` (a linear pass; removal is rare).
     pub fn remove_work(&mut self, work: u32) -> usize {
         let mut removed = 0;
