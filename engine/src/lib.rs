@@ -5,5 +5,6 @@
 //! as arguments and results go out as values, so every function here is deterministic and testable
 //! without the outside world. Network, storage and time belong to `seal-crawler` and `seal-api`.
 
+mod bytes;
 pub mod image;
 pub mod text;

@@ -28,6 +28,7 @@ use super::error::ImageError;
 use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
 use super::region::{RegionEntry, RegionHash};
+use crate::bytes::{ByteReader, Malformed};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
@@ -85,17 +86,17 @@ impl ImageMatcher {
         if xxh3_64(body) != u64::from_le_bytes(sum.try_into().map_err(|_| bad("checksum"))?) {
             return Err(bad("checksum mismatch"));
         }
-        let mut reader = Reader { bytes: body, at: MAGIC.len() };
+        let mut reader = ByteReader::new(body, MAGIC.len());
         if reader.u32()? != FORMAT_VERSION {
             return Err(bad("unsupported format version"));
         }
         let mut expected = Vec::new();
         write_parameters(&mut expected, &config);
-        if reader.take_slice(expected.len())? != expected.as_slice() {
+        if reader.slice(expected.len())? != expected.as_slice() {
             return Err(bad("written with other fingerprint parameters"));
         }
         let mut matcher = ImageMatcher::new(config);
-        let work_count = reader.len(WORK_RECORD_BYTES)?;
+        let work_count = reader.count(WORK_RECORD_BYTES)?;
         let mut previous: Option<u32> = None;
         for _ in 0..work_count {
             let id = reader.u32()?;
@@ -103,19 +104,19 @@ impl ImageMatcher {
                 return Err(bad("work ids out of order or repeated"));
             }
             previous = Some(id);
-            let pdq = reader.pdq()?;
-            let inscribed = reader.pdq()?;
+            let pdq = read_pdq(&mut reader)?;
+            let inscribed = read_pdq(&mut reader)?;
             let (width, height) = (reader.u32()?, reader.u32()?);
             let (thumb_w, thumb_h) = (reader.u32()? as usize, reader.u32()? as usize);
             if width == 0 || height == 0 || thumb_w == 0 || thumb_h == 0 {
                 return Err(bad("empty frame or thumbnail"));
             }
             let area = thumb_w.checked_mul(thumb_h).ok_or(bad("thumbnail too large"))?;
-            let pixels = reader.take_slice(area)?.to_vec();
+            let pixels = reader.slice(area)?.to_vec();
             let thumbnail = Thumbnail { width: thumb_w, height: thumb_h, pixels };
             matcher.insert_work(id, WorkInfo { pdq, inscribed, width, height, thumbnail });
         }
-        let window_count = reader.len(WINDOW_RECORD_BYTES)?;
+        let window_count = reader.count(WINDOW_RECORD_BYTES)?;
         for _ in 0..window_count {
             let hash = RegionHash(reader.u64()?);
             let entry = RegionEntry { work: reader.u32()?, x: reader.f32()?, y: reader.f32()?, side: reader.f32()? };
@@ -127,7 +128,7 @@ impl ImageMatcher {
             }
             matcher.regions.add(hash, entry);
         }
-        if reader.at != body.len() {
+        if !reader.is_done() {
             return Err(bad("trailing bytes"));
         }
         matcher.optimize();
@@ -148,42 +149,13 @@ fn write_parameters(out: &mut Vec<u8>, config: &ImageConfig) {
     }
 }
 
-/// A bounds-checked little-endian reader.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+fn read_pdq(reader: &mut ByteReader<'_>) -> Result<PdqHash, Malformed> {
+    Ok(PdqHash([reader.u64()?, reader.u64()?, reader.u64()?, reader.u64()?]))
 }
 
-impl<'a> Reader<'a> {
-    fn take_slice(&mut self, n: usize) -> Result<&'a [u8], ImageError> {
-        let end = self.at.checked_add(n).ok_or(ImageError::BadIndex("truncated"))?;
-        let slice = self.bytes.get(self.at..end).ok_or(ImageError::BadIndex("truncated"))?;
-        self.at = end;
-        Ok(slice)
-    }
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], ImageError> {
-        self.take_slice(N)?.try_into().map_err(|_| ImageError::BadIndex("truncated"))
-    }
-    fn u32(&mut self) -> Result<u32, ImageError> {
-        self.take::<4>().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Result<u64, ImageError> {
-        self.take::<8>().map(u64::from_le_bytes)
-    }
-    fn f32(&mut self) -> Result<f32, ImageError> {
-        self.take::<4>().map(f32::from_le_bytes)
-    }
-    fn pdq(&mut self) -> Result<PdqHash, ImageError> {
-        Ok(PdqHash([self.u64()?, self.u64()?, self.u64()?, self.u64()?]))
-    }
-    /// A count of records of at least `record_bytes` each, checked against the bytes left so that a
-    /// forged count cannot make us allocate or loop beyond the data.
-    fn len(&mut self, record_bytes: usize) -> Result<usize, ImageError> {
-        let n = usize::try_from(self.u64()?).map_err(|_| ImageError::BadIndex("count"))?;
-        if n.checked_mul(record_bytes).is_none_or(|need| need > self.bytes.len() - self.at) {
-            return Err(ImageError::BadIndex("count larger than the data"));
-        }
-        Ok(n)
+impl From<Malformed> for ImageError {
+    fn from(malformed: Malformed) -> Self {
+        ImageError::BadIndex(malformed.0)
     }
 }
 

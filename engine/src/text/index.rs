@@ -15,6 +15,7 @@
 use super::fingerprint::{grams, simhash, winnow, FingerprintConfig};
 use super::tokens::tokenize;
 use super::TextError;
+use crate::bytes::{ByteReader, Malformed};
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -310,7 +311,7 @@ impl TextIndex {
         if xxh3_64(body) != u64::from_le_bytes(sum.try_into().map_err(|_| corrupt("checksum"))?) {
             return Err(corrupt("checksum mismatch"));
         }
-        let mut reader = Reader { bytes: body, at: MAGIC.len() };
+        let mut reader = ByteReader::new(body, MAGIC.len());
         if reader.u32()? != FORMAT_VERSION {
             return Err(corrupt("unsupported format version"));
         }
@@ -319,7 +320,7 @@ impl TextIndex {
         if index.config != config {
             return Err(corrupt("fingerprint parameters out of range"));
         }
-        let work_count = reader.len(24)?;
+        let work_count = reader.count(24)?;
         for slot in 0..work_count {
             let meta = WorkMeta {
                 id: WorkId(reader.u64()?),
@@ -333,7 +334,7 @@ impl TextIndex {
             }
             index.works.push(meta);
         }
-        let posting_count = reader.len(16)?;
+        let posting_count = reader.count(16)?;
         let mut postings = Vec::with_capacity(posting_count);
         let mut per_work = vec![0u32; work_count];
         for _ in 0..posting_count {
@@ -345,7 +346,7 @@ impl TextIndex {
             per_work[p.slot as usize] += 1;
             postings.push(p);
         }
-        if reader.at != body.len() {
+        if !reader.is_done() {
             return Err(corrupt("trailing bytes"));
         }
         if per_work.iter().zip(&index.works).any(|(n, meta)| *n != meta.fingerprints) {
@@ -356,31 +357,8 @@ impl TextIndex {
     }
 }
 
-/// A bounds-checked little-endian reader.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], TextError> {
-        let slice = self.bytes.get(self.at..self.at + N).ok_or(TextError::CorruptIndex("truncated"))?;
-        self.at += N;
-        slice.try_into().map_err(|_| TextError::CorruptIndex("truncated"))
-    }
-    fn u32(&mut self) -> Result<u32, TextError> {
-        self.take::<4>().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Result<u64, TextError> {
-        self.take::<8>().map(u64::from_le_bytes)
-    }
-    /// A count of records of `record_bytes` each, checked against the bytes left so that a forged count
-    /// cannot make us allocate.
-    fn len(&mut self, record_bytes: usize) -> Result<usize, TextError> {
-        let n = usize::try_from(self.u64()?).map_err(|_| TextError::CorruptIndex("count"))?;
-        if n.checked_mul(record_bytes).is_none_or(|need| need > self.bytes.len() - self.at) {
-            return Err(TextError::CorruptIndex("count larger than the data"));
-        }
-        Ok(n)
+impl From<Malformed> for TextError {
+    fn from(malformed: Malformed) -> Self {
+        TextError::CorruptIndex(malformed.0)
     }
 }
