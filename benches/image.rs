@@ -43,8 +43,13 @@ fn bench_images(size: &str) -> &'static [Vec<u8>] {
 /// Decoding alone, at the DCT scale fingerprinting uses: the floor the hash is measured against.
 #[divan::bench(args = SIZES)]
 fn decode_scaled(bencher: divan::Bencher, size: &str) {
+    decode_scaled_at(bencher, size, ImageConfig::default().decode_min_side);
+}
+
+/// Decodes to `min_side`, image after image.
+fn decode_scaled_at(bencher: divan::Bencher, size: &str, min_side: u32) {
     let images = bench_images(size);
-    let config = ImageConfig::default();
+    let config = ImageConfig { decode_min_side: min_side, ..ImageConfig::default() };
     let mut i = 0;
     bencher.bench_local(|| {
         if images.is_empty() {
@@ -93,16 +98,7 @@ fn decode_pdq_dihedral_256(bencher: divan::Bencher, size: &str) {
 /// Decode at 256 alone, the floor for the speed setting.
 #[divan::bench(args = SIZES)]
 fn decode_scaled_256(bencher: divan::Bencher, size: &str) {
-    let images = bench_images(size);
-    let config = ImageConfig { decode_min_side: 256, ..ImageConfig::default() };
-    let mut i = 0;
-    bencher.bench_local(|| {
-        if images.is_empty() {
-            return 0;
-        }
-        i = (i + 1) % images.len();
-        decode_luma(&images[i], &config.limits, config.decode_min_side).map(|d| d.luma.width).unwrap_or(0)
-    });
+    decode_scaled_at(bencher, size, 256);
 }
 
 /// Decode + the full query fingerprint (dihedral PDQ, 28 turned-back PDQs, region windows).

@@ -623,6 +623,36 @@ fn verify(
     (best.0, edges)
 }
 
+/// The original's thumbnail sampled under the centre of each cell of the query grid, with the query
+/// placed at `scale`, `tx`, `ty` in the original: `None` for a cell outside `within` or outside the
+/// original. Also returns how many cells lie inside `within`.
+fn sample_under(
+    grid: &Thumbnail,
+    query_width: u32,
+    within: &Window,
+    thumbnail: &Thumbnail,
+    scale: f32,
+    tx: f32,
+    ty: f32,
+) -> (Vec<Option<f32>>, usize) {
+    let cell = query_width as f32 / grid.width.max(1) as f32; // query pixels per grid cell
+    let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
+    let mut sampled = Vec::with_capacity(grid.width * grid.height);
+    let mut inside_cells = 0;
+    for i in 0..grid.height {
+        for j in 0..grid.width {
+            let (qx, qy) = ((j as f32 + 0.5) * cell, (i as f32 + 0.5) * cell);
+            sampled.push(if inside(within, qx, qy) {
+                inside_cells += 1;
+                thumbnail.sample((tx + scale * qx) * thumb_per_short, (ty + scale * qy) * thumb_per_short)
+            } else {
+                None
+            });
+        }
+    }
+    (sampled, inside_cells)
+}
+
 /// Cosine similarity of the neighbour differences of the query grid and of the original sampled under
 /// it: high only when edges line up.
 fn gradient_score(
@@ -634,20 +664,8 @@ fn gradient_score(
     tx: f32,
     ty: f32,
 ) -> f32 {
-    let cell = query_width as f32 / grid.width.max(1) as f32;
-    let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
+    let (sampled, _) = sample_under(grid, query_width, within, thumbnail, scale, tx, ty);
     let (gw, gh) = (grid.width, grid.height);
-    let mut sampled: Vec<Option<f32>> = Vec::with_capacity(gw * gh);
-    for i in 0..gh {
-        for j in 0..gw {
-            let (qx, qy) = ((j as f32 + 0.5) * cell, (i as f32 + 0.5) * cell);
-            sampled.push(if inside(within, qx, qy) {
-                thumbnail.sample((tx + scale * qx) * thumb_per_short, (ty + scale * qy) * thumb_per_short)
-            } else {
-                None
-            });
-        }
-    }
     let q = |i: usize, j: usize| f32::from(grid.pixels[i * gw + j]);
     let mut pairs = Vec::new();
     for i in 0..gh {
@@ -681,26 +699,10 @@ fn score_at(
     tx: f32,
     ty: f32,
 ) -> f32 {
-    let cell = query_width as f32 / grid.width.max(1) as f32; // query pixels per grid cell
-    let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
-    let mut pairs = Vec::with_capacity(grid.pixels.len());
-    for i in 0..grid.height {
-        for j in 0..grid.width {
-            let (qx, qy) = ((j as f32 + 0.5) * cell, (i as f32 + 0.5) * cell);
-            if !inside(within, qx, qy) {
-                continue;
-            }
-            let (ox, oy) = ((tx + scale * qx) * thumb_per_short, (ty + scale * qy) * thumb_per_short);
-            if let Some(o) = thumbnail.sample(ox, oy) {
-                pairs.push((f32::from(grid.pixels[i * grid.width + j]), o));
-            }
-        }
-    }
-    let cells = grid.pixels.iter().enumerate().filter(|(k, _)| {
-        let (i, j) = (k / grid.width, k % grid.width);
-        inside(within, (j as f32 + 0.5) * cell, (i as f32 + 0.5) * cell)
-    });
-    if pairs.len() * 2 < cells.count() {
+    let (sampled, inside_cells) = sample_under(grid, query_width, within, thumbnail, scale, tx, ty);
+    let pairs: Vec<(f32, f32)> =
+        grid.pixels.iter().zip(&sampled).filter_map(|(&q, o)| o.map(|o| (f32::from(q), o))).collect();
+    if pairs.len() * 2 < inside_cells {
         return 0.0;
     }
     trimmed_pearson(&pairs)
