@@ -15,6 +15,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start the platform server (web UI, seal widget, checkout, REST API).
+    Serve(cli::serve::ServeArgs),
+    /// Administrator accounts.
+    #[command(subcommand)]
+    Admin(cli::admin::AdminCommand),
     /// Measure the matching engine on a labelled corpus.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -50,6 +55,8 @@ enum EvalCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => cli::serve::run(&args),
+        Command::Admin(cmd) => cli::admin::run(&cmd),
         Command::Eval(EvalCommand::Text(args)) => cli::eval_text::run(&args),
         Command::Eval(EvalCommand::Image(args)) => cli::eval_image::run(&args),
         Command::Demo(args) => cli::demo::run(&args),

@@ -5,11 +5,13 @@
 //! [`letters`], which issues signed authorization letters for stored licences, and [`pdf`], their and
 //! the invoices' readable PDF forms.
 //!
-//! To come: the actix-web application, the web UI and the seal widget, wiring `seal-engine`,
-//! `seal-licensing` and `seal-crawler` together. This is the only crate that knows about HTTP, JSON DTOs
-//! and databases.
+//! [`web`] is the actix-web application: accounts, the three-step seal setup, the seal widget and
+//! its hot path, checkout with the sandbox payment provider, dashboards and the REST API; [`config`]
+//! resolves its settings. This is the only crate that knows about HTTP, JSON DTOs and databases.
 
+pub mod config;
 pub mod keys;
 pub mod letters;
 pub mod pdf;
 pub mod store;
+pub mod web;

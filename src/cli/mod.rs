@@ -1,6 +1,7 @@
 //! Subcommand implementations of the `seal` binary. Each file is glue between arguments, files and the
 //! library crates; none holds domain logic.
 
+pub mod admin;
 pub mod demo;
 pub mod eval;
 pub mod eval_image;
@@ -10,5 +11,6 @@ pub mod keys;
 pub mod ledger;
 pub mod letter;
 pub mod offers;
+pub mod serve;
 pub mod settle;
 pub mod verify;

@@ -12,6 +12,7 @@
 //! its transfer and licence marks) is one transaction, and a refused operation rolls back whole.
 
 pub mod demo;
+pub mod platform;
 mod sqlite;
 
 pub use sqlite::{status_counts, SqliteStore};
@@ -52,6 +53,9 @@ pub enum StoreError {
         /// Highest version this binary knows.
         supported: i64,
     },
+    /// A unique value (an email address, an id) is taken.
+    #[error("{0}")]
+    Conflict(String),
     /// Filesystem trouble around the database.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -27,7 +27,7 @@ use std::path::Path;
 
 /// Versioned migrations, applied in order, each in its own transaction. Never edit a released one:
 /// add a new version.
-const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, super::platform::MIGRATION_2)];
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE accounts (
@@ -125,19 +125,19 @@ CREATE TABLE operations (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL) STRICT;
 
 /// The SQLite store.
 pub struct SqliteStore {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
-fn corrupt(table: &'static str, detail: impl ToString) -> StoreError {
+pub(super) fn corrupt(table: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt { table, detail: detail.to_string() }
 }
 
-fn to_doc<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn to_doc<T: serde::Serialize>(v: &T) -> String {
     // Serialising our own plain data types cannot fail (no maps with non-string keys, no floats).
     serde_json::to_string(v).unwrap_or_else(|e| unreachable!("serialising a domain record: {e}"))
 }
 
-fn from_doc<T: serde::de::DeserializeOwned>(table: &'static str, doc: &str) -> Result<T, StoreError> {
+pub(super) fn from_doc<T: serde::de::DeserializeOwned>(table: &'static str, doc: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|e| corrupt(table, e))
 }
 
@@ -457,7 +457,7 @@ fn transfer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Transfer, Stor
 
 /// A connection or transaction seen as a [`BookStore`]. Statements are cached per connection, which is
 /// what makes the purchase path fast.
-struct Sql<'c>(&'c Connection);
+pub(super) struct Sql<'c>(pub(super) &'c Connection);
 
 fn se(e: impl std::error::Error + Send + Sync + 'static) -> ledger::StoreError {
     ledger::StoreError::new(e)

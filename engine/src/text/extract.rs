@@ -89,6 +89,12 @@ fn looks_binary(bytes: &[u8]) -> bool {
     memchr(0, &bytes[..bytes.len().min(1024)]).is_some()
 }
 
+/// A page's bytes as text, in the encoding [`extract`] would pick (so a GBK page reads right), with
+/// malformed sequences replaced.
+pub fn decode_html(bytes: &[u8]) -> String {
+    detect_encoding(bytes).decode_without_bom_handling(bytes).0.into_owned()
+}
+
 /// BOM, then a `charset` declared in the first 1,024 bytes, then UTF-8 if the bytes are valid UTF-8,
 /// then a statistical guess (chardetng), which tells GBK from Big5 from windows-1252 on real pages.
 fn detect_encoding(bytes: &[u8]) -> &'static Encoding {

@@ -1,0 +1,766 @@
+//! Platform records beside the licensing domain: user accounts and sessions, channel ownership claims,
+//! checkout sessions and received webhook events, plus the listing queries the dashboards, the REST API
+//! and the seal cache need (the licensing [`Repository`](super::Repository) only reads single records).
+//!
+//! Listings are keyset-paginated: a page is `LIMIT n` rows with `id > cursor`, so a cursor stays valid
+//! while rows are added, and no page costs more than its own rows.
+
+use super::sqlite::{corrupt, from_doc, to_doc};
+use super::{SqliteStore, StoreError};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use seal_licensing::ids::{ChannelId, LicenceId, OfferId, PartyId, WorkId};
+use seal_licensing::invoice::Invoice;
+use seal_licensing::licence::{Licence, UseScope};
+use seal_licensing::offer::{Channel, Offer, Work};
+use seal_licensing::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Platform tables (schema version 2).
+pub(super) const MIGRATION_2: &str = r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('holder', 'licensee', 'admin', 'developer')),
+    password_hash TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+CREATE TABLE channel_claims (
+    channel TEXT PRIMARY KEY REFERENCES channels(id),
+    token TEXT NOT NULL,
+    verified_at INTEGER,
+    method TEXT
+) STRICT;
+
+CREATE TABLE checkouts (
+    id TEXT PRIMARY KEY,
+    work TEXT NOT NULL REFERENCES works(id),
+    offer TEXT NOT NULL REFERENCES offers(id),
+    buyer TEXT NOT NULL REFERENCES users(id),
+    status TEXT NOT NULL CHECK (status IN ('open', 'licensed', 'declined', 'failed')),
+    licence TEXT REFERENCES licences(id),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    CHECK ((status = 'licensed') = (licence IS NOT NULL))
+) STRICT;
+CREATE INDEX checkouts_by_buyer ON checkouts(buyer, id);
+-- A checkout ends once: licensed, declined and failed are final.
+CREATE TRIGGER checkouts_final BEFORE UPDATE OF status ON checkouts
+    WHEN OLD.status <> 'open' AND NEW.status <> OLD.status
+    BEGIN SELECT RAISE(ABORT, 'a checkout ends once'); END;
+
+-- The built-in sandbox payment provider's own records (a real provider keeps these on its side).
+CREATE TABLE sandbox_payments (
+    id TEXT PRIMARY KEY,
+    checkout TEXT NOT NULL UNIQUE REFERENCES checkouts(id),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'declined')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER sandbox_payments_final BEFORE UPDATE OF status ON sandbox_payments
+    WHEN OLD.status <> 'pending' AND NEW.status <> OLD.status
+    BEGIN SELECT RAISE(ABORT, 'a payment ends once'); END;
+
+CREATE TABLE webhook_events (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL) STRICT;
+
+CREATE INDEX licences_by_holder ON licences(holder, id);
+CREATE INDEX licences_by_licensee ON licences(licensee, id);
+CREATE INDEX licences_by_work ON licences(work, id);
+CREATE INDEX works_by_owner ON works(owner, id);
+CREATE INDEX offers_by_assigner ON offers(assigner, id);
+CREATE INDEX channels_by_owner ON channels(owner, id);
+"#;
+
+/// What a user may do. A rights holder is also a party in the licensing domain under the same id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A media user: owns channels, works and offers, earns money.
+    Holder,
+    /// Takes licences (also every guest buyer).
+    Licensee,
+    /// Reviews cases and runs settlement.
+    Admin,
+    /// Uses the REST API.
+    Developer,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Holder => "holder",
+            Role::Licensee => "licensee",
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+        }
+    }
+
+    /// Parses a stored or submitted name.
+    pub fn parse(text: &str) -> Option<Role> {
+        Some(match text {
+            "holder" => Role::Holder,
+            "licensee" => Role::Licensee,
+            "admin" => Role::Admin,
+            "developer" => Role::Developer,
+            _ => return None,
+        })
+    }
+}
+
+/// A user account. Guests who buy with only an email address get an account without a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Party id (also the rights holder or licensee id in the licensing domain).
+    pub id: PartyId,
+    /// Sign-in address, unique regardless of letter case.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// PHC-format argon2id hash; `None` for guests, who cannot sign in.
+    pub password_hash: Option<String>,
+    /// Sign-up time.
+    pub created_at: Timestamp,
+}
+
+/// A channel's ownership claim: the token to publish, and when and how it was proven.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelClaim {
+    /// The channel.
+    pub channel: ChannelId,
+    /// The token the owner publishes in a meta tag or a well-known file.
+    pub token: String,
+    /// When ownership was proven.
+    pub verified_at: Option<Timestamp>,
+    /// How: `meta`, `file` or `review`.
+    pub method: Option<String>,
+}
+
+/// Where a checkout session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutStatus {
+    /// Waiting for payment.
+    Open,
+    /// Paid (or free) and the licence granted.
+    Licensed,
+    /// The buyer declined at the payment page.
+    Declined,
+    /// The payment could not become a licence (for example the offer closed meanwhile).
+    Failed,
+}
+
+impl CheckoutStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckoutStatus::Open => "open",
+            CheckoutStatus::Licensed => "licensed",
+            CheckoutStatus::Declined => "declined",
+            CheckoutStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A checkout session: one buyer taking one licence under one offer for one work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkout {
+    /// Unguessable id; knowing it is what lets a guest see the result and download the letter.
+    pub id: String,
+    /// The work.
+    pub work: WorkId,
+    /// The offer.
+    pub offer: OfferId,
+    /// The buyer's account.
+    pub buyer: PartyId,
+    /// The buyer's name as it goes on the letter.
+    pub buyer_name: String,
+    /// The buyer's email address.
+    pub email: String,
+    /// Where the licence will apply.
+    pub scope: UseScope,
+    /// Price in minor units at the time the session opened.
+    pub amount_minor: i64,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Status.
+    pub status: CheckoutStatus,
+    /// Payment provider name (`sandbox`, or `free` for free offers).
+    pub provider: String,
+    /// The provider's payment reference, once paid.
+    pub provider_ref: Option<String>,
+    /// The granted licence.
+    pub licence: Option<LicenceId>,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// Opened.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Money of one rights holder in one currency, by stage.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Earnings {
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Net amounts still in escrow (publicity period running or objection open).
+    pub held_minor: i64,
+    /// Net amounts settled and not yet paid out.
+    pub settled_minor: i64,
+    /// Net amounts paid out.
+    pub paid_out_minor: i64,
+    /// Licences counted.
+    pub licences: i64,
+}
+
+/// Licences and revenue of one day (UTC), for charts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DayPoint {
+    /// Days since the Unix epoch.
+    pub day: i64,
+    /// Licences granted that day.
+    pub licences: i64,
+    /// Sum of prices, minor units.
+    pub gross_minor: i64,
+}
+
+/// Per-work licence aggregates the seal shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkLicences {
+    /// Licences not refunded.
+    pub count: i64,
+    /// Distinct licensed sites (domains or URL prefixes), at most ten.
+    pub sites: Vec<String>,
+}
+
+/// A payment at the sandbox provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SandboxPayment {
+    /// Payment id.
+    pub id: String,
+    /// The checkout it pays.
+    pub checkout: String,
+    /// Minor units.
+    pub amount_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// `pending`, `succeeded` or `declined`.
+    pub status: String,
+}
+
+fn page_limit(limit: usize) -> i64 {
+    // Every listing is bounded; callers pass what the user asked, clamped here.
+    limit.clamp(1, 500) as i64
+}
+
+impl SqliteStore {
+    /// Creates a user. A taken email address gives [`StoreError::Conflict`].
+    pub fn create_user(&mut self, user: &User) -> Result<(), StoreError> {
+        let inserted = self.conn.execute(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO NOTHING",
+            params![
+                user.id.as_str(),
+                user.email,
+                user.name,
+                user.role.as_str(),
+                user.password_hash,
+                user.created_at.unix_ms()
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!("the email address {} is already registered", user.email)));
+        }
+        Ok(())
+    }
+
+    /// Sets a password on an account (turning a guest into a full account).
+    pub fn set_password(&mut self, user: &PartyId, password_hash: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
+        Ok(())
+    }
+
+    fn user_where(&self, clause: &str, value: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT id, email, name, role, password_hash, created_at FROM users WHERE {clause}");
+        let row = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([value], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(id, email, name, role, password_hash, created)| {
+            Ok(User {
+                id: PartyId::new(id).map_err(|e| corrupt("users", e))?,
+                email,
+                name,
+                role: Role::parse(&role).ok_or_else(|| corrupt("users", format!("role {role}")))?,
+                password_hash,
+                created_at: Timestamp::from_unix_ms(created),
+            })
+        })
+        .transpose()
+    }
+
+    /// The user with this email address (any letter case).
+    pub fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("email = ?1", email)
+    }
+
+    /// The user with this id.
+    pub fn user(&self, id: &PartyId) -> Result<Option<User>, StoreError> {
+        self.user_where("id = ?1", id.as_str())
+    }
+
+    /// Stores a session under the SHA-256 of its token (a stolen database yields no usable cookie).
+    pub fn create_session(
+        &mut self,
+        token_hash: &str,
+        user: &PartyId,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user.as_str(), expires_at.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The user of an unexpired session.
+    pub fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>, StoreError> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
+            .query_row(params![token_hash, now.unix_ms()], |r| r.get(0))
+            .optional()?;
+        match id {
+            Some(id) => self.user_where("id = ?1", &id),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a session, and drops every expired one while at it.
+    pub fn delete_session(&mut self, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1 OR expires_at <= ?2",
+            params![token_hash, now.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// A channel.
+    pub fn channel(&self, id: &ChannelId) -> Result<Option<Channel>, StoreError> {
+        self.doc_where("channels", "id = ?1", id.as_str())
+    }
+
+    fn doc_where<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        clause: &str,
+        value: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = format!("SELECT doc FROM {table} WHERE {clause}");
+        let doc: Option<String> = self.conn.prepare_cached(&sql)?.query_row([value], |r| r.get(0)).optional()?;
+        doc.map(|d| from_doc(table, &d)).transpose()
+    }
+
+    fn docs<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, |r| r.get::<_, String>(0))?;
+        rows.map(|d| from_doc(table, &d?)).collect()
+    }
+
+    /// An offer.
+    pub fn offer(&self, id: &OfferId) -> Result<Option<Offer>, StoreError> {
+        self.doc_where("offers", "id = ?1", id.as_str())
+    }
+
+    /// A page of a holder's channels, by id after `cursor`.
+    pub fn channels_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Channel>, StoreError> {
+        self.docs(
+            "channels",
+            "SELECT doc FROM channels WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![owner.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    /// A page of a holder's works.
+    pub fn works_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Work>, StoreError> {
+        self.docs(
+            "works",
+            "SELECT doc FROM works WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![owner.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    /// A page of a holder's offers.
+    pub fn offers_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Offer>, StoreError> {
+        self.docs(
+            "offers",
+            "SELECT doc FROM offers WHERE assigner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![owner.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    /// A page of the licences a holder granted.
+    pub fn licences_granted(&self, holder: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError> {
+        self.docs(
+            "licences",
+            "SELECT doc FROM licences WHERE holder = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![holder.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    /// A page of the licences a licensee holds.
+    pub fn licences_held(&self, licensee: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError> {
+        self.docs(
+            "licences",
+            "SELECT doc FROM licences WHERE licensee = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![licensee.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    /// Invoices of licences a party granted or holds, newest first (at most `limit`).
+    pub fn invoices_of(&self, party: &PartyId, limit: usize) -> Result<Vec<Invoice>, StoreError> {
+        self.docs(
+            "invoices",
+            "SELECT i.doc FROM invoices i JOIN licences l ON l.id = i.licence
+             WHERE l.holder = ?1 OR l.licensee = ?1 ORDER BY i.issued_at DESC, i.number DESC LIMIT ?2",
+            params![party.as_str(), page_limit(limit)],
+        )
+    }
+
+    /// Every work, every offer and every channel: what the seal cache is built from at start.
+    pub fn all_works(&self) -> Result<Vec<Work>, StoreError> {
+        self.docs("works", "SELECT doc FROM works ORDER BY id", [])
+    }
+
+    /// Every offer.
+    pub fn all_offers(&self) -> Result<Vec<Offer>, StoreError> {
+        self.docs("offers", "SELECT doc FROM offers ORDER BY id", [])
+    }
+
+    /// Every rights holder.
+    pub fn all_holders(&self) -> Result<Vec<seal_licensing::offer::RightsHolder>, StoreError> {
+        self.docs("holders", "SELECT doc FROM holders ORDER BY id", [])
+    }
+
+    /// A rights holder's display name (empty if unknown).
+    pub fn holder_name(&self, id: &PartyId) -> Result<String, StoreError> {
+        let h: Option<seal_licensing::offer::RightsHolder> = self.doc_where("holders", "id = ?1", id.as_str())?;
+        Ok(h.map(|h| h.name).unwrap_or_default())
+    }
+
+    /// Every channel.
+    pub fn all_channels(&self) -> Result<Vec<Channel>, StoreError> {
+        self.docs("channels", "SELECT doc FROM channels ORDER BY id", [])
+    }
+
+    /// Licence counts and licensed sites of every work that has licences.
+    pub fn licence_aggregates(&self) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT work, COALESCE(json_extract(doc, '$.scope.domain'), json_extract(doc, '$.scope.url_prefix'))
+             FROM licences WHERE status <> 'refunded' ORDER BY work, id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+        let mut out: Vec<(WorkId, WorkLicences)> = Vec::new();
+        for row in rows {
+            let (work, site) = row?;
+            if out.last().is_none_or(|(w, _)| w.as_str() != work) {
+                out.push((WorkId::new(work).map_err(|e| corrupt("licences", e))?, WorkLicences::default()));
+            }
+            let Some((_, agg)) = out.last_mut() else { unreachable!("pushed above") };
+            agg.count += 1;
+            if let Some(site) = site {
+                if agg.sites.len() < 10 && !agg.sites.contains(&site) {
+                    agg.sites.push(site);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The licence aggregates of one work.
+    pub fn work_licences(&self, work: &WorkId) -> Result<WorkLicences, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(json_extract(doc, '$.scope.domain'), json_extract(doc, '$.scope.url_prefix'))
+             FROM licences WHERE work = ?1 AND status <> 'refunded' ORDER BY id",
+        )?;
+        let mut agg = WorkLicences::default();
+        for site in stmt.query_map([work.as_str()], |r| r.get::<_, Option<String>>(0))? {
+            agg.count += 1;
+            if let Some(site) = site? {
+                if agg.sites.len() < 10 && !agg.sites.contains(&site) {
+                    agg.sites.push(site);
+                }
+            }
+        }
+        Ok(agg)
+    }
+
+    /// A holder's net money by currency and stage.
+    pub fn earnings(&self, holder: &PartyId) -> Result<Vec<Earnings>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT currency,
+                    SUM(CASE WHEN status IN ('held', 'frozen') THEN net_minor ELSE 0 END),
+                    SUM(CASE WHEN status = 'settled' AND payout IS NULL THEN net_minor ELSE 0 END),
+                    SUM(CASE WHEN status = 'settled' AND payout IS NOT NULL THEN net_minor ELSE 0 END),
+                    COUNT(*)
+             FROM licences WHERE holder = ?1 AND price_minor > 0 GROUP BY currency ORDER BY currency",
+        )?;
+        let rows = stmt.query_map([holder.as_str()], |r| {
+            Ok(Earnings {
+                currency: r.get(0)?,
+                held_minor: r.get(1)?,
+                settled_minor: r.get(2)?,
+                paid_out_minor: r.get(3)?,
+                licences: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Licences granted per UTC day by a holder (all holders when `None`), over the `days` up to `now`.
+    pub fn licences_per_day(
+        &self,
+        holder: Option<&PartyId>,
+        now: Timestamp,
+        days: i64,
+    ) -> Result<Vec<DayPoint>, StoreError> {
+        let day_ms = seal_licensing::time::MS_PER_DAY;
+        let today = now.unix_ms().div_euclid(day_ms);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT json_extract(doc, '$.created_at') / ?1 AS day, COUNT(*), SUM(price_minor)
+             FROM licences WHERE (?2 IS NULL OR holder = ?2) AND status <> 'refunded'
+               AND json_extract(doc, '$.created_at') >= ?3
+             GROUP BY day ORDER BY day",
+        )?;
+        let since = (today - days + 1) * day_ms;
+        let rows = stmt.query_map(params![day_ms, holder.map(|h| h.as_str()), since], |r| {
+            Ok(DayPoint { day: r.get(0)?, licences: r.get(1)?, gross_minor: r.get(2)? })
+        })?;
+        let found: Vec<DayPoint> = rows.collect::<Result<_, _>>()?;
+        // Fill empty days so a chart's x axis is continuous.
+        Ok((today - days + 1..=today)
+            .map(|day| {
+                found.iter().find(|p| p.day == day).cloned().unwrap_or(DayPoint { day, licences: 0, gross_minor: 0 })
+            })
+            .collect())
+    }
+
+    /// Licences in one status (objections for the admin console), oldest first.
+    pub fn licences_with_status(
+        &self,
+        status: seal_licensing::licence::LicenceStatus,
+        limit: usize,
+    ) -> Result<Vec<Licence>, StoreError> {
+        self.docs(
+            "licences",
+            "SELECT doc FROM licences WHERE status = ?1 ORDER BY hold_until, id LIMIT ?2",
+            params![status.as_str(), page_limit(limit)],
+        )
+    }
+
+    /// Channels whose ownership is not yet proven, with their claims.
+    pub fn pending_claims(&self, limit: usize) -> Result<Vec<(Channel, ChannelClaim)>, StoreError> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT channel FROM channel_claims WHERE verified_at IS NULL ORDER BY channel LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([page_limit(limit)], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            let id = ChannelId::new(id).map_err(|e| corrupt("channel_claims", e))?;
+            if let (Some(c), Some(k)) = (self.channel(&id)?, self.claim(&id)?) {
+                out.push((c, k));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The claim of a channel.
+    pub fn claim(&self, channel: &ChannelId) -> Result<Option<ChannelClaim>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT token, verified_at, method FROM channel_claims WHERE channel = ?1")?
+            .query_row([channel.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<String>>(2)?))
+            })
+            .optional()?;
+        Ok(row.map(|(token, verified, method)| ChannelClaim {
+            channel: channel.clone(),
+            token,
+            verified_at: verified.map(Timestamp::from_unix_ms),
+            method,
+        }))
+    }
+
+    /// Records a claim token for a channel (keeps an existing one).
+    pub fn put_claim(&mut self, channel: &ChannelId, token: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO channel_claims (channel, token) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![channel.as_str(), token],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a channel's ownership proven.
+    pub fn verify_claim(&mut self, channel: &ChannelId, method: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE channel_claims SET verified_at = ?2, method = ?3 WHERE channel = ?1 AND verified_at IS NULL",
+            params![channel.as_str(), now.unix_ms(), method],
+        )?;
+        Ok(())
+    }
+
+    /// Opens a checkout session.
+    pub fn create_checkout(&mut self, c: &Checkout) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO checkouts (id, work, offer, buyer, status, licence, created_at, updated_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                c.id,
+                c.work.as_str(),
+                c.offer.as_str(),
+                c.buyer.as_str(),
+                c.status.as_str(),
+                c.licence.as_ref().map(|l| l.as_str()),
+                c.created_at.unix_ms(),
+                c.updated_at.unix_ms(),
+                to_doc(c)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A checkout session.
+    pub fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
+        self.doc_where("checkouts", "id = ?1", id)
+    }
+
+    /// Moves an open checkout to its end state. Returns false (and writes nothing) if it had already
+    /// ended: the caller then reads the stored outcome instead.
+    pub fn finish_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = tx.execute(
+            "UPDATE checkouts SET status = ?2, licence = ?3, updated_at = ?4, doc = ?5 WHERE id = ?1 AND status = 'open'",
+            params![c.id, c.status.as_str(), c.licence.as_ref().map(|l| l.as_str()), c.updated_at.unix_ms(), to_doc(c)],
+        )?;
+        tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    /// Records a webhook event id; false if it was seen before (a replay).
+    pub fn record_webhook_event(&mut self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO webhook_events (id, received_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![id, now.unix_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Opens a sandbox payment.
+    pub fn create_sandbox_payment(
+        &mut self,
+        id: &str,
+        checkout: &str,
+        amount_minor: i64,
+        currency: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sandbox_payments (id, checkout, amount_minor, currency, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![id, checkout, amount_minor, currency, now.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn sandbox_payment_where(&self, clause: &str, value: &str) -> Result<Option<SandboxPayment>, StoreError> {
+        let sql = format!("SELECT id, checkout, amount_minor, currency, status FROM sandbox_payments WHERE {clause}");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([value], |r| {
+                Ok(SandboxPayment {
+                    id: r.get(0)?,
+                    checkout: r.get(1)?,
+                    amount_minor: r.get(2)?,
+                    currency: r.get(3)?,
+                    status: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// A sandbox payment.
+    pub fn sandbox_payment(&self, id: &str) -> Result<Option<SandboxPayment>, StoreError> {
+        self.sandbox_payment_where("id = ?1", id)
+    }
+
+    /// The sandbox payment of a checkout.
+    pub fn sandbox_payment_of(&self, checkout: &str) -> Result<Option<SandboxPayment>, StoreError> {
+        self.sandbox_payment_where("checkout = ?1", checkout)
+    }
+
+    /// Ends a pending sandbox payment (a second pay or decline is ignored: the first answer stands).
+    pub fn set_sandbox_payment_status(
+        &mut self,
+        id: &str,
+        status: crate::web::payment::PaymentStatus,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let status = match status {
+            crate::web::payment::PaymentStatus::Succeeded => "succeeded",
+            crate::web::payment::PaymentStatus::Declined => "declined",
+            crate::web::payment::PaymentStatus::Pending => return Ok(()),
+        };
+        self.conn.execute(
+            "UPDATE sandbox_payments SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
+            params![id, status, now.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Registers many works in one transaction (bulk imports and load tests).
+    pub fn register_works(&mut self, works: &[Work]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut sql = super::sqlite::Sql(&tx);
+            for w in works {
+                seal_licensing::book::register_work(&mut sql, w)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

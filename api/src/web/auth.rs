@@ -1,0 +1,353 @@
+//! Accounts: sign-up, sign-in and sign-out, sessions, CSRF protection and the sign-in rate limit.
+//!
+//! - Passwords are stored as argon2id PHC strings (the crate's defaults: 19 MiB, 2 passes), hashed on
+//!   the blocking pool.
+//! - A session is a random 256-bit token in an HttpOnly, SameSite=Lax cookie (Secure when the public
+//!   URL is https); the database holds only its SHA-256.
+//! - CSRF: every state-changing request made with a session cookie must carry the `seal_csrf` cookie's
+//!   value back, as the form field `csrf` or the `X-CSRF-Token` header (double submit). A third-party
+//!   site can make the browser send the cookie but cannot read it, so it cannot forge the field.
+//! - Sign-in attempts are limited per client address and per email address.
+
+use super::error::ApiError;
+use super::{db, render, State};
+use crate::store::platform::{Role, User};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use seal_licensing::ids::PartyId;
+use seal_licensing::offer::RightsHolder;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "seal_session";
+/// The CSRF cookie.
+pub const CSRF_COOKIE: &str = "seal_csrf";
+
+/// Hashes a password with argon2id.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).map_err(|e| e.to_string())?;
+    let salt = SaltString::encode_b64(&raw).map_err(|e| e.to_string())?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A random token, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The OS random source failing is not recoverable; no token is better than a guessable one.
+    getrandom::fill(&mut buf).unwrap_or_else(|e| panic!("OS random source failed: {e}"));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fixed-window counters per key.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    windows: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl RateLimiter {
+    /// Counts one attempt for `key`; false when it exceeds `limit` in the current `window_ms`.
+    pub fn allow(&self, key: &str, now_ms: i64, limit: u32, window_ms: i64) -> bool {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if w.len() > 100_000 {
+            // Bounded memory under a spray of addresses: forget finished windows.
+            w.retain(|_, (start, _)| now_ms - *start < window_ms);
+        }
+        let entry = w.entry(key.to_owned()).or_insert((now_ms, 0));
+        if now_ms - entry.0 >= window_ms {
+            *entry = (now_ms, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= limit
+    }
+}
+
+/// The CSRF token of this browser, and the cookie to set if it had none.
+pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'static>>) {
+    match req.cookie(CSRF_COOKIE) {
+        Some(c) if c.value().len() >= 16 => (c.value().to_owned(), None),
+        _ => {
+            let t = random_token(24);
+            (t.clone(), Some(cookie(CSRF_COOKIE, t, secure, None)))
+        }
+    }
+}
+
+fn cookie(name: &'static str, value: String, secure: bool, max_age_days: Option<u32>) -> Cookie<'static> {
+    let mut c = Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Lax).secure(secure);
+    if let Some(d) = max_age_days {
+        c = c.max_age(actix_web::cookie::time::Duration::days(i64::from(d)));
+    }
+    c.finish()
+}
+
+/// Checks the double-submitted CSRF token (form field or `X-CSRF-Token` header).
+pub fn check_csrf(req: &HttpRequest, submitted: Option<&str>) -> Result<(), ApiError> {
+    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned());
+    let header = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
+    let given = submitted.or(header);
+    match (cookie, given) {
+        (Some(c), Some(g)) if c.len() >= 16 && constant_time_eq(c.as_bytes(), g.as_bytes()) => Ok(()),
+        _ => Err(ApiError::forbidden("the form expired or came from another site; reload the page and try again")
+            .with_code("csrf")),
+    }
+}
+
+/// Equality that takes the same time wherever the first difference is.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl ApiError {
+    /// The same error with another code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// The signed-in user, if any.
+pub async fn current_user(state: &State, req: &HttpRequest) -> Result<Option<User>, ApiError> {
+    let Some(c) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
+    let hash = token_hash(c.value());
+    let now = state.now();
+    db(state, move |s| Ok(s.session_user(&hash, now)?)).await
+}
+
+/// The signed-in user with one of `roles`: 401 without a session, 403 with the wrong role.
+pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result<User, ApiError> {
+    let user = current_user(state, req).await?.ok_or_else(ApiError::unauthenticated)?;
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}")))
+    }
+}
+
+/// A new party id for a user.
+pub fn new_user_id() -> PartyId {
+    PartyId::new(format!("u-{}", random_token(12).to_ascii_lowercase().replace(['-', '_'], "x")))
+        .unwrap_or_else(|e| unreachable!("generated ids are valid: {e}"))
+}
+
+/// Creates an account (and, for a rights holder, the licensing party with the same id).
+pub async fn create_account(
+    state: &State,
+    email: String,
+    name: String,
+    password: Option<String>,
+    role: Role,
+) -> Result<User, ApiError> {
+    let email = email.trim().to_owned();
+    let name = name.trim().to_owned();
+    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err(ApiError::invalid("enter a valid email address"));
+    }
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid("enter a name of 1 to 100 characters"));
+    }
+    let hash = match password {
+        Some(p) if p.chars().count() < 10 => return Err(ApiError::invalid("use a password of at least 10 characters")),
+        Some(p) => Some(web::block(move || hash_password(&p)).await?.map_err(ApiError::internal)?),
+        None => None,
+    };
+    let user = User { id: new_user_id(), email, name, role, password_hash: hash, created_at: state.now() };
+    let u = user.clone();
+    db(state, move |s| {
+        s.create_user(&u)?;
+        if u.role == Role::Holder {
+            use crate::store::Repository;
+            s.register_holder(&RightsHolder::new(u.id.clone(), u.name.clone()))?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(user)
+}
+
+async fn start_session(state: &State, user: &User) -> Result<HttpResponse, ApiError> {
+    let token = random_token(32);
+    let hash = token_hash(&token);
+    let days = state.config.session_days;
+    let expires = state.now().checked_add_days(days).ok_or_else(|| ApiError::internal("session expiry"))?;
+    let id = user.id.clone();
+    db(state, move |s| Ok(s.create_session(&hash, &id, expires)?)).await?;
+    let target = if user.role == Role::Admin { "/admin" } else { "/dashboard" };
+    Ok(HttpResponse::SeeOther()
+        .cookie(cookie(SESSION_COOKIE, token, state.config.secure_cookies, Some(days)))
+        .insert_header((header::LOCATION, target))
+        .finish())
+}
+
+/// Sign-up and sign-in pages.
+#[derive(askama::Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    sign_up: bool,
+    csrf: String,
+    error: Option<String>,
+    email: String,
+}
+
+fn account_page(req: &HttpRequest, state: &State, sign_up: bool, error: Option<String>, email: String) -> HttpResponse {
+    let (csrf, set) = csrf_token(req, state.config.secure_cookies);
+    let status =
+        if error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
+    let mut resp = match render(&AccountPage { sign_up, csrf, error, email }) {
+        Ok(r) => r,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    *resp.status_mut() = status;
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    resp
+}
+
+async fn sign_up_page(state: State, req: HttpRequest) -> HttpResponse {
+    account_page(&req, &state, true, None, String::new())
+}
+
+async fn sign_in_page(state: State, req: HttpRequest) -> HttpResponse {
+    account_page(&req, &state, false, None, String::new())
+}
+
+/// The sign-up form.
+#[derive(Debug, Deserialize)]
+pub struct SignUpForm {
+    csrf: String,
+    email: String,
+    name: String,
+    password: String,
+    role: String,
+}
+
+async fn sign_up(state: State, req: HttpRequest, form: web::Form<SignUpForm>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let f = form.into_inner();
+    let role = match f.role.as_str() {
+        "holder" => Role::Holder,
+        "licensee" => Role::Licensee,
+        "developer" => Role::Developer,
+        _ => return Ok(account_page(&req, &state, true, Some("choose a role".into()), f.email)),
+    };
+    match create_account(&state, f.email.clone(), f.name, Some(f.password), role).await {
+        Ok(user) => start_session(&state, &user).await,
+        Err(e) if e.status.is_client_error() => Ok(account_page(&req, &state, true, Some(e.message), f.email)),
+        Err(e) => Err(e.page()),
+    }
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let f = form.into_inner();
+    let now_ms = state.now().unix_ms();
+    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let per_ip = state.limiter.allow(&format!("ip:{ip}"), now_ms, 20, 60_000);
+    let per_email = state.limiter.allow(&format!("email:{}", f.email.to_lowercase()), now_ms, 5, 15 * 60_000);
+    if !(per_ip && per_email) {
+        state.metrics.sign_ins_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut resp = account_page(&req, &state, false, Some("too many attempts; wait a few minutes".into()), f.email);
+        *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+        resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        return Ok(resp);
+    }
+    let email = f.email.trim().to_owned();
+    let user = db(&state, move |s| Ok(s.user_by_email(&email)?)).await?;
+    let password = f.password;
+    let ok = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+        Some(hash) => web::block(move || verify_password(&password, &hash)).await?,
+        None => {
+            // Spend the same time as a real check, so response times do not reveal which addresses exist.
+            web::block(move || verify_password(&password, dummy_hash())).await?;
+            false
+        }
+    };
+    match (ok, user) {
+        (true, Some(user)) => start_session(&state, &user).await,
+        _ => Ok(account_page(&req, &state, false, Some("wrong email address or password".into()), f.email)),
+    }
+}
+
+/// An argon2id hash of a random string, used to time failed look-ups like real ones.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token(16)).unwrap_or_default())
+}
+
+/// The sign-out form.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    /// The CSRF token.
+    pub csrf: String,
+}
+
+async fn sign_out(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        let hash = token_hash(c.value());
+        let now = state.now();
+        db(&state, move |s| Ok(s.delete_session(&hash, now)?)).await?;
+    }
+    let mut gone = cookie(SESSION_COOKIE, String::new(), state.config.secure_cookies, None);
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther().cookie(gone).insert_header((header::LOCATION, "/")).finish())
+}
+
+/// The account routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sign-up", web::get().to(sign_up_page))
+        .route("/sign-up", web::post().to(sign_up))
+        .route("/sign-in", web::get().to(sign_in_page))
+        .route("/sign-in", web::post().to(sign_in))
+        .route("/sign-out", web::post().to(sign_out));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip_and_differ() {
+        let h = hash_password("correct horse battery").expect("should succeed");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterY", &h));
+        assert_ne!(h, hash_password("correct horse battery").expect("should succeed"), "salted");
+        assert!(dummy_hash().starts_with("$argon2id$"));
+        assert!(!verify_password("x", dummy_hash()));
+    }
+
+    #[test]
+    fn limiter_counts_per_key_and_window() {
+        let l = RateLimiter::default();
+        assert!((0..5).all(|_| l.allow("a", 0, 5, 1000)));
+        assert!(!l.allow("a", 10, 5, 1000));
+        assert!(l.allow("b", 10, 5, 1000));
+        assert!(l.allow("a", 1000, 5, 1000));
+    }
+}

@@ -1,0 +1,387 @@
+//! Server-rendered pages: the home page, the rights holder's and the licensee's dashboards, a
+//! channel's three-step setup page and the administrator's console. Templates are askama files under
+//! `api/templates/`, compiled into the binary; charts are SVG drawn on the server ([`super::svg`]).
+
+use super::auth::{check_csrf, csrf_token, current_user, require, CsrfForm};
+use super::error::ApiError;
+use super::seal::{embed_code, offer_rules, price_label};
+use super::setup::owned_channel;
+use super::{db, render, svg, State};
+use crate::store::platform::{ChannelClaim, DayPoint, Earnings, Role, User};
+use crate::store::{Repository, SettleOptions};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use seal_licensing::ids::LicenceId;
+use seal_licensing::invoice::Invoice;
+use seal_licensing::licence::{Licence, LicenceStatus};
+use seal_licensing::money::Currency;
+use seal_licensing::offer::{Channel, Offer, Work};
+use serde::Deserialize;
+
+fn money(minor: i64, currency: &str) -> String {
+    Currency::parse(currency)
+        .map_or_else(|_| format!("{minor} {currency}"), |c| format!("{} {currency}", c.format_minor(minor)))
+}
+
+fn status_label(s: LicenceStatus) -> &'static str {
+    match s {
+        LicenceStatus::Free => "免费 free",
+        LicenceStatus::Held => "托管中 in escrow",
+        LicenceStatus::Frozen => "冻结 objection open",
+        LicenceStatus::Settled => "已结算 settled",
+        LicenceStatus::Refunded => "已退款 refunded",
+    }
+}
+
+/// A licence row for tables.
+pub struct LicenceRow {
+    id: String,
+    work: String,
+    party: String,
+    scope: String,
+    price: String,
+    status: &'static str,
+    created: String,
+}
+
+fn licence_rows(ls: &[Licence], show_licensee: bool) -> Vec<LicenceRow> {
+    ls.iter()
+        .map(|l| LicenceRow {
+            id: l.id.to_string(),
+            work: l.work.to_string(),
+            party: if show_licensee { l.licensee_name.clone() } else { l.holder.to_string() },
+            scope: l.scope.describe(),
+            price: if l.price.amount.minor() == 0 {
+                "免费 Free".into()
+            } else {
+                money(l.price.amount.minor(), l.price.currency.code())
+            },
+            status: status_label(l.status),
+            created: l.created_at.to_string()[..10].to_owned(),
+        })
+        .collect()
+}
+
+#[derive(askama::Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    user: Option<User>,
+    csrf: String,
+}
+
+async fn home(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let user = current_user(&state, &req).await?;
+    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
+    let mut resp = render(&HomePage { user, csrf })?;
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+#[derive(askama::Template)]
+#[template(path = "holder.html")]
+struct HolderPage {
+    user: User,
+    csrf: String,
+    channels: Vec<(Channel, bool)>,
+    works: Vec<Work>,
+    offers: Vec<(Offer, String)>,
+    licences: Vec<LicenceRow>,
+    earnings: Vec<(String, String, String, String, i64)>,
+    invoices: Vec<(String, String, String)>,
+    licence_chart: String,
+    revenue_chart: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "licensee.html")]
+struct LicenseePage {
+    user: User,
+    csrf: String,
+    licences: Vec<LicenceRow>,
+    invoices: Vec<(String, String, String)>,
+    pdf: bool,
+}
+
+fn invoice_rows(invoices: &[Invoice]) -> Vec<(String, String, String)> {
+    invoices
+        .iter()
+        .map(|i| {
+            let v = serde_json::to_value(i).unwrap_or_default();
+            (
+                v["number"].to_string().trim_matches('"').to_owned(),
+                v["licence"].as_str().unwrap_or("").to_owned(),
+                i.issued_at.to_string()[..10].to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn charts(points: &[DayPoint]) -> (String, String) {
+    let labels: Vec<String> = points
+        .iter()
+        .map(|p| {
+            seal_licensing::Timestamp::from_unix_ms(p.day * seal_licensing::time::MS_PER_DAY).to_string()[5..10]
+                .to_owned()
+        })
+        .collect();
+    let counts: Vec<i64> = points.iter().map(|p| p.licences).collect();
+    let gross: Vec<i64> = points.iter().map(|p| p.gross_minor / 100).collect();
+    (
+        svg::bar_chart("每日授权 Licences per day (30 days)", &labels, &counts, ""),
+        svg::bar_chart("每日收入 Revenue per day, major units (30 days)", &labels, &gross, ""),
+    )
+}
+
+async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let user = match current_user(&state, &req).await? {
+        Some(u) => u,
+        None => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish()),
+    };
+    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
+    let now = state.now();
+    let mut resp = match user.role {
+        Role::Admin => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
+        Role::Holder => {
+            let id = user.id.clone();
+            let (channels, works, offers, licences, earnings, invoices, points) = db(&state, move |s| {
+                let channels = s.channels_of(&id, "", 100)?;
+                let claims: Vec<bool> = channels
+                    .iter()
+                    .map(|c| s.claim(&c.id).map(|k| k.is_some_and(|k| k.verified_at.is_some())))
+                    .collect::<Result<_, _>>()?;
+                Ok((
+                    channels.into_iter().zip(claims).collect::<Vec<_>>(),
+                    s.works_of(&id, "", 100)?,
+                    s.offers_of(&id, "", 100)?,
+                    s.licences_granted(&id, "", 100)?,
+                    s.earnings(&id)?,
+                    s.invoices_of(&id, 20)?,
+                    s.licences_per_day(Some(&id), now, 30)?,
+                ))
+            })
+            .await?;
+            let (licence_chart, revenue_chart) = charts(&points);
+            render(&HolderPage {
+                csrf,
+                channels,
+                works,
+                offers: offers
+                    .into_iter()
+                    .map(|o| {
+                        let p = price_label(&o);
+                        (o, p)
+                    })
+                    .collect(),
+                licences: licence_rows(&licences, true),
+                earnings: earnings
+                    .iter()
+                    .map(|e: &Earnings| {
+                        (
+                            e.currency.clone(),
+                            money(e.held_minor, &e.currency),
+                            money(e.settled_minor, &e.currency),
+                            money(e.paid_out_minor, &e.currency),
+                            e.licences,
+                        )
+                    })
+                    .collect(),
+                invoices: invoice_rows(&invoices),
+                licence_chart,
+                revenue_chart,
+                user,
+            })?
+        }
+        Role::Licensee | Role::Developer => {
+            let id = user.id.clone();
+            let (licences, invoices) =
+                db(&state, move |s| Ok((s.licences_held(&id, "", 200)?, s.invoices_of(&id, 50)?))).await?;
+            render(&LicenseePage {
+                user,
+                csrf,
+                licences: licence_rows(&licences, false),
+                invoices: invoice_rows(&invoices),
+                pdf: state.font.is_some(),
+            })?
+        }
+    };
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+#[derive(askama::Template)]
+#[template(path = "channel.html")]
+struct ChannelPage {
+    csrf: String,
+    channel: Channel,
+    claim: Option<ChannelClaim>,
+    meta_tag: String,
+    file_url: String,
+    offers: Vec<(Offer, String, Vec<String>)>,
+    embed: String,
+    msg: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChannelQuery {
+    msg: Option<String>,
+    why: Option<String>,
+}
+
+async fn channel_page(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<ChannelQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let channel = owned_channel(&state, &user.id, &path).await.map_err(ApiError::page)?;
+    let (cid, owner) = (channel.id.clone(), user.id.clone());
+    let (claim, offers) = db(&state, move |s| {
+        let mut offers = s.offers_of(&owner, "", 500)?;
+        offers.retain(|o| matches!(&o.target, seal_licensing::offer::OfferTarget::Channel(c) if *c == cid));
+        Ok((s.claim(&cid)?, offers))
+    })
+    .await?;
+    let token = claim.as_ref().map(|c| c.token.clone()).unwrap_or_default();
+    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
+    let msg = match q.msg.as_deref() {
+        Some("review") => Some("已提交人工审核：请把验证码放进账号简介，审核员会尽快确认。 Sent for review: put the token in the account's profile; a reviewer will confirm it.".to_owned()),
+        Some("failed") => Some(format!("验证未通过 Not verified yet: {}", q.why.clone().unwrap_or_default())),
+        _ => None,
+    };
+    let mut resp = render(&ChannelPage {
+        csrf,
+        meta_tag: format!("<meta name=\"copyright-seal-verification\" content=\"{token}\">"),
+        file_url: super::setup::claim_urls(&channel.handle).1,
+        embed: embed_code(&state.config.public_url, Some(channel.id.as_str()), None),
+        offers: offers
+            .into_iter()
+            .map(|o| {
+                let p = price_label(&o);
+                let r = offer_rules(&o);
+                (o, p, r)
+            })
+            .collect(),
+        channel,
+        claim,
+        msg,
+    })?;
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// A licence the user may see: the licensee's or the rights holder's own, else 404.
+async fn visible_licence(state: &State, user: &User, id: String) -> Result<Licence, ApiError> {
+    let lid = LicenceId::new(id).map_err(|_| ApiError::not_found("licence"))?;
+    let l = db(state, move |s| Ok(s.licence(&lid)?)).await?;
+    l.filter(|l| l.licensee == user.id || l.holder == user.id || user.role == Role::Admin)
+        .ok_or_else(|| ApiError::not_found("licence"))
+}
+
+async fn licence_letter(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder, Role::Licensee, Role::Developer, Role::Admin]).await?;
+    let l = visible_licence(&state, &user, path.into_inner()).await?;
+    let now = state.now();
+    let st = state.clone();
+    let letter = db(&state, move |s| {
+        crate::letters::issue_letter(s, &st.key, &l.id, now).map_err(|e| ApiError::invalid(e.to_string()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/jose")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"authorization-letter.jws\""))
+        .body(letter))
+}
+
+#[derive(askama::Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    user: User,
+    csrf: String,
+    counts: Vec<(String, i64)>,
+    frozen: Vec<LicenceRow>,
+    pending_claims: Vec<(String, String, String, String)>,
+    report: Option<String>,
+    licence_chart: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AdminQuery {
+    report: Option<String>,
+}
+
+async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    let now = state.now();
+    let (counts, frozen, claims, points) = db(&state, move |s| {
+        let counts = crate::store::status_counts(s)?;
+        Ok((
+            counts,
+            s.licences_with_status(LicenceStatus::Frozen, 100)?,
+            s.pending_claims(100)?,
+            s.licences_per_day(None, now, 30)?,
+        ))
+    })
+    .await?;
+    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
+    let mut resp = render(&AdminPage {
+        user,
+        csrf,
+        counts: counts.into_iter().map(|(s, n)| (status_label(s).to_owned(), n)).collect(),
+        frozen: licence_rows(&frozen, true),
+        pending_claims: claims
+            .into_iter()
+            .map(|(c, k)| (c.id.to_string(), c.kind.as_str().to_owned(), c.handle, k.token))
+            .collect(),
+        report: q.report.clone(),
+        licence_chart: charts(&points).0,
+    })?;
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+async fn run_settlement(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    let now = state.now();
+    let report = db(&state, move |s| Ok(s.settle(now, SettleOptions::default())?)).await.map_err(ApiError::page)?;
+    let summary = format!("settled {} licences, {} payouts", report.invoices.len(), report.payouts.len());
+    tracing::info!(%summary, "settlement run from the admin console");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/admin?report={}", super::setup::url_encode(&summary))))
+        .finish())
+}
+
+async fn approve_claim(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    let id =
+        seal_licensing::ids::ChannelId::new(path.into_inner()).map_err(|_| ApiError::not_found("channel").page())?;
+    let now = state.now();
+    db(&state, move |s| Ok(s.verify_claim(&id, "review", now)?)).await?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish())
+}
+
+/// The page routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/dashboard", web::get().to(dashboard))
+        .route("/dashboard/channels/{id}", web::get().to(channel_page))
+        .route("/dashboard/licences/{id}/letter.jws", web::get().to(licence_letter))
+        .route("/admin", web::get().to(admin))
+        .route("/admin/settle", web::post().to(run_settlement))
+        .route("/admin/claims/{id}/approve", web::post().to(approve_claim));
+}

@@ -1,0 +1,120 @@
+//! Errors at the HTTP boundary. Every failure leaves as `{"code": "...", "message": "..."}` with a
+//! status that says whose fault it was (4xx: the caller's, 5xx: ours); `code` is stable and documented
+//! in the OpenAPI document, `message` is for people. Pages meant for browsers render the same error as
+//! a small HTML page instead.
+
+use crate::store::StoreError;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use seal_licensing::book::BookError;
+use std::fmt;
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code, e.g. `not_found`.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Render as an HTML page (for browser forms) rather than JSON.
+    pub html: bool,
+}
+
+impl ApiError {
+    /// A new JSON error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), html: false }
+    }
+
+    /// 404 `not_found`. Also what a user gets for someone else's record, so ids cannot be probed.
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+
+    /// 400 `invalid_input`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+    }
+
+    /// 401 `unauthenticated`.
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+    }
+
+    /// 403 `forbidden`.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 500 `internal`; the detail goes to the log, not to the caller.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+    }
+
+    /// The same error, rendered as an HTML page.
+    pub fn page(mut self) -> Self {
+        self.html = true;
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.html {
+            let body = format!(
+                "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>{code}</title>\
+                 <link rel=\"stylesheet\" href=\"/static/site.css\"><main class=\"card\"><h1>{status}</h1>\
+                 <p>{msg}</p><p><a href=\"javascript:history.back()\">← 返回 Back</a></p></main></html>",
+                code = self.code,
+                status = self.status,
+                msg = super::html_escape(&self.message)
+            );
+            return HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(body);
+        }
+        HttpResponse::build(self.status)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "code": self.code, "message": self.message }))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Book(b) => b.into(),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<BookError> for ApiError {
+    fn from(e: BookError) -> Self {
+        match e {
+            BookError::Store(s) => ApiError::internal(s),
+            BookError::Ledger(l) => ApiError::internal(l),
+            e @ BookError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            e @ (BookError::Invalid(_) | BookError::Money(_)) => ApiError::invalid(e.to_string()),
+            e @ BookError::IdConflict { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", other.to_string()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(e)
+    }
+}

@@ -1,0 +1,259 @@
+//! The actix-web application: shared state, the route table and the server's start and stop.
+//!
+//! Handlers never hold the database across an `.await`: every store call runs on actix's blocking pool
+//! through [`db`], behind one mutex (SQLite has one writer anyway, and WAL lets that writer commit
+//! without waiting for readers). The seal's hot path ([`seal`]) does not touch the database at all: it
+//! serves pre-rendered JSON from memory, refreshed whenever a work, an offer or a licence changes.
+
+pub mod auth;
+pub mod checkout;
+pub mod dashboard;
+pub mod error;
+pub mod metrics;
+pub mod payment;
+pub mod rest;
+pub mod seal;
+pub mod setup;
+pub mod svg;
+
+use crate::config::ServeConfig;
+use crate::pdf::PdfFont;
+use crate::store::{demo, Repository, SqliteStore};
+use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use error::ApiError;
+use seal_licensing::letter::PlatformKey;
+use seal_licensing::Timestamp;
+use std::sync::{Arc, Mutex};
+
+/// Everything handlers share.
+pub struct AppState {
+    /// Settings.
+    pub config: ServeConfig,
+    /// The store; use [`db`] to reach it.
+    pub store: Mutex<SqliteStore>,
+    /// Pre-rendered seal answers.
+    pub seals: seal::SealCache,
+    /// The platform's signing key for letters.
+    pub key: PlatformKey,
+    /// A CJK font for PDFs, if the machine has one (PDF downloads answer 503 without).
+    pub font: Option<PdfFont>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// Sign-in attempt limits.
+    pub limiter: auth::RateLimiter,
+    /// The built-in payment provider.
+    pub sandbox: payment::Sandbox,
+    /// The clock (a function so tests can move time).
+    pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+}
+
+/// Shared state as handlers receive it.
+pub type State = web::Data<AppState>;
+
+impl AppState {
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
+/// The system clock as a [`Timestamp`].
+pub fn system_now() -> Timestamp {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Timestamp::from_unix_ms(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// Runs `f` on the store on the blocking pool.
+pub async fn db<T: Send + 'static>(
+    state: &State,
+    f: impl FnOnce(&mut SqliteStore) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    web::block(move || {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll back), so
+        // a poisoned lock is safe to keep using.
+        let mut guard = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    })
+    .await?
+}
+
+/// Escapes text for HTML outside templates.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders a template into an HTML response.
+pub fn render(t: &impl askama::Template) -> Result<HttpResponse, ApiError> {
+    let body = t.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The signing key.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    /// The socket or the runtime.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the data directory, loads demo data if asked, and builds the state.
+pub fn open_state(
+    config: ServeConfig,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+) -> Result<AppState, StartError> {
+    std::fs::create_dir_all(&config.data)?;
+    std::fs::create_dir_all(config.data.join("index"))?;
+    let mut store = SqliteStore::open_in(&config.data)?;
+    let key = crate::keys::load_or_create(&config.data)?;
+    if config.demo {
+        let n = demo_platform(&mut store, clock())?;
+        tracing::info!(licences = n, "demo data loaded");
+    }
+    let font = match crate::pdf::find_font(&config.data) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::warn!(error = %e, "no CJK font found; PDF downloads are disabled");
+            None
+        }
+    };
+    let seals = seal::SealCache::default();
+    seals.rebuild(&store, &config.public_url)?;
+    let sandbox = payment::Sandbox::open(&config.data)?;
+    Ok(AppState {
+        limiter: auth::RateLimiter::default(),
+        metrics: metrics::Metrics::default(),
+        store: Mutex::new(store),
+        seals,
+        key,
+        font,
+        sandbox,
+        clock,
+        config,
+    })
+}
+
+/// Loads the licensing demo world plus accounts for its rights holders, and buys a few licences over
+/// the past days so dashboards and charts have something to show. Returns the licences bought.
+pub fn demo_platform(store: &mut SqliteStore, now: Timestamp) -> Result<u64, crate::store::StoreError> {
+    let world = demo::seed(store, now)?;
+    let passwords = auth::hash_password("demo-password").map_err(crate::store::StoreError::Conflict)?;
+    for (id, email, name) in [
+        ("rh-a", "holder-a@demo.test", "权利人 rh-a"),
+        ("rh-b", "holder-b@demo.test", "权利人 rh-b"),
+        ("rh-c", "holder-c@demo.test", "权利人 rh-c"),
+    ] {
+        let id =
+            seal_licensing::ids::PartyId::new(id).map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
+        if store.user(&id)?.is_none() {
+            store.create_user(&crate::store::platform::User {
+                id,
+                email: email.into(),
+                name: name.into(),
+                role: crate::store::platform::Role::Holder,
+                password_hash: Some(passwords.clone()),
+                created_at: now,
+            })?;
+        }
+    }
+    let day = seal_licensing::time::MS_PER_DAY;
+    let mut bought = 0;
+    for n in 0..40u64 {
+        // Spread over the last 20 days so the charts have a shape.
+        let at = Timestamp::from_unix_ms(now.unix_ms() - (n as i64 % 20) * day - (n as i64 * 3_600_000) % day);
+        store.purchase(&demo::purchase(&world, n), at)?;
+        bought += 1;
+    }
+    Ok(bought)
+}
+
+/// The route table, shared by the real server and the in-process tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(seal::configure)
+        .configure(rest::configure)
+        .configure(checkout::configure)
+        .configure(auth::configure)
+        .configure(setup::configure)
+        .configure(dashboard::configure)
+        .configure(rest::configure_fallback)
+        .route("/metrics", web::get().to(metrics::render))
+        .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))
+        .route("/static/site.css", web::get().to(static_css));
+}
+
+async fn static_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/site.css"))
+}
+
+/// Builds the app around a state (used by `serve` and by tests through `actix_web::test`).
+pub fn app(
+    state: State,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.max_body_bytes;
+    App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(
+            web::FormConfig::default()
+                .limit(limit)
+                .error_handler(|e, _| ApiError::invalid(format!("form: {e}")).page().into()),
+        )
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(|e, _| ApiError::invalid(format!("JSON body: {e}")).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::invalid(format!("query: {e}")).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()))
+        .wrap(middleware::Compress::default())
+        .wrap(middleware::from_fn(metrics::observe))
+        .wrap(
+            middleware::DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "strict-origin-when-cross-origin")),
+        )
+        .configure(configure)
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("page").page()) }))
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then stops accepting and lets requests in flight finish.
+pub async fn serve(state: AppState) -> Result<(), StartError> {
+    let bind = state.config.bind;
+    let workers = state.config.workers;
+    let url = state.config.public_url.clone();
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || app(state.clone())).workers(workers).shutdown_timeout(10).bind(bind)?.run();
+    tracing::info!(%url, %bind, "Copyright Seal is serving");
+    println!("Copyright Seal is running at {url}/ (listening on {bind}; Ctrl-C or SIGTERM stops it)");
+    server.await?;
+    tracing::info!("stopped");
+    Ok(())
+}

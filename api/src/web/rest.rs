@@ -1,0 +1,605 @@
+//! REST API v1: channels, works, offers, licences, checkout sessions and ledger statements, as JSON.
+//!
+//! - The OpenAPI 3.1 document is generated from these handlers by utoipa and served at
+//!   `/api/v1/openapi.json`; `/api/docs` renders it with a small built-in page (no CDN, works offline).
+//! - Callers authenticate with the session cookie; writes also need the `X-CSRF-Token` header (the
+//!   `seal_csrf` cookie's value, also returned by `GET /api/v1/me`). API keys and OAuth2 arrive with
+//!   the open platform.
+//! - Errors are `{"code", "message"}`; lists take `cursor` and `limit` (1–500, default 50) and return
+//!   `next_cursor` when there may be more.
+//! - A user only ever sees their own records: another user's id answers 404, as if it did not exist.
+
+use super::auth::{check_csrf, csrf_token, require};
+use super::error::ApiError;
+use super::seal::{offer_rules, price_label};
+use super::setup::{create_channel, new_work, owned_channel, parse_kind, preset, publish, register};
+use super::{db, State};
+use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
+use crate::store::Repository;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use seal_licensing::ids::{LicenceId, OfferId, WorkId};
+use seal_licensing::licence::Licence;
+use seal_licensing::money::Currency;
+use seal_licensing::offer::{Channel, Offer, OfferTarget, Work};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+const ALL: &[Role] = &[Role::Holder, Role::Licensee, Role::Admin, Role::Developer];
+
+/// An error body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable code: `not_found`, `invalid_input`, `unauthenticated`, `forbidden`, `csrf`, `conflict`,
+    /// `refused`, `not_registered`, `not_licensed`, `bad_webhook`, `internal`.
+    code: String,
+    /// Explanation for people.
+    message: String,
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Items per page, 1–500 (default 50).
+    limit: Option<usize>,
+}
+
+impl PageQuery {
+    fn parts(&self) -> (String, usize) {
+        (self.cursor.clone().unwrap_or_default(), self.limit.unwrap_or(50).clamp(1, 500))
+    }
+}
+
+fn page<T: Serialize, U>(
+    items: Vec<U>,
+    limit: usize,
+    key: impl Fn(&U) -> String,
+    map: impl Fn(U) -> T,
+) -> serde_json::Value {
+    let next = (items.len() == limit).then(|| items.last().map(&key)).flatten();
+    serde_json::json!({ "items": items.into_iter().map(map).collect::<Vec<_>>(), "next_cursor": next })
+}
+
+/// The signed-in user.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: String,
+    email: String,
+    name: String,
+    /// `holder`, `licensee`, `admin` or `developer`.
+    role: String,
+    /// Send this as `X-CSRF-Token` on writes.
+    csrf_token: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "account",
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, ALL).await?;
+    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
+    let mut resp = HttpResponse::Ok().json(Me {
+        id: u.id.to_string(),
+        email: u.email,
+        name: u.name,
+        role: u.role.as_str().into(),
+        csrf_token: csrf,
+    });
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// A channel.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelDto {
+    id: String,
+    /// `website`, `wechat_official_account`, `weibo` or `blog`.
+    kind: String,
+    handle: String,
+    /// Whether ownership is proven.
+    verified: bool,
+    /// The token to publish for the ownership check.
+    verification_token: Option<String>,
+    default_offers: Vec<String>,
+}
+
+fn channel_dto(c: Channel, claim: Option<crate::store::platform::ChannelClaim>) -> ChannelDto {
+    ChannelDto {
+        id: c.id.to_string(),
+        kind: c.kind.as_str().into(),
+        handle: c.handle,
+        verified: claim.as_ref().is_some_and(|k| k.verified_at.is_some()),
+        verification_token: claim.map(|k| k.token),
+        default_offers: c.default_offers.iter().map(|o| o.to_string()).collect(),
+    }
+}
+
+/// A page of channels.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelPage {
+    items: Vec<ChannelDto>,
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/channels", tag = "channels", params(PageQuery),
+    responses((status = 200, body = ChannelPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_channels(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let (cursor, limit) = q.parts();
+    let rows = db(&state, move |s| {
+        let cs = s.channels_of(&u.id, &cursor, limit)?;
+        cs.into_iter().map(|c| Ok((s.claim(&c.id)?, c))).collect::<Result<Vec<_>, ApiError>>()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page(rows, limit, |(_, c)| c.id.to_string(), |(k, c)| channel_dto(c, k))))
+}
+
+/// A new channel.
+#[derive(Deserialize, ToSchema)]
+pub struct NewChannel {
+    /// `website`, `wechat_official_account`, `weibo` or `blog`.
+    kind: String,
+    /// Domain, account name or blog URL.
+    handle: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/channels", tag = "channels", request_body = NewChannel,
+    responses((status = 201, body = ChannelDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn post_channel(state: State, req: HttpRequest, body: web::Json<NewChannel>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let kind = parse_kind(&body.kind)
+        .ok_or_else(|| ApiError::invalid("kind must be website, wechat_official_account, weibo or blog"))?;
+    let c = create_channel(&state, u.id, kind, &body.handle).await?;
+    let id = c.id.clone();
+    let claim = db(&state, move |s| Ok(s.claim(&id)?)).await?;
+    Ok(HttpResponse::Created().json(channel_dto(c, claim)))
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels",
+    responses((status = 200, body = ChannelDto), (status = 404, body = ErrorBody)))]
+async fn get_channel(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let c = owned_channel(&state, &u.id, &path).await?;
+    let id = c.id.clone();
+    let claim = db(&state, move |s| Ok(s.claim(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(channel_dto(c, claim)))
+}
+
+/// A registered work.
+#[derive(Serialize, ToSchema)]
+pub struct WorkDto {
+    id: String,
+    title: String,
+    author: String,
+    source_url: String,
+    channel: Option<String>,
+    content_sha256: String,
+    registered_at: String,
+    seal_page: String,
+}
+
+fn work_dto(base: &str, w: Work) -> WorkDto {
+    WorkDto {
+        seal_page: format!("{base}/w/{}", w.id),
+        id: w.id.to_string(),
+        title: w.title,
+        author: w.author,
+        source_url: w.source_url,
+        channel: w.channel.map(|c| c.to_string()),
+        content_sha256: w.content_sha256,
+        registered_at: w.registered_at.to_string(),
+    }
+}
+
+/// A page of works.
+#[derive(Serialize, ToSchema)]
+pub struct WorkPage {
+    items: Vec<WorkDto>,
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/works", tag = "works", params(PageQuery),
+    responses((status = 200, body = WorkPage), (status = 401, body = ErrorBody)))]
+async fn list_works(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let (cursor, limit) = q.parts();
+    let works = db(&state, move |s| Ok(s.works_of(&u.id, &cursor, limit)?)).await?;
+    let base = state.config.public_url.clone();
+    Ok(HttpResponse::Ok().json(page(works, limit, |w| w.id.to_string(), |w| work_dto(&base, w))))
+}
+
+/// A work to register. The content is hashed (SHA-256) for the registration and not stored.
+#[derive(Deserialize, ToSchema)]
+pub struct NewWork {
+    title: String,
+    author: String,
+    source_url: String,
+    /// One of your channels, whose offers then apply.
+    channel: Option<String>,
+    /// The work's text or HTML.
+    content: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/works", tag = "works", request_body = NewWork,
+    responses((status = 201, body = WorkDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn post_work(state: State, req: HttpRequest, body: web::Json<NewWork>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let channel = match body.channel.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(owned_channel(&state, &u.id, c).await?.id),
+        None => None,
+    };
+    let w =
+        new_work(&u.id, channel, &body.title, &body.author, &body.source_url, body.content.as_bytes(), state.now())?;
+    register(&state, w.clone()).await?;
+    Ok(HttpResponse::Created().json(work_dto(&state.config.public_url, w)))
+}
+
+#[utoipa::path(get, path = "/api/v1/works/{id}", tag = "works",
+    responses((status = 200, body = WorkDto), (status = 404, body = ErrorBody)))]
+async fn get_work(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let id = WorkId::new(path.into_inner()).map_err(|_| ApiError::not_found("work"))?;
+    let w = db(&state, move |s| Ok(s.work(&id)?)).await?;
+    let w = w.filter(|w| w.owner == u.id).ok_or_else(|| ApiError::not_found("work"))?;
+    Ok(HttpResponse::Ok().json(work_dto(&state.config.public_url, w)))
+}
+
+/// An offer.
+#[derive(Serialize, ToSchema)]
+pub struct OfferDto {
+    id: String,
+    /// `channel:ID` or `work:ID`.
+    target: String,
+    free: bool,
+    price_minor: i64,
+    currency: String,
+    price: String,
+    /// The terms in plain words.
+    rules: Vec<String>,
+    /// ODRL 2.2 JSON-LD.
+    odrl: serde_json::Value,
+}
+
+fn offer_dto(o: Offer) -> OfferDto {
+    OfferDto {
+        id: o.id.to_string(),
+        target: match &o.target {
+            OfferTarget::Channel(c) => format!("channel:{c}"),
+            OfferTarget::Work(w) => format!("work:{w}"),
+        },
+        free: o.is_free(),
+        price_minor: o.price.amount.minor(),
+        currency: o.price.currency.code().into(),
+        price: price_label(&o),
+        rules: offer_rules(&o),
+        odrl: o.to_odrl(None),
+    }
+}
+
+/// A page of offers.
+#[derive(Serialize, ToSchema)]
+pub struct OfferPage {
+    items: Vec<OfferDto>,
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/offers", tag = "offers", params(PageQuery),
+    responses((status = 200, body = OfferPage), (status = 401, body = ErrorBody)))]
+async fn list_offers(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let (cursor, limit) = q.parts();
+    let offers = db(&state, move |s| Ok(s.offers_of(&u.id, &cursor, limit)?)).await?;
+    Ok(HttpResponse::Ok().json(page(offers, limit, |o| o.id.to_string(), offer_dto)))
+}
+
+/// A new offer from a preset.
+#[derive(Deserialize, ToSchema)]
+pub struct NewOffer {
+    /// `free_attribution`, `standard_reprint` or `commercial`.
+    preset: String,
+    /// A channel of yours (the offer covers everything published there)…
+    channel: Option<String>,
+    /// …or one work of yours.
+    work: Option<String>,
+    /// Price in minor units (0 for the free preset).
+    #[serde(default)]
+    price_minor: i64,
+    /// ISO 4217, default CNY.
+    currency: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/offers", tag = "offers", request_body = NewOffer,
+    responses((status = 201, body = OfferDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn post_offer(state: State, req: HttpRequest, body: web::Json<NewOffer>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let target = match (&body.channel, &body.work) {
+        (Some(c), None) => OfferTarget::Channel(owned_channel(&state, &u.id, c).await?.id),
+        (None, Some(w)) => {
+            let id = WorkId::new(w.as_str()).map_err(|_| ApiError::not_found("work"))?;
+            let found = db(&state, move |s| Ok(s.work(&id)?)).await?;
+            OfferTarget::Work(found.filter(|w| w.owner == u.id).ok_or_else(|| ApiError::not_found("work"))?.id)
+        }
+        _ => return Err(ApiError::invalid("give exactly one of channel and work")),
+    };
+    let currency =
+        Currency::parse(body.currency.as_deref().unwrap_or("CNY")).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let offer = preset(&body.preset, &u.id, target, body.price_minor, currency)?;
+    publish(&state, offer.clone()).await?;
+    Ok(HttpResponse::Created().json(offer_dto(offer)))
+}
+
+/// A licence.
+#[derive(Serialize, ToSchema)]
+pub struct LicenceDto {
+    id: String,
+    work: String,
+    offer: String,
+    holder: String,
+    licensee: String,
+    licensee_name: String,
+    /// Where use is allowed, in words.
+    scope: String,
+    /// `free`, `held`, `frozen`, `settled` or `refunded`.
+    status: String,
+    price_minor: i64,
+    currency: String,
+    valid_from: String,
+    valid_until: Option<String>,
+    hold_until: String,
+    invoice: Option<String>,
+    letter_url: String,
+}
+
+fn licence_dto(l: Licence) -> LicenceDto {
+    LicenceDto {
+        letter_url: format!("/dashboard/licences/{}/letter.jws", l.id),
+        id: l.id.to_string(),
+        work: l.work.to_string(),
+        offer: l.offer.id.to_string(),
+        holder: l.holder.to_string(),
+        licensee: l.licensee.to_string(),
+        licensee_name: l.licensee_name,
+        scope: l.scope.describe(),
+        status: l.status.as_str().into(),
+        price_minor: l.price.amount.minor(),
+        currency: l.price.currency.code().into(),
+        valid_from: l.valid_from.to_string(),
+        valid_until: l.valid_until.map(|t| t.to_string()),
+        hold_until: l.hold_until.to_string(),
+        invoice: l
+            .invoice
+            .map(|i| serde_json::to_value(i).map(|v| v.to_string().trim_matches('"').to_owned()).unwrap_or_default()),
+    }
+}
+
+/// A page of licences.
+#[derive(Serialize, ToSchema)]
+pub struct LicencePage {
+    items: Vec<LicenceDto>,
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/licences", tag = "licences", params(PageQuery),
+    description = "Licences you granted (rights holders) or hold (everyone else).",
+    responses((status = 200, body = LicencePage), (status = 401, body = ErrorBody)))]
+async fn list_licences(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, ALL).await?;
+    let (cursor, limit) = q.parts();
+    let ls = db(&state, move |s| {
+        Ok(if u.role == Role::Holder {
+            s.licences_granted(&u.id, &cursor, limit)?
+        } else {
+            s.licences_held(&u.id, &cursor, limit)?
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page(ls, limit, |l| l.id.to_string(), licence_dto)))
+}
+
+#[utoipa::path(get, path = "/api/v1/licences/{id}", tag = "licences",
+    responses((status = 200, body = LicenceDto), (status = 404, body = ErrorBody)))]
+async fn get_licence(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, ALL).await?;
+    let id = LicenceId::new(path.into_inner()).map_err(|_| ApiError::not_found("licence"))?;
+    let l = db(&state, move |s| Ok(s.licence(&id)?)).await?;
+    let l = l.filter(|l| visible_to(&u, l)).ok_or_else(|| ApiError::not_found("licence"))?;
+    Ok(HttpResponse::Ok().json(licence_dto(l)))
+}
+
+fn visible_to(u: &User, l: &Licence) -> bool {
+    l.licensee == u.id || l.holder == u.id || u.role == Role::Admin
+}
+
+/// A checkout session to open for the signed-in user.
+#[derive(Deserialize, ToSchema)]
+pub struct NewCheckout {
+    work: String,
+    offer: String,
+    /// The URL or domain the licence will cover.
+    use_url: String,
+    /// Name on the letter (default: your account name).
+    name: Option<String>,
+}
+
+/// A checkout session.
+#[derive(Serialize, ToSchema)]
+pub struct CheckoutDto {
+    id: String,
+    /// `open`, `licensed`, `declined` or `failed`.
+    status: String,
+    /// Where to send the buyer to pay (absent for free offers, which are licensed at once).
+    payment_url: Option<String>,
+    /// Poll this for the outcome.
+    status_url: String,
+    licence: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/checkout-sessions", tag = "checkout", request_body = NewCheckout,
+    responses((status = 201, body = CheckoutDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewCheckout>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, ALL).await?;
+    let scope = super::checkout::parse_scope(&body.use_url).map_err(ApiError::invalid)?;
+    let work = WorkId::new(body.work.as_str()).map_err(|_| ApiError::not_found("work"))?;
+    let offer = OfferId::new(body.offer.as_str()).map_err(|_| ApiError::not_found("offer"))?;
+    let name = body.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| u.name.clone());
+    let now = state.now();
+    let st = state.clone();
+    let (c, payment) = db(&state, move |s| {
+        let w = s.work(&work)?.ok_or_else(|| ApiError::not_found("work"))?;
+        let o = s.offer(&offer)?.filter(|o| o.covers(&w) && o.is_open(now));
+        let o = o.ok_or_else(|| ApiError::invalid("that offer does not apply to this work"))?;
+        let c = Checkout {
+            id: format!("co_{}", super::auth::random_token(18)),
+            work,
+            offer,
+            buyer: u.id.clone(),
+            buyer_name: name,
+            email: u.email.clone(),
+            scope,
+            amount_minor: o.price.amount.minor(),
+            currency: o.price.currency.code().into(),
+            status: CheckoutStatus::Open,
+            provider: if o.is_free() { "free".into() } else { "sandbox".into() },
+            provider_ref: None,
+            licence: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+        };
+        s.create_checkout(&c)?;
+        if o.is_free() {
+            return Ok((super::checkout::fulfil(&st, s, &c.id, None, now)?, None));
+        }
+        let p = format!("sp_{}", super::auth::random_token(18));
+        s.create_sandbox_payment(&p, &c.id, c.amount_minor, &c.currency, now)?;
+        Ok((c, Some(p)))
+    })
+    .await?;
+    let base = &state.config.public_url;
+    Ok(HttpResponse::Created().json(CheckoutDto {
+        status: c.status.as_str().into(),
+        payment_url: payment.map(|p| format!("{base}/pay/sandbox/{p}")),
+        status_url: format!("{base}/api/v1/checkout/{}", c.id),
+        licence: c.licence.map(|l| l.to_string()),
+        id: c.id,
+    }))
+}
+
+/// Money of a rights holder by stage, and licences per day.
+#[derive(Serialize, ToSchema)]
+pub struct Statement {
+    /// Per currency: held in escrow, settled, paid out (net, minor units).
+    earnings: Vec<serde_json::Value>,
+    /// The last 30 days.
+    per_day: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(get, path = "/api/v1/ledger/statement", tag = "ledger",
+    responses((status = 200, body = Statement), (status = 403, body = ErrorBody)))]
+async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let now = state.now();
+    let (e, d) = db(&state, move |s| Ok((s.earnings(&u.id)?, s.licences_per_day(Some(&u.id), now, 30)?))).await?;
+    let value = |x: &dyn ErasedRow| x.json();
+    Ok(HttpResponse::Ok().json(Statement {
+        earnings: e.iter().map(|x| value(x)).collect(),
+        per_day: d.iter().map(|x| value(x)).collect(),
+    }))
+}
+
+trait ErasedRow {
+    fn json(&self) -> serde_json::Value;
+}
+
+impl<T: Serialize> ErasedRow for T {
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The generated OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Copyright Seal API",
+        version = "1",
+        description = "Channels, works, offers, licences, checkout and statements."
+    ),
+    paths(
+        me,
+        list_channels,
+        post_channel,
+        get_channel,
+        list_works,
+        post_work,
+        get_work,
+        list_offers,
+        post_offer,
+        list_licences,
+        get_licence,
+        post_checkout,
+        statement
+    ),
+    components(schemas(
+        ErrorBody,
+        Me,
+        ChannelDto,
+        ChannelPage,
+        NewChannel,
+        WorkDto,
+        WorkPage,
+        NewWork,
+        OfferDto,
+        OfferPage,
+        NewOffer,
+        LicenceDto,
+        LicencePage,
+        NewCheckout,
+        CheckoutDto,
+        Statement
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+async fn docs() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(include_str!("../../static/api-docs.html"))
+}
+
+async fn not_found_api() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint"))
+}
+
+/// The REST routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/openapi.json", web::get().to(openapi))
+        .route("/api/docs", web::get().to(docs))
+        .route("/api/v1/me", web::get().to(me))
+        .route("/api/v1/channels", web::get().to(list_channels))
+        .route("/api/v1/channels", web::post().to(post_channel))
+        .route("/api/v1/channels/{id}", web::get().to(get_channel))
+        .route("/api/v1/works", web::get().to(list_works))
+        .route("/api/v1/works", web::post().to(post_work))
+        .route("/api/v1/works/{id}", web::get().to(get_work))
+        .route("/api/v1/offers", web::get().to(list_offers))
+        .route("/api/v1/offers", web::post().to(post_offer))
+        .route("/api/v1/licences", web::get().to(list_licences))
+        .route("/api/v1/licences/{id}", web::get().to(get_licence))
+        .route("/api/v1/checkout-sessions", web::post().to(post_checkout))
+        .route("/api/v1/ledger/statement", web::get().to(statement));
+}
+
+/// Unknown `/api/` paths answer JSON, not the HTML 404 page. Registered after every other route.
+pub fn configure_fallback(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/{tail:.*}", web::route().to(not_found_api));
+}

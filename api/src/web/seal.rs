@@ -1,0 +1,456 @@
+//! The seal: what every reader of a sealed page sees.
+//!
+//! - `GET /api/v1/seal/{work}`: the hot path, fetched by every page view of every sealed article. It is
+//!   answered from [`SealCache`], pre-rendered JSON with a strong ETag, so a CDN can front it and a
+//!   repeat view costs a 304. No database access, no allocation beyond the response.
+//! - `GET /api/v1/seal/resolve?seal=&url=`: the same answer when the embed names a channel (or a work)
+//!   and the page is identified by its URL.
+//! - `GET /seal.js`: the web component; `GET /badge.svg?work=`: the no-JavaScript badge;
+//!   `GET /w/{work}`: the public seal page with schema.org JSON-LD; `GET /api/v1/offers/{id}/odrl`: an
+//!   offer as ODRL JSON-LD.
+
+use super::error::ApiError;
+use super::{render, svg, State};
+use crate::store::platform::WorkLicences;
+use crate::store::{SqliteStore, StoreError};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use seal_licensing::ids::{ChannelId, OfferId, PartyId, WorkId};
+use seal_licensing::offer::{Action, ChannelKind, Offer, OfferTarget, Work};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Browsers and CDNs may reuse an answer for a minute and serve a stale one for five more while they
+/// revalidate; a new licence shows on the seal within that.
+const CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
+
+/// One pre-rendered answer.
+#[derive(Debug)]
+pub struct SealEntry {
+    /// The JSON body.
+    pub body: web::Bytes,
+    /// Strong ETag (quoted).
+    pub etag: String,
+    /// The view the body was rendered from, for the seal page and the badge.
+    pub view: Value,
+}
+
+/// Pre-rendered seal answers by work id, and work ids by normalised source URL.
+#[derive(Debug, Default)]
+pub struct SealCache {
+    entries: RwLock<HashMap<String, Arc<SealEntry>>>,
+    by_url: RwLock<HashMap<String, WorkId>>,
+    channel_works: RwLock<HashMap<String, Vec<WorkId>>>,
+}
+
+/// `https://Example.com/a/` and `example.com/a` are the same page.
+pub fn normalise_url(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split('#').next().unwrap_or("");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    format!("{}{}", host.to_ascii_lowercase(), path.trim_end_matches('/'))
+}
+
+/// An offer's terms in plain words, Chinese first.
+pub fn offer_rules(offer: &Offer) -> Vec<String> {
+    let mut rules = Vec::new();
+    let zh: Vec<&str> = offer
+        .permissions
+        .iter()
+        .map(|a| match a {
+            Action::Reproduce => "复制",
+            Action::Display => "展示",
+            Action::Distribute => "传播",
+            Action::Modify => "修改",
+            Action::CommercialUse => "商业使用",
+        })
+        .collect();
+    let en: Vec<&str> = offer
+        .permissions
+        .iter()
+        .map(|a| match a {
+            Action::Reproduce => "reproduce",
+            Action::Display => "display",
+            Action::Distribute => "distribute",
+            Action::Modify => "modify",
+            Action::CommercialUse => "use commercially",
+        })
+        .collect();
+    rules.push(format!("可{} · You may {}", zh.join("、"), en.join(", ")));
+    let c = &offer.constraints;
+    if !c.channel_kinds.is_empty() {
+        let (zh, en): (Vec<&str>, Vec<&str>) = c.channel_kinds.iter().map(|k| channel_kind_names(*k)).unzip();
+        rules.push(format!("仅限{} · On {} only", zh.join("、"), en.join(", ")));
+    }
+    if !c.territories.is_empty() {
+        rules.push(format!("地域：{} · Territory: {}", c.territories.join("、"), c.territories.join(", ")));
+    }
+    rules.push(match c.duration_days {
+        Some(d) => format!("有效期 {d} 天 · Valid for {d} days"),
+        None => "长期有效 · No time limit".to_owned(),
+    });
+    if let Some(n) = c.max_excerpt_chars {
+        rules.push(format!("摘录不超过 {n} 字 · Excerpts of up to {n} characters"));
+    }
+    if c.online_only {
+        rules.push("仅限网络使用 · Online use only".to_owned());
+    }
+    rules.push("须署名：作者、原题、来源 · Credit the author, title and source".to_owned());
+    rules
+}
+
+/// Chinese and English names of a channel kind.
+pub fn channel_kind_names(kind: ChannelKind) -> (&'static str, &'static str) {
+    match kind {
+        ChannelKind::Website => ("网站", "websites"),
+        ChannelKind::WechatOfficialAccount => ("微信公众号", "WeChat official accounts"),
+        ChannelKind::Weibo => ("微博", "Weibo"),
+        ChannelKind::Blog => ("博客", "blogs"),
+    }
+}
+
+/// A price for people: `¥19.99`, `$5.00`, or `免费 Free`.
+pub fn price_label(offer: &Offer) -> String {
+    if offer.is_free() {
+        return "免费 Free".to_owned();
+    }
+    let cur = offer.price.currency;
+    let digits = cur.format_minor(offer.price.amount.minor());
+    match cur.code() {
+        "CNY" => format!("¥{digits}"),
+        "USD" => format!("${digits}"),
+        code => format!("{digits} {code}"),
+    }
+}
+
+/// The seal's view of a work: the JSON the widget renders and the seal page shows.
+pub fn seal_view(base: &str, work: &Work, holder_name: &str, offers: &[&Offer], licences: &WorkLicences) -> Value {
+    let registered = work.registered_at.to_string();
+    json!({
+        "work": {
+            "id": work.id.as_str(),
+            "title": work.title,
+            "author": work.author,
+            "source_url": work.source_url,
+            "registered_at": registered,
+            "content_sha256": work.content_sha256,
+            "seal_page": format!("{base}/w/{}", work.id),
+        },
+        "holder": { "id": work.owner.as_str(), "name": holder_name },
+        "statement": format!(
+            "© {} {holder_name}. All rights reserved. 版权所有，未经授权不得转载。",
+            work.published_at.year()
+        ),
+        "status": {
+            "code": "registered",
+            "label": "已登记 Registered",
+            "since": registered,
+            "certificate_url": Value::Null,
+        },
+        "offers": offers.iter().map(|o| json!({
+            "id": o.id.as_str(),
+            "free": o.is_free(),
+            "price": price_label(o),
+            "price_minor": o.price.amount.minor(),
+            "currency": o.price.currency.code(),
+            "rules": offer_rules(o),
+            "odrl_url": format!("{base}/api/v1/offers/{}/odrl", o.id),
+        })).collect::<Vec<_>>(),
+        "licences": { "count": licences.count, "sites": licences.sites },
+        "licence_url": format!("{base}/checkout?work={}", work.id),
+    })
+}
+
+fn entry(view: Value) -> SealEntry {
+    let body = serde_json::to_vec(&view).unwrap_or_default();
+    let digest = Sha256::digest(&body);
+    let etag = format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
+    SealEntry { body: body.into(), etag, view }
+}
+
+/// The works an offer applies to, given the works of each channel.
+fn offer_applies(offer: &Offer, work: &Work) -> bool {
+    offer.covers(work)
+}
+
+impl SealCache {
+    /// Rebuilds every entry from the store.
+    pub fn rebuild(&self, store: &SqliteStore, base: &str) -> Result<(), StoreError> {
+        let works = store.all_works()?;
+        let offers = store.all_offers()?;
+        let holders: HashMap<PartyId, String> = store.all_holders()?.into_iter().map(|h| (h.id, h.name)).collect();
+        let mut aggregates: HashMap<WorkId, WorkLicences> = store.licence_aggregates()?.into_iter().collect();
+        let mut by_work: HashMap<&WorkId, Vec<&Offer>> = HashMap::new();
+        let mut by_channel: HashMap<&ChannelId, Vec<&Offer>> = HashMap::new();
+        for o in &offers {
+            match &o.target {
+                OfferTarget::Work(w) => by_work.entry(w).or_default().push(o),
+                OfferTarget::Channel(c) => by_channel.entry(c).or_default().push(o),
+            }
+        }
+        let mut entries = HashMap::with_capacity(works.len());
+        let mut by_url = HashMap::with_capacity(works.len());
+        let mut channel_works: HashMap<String, Vec<WorkId>> = HashMap::new();
+        for w in &works {
+            let mut applicable: Vec<&Offer> = by_work.get(&w.id).cloned().unwrap_or_default();
+            if let Some(c) = &w.channel {
+                applicable.extend(by_channel.get(c).into_iter().flatten().copied());
+                channel_works.entry(c.to_string()).or_default().push(w.id.clone());
+            }
+            applicable.retain(|o| offer_applies(o, w));
+            let agg = aggregates.remove(&w.id).unwrap_or_default();
+            let name = holders.get(&w.owner).map_or("", String::as_str);
+            let view = seal_view(base, w, name, &applicable, &agg);
+            entries.insert(w.id.to_string(), Arc::new(entry(view)));
+            by_url.insert(normalise_url(&w.source_url), w.id.clone());
+        }
+        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = entries;
+        *self.by_url.write().unwrap_or_else(|p| p.into_inner()) = by_url;
+        *self.channel_works.write().unwrap_or_else(|p| p.into_inner()) = channel_works;
+        Ok(())
+    }
+
+    /// Re-renders one work (after a licence, or a change to the work or its offers).
+    pub fn refresh_work(&self, store: &SqliteStore, base: &str, id: &WorkId) -> Result<(), StoreError> {
+        let Some(work) = seal_store_work(store, id)? else { return Ok(()) };
+        let mut offers: Vec<Offer> = store.offers_of(&work.owner, "", 500)?;
+        offers.retain(|o| offer_applies(o, &work));
+        let holder = store.holder_name(&work.owner)?;
+        let agg = store.work_licences(id)?;
+        let view = seal_view(base, &work, &holder, &offers.iter().collect::<Vec<_>>(), &agg);
+        self.by_url.write().unwrap_or_else(|p| p.into_inner()).insert(normalise_url(&work.source_url), id.clone());
+        if let Some(c) = &work.channel {
+            let mut cw = self.channel_works.write().unwrap_or_else(|p| p.into_inner());
+            let list = cw.entry(c.to_string()).or_default();
+            if !list.contains(id) {
+                list.push(id.clone());
+            }
+        }
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), Arc::new(entry(view)));
+        Ok(())
+    }
+
+    /// Re-renders every work of a channel (after its offers changed).
+    pub fn refresh_channel(&self, store: &SqliteStore, base: &str, channel: &ChannelId) -> Result<(), StoreError> {
+        let works = self.channel_works.read().unwrap_or_else(|p| p.into_inner()).get(channel.as_str()).cloned();
+        for w in works.unwrap_or_default() {
+            self.refresh_work(store, base, &w)?;
+        }
+        Ok(())
+    }
+
+    /// The entry of a work.
+    pub fn get(&self, work: &str) -> Option<Arc<SealEntry>> {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).get(work).cloned()
+    }
+
+    /// The work registered at a page URL.
+    pub fn work_at(&self, url: &str) -> Option<WorkId> {
+        self.by_url.read().unwrap_or_else(|p| p.into_inner()).get(&normalise_url(url)).cloned()
+    }
+
+    /// Entries cached.
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn seal_store_work(store: &SqliteStore, id: &WorkId) -> Result<Option<Work>, StoreError> {
+    use crate::store::Repository;
+    store.work(id)
+}
+
+fn answer(req: &HttpRequest, e: &SealEntry) -> HttpResponse {
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == e.etag || t.trim() == "*"));
+    let mut resp = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    resp.insert_header((header::ETAG, e.etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    if fresh {
+        resp.finish()
+    } else {
+        resp.content_type("application/json").body(e.body.clone())
+    }
+}
+
+async fn seal_json(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let e = state.seals.get(&path).ok_or_else(|| ApiError::not_found(format!("work {}", path.as_str())))?;
+    Ok(answer(&req, &e))
+}
+
+/// Query of `resolve`.
+#[derive(Debug, Deserialize)]
+pub struct ResolveQuery {
+    /// The embed's `data-seal`: a channel id or a work id.
+    pub seal: Option<String>,
+    /// The page URL.
+    pub url: Option<String>,
+}
+
+async fn resolve(state: State, req: HttpRequest, q: web::Query<ResolveQuery>) -> Result<HttpResponse, ApiError> {
+    if let Some(e) = q.seal.as_deref().and_then(|s| state.seals.get(s)) {
+        return Ok(answer(&req, &e));
+    }
+    let url = q.url.as_deref().ok_or_else(|| ApiError::invalid("give the page url or a work id"))?;
+    let work = state.seals.work_at(url).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not_registered",
+            format!("no registered work is published at {url}"),
+        )
+    })?;
+    let e = state.seals.get(work.as_str()).ok_or_else(|| ApiError::not_found(format!("work {work}")))?;
+    Ok(answer(&req, &e))
+}
+
+async fn seal_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(include_str!("../../static/seal.js"))
+}
+
+/// Query of the badge.
+#[derive(Debug, Deserialize)]
+pub struct BadgeQuery {
+    /// The work.
+    pub work: String,
+}
+
+async fn badge(state: State, q: web::Query<BadgeQuery>) -> HttpResponse {
+    // An unknown work still gets a neutral badge: a broken image on a publisher's page helps nobody.
+    let count = state.seals.get(&q.work).map(|e| e.view["licences"]["count"].as_i64().unwrap_or(0));
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .body(svg::badge(count))
+}
+
+/// The public seal page.
+#[derive(askama::Template)]
+#[template(path = "seal_page.html")]
+struct SealPage {
+    id: String,
+    title: String,
+    author: String,
+    holder: String,
+    statement: String,
+    source_url: String,
+    registered: String,
+    sha256: String,
+    licence_count: i64,
+    licence_url: String,
+    offers: Vec<(String, String, Vec<String>, String)>,
+    sites: Vec<String>,
+    json_ld: String,
+    embed: String,
+}
+
+async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let e = state.seals.get(&path).ok_or_else(|| ApiError::not_found(format!("work {}", path.as_str())).page())?;
+    let v = &e.view;
+    let base = &state.config.public_url;
+    let offers = v["offers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            let rules = o["rules"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(String::from));
+            (
+                o["id"].as_str().unwrap_or("").to_owned(),
+                o["price"].as_str().unwrap_or("").to_owned(),
+                rules.collect(),
+                o["odrl_url"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect::<Vec<_>>();
+    let first_odrl = offers.first().map(|o| o.3.clone());
+    let ld = json!({
+        "@context": "https://schema.org",
+        "@type": "CreativeWork",
+        "name": v["work"]["title"],
+        "author": { "@type": "Person", "name": v["work"]["author"] },
+        "copyrightHolder": { "@type": "Organization", "name": v["holder"]["name"] },
+        "copyrightYear": v["work"]["registered_at"].as_str().map(|s| &s[..4]),
+        "creditText": format!("{} / {}", v["work"]["author"].as_str().unwrap_or(""), v["holder"]["name"].as_str().unwrap_or("")),
+        "copyrightNotice": v["statement"],
+        "license": first_odrl.clone().unwrap_or_else(|| format!("{base}/w/{}", path.as_str())),
+        "acquireLicensePage": v["licence_url"],
+        "url": v["work"]["source_url"],
+        "sha256": v["work"]["content_sha256"],
+    });
+    // `</` cannot appear inside a script element; JSON allows escaping the slash.
+    let json_ld = serde_json::to_string_pretty(&ld).unwrap_or_default().replace("</", "<\\/");
+    let sites = v["licences"]["sites"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from));
+    let embed = embed_code(base, None, Some(path.as_str()));
+    let text = |x: &Value| x.as_str().unwrap_or("").to_owned();
+    render(&SealPage {
+        id: path.into_inner(),
+        title: text(&v["work"]["title"]),
+        author: text(&v["work"]["author"]),
+        holder: text(&v["holder"]["name"]),
+        statement: text(&v["statement"]),
+        source_url: text(&v["work"]["source_url"]),
+        registered: text(&v["work"]["registered_at"]).chars().take(10).collect(),
+        sha256: text(&v["work"]["content_sha256"]),
+        licence_count: v["licences"]["count"].as_i64().unwrap_or(0),
+        licence_url: text(&v["licence_url"]),
+        offers,
+        sites: sites.collect(),
+        json_ld,
+        embed,
+    })
+}
+
+/// The code a publisher pastes, per channel or per work, with the no-JavaScript fallback.
+pub fn embed_code(base: &str, channel: Option<&str>, work: Option<&str>) -> String {
+    let seal = channel.or(work).unwrap_or("");
+    let work_attr = work.map(|w| format!(" data-work=\"{}\"", super::html_escape(w))).unwrap_or_default();
+    let fallback = match work {
+        Some(w) => format!(
+            "\n<noscript><a href=\"{base}/w/{w}\"><img src=\"{base}/badge.svg?work={w}\" alt=\"© Copyright Seal\" height=\"28\"></a></noscript>",
+            w = super::html_escape(w)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "<script async src=\"{base}/seal.js\" data-seal=\"{}\"{work_attr}></script>{fallback}",
+        super::html_escape(seal)
+    )
+}
+
+async fn odrl(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = OfferId::new(path.into_inner()).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let shown = id.clone();
+    let offer = super::db(&state, move |s| Ok(s.offer(&id)?)).await?;
+    let offer = offer.ok_or_else(|| ApiError::not_found(format!("offer {shown}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/ld+json")
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .json(offer.to_odrl(None)))
+}
+
+/// The seal's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/seal/resolve", web::get().to(resolve))
+        .route("/api/v1/seal/{work}", web::get().to(seal_json))
+        .route("/api/v1/offers/{id}/odrl", web::get().to(odrl))
+        .route("/seal.js", web::get().to(seal_js))
+        .route("/badge.svg", web::get().to(badge))
+        .route("/w/{work}", web::get().to(seal_page));
+}
