@@ -1,0 +1,622 @@
+//! In-process tests of the web application: every endpoint with every role, through actix's test kit,
+//! over a real SQLite file. Ownership checks fetch from a real HTTP server on 127.0.0.1.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{test, web};
+use anyhow::{Context, Result};
+use seal_api::config::ServeConfig;
+use seal_api::web::payment::{PaymentEvent, PaymentStatus};
+use seal_api::web::{app, open_state, AppState};
+use seal_licensing::Timestamp;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+const T0: &str = "2026-11-20T08:00:00Z";
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: web::Data<AppState>,
+    clock: Arc<AtomicI64>,
+}
+
+fn world() -> Result<World> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServeConfig::for_tests(dir.path(), "127.0.0.1:1".parse()?);
+    config.demo = true;
+    let clock = Arc::new(AtomicI64::new(Timestamp::parse(T0)?.unix_ms()));
+    let c = clock.clone();
+    let state = open_state(config, Arc::new(move || Timestamp::from_unix_ms(c.load(Ordering::SeqCst))))?;
+    Ok(World { _dir: dir, state: web::Data::new(state), clock })
+}
+
+/// A browser: keeps cookies between requests.
+#[derive(Default, Clone)]
+struct Browser {
+    cookies: BTreeMap<String, String>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: header::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn location(&self) -> String {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+    }
+}
+
+impl Browser {
+    fn csrf(&self) -> String {
+        self.cookies.get("seal_csrf").cloned().unwrap_or_default()
+    }
+
+    async fn send(&mut self, w: &World, req: test::TestRequest) -> Reply {
+        let svc = test::init_service(app(w.state.clone())).await;
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let req = if cookie.is_empty() { req } else { req.insert_header((header::COOKIE, cookie)) };
+        let resp = test::call_service(&svc, req.peer_addr("127.0.0.9:5000".parse().expect("addr")).to_request()).await;
+        for c in resp.response().cookies() {
+            if c.value().is_empty() {
+                self.cookies.remove(c.name());
+            } else {
+                self.cookies.insert(c.name().to_owned(), c.value().to_owned());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = test::read_body(resp).await.to_vec();
+        Reply { status, headers, body }
+    }
+
+    async fn get(&mut self, w: &World, path: &str) -> Reply {
+        self.send(w, test::TestRequest::get().uri(path)).await
+    }
+
+    async fn form(&mut self, w: &World, path: &str, fields: &[(&str, &str)]) -> Reply {
+        if !self.cookies.contains_key("seal_csrf") {
+            self.get(w, "/sign-in").await;
+        }
+        let csrf = self.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        all.extend_from_slice(fields);
+        self.send(w, test::TestRequest::post().uri(path).set_form(all)).await
+    }
+
+    async fn post_json(&mut self, w: &World, path: &str, body: Value) -> Reply {
+        let csrf = self.csrf();
+        self.send(w, test::TestRequest::post().uri(path).insert_header(("x-csrf-token", csrf)).set_json(body)).await
+    }
+
+    async fn sign_up(w: &World, email: &str, role: &str) -> Browser {
+        let mut b = Browser::default();
+        let r = b
+            .form(
+                w,
+                "/sign-up",
+                &[("email", email), ("name", "测试 Tester"), ("password", "long enough pw"), ("role", role)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert!(b.cookies.contains_key("seal_session"));
+        b
+    }
+}
+
+#[actix_web::test]
+async fn the_seal_is_served_from_memory_with_etags() -> Result<()> {
+    let w = world()?;
+    let mut b = Browser::default();
+    let r = b.get(&w, "/api/v1/seal/rh-a-w0").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    assert_eq!(v["work"]["title"], "示例作品 0-0");
+    assert_eq!(v["holder"]["name"], "权利人 rh-a");
+    assert!(v["licences"]["count"].as_i64().context("count")? > 0);
+    assert_eq!(v["offers"][0]["price"], "¥19.99");
+    assert!(r.headers.get(header::CACHE_CONTROL).is_some());
+    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).map(|v| v.as_bytes()), Some(&b"*"[..]));
+    let etag = r.headers.get(header::ETAG).context("etag")?.to_str()?.to_owned();
+    let again = b
+        .send(
+            &w,
+            test::TestRequest::get().uri("/api/v1/seal/rh-a-w0").insert_header((header::IF_NONE_MATCH, etag.clone())),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    let missing = b.get(&w, "/api/v1/seal/no-such-work").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.json()["code"], "not_found");
+    let by_url =
+        b.get(&w, "/api/v1/seal/resolve?seal=rh-a-site&url=https%3A%2F%2Frh-a.example.com%2Farticles%2F1%2F").await;
+    assert_eq!(by_url.json()["work"]["id"], "rh-a-w1");
+    let unknown = b.get(&w, "/api/v1/seal/resolve?url=https%3A%2F%2Felsewhere.example%2Fx").await;
+    assert_eq!(unknown.json()["code"], "not_registered");
+    // The page, the badge and the widget.
+    let page = b.get(&w, "/w/rh-a-w0").await.text();
+    assert!(page.contains("application/ld+json") && page.contains("\"acquireLicensePage\""), "{page}");
+    assert!(page.contains("\"copyrightHolder\"") && page.contains("\"creditText\"") && page.contains("\"license\""));
+    assert!(page.contains("/api/v1/offers/rh-a-default/odrl"));
+    let badge = b.get(&w, "/badge.svg?work=rh-a-w0").await;
+    assert_eq!(badge.headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()), Some(&b"image/svg+xml"[..]));
+    assert!(badge.text().contains("已授权"));
+    let js = b.get(&w, "/seal.js").await;
+    assert!(js.text().contains("copyright-seal"));
+    let odrl = b.get(&w, "/api/v1/offers/rh-a-default/odrl").await.json();
+    assert_eq!(odrl["@type"], "Offer");
+    Ok(())
+}
+
+#[actix_web::test]
+async fn accounts_need_csrf_and_sign_in_is_rate_limited() -> Result<()> {
+    let w = world()?;
+    let mut b = Browser::sign_up(&w, "Holder@Example.test", "holder").await;
+    assert_eq!(b.get(&w, "/dashboard").await.status, StatusCode::OK);
+    // A forged form (no CSRF field matching the cookie) is refused.
+    let forged = b.send(&w, test::TestRequest::post().uri("/sign-out").set_form([("csrf", "x".repeat(32))])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let forged_api = b
+        .send(
+            &w,
+            test::TestRequest::post()
+                .uri("/api/v1/channels")
+                .set_json(json!({"kind": "website", "handle": "a.example"})),
+        )
+        .await;
+    assert_eq!(forged_api.json()["code"], "csrf");
+    // Same address in another case is taken.
+    let mut other = Browser::default();
+    let dup = other
+        .form(
+            &w,
+            "/sign-up",
+            &[("email", "holder@example.test"), ("name", "x"), ("password", "long enough pw"), ("role", "holder")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::BAD_REQUEST);
+    assert!(dup.text().contains("already registered"));
+    // Nobody signs up as an administrator.
+    let admin = other
+        .form(
+            &w,
+            "/sign-up",
+            &[("email", "x@example.test"), ("name", "x"), ("password", "long enough pw"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(admin.status, StatusCode::BAD_REQUEST);
+    // Wrong password, then the limiter.
+    let mut c = Browser::default();
+    let wrong = c.form(&w, "/sign-in", &[("email", "holder@example.test"), ("password", "wrong password")]).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let ok = c.form(&w, "/sign-in", &[("email", "HOLDER@example.test"), ("password", "long enough pw")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        last = c.form(&w, "/sign-in", &[("email", "holder@example.test"), ("password", "wrong password")]).await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    // Sign-out ends the session.
+    let out = b.form(&w, "/sign-out", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get(&w, "/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+/// A publisher's site on 127.0.0.1: a home page and the well-known file, changeable while it runs.
+struct Site {
+    url: String,
+    pages: Arc<std::sync::Mutex<(String, Option<String>)>>,
+}
+
+impl Site {
+    fn start() -> Result<Site> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let pages = Arc::new(std::sync::Mutex::new(("<html></html>".to_owned(), None::<String>)));
+        let p = pages.clone();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let (home, file) = p.lock().map(|g| g.clone()).unwrap_or_default();
+                let (status, body) = if req.starts_with("GET /.well-known/copyright-seal.txt") {
+                    file.map_or(("404 Not Found", String::new()), |f| ("200 OK", f))
+                } else {
+                    ("200 OK", home)
+                };
+                let _ =
+                    write!(s, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            }
+        });
+        Ok(Site { url, pages })
+    }
+
+    fn serve(&self, home: String, file: Option<String>) {
+        if let Ok(mut g) = self.pages.lock() {
+            *g = (home, file);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_holder_sets_up_a_seal_in_three_steps() -> Result<()> {
+    let w = world()?;
+    let mut b = Browser::sign_up(&w, "media@example.test", "holder").await;
+    // Step 1: add the channel; the site does not carry the token yet, so the check fails and says why.
+    let site = Site::start()?;
+    let ch = b.post_json(&w, "/api/v1/channels", json!({"kind": "website", "handle": site.url})).await;
+    assert_eq!(ch.status, StatusCode::CREATED, "{}", ch.text());
+    let ch = ch.json();
+    let id = ch["id"].as_str().context("id")?.to_owned();
+    let token = ch["verification_token"].as_str().context("token")?.to_owned();
+    assert_eq!(ch["verified"], false);
+    let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
+    assert!(r.location().contains("msg=failed"), "{}", r.location());
+    // Another channel's token does not count.
+    site.serve("<html></html>".into(), Some("seal-not-this-one".into()));
+    let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
+    assert!(r.location().contains("msg=failed"));
+    // The well-known file proves it.
+    site.serve("<html></html>".into(), Some(format!("{token}\n")));
+    let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
+    assert!(!r.location().contains("failed"), "{}", r.location());
+    assert_eq!(b.get(&w, &format!("/api/v1/channels/{id}")).await.json()["verified"], true);
+    // A blog proves it with the meta tag in its home page.
+    let blog = Site::start()?;
+    let ch2 = b.post_json(&w, "/api/v1/channels", json!({"kind": "blog", "handle": blog.url})).await.json();
+    let id2 = ch2["id"].as_str().context("id")?.to_owned();
+    blog.serve(
+        format!(
+            "<head><meta content=\"{}\" name=\"copyright-seal-verification\"></head>",
+            ch2["verification_token"].as_str().context("t")?
+        ),
+        None,
+    );
+    b.form(&w, &format!("/dashboard/channels/{id2}/verify"), &[]).await;
+    assert_eq!(b.get(&w, &format!("/api/v1/channels/{id2}")).await.json()["verified"], true);
+    // A WeChat official account goes to a reviewer.
+    let wx = b
+        .post_json(&w, "/api/v1/channels", json!({"kind": "wechat_official_account", "handle": "新闻早班车"}))
+        .await
+        .json();
+    let wx_id = wx["id"].as_str().context("id")?.to_owned();
+    let r = b.form(&w, &format!("/dashboard/channels/{wx_id}/verify"), &[]).await;
+    assert!(r.location().contains("msg=review"));
+
+    // Step 2: offers from presets, by form and by API.
+    let r = b
+        .form(
+            &w,
+            &format!("/dashboard/channels/{id}/offers"),
+            &[("preset", "standard_reprint"), ("price", "50.00"), ("currency", "CNY")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let free = b.post_json(&w, "/api/v1/offers", json!({"preset": "free_attribution", "channel": id})).await;
+    assert_eq!(free.status, StatusCode::CREATED, "{}", free.text());
+    let bad =
+        b.post_json(&w, "/api/v1/offers", json!({"preset": "standard_reprint", "channel": id, "price_minor": 0})).await;
+    assert_eq!(bad.json()["code"], "invalid_input");
+    let offers = b.get(&w, "/api/v1/offers").await.json();
+    assert_eq!(offers["items"].as_array().map(Vec::len), Some(2));
+
+    // A work published on the channel inherits both offers, and its seal shows them at once.
+    let work = b
+        .post_json(&w, "/api/v1/works", json!({"title": "长江边的清晨", "author": "李记者", "source_url": format!("{}/2026/11/river", site.url), "channel": id, "content": "清晨的江面上……"}))
+        .await;
+    assert_eq!(work.status, StatusCode::CREATED, "{}", work.text());
+    let wid = work.json()["id"].as_str().context("id")?.to_owned();
+    let seal = b.get(&w, &format!("/api/v1/seal/{wid}")).await.json();
+    let prices: Vec<&str> =
+        seal["offers"].as_array().context("offers")?.iter().filter_map(|o| o["price"].as_str()).collect();
+    assert!(prices.contains(&"¥50.00") && prices.contains(&"免费 Free"), "{prices:?}");
+    // And the page URL finds it, so one embed per channel is enough.
+    let by_url = b
+        .get(
+            &w,
+            &format!(
+                "/api/v1/seal/resolve?seal={id}&url={}",
+                seal_api::web::setup::url_encode(&format!("{}/2026/11/river/", site.url))
+            ),
+        )
+        .await;
+    assert_eq!(by_url.json()["work"]["id"].as_str(), Some(wid.as_str()));
+
+    // Step 3: the embed code.
+    let page = b.get(&w, &format!("/dashboard/channels/{id}")).await.text();
+    assert!(page.contains(&format!("data-seal=&#34;{id}&#34;")), "{page}");
+    assert!(page.contains("/seal.js"));
+    // The dashboard shows the work and the charts.
+    let dash = b.get(&w, "/dashboard").await.text();
+    assert!(dash.contains("长江边的清晨") && dash.contains("<svg"));
+    Ok(())
+}
+
+fn invariants_hold(w: &World) -> Result<()> {
+    use seal_api::store::Repository;
+    let snapshot = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.snapshot()?;
+    let violations = seal_licensing::invariants::check(&snapshot);
+    assert!(violations.is_empty(), "{violations:#?}");
+    Ok(())
+}
+
+async fn start_checkout(w: &World, b: &mut Browser, work: &str, offer: &str, email: &str) -> Reply {
+    b.get(w, &format!("/checkout?work={work}")).await;
+    b.form(
+        w,
+        "/checkout",
+        &[
+            ("work", work),
+            ("offer", offer),
+            ("email", email),
+            ("name", "转载方 Reuser"),
+            ("use_url", "https://reuse.example.test/news/1"),
+        ],
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
+    let w = world()?;
+    let mut g = Browser::default();
+    let before = g.get(&w, "/api/v1/seal/rh-a-w0").await.json()["licences"]["count"].as_i64().context("count")?;
+    let page = g.get(&w, "/checkout?work=rh-a-w0").await;
+    assert!(page.text().contains("name=\"offer\"") && page.text().contains("¥19.99"));
+    let r = start_checkout(&w, &mut g, "rh-a-w0", "rh-a-default", "guest@example.test").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let pay_url = r.location();
+    assert!(pay_url.starts_with("/pay/sandbox/sp_"), "{pay_url}");
+    let pay = g.get(&w, &pay_url).await;
+    assert!(pay.text().contains("19.99 CNY") && pay.text().contains("id=\"pay\""));
+    let r = g.form(&w, &pay_url, &[("action", "pay")]).await;
+    let status_url = r.location();
+    let co = status_url.trim_start_matches("/checkout/").to_owned();
+    // The webhook could not be delivered (nothing listens at the test's public URL): polling recovers.
+    let s = g.get(&w, &format!("/api/v1/checkout/{co}")).await.json();
+    assert_eq!(s["status"], "licensed", "{s}");
+    let licence = s["licence"].as_str().context("licence")?.to_owned();
+    let html = g.get(&w, &status_url).await.text();
+    assert!(html.contains("id=\"letter-jws\"") && html.contains(&licence));
+    // The late webhook and its replays change nothing.
+    let now_s = Timestamp::parse(T0)?.unix_ms() / 1000;
+    let event = PaymentEvent {
+        id: "evt_test_1".into(),
+        payment_id: pay_url.trim_start_matches("/pay/sandbox/").into(),
+        checkout_id: co.clone(),
+        status: PaymentStatus::Succeeded,
+        amount_minor: 1999,
+        currency: "CNY".into(),
+        created: now_s,
+    };
+    let (body, sig) = w.state.sandbox.sign(&event, now_s);
+    let hook = |body: Vec<u8>, sig: String| {
+        test::TestRequest::post().uri("/webhooks/sandbox").insert_header(("seal-signature", sig)).set_payload(body)
+    };
+    let first = g.send(&w, hook(body.clone(), sig.clone())).await;
+    assert_eq!(first.json()["replay"], false, "{}", first.text());
+    let again = g.send(&w, hook(body.clone(), sig.clone())).await;
+    assert_eq!(again.json()["replay"], true);
+    let mut tampered = body.clone();
+    let pos = tampered.iter().position(|&c| c == b'9').context("a digit")?;
+    tampered[pos] = b'1';
+    assert_eq!(g.send(&w, hook(tampered, sig.clone())).await.json()["code"], "bad_webhook");
+    let (old_body, old_sig) = w.state.sandbox.sign(&event, now_s - 600);
+    let stale = g.send(&w, hook(old_body, old_sig)).await;
+    assert_eq!(stale.status, StatusCode::BAD_REQUEST);
+    assert!(stale.json()["message"].as_str().unwrap_or("").contains("stale"));
+    // One licence, in escrow, visible on the seal, money conserved.
+    let after = g.get(&w, "/api/v1/seal/rh-a-w0").await.json();
+    assert_eq!(after["licences"]["count"].as_i64(), Some(before + 1));
+    assert!(after["licences"]["sites"].to_string().contains("reuse.example.test") || before >= 10);
+    invariants_hold(&w)?;
+    // The letter verifies against the platform key and names the guest.
+    let letter = g.get(&w, &format!("/checkout/{co}/letter.jws")).await;
+    assert_eq!(letter.status, StatusCode::OK);
+    let payload = seal_licensing::letter::verify_letter(&letter.body, &w.state.key.public())?;
+    assert_eq!(payload["licensee"]["name"], "转载方 Reuser");
+    assert_eq!(payload["licence_id"].as_str(), Some(licence.as_str()));
+    let receipt = g.get(&w, &format!("/checkout/{co}/receipt")).await.json();
+    assert_eq!(receipt["paid"]["amount_minor"], 1999);
+    // The guest can come back with the same address; a full account's address must sign in.
+    let again = start_checkout(&w, &mut Browser::default(), "rh-a-w0", "rh-a-default", "guest@example.test").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let taken = start_checkout(&w, &mut Browser::default(), "rh-a-w0", "rh-a-default", "holder-a@demo.test").await;
+    assert!(taken.text().contains("sign in first"), "{}", taken.text());
+    Ok(())
+}
+
+#[actix_web::test]
+async fn free_offers_skip_payment_and_declines_end_the_checkout() -> Result<()> {
+    let w = world()?;
+    let mut g = Browser::default();
+    let r = start_checkout(&w, &mut g, "rh-a-w1", "rh-a-w1-free", "free@example.test").await;
+    assert!(r.location().starts_with("/checkout/co_"), "{}", r.location());
+    let s = g.get(&w, &format!("/api/v1{}", r.location())).await.json();
+    assert_eq!((s["status"].as_str(), s["amount_minor"].as_i64()), (Some("licensed"), Some(0)));
+    let r = start_checkout(&w, &mut g, "rh-b-w0", "rh-b-default", "decliner@example.test").await;
+    let pay_url = r.location();
+    let r = g.form(&w, &pay_url, &[("action", "decline")]).await;
+    let s = g.get(&w, &format!("/api/v1{}", r.location())).await.json();
+    assert_eq!(s["status"], "declined");
+    // Paying after declining changes nothing: a payment ends once.
+    let r = g.form(&w, &pay_url, &[("action", "pay")]).await;
+    assert_eq!(g.get(&w, &format!("/api/v1{}", r.location())).await.json()["status"], "declined");
+    assert_eq!(g.get(&w, &format!("{}/letter.jws", r.location())).await.json()["code"], "not_licensed");
+    // Bad input is explained.
+    let bad = start_checkout(&w, &mut g, "rh-a-w0", "rh-b-default", "x@example.test").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let mut h = Browser::default();
+    h.get(&w, "/checkout?work=rh-a-w0").await;
+    let no_url = h
+        .form(
+            &w,
+            "/checkout",
+            &[("work", "rh-a-w0"), ("offer", "rh-a-default"), ("email", "y@example.test"), ("use_url", "not a url")],
+        )
+        .await;
+    assert_eq!(no_url.status, StatusCode::BAD_REQUEST);
+    invariants_hold(&w)?;
+    Ok(())
+}
+
+async fn sign_in(w: &World, email: &str, password: &str) -> Browser {
+    let mut b = Browser::default();
+    let r = b.form(w, "/sign-in", &[("email", email), ("password", password)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    b
+}
+
+#[actix_web::test]
+async fn users_see_and_change_only_their_own_records() -> Result<()> {
+    let w = world()?;
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    let mut b = Browser::sign_up(&w, "other@example.test", "holder").await;
+    let mut l = Browser::sign_up(&w, "licensee@example.test", "licensee").await;
+    // The owner sees their records.
+    assert_eq!(a.get(&w, "/api/v1/channels/rh-a-site").await.status, StatusCode::OK);
+    assert_eq!(a.get(&w, "/api/v1/works/rh-a-w0").await.status, StatusCode::OK);
+    let lic = a.get(&w, "/api/v1/licences?limit=5").await.json();
+    let first = lic["items"][0]["id"].as_str().context("a licence")?.to_owned();
+    assert_eq!(a.get(&w, &format!("/api/v1/licences/{first}")).await.status, StatusCode::OK);
+    assert_eq!(a.get(&w, &format!("/dashboard/licences/{first}/letter.jws")).await.status, StatusCode::OK);
+    // Everyone else gets 404 for every one of them, reading or writing.
+    for who in [&mut b, &mut l] {
+        for path in [
+            "/api/v1/channels/rh-a-site".to_owned(),
+            "/api/v1/works/rh-a-w0".to_owned(),
+            format!("/api/v1/licences/{first}"),
+            format!("/dashboard/licences/{first}/letter.jws"),
+        ] {
+            let s = who.get(&w, &path).await.status;
+            assert!(s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN, "{path}: {s}");
+        }
+    }
+    assert_eq!(b.get(&w, "/dashboard/channels/rh-a-site").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.post_json(&w, "/api/v1/offers", json!({"preset": "free_attribution", "channel": "rh-a-site"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.post_json(&w, "/api/v1/offers", json!({"preset": "free_attribution", "work": "rh-a-w0"})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let w_post = b.post_json(&w, "/api/v1/works", json!({"title": "t", "author": "a", "source_url": "https://x.example/1", "channel": "rh-a-site", "content": "x"})).await;
+    assert_eq!(w_post.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.form(&w, "/dashboard/channels/rh-a-site/offers", &[("preset", "free_attribution")]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(b.form(&w, "/dashboard/channels/rh-a-site/verify", &[]).await.status, StatusCode::NOT_FOUND);
+    // Lists hold only one's own rows.
+    assert_eq!(b.get(&w, "/api/v1/licences").await.json()["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(b.get(&w, "/api/v1/works").await.json()["items"].as_array().map(Vec::len), Some(0));
+    // Roles: a licensee has no channels, nobody but an administrator reaches the console.
+    assert_eq!(l.get(&w, "/api/v1/channels").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(l.get(&w, "/api/v1/ledger/statement").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(a.get(&w, "/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(a.form(&w, "/admin/settle", &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(Browser::default().get(&w, "/api/v1/works").await.status, StatusCode::UNAUTHORIZED);
+    // Cursors page through without overlap.
+    let p1 = a.get(&w, "/api/v1/licences?limit=5").await.json();
+    let cursor = p1["next_cursor"].as_str().context("more pages")?.to_owned();
+    let p2 = a.get(&w, &format!("/api/v1/licences?limit=5&cursor={cursor}")).await.json();
+    let ids = |p: &Value| {
+        p["items"].as_array().map(|v| v.iter().map(|x| x["id"].to_string()).collect::<Vec<_>>()).unwrap_or_default()
+    };
+    assert!(ids(&p2).iter().all(|i| !ids(&p1).contains(i)) && !ids(&p2).is_empty());
+    let statement = a.get(&w, "/api/v1/ledger/statement").await.json();
+    assert_eq!(statement["per_day"].as_array().map(Vec::len), Some(30));
+    Ok(())
+}
+
+#[actix_web::test]
+async fn the_administrator_settles_and_reviews() -> Result<()> {
+    let w = world()?;
+    {
+        let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        s.create_user(&seal_api::store::platform::User {
+            id: seal_licensing::ids::PartyId::new("admin-1")?,
+            email: "admin@example.test".into(),
+            name: "管理员".into(),
+            role: seal_api::store::platform::Role::Admin,
+            password_hash: Some(seal_api::web::auth::hash_password("admin password").map_err(anyhow::Error::msg)?),
+            created_at: Timestamp::parse(T0)?,
+        })?;
+    }
+    let mut h = Browser::sign_up(&w, "wx@example.test", "holder").await;
+    let wx = h.post_json(&w, "/api/v1/channels", json!({"kind": "weibo", "handle": "@新闻"})).await.json();
+    let mut admin = sign_in(&w, "admin@example.test", "admin password").await;
+    let console = admin.get(&w, "/admin").await;
+    assert_eq!(console.status, StatusCode::OK);
+    assert!(console.text().contains("@新闻"));
+    let id = wx["id"].as_str().context("id")?;
+    admin.form(&w, &format!("/admin/claims/{id}/approve"), &[]).await;
+    assert_eq!(h.get(&w, &format!("/api/v1/channels/{id}")).await.json()["verified"], true);
+    // Forty days on, every demo licence is past its publicity period.
+    w.clock.fetch_add(40 * seal_licensing::time::MS_PER_DAY, Ordering::SeqCst);
+    // Sessions last 14 days, so that session has expired.
+    assert_eq!(admin.get(&w, "/admin").await.status, StatusCode::UNAUTHORIZED);
+    let mut admin = sign_in(&w, "admin@example.test", "admin password").await;
+    let r = admin.form(&w, "/admin/settle", &[]).await;
+    assert!(r.location().contains("settled"), "{} {}", r.status, r.text());
+    let shown = admin.get(&w, &r.location()).await.text();
+    assert!(shown.contains("settled 40 licences") || shown.contains("settled"), "{shown}");
+    invariants_hold(&w)?;
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    let e = a.get(&w, "/api/v1/ledger/statement").await.json();
+    assert!(e["earnings"][0]["paid_out_minor"].as_i64().context("paid out")? > 0, "{e}");
+    Ok(())
+}
+
+#[actix_web::test]
+async fn openapi_metrics_and_errors() -> Result<()> {
+    let w = world()?;
+    let mut b = Browser::default();
+    let doc = b.get(&w, "/api/v1/openapi.json").await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/channels",
+        "/api/v1/works",
+        "/api/v1/offers",
+        "/api/v1/licences",
+        "/api/v1/checkout-sessions",
+        "/api/v1/ledger/statement",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    assert!(b.get(&w, "/api/docs").await.text().contains("openapi.json"));
+    b.get(&w, "/api/v1/seal/rh-a-w0").await;
+    let m = b.get(&w, "/metrics").await.text();
+    assert!(m.contains("seal_http_requests_total{family=\"seal\",status=\"2xx\"} 1"), "{m}");
+    assert!(m.contains("seal_sealed_works 6"));
+    let e = b.get(&w, "/api/v1/nothing-here").await;
+    assert_eq!((e.status, e.json()["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let big = b.send(&w, test::TestRequest::post().uri("/webhooks/sandbox").set_payload(vec![b'x'; 100 * 1024])).await;
+    assert!(big.status.is_client_error());
+    let mut h = Browser::sign_up(&w, "json@example.test", "holder").await;
+    let malformed = h
+        .send(
+            &w,
+            test::TestRequest::post()
+                .uri("/api/v1/channels")
+                .insert_header(("x-csrf-token", h.csrf()))
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload("{not json"),
+        )
+        .await;
+    assert_eq!(malformed.json()["code"], "invalid_input");
+    Ok(())
+}
