@@ -24,6 +24,9 @@ pub struct DemoArgs {
     /// The current time (RFC 3339 UTC or Unix milliseconds); default: now.
     #[arg(long)]
     pub now: Option<String>,
+    /// Extra works to register on the demo channels (for load tests of the seal, e.g. 100000).
+    #[arg(long, default_value_t = 0)]
+    pub works: u64,
 }
 
 /// Runs `seal demo`. Re-running it adds nothing twice: purchases have fixed ids.
@@ -36,6 +39,18 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     for n in 0..args.purchases {
         let at = start.saturating_add_ms(step * i64::try_from(n).unwrap_or(0));
         store.purchase(&demo::purchase(&world, n), at).with_context(|| format!("demo purchase {n}"))?;
+    }
+    if args.works > 0 {
+        let bar = indicatif::ProgressBar::new(args.works);
+        let mut n = 0;
+        while n < args.works {
+            let batch: Vec<_> = (n..(n + 10_000).min(args.works)).map(|i| demo::bulk_work(i, start)).collect();
+            n += batch.len() as u64;
+            store.register_works(&batch).context("registering bulk works")?;
+            bar.set_position(n);
+        }
+        bar.finish_and_clear();
+        println!("registered {} extra works (ids bulk-0 .. bulk-{})", args.works, args.works - 1);
     }
     println!(
         "demo data in {}: {} paid offers, 1 free offer, {} licences bought between {start} and {now}",

@@ -107,6 +107,25 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
     Ok(DemoWorld { paid, free })
 }
 
+/// The `n`-th bulk work for load tests: `bulk-{n}`, on one of the demo channels (so it inherits that
+/// channel's default offer), with the SHA-256 of its own defined body.
+pub fn bulk_work(n: u64, now: Timestamp) -> Work {
+    let h = ["rh-a", "rh-b", "rh-c"][(n % 3) as usize];
+    let (title, source_url) = (format!("批量作品 {n}"), format!("https://{h}.example.com/bulk/{n}"));
+    let body = format!("{title}\n\n{source_url}\n");
+    Work {
+        id: id(WorkId::new(format!("bulk-{n}"))),
+        owner: id(PartyId::new(h)),
+        title,
+        author: format!("作者 {h}"),
+        source_url,
+        channel: Some(id(ChannelId::new(format!("{h}-site")))),
+        content_sha256: Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+        published_at: now,
+        registered_at: now,
+    }
+}
+
 /// The `n`-th paid purchase in the demo world: cycles through the paid offers, licence id `lic-{n}`.
 pub fn purchase(world: &DemoWorld, n: u64) -> PurchaseCommand {
     let (offer, work, price) = &world.paid[(n % world.paid.len() as u64) as usize];

@@ -60,7 +60,7 @@ async fn show_checkout(
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let entry = state.seals.get(work).ok_or_else(|| ApiError::not_found(format!("work {work}")).page())?;
-    let v = &entry.view;
+    let v = &entry.view();
     let work_id = WorkId::new(work).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let now = state.now();
     let offers = db(state, move |s| {
@@ -334,8 +334,8 @@ async fn pay_page(state: State, req: HttpRequest, path: web::Path<String>) -> Re
     let mut resp = render(&PayPage {
         payment: pid,
         amount: format!("{} {}", cur.format_minor(payment.amount_minor), payment.currency),
-        title: view.as_ref().and_then(|v| v.view["work"]["title"].as_str().map(String::from)).unwrap_or_default(),
-        holder: view.as_ref().and_then(|v| v.view["holder"]["name"].as_str().map(String::from)).unwrap_or_default(),
+        title: view.as_ref().and_then(|v| v.view()["work"]["title"].as_str().map(String::from)).unwrap_or_default(),
+        holder: view.as_ref().and_then(|v| v.view()["holder"]["name"].as_str().map(String::from)).unwrap_or_default(),
         status: payment.status.clone(),
         csrf,
     })?;
@@ -482,7 +482,7 @@ async fn status_page(state: State, path: web::Path<String>) -> Result<HttpRespon
     let title = state
         .seals
         .get(c.work.as_str())
-        .and_then(|e| e.view["work"]["title"].as_str().map(String::from))
+        .and_then(|e| e.view()["work"]["title"].as_str().map(String::from))
         .unwrap_or_default();
     let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
     let price = if c.amount_minor == 0 {

@@ -34,8 +34,14 @@ pub struct SealEntry {
     pub body: web::Bytes,
     /// Strong ETag (quoted).
     pub etag: String,
-    /// The view the body was rendered from, for the seal page and the badge.
-    pub view: Value,
+}
+
+impl SealEntry {
+    /// The body as a JSON value, for the pages that show it (the hot path only ever sends the bytes; a
+    /// parsed copy per work would cost several kilobytes each at 100k works).
+    pub fn view(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
 }
 
 /// Pre-rendered seal answers by work id, and work ids by normalised source URL.
@@ -168,7 +174,7 @@ fn entry(view: Value) -> SealEntry {
     let body = serde_json::to_vec(&view).unwrap_or_default();
     let digest = Sha256::digest(&body);
     let etag = format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
-    SealEntry { body: body.into(), etag, view }
+    SealEntry { body: body.into(), etag }
 }
 
 /// The works an offer applies to, given the works of each channel.
@@ -333,7 +339,7 @@ pub struct BadgeQuery {
 
 async fn badge(state: State, q: web::Query<BadgeQuery>) -> HttpResponse {
     // An unknown work still gets a neutral badge: a broken image on a publisher's page helps nobody.
-    let count = state.seals.get(&q.work).map(|e| e.view["licences"]["count"].as_i64().unwrap_or(0));
+    let count = state.seals.get(&q.work).map(|e| e.view()["licences"]["count"].as_i64().unwrap_or(0));
     HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
@@ -362,7 +368,7 @@ struct SealPage {
 
 async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let e = state.seals.get(&path).ok_or_else(|| ApiError::not_found(format!("work {}", path.as_str())).page())?;
-    let v = &e.view;
+    let v = &e.view();
     let base = &state.config.public_url;
     let offers = v["offers"]
         .as_array()
