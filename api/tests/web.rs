@@ -334,6 +334,31 @@ async fn a_holder_sets_up_a_seal_in_three_steps() -> Result<()> {
         .await;
     assert_eq!(by_url.json()["work"]["id"].as_str(), Some(wid.as_str()));
 
+    // A page on the verified channel that nobody registered gets registered on its first seal view:
+    // the platform fetches it and hashes its visible text.
+    site.serve("<html><head><title>春运首日：铁路客流创新高</title></head><body><p>今天是春运首日，全国铁路发送旅客……</p></body></html>".into(), None);
+    let first_view = format!(
+        "/api/v1/seal/resolve?seal={id}&url={}",
+        seal_api::web::setup::url_encode(&format!("{}/news/2027/chunyun", site.url))
+    );
+    let fresh = b.get(&w, &first_view).await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text());
+    let fresh = fresh.json();
+    assert_eq!(fresh["work"]["title"], "春运首日：铁路客流创新高");
+    assert!(fresh["offers"].as_array().is_some_and(|o| o.len() == 2), "{fresh}");
+    assert_eq!(b.get(&w, &first_view).await.json()["work"]["id"], fresh["work"]["id"]);
+    // Not for another host, and not for an unverified channel.
+    let elsewhere = format!(
+        "/api/v1/seal/resolve?seal={id}&url={}",
+        seal_api::web::setup::url_encode("http://other.example/news/1")
+    );
+    assert_eq!(b.get(&w, &elsewhere).await.json()["code"], "not_registered");
+    let unverified = format!(
+        "/api/v1/seal/resolve?seal={wx_id}&url={}",
+        seal_api::web::setup::url_encode(&format!("{}/news/2", site.url))
+    );
+    assert_eq!(b.get(&w, &unverified).await.json()["code"], "not_registered");
+
     // Step 3: the embed code.
     let page = b.get(&w, &format!("/dashboard/channels/{id}")).await.text();
     assert!(page.contains(&format!("data-seal=&#34;{id}&#34;")), "{page}");
@@ -558,7 +583,27 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     }
     let mut h = Browser::sign_up(&w, "wx@example.test", "holder").await;
     let wx = h.post_json(&w, "/api/v1/channels", json!({"kind": "weibo", "handle": "@新闻"})).await.json();
+    // A signed-in licensee buys, then asks for a refund within the publicity period.
+    let mut l = Browser::sign_up(&w, "buyer@example.test", "licensee").await;
+    l.get(&w, "/checkout?work=rh-b-w0").await;
+    let r = l
+        .form(
+            &w,
+            "/checkout",
+            &[("work", "rh-b-w0"), ("offer", "rh-b-default"), ("name", "买家"), ("use_url", "buyer.example.test")],
+        )
+        .await;
+    let r = l.form(&w, &r.location(), &[("action", "pay")]).await;
+    let bought = l.get(&w, &format!("/api/v1{}", r.location())).await.json();
+    let lic = bought["licence"].as_str().context("licensed")?.to_owned();
+    assert_eq!(l.form(&w, &format!("/dashboard/licences/{lic}/object"), &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(l.get(&w, &format!("/api/v1/licences/{lic}")).await.json()["status"], "frozen");
     let mut admin = sign_in(&w, "admin@example.test", "admin password").await;
+    assert!(admin.get(&w, "/admin").await.text().contains(&lic));
+    let r = admin.form(&w, &format!("/admin/licences/{lic}/resolve"), &[("action", "refund")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(l.get(&w, &format!("/api/v1/licences/{lic}")).await.json()["status"], "refunded");
+    invariants_hold(&w)?;
     let console = admin.get(&w, "/admin").await;
     assert_eq!(console.status, StatusCode::OK);
     assert!(console.text().contains("@新闻"));
@@ -578,6 +623,16 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
     let e = a.get(&w, "/api/v1/ledger/statement").await.json();
     assert!(e["earnings"][0]["paid_out_minor"].as_i64().context("paid out")? > 0, "{e}");
+    assert!(admin.get(&w, "/admin").await.text().contains("po/rh-a/CNY"));
+    let settled =
+        a.get(&w, "/api/v1/licences?limit=1").await.json()["items"][0]["id"].as_str().context("id")?.to_owned();
+    let pdf = a.get(&w, &format!("/dashboard/invoices/{settled}.pdf")).await;
+    if w.state.font.is_some() {
+        assert!(pdf.body.starts_with(b"%PDF"), "{}", pdf.text());
+    } else {
+        assert_eq!(pdf.json()["code"], "no_font");
+    }
+    assert_eq!(b_get_status(&w, &format!("/dashboard/invoices/{settled}.pdf")).await, StatusCode::UNAUTHORIZED);
     Ok(())
 }
 
@@ -619,4 +674,8 @@ async fn openapi_metrics_and_errors() -> Result<()> {
         .await;
     assert_eq!(malformed.json()["code"], "invalid_input");
     Ok(())
+}
+
+async fn b_get_status(w: &World, path: &str) -> StatusCode {
+    Browser::default().get(w, path).await.status
 }

@@ -588,6 +588,11 @@ impl SqliteStore {
         )
     }
 
+    /// The most recent payouts.
+    pub fn recent_payouts(&self, limit: usize) -> Result<Vec<seal_licensing::book::Payout>, StoreError> {
+        self.docs("payouts", "SELECT doc FROM payouts ORDER BY created_at DESC, id DESC LIMIT ?1", [page_limit(limit)])
+    }
+
     /// Channels whose ownership is not yet proven, with their claims.
     pub fn pending_claims(&self, limit: usize) -> Result<Vec<(Channel, ChannelClaim)>, StoreError> {
         let ids: Vec<String> = {

@@ -36,6 +36,8 @@ fn status_label(s: LicenceStatus) -> &'static str {
 /// A licence row for tables.
 pub struct LicenceRow {
     id: String,
+    held: bool,
+    invoiced: bool,
     work: String,
     party: String,
     scope: String,
@@ -48,6 +50,8 @@ fn licence_rows(ls: &[Licence], show_licensee: bool) -> Vec<LicenceRow> {
     ls.iter()
         .map(|l| LicenceRow {
             id: l.id.to_string(),
+            held: l.status == LicenceStatus::Held,
+            invoiced: l.invoice.is_some(),
             work: l.work.to_string(),
             party: if show_licensee { l.licensee_name.clone() } else { l.holder.to_string() },
             scope: l.scope.describe(),
@@ -299,11 +303,82 @@ async fn licence_letter(state: State, req: HttpRequest, path: web::Path<String>)
         .body(letter))
 }
 
+async fn object(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let user = require(&state, &req, &[Role::Licensee, Role::Developer]).await.map_err(ApiError::page)?;
+    let l = visible_licence(&state, &user, path.into_inner()).await.map_err(ApiError::page)?;
+    if l.licensee != user.id {
+        return Err(ApiError::not_found("licence").page());
+    }
+    let now = state.now();
+    let op = seal_licensing::ids::OperationId::new(format!("object/{}", l.id))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    db(&state, move |s| Ok(s.object(&op, &l.id, seal_licensing::licence::ObjectionKind::RefundRequest, now)?))
+        .await
+        .map_err(ApiError::page)?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/dashboard#licences")).finish())
+}
+
+#[derive(Debug, Deserialize)]
+struct ResolveForm {
+    csrf: String,
+    action: String,
+}
+
+async fn resolve_objection(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<ResolveForm>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    let resolution = match form.action.as_str() {
+        "refund" => seal_licensing::licence::Resolution::Refund,
+        "release" => seal_licensing::licence::Resolution::Release,
+        _ => return Err(ApiError::invalid("action must be refund or release").page()),
+    };
+    let id = LicenceId::new(path.into_inner()).map_err(|_| ApiError::not_found("licence").page())?;
+    let op = seal_licensing::ids::OperationId::new(format!("resolve/{id}"))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let now = state.now();
+    let st = state.clone();
+    db(&state, move |s| {
+        let l = s.resolve(&op, &id, resolution, now)?.value;
+        st.seals.refresh_work(s, &st.config.public_url, &l.work)?;
+        Ok(())
+    })
+    .await
+    .map_err(ApiError::page)?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish())
+}
+
+async fn invoice_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder, Role::Licensee, Role::Developer, Role::Admin]).await?;
+    let font = state.font.clone().ok_or_else(|| {
+        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
+    })?;
+    let l = visible_licence(&state, &user, path.into_inner()).await?;
+    let invoice = db(&state, move |s| Ok(s.invoice_for(&l.id)?)).await?;
+    let invoice = invoice.ok_or_else(|| ApiError::not_found("invoice (issued at settlement)"))?;
+    let pdf = crate::pdf::invoice_pdf(&invoice.to_json(), &font).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"invoice.pdf\""))
+        .body(pdf))
+}
+
 #[derive(askama::Template)]
 #[template(path = "admin.html")]
 struct AdminPage {
     user: User,
     csrf: String,
+    payouts: Vec<(String, String, String, usize, String)>,
     counts: Vec<(String, i64)>,
     frozen: Vec<LicenceRow>,
     pending_claims: Vec<(String, String, String, String)>,
@@ -319,13 +394,14 @@ struct AdminQuery {
 async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
     let now = state.now();
-    let (counts, frozen, claims, points) = db(&state, move |s| {
+    let (counts, frozen, claims, points, payouts) = db(&state, move |s| {
         let counts = crate::store::status_counts(s)?;
         Ok((
             counts,
             s.licences_with_status(LicenceStatus::Frozen, 100)?,
             s.pending_claims(100)?,
             s.licences_per_day(None, now, 30)?,
+            s.recent_payouts(50)?,
         ))
     })
     .await?;
@@ -340,6 +416,18 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
             .map(|(c, k)| (c.id.to_string(), c.kind.as_str().to_owned(), c.handle, k.token))
             .collect(),
         report: q.report.clone(),
+        payouts: payouts
+            .iter()
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    p.holder.to_string(),
+                    money(p.amount.minor(), p.currency.code()),
+                    p.licences.len(),
+                    p.created_at.to_string()[..16].replace('T', " "),
+                )
+            })
+            .collect(),
         licence_chart: charts(&points).0,
     })?;
     if let Some(c) = set {
@@ -381,6 +469,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/dashboard", web::get().to(dashboard))
         .route("/dashboard/channels/{id}", web::get().to(channel_page))
         .route("/dashboard/licences/{id}/letter.jws", web::get().to(licence_letter))
+        .route("/dashboard/licences/{id}/object", web::post().to(object))
+        .route("/dashboard/invoices/{licence}.pdf", web::get().to(invoice_pdf))
+        .route("/admin/licences/{id}/resolve", web::post().to(resolve_objection))
         .route("/admin", web::get().to(admin))
         .route("/admin/settle", web::post().to(run_settlement))
         .route("/admin/claims/{id}/approve", web::post().to(approve_claim));

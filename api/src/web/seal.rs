@@ -311,7 +311,14 @@ async fn resolve(state: State, req: HttpRequest, q: web::Query<ResolveQuery>) ->
         return Ok(answer(&req, &e));
     }
     let url = q.url.as_deref().ok_or_else(|| ApiError::invalid("give the page url or a work id"))?;
-    let work = state.seals.work_at(url).ok_or_else(|| {
+    let work = match state.seals.work_at(url) {
+        Some(w) => Some(w),
+        None => match q.seal.as_deref() {
+            Some(channel) => super::setup::register_on_first_view(&state, channel, url).await?,
+            None => None,
+        },
+    };
+    let work = work.ok_or_else(|| {
         ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
             "not_registered",

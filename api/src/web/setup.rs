@@ -366,6 +366,102 @@ async fn add_work(state: State, req: HttpRequest, form: web::Form<WorkForm>) -> 
     Ok(see_other("/dashboard#works"))
 }
 
+/// The host of a channel handle or page URL, lower-cased, without port or path.
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    host.to_ascii_lowercase()
+}
+
+/// Registers a page published on a verified website or blog channel the first time its seal is
+/// viewed: "no upload needed where the seal is embedded". The platform fetches the page itself (the
+/// reader's browser only names it), extracts its visible text with the engine (GBK pages included),
+/// and registers the SHA-256 of that text under an id derived from the URL, so concurrent first views
+/// register one work. Returns `None` when the page is not on a verified channel of that id.
+pub async fn register_on_first_view(state: &State, channel: &str, url: &str) -> Result<Option<WorkId>, ApiError> {
+    let Ok(cid) = ChannelId::new(channel) else { return Ok(None) };
+    let found = db(state, move |s| Ok((s.channel(&cid)?, s.claim(&cid)?))).await?;
+    let (Some(c), Some(claim)) = found else { return Ok(None) };
+    let verified = claim.verified_at.is_some() && matches!(c.kind, ChannelKind::Website | ChannelKind::Blog);
+    if !verified || host_of(&c.handle) != host_of(url) || !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Ok(None);
+    }
+    // A bounded number of first views per channel and minute, so the seal cannot be used to make the
+    // platform fetch a site in a loop.
+    if !state.limiter.allow(&format!("register:{}", c.id), state.now().unix_ms(), 120, 60_000) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "try again in a minute",
+        ));
+    }
+    let normalised = super::seal::normalise_url(url);
+    let digest = Sha256::digest(normalised.as_bytes());
+    let id = WorkId::new(format!("pg-{}", digest[..10].iter().map(|b| format!("{b:02x}")).collect::<String>()))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(10)).finish();
+    let mut resp =
+        client.get(url).send().await.map_err(|e| {
+            ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "fetch_failed", format!("{url}: {e}"))
+        })?;
+    if !resp.status().is_success() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::BAD_GATEWAY,
+            "fetch_failed",
+            format!("{url} answered {}", resp.status()),
+        ));
+    }
+    let body = resp
+        .body()
+        .limit(8 * 1024 * 1024)
+        .await
+        .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "fetch_failed", e.to_string()))?;
+    let page = seal_engine::text::extract(
+        &body,
+        seal_engine::text::ContentKind::Auto,
+        &seal_engine::text::ExtractConfig::default(),
+    )
+    .map_err(|e| ApiError::invalid(format!("{url}: {e}")))?;
+    if page.text.trim().is_empty() {
+        return Err(ApiError::invalid(format!("{url} has no text to register")));
+    }
+    let now = state.now();
+    let holder = c.owner.clone();
+    let title: String = page
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| url.to_owned())
+        .chars()
+        .take(200)
+        .collect();
+    let st = state.clone();
+    let (wid, url) = (id.clone(), url.to_owned());
+    db(state, move |s| {
+        if s.work(&wid)?.is_none() {
+            let author = s.holder_name(&holder)?;
+            let work = Work {
+                id: wid.clone(),
+                owner: holder,
+                title: title.trim().to_owned(),
+                author: if author.is_empty() { "—".into() } else { author },
+                source_url: url,
+                channel: Some(c.id.clone()),
+                content_sha256: Sha256::digest(page.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+                published_at: now,
+                registered_at: now,
+            };
+            work.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
+            s.register_work(&work)?;
+            tracing::info!(work = %work.id, url = %work.source_url, encoding = page.encoding, "registered on first view");
+        }
+        st.seals.refresh_work(s, &st.config.public_url, &wid)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Some(id))
+}
+
 /// The setup routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/dashboard/channels", web::post().to(new_channel))
