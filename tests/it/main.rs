@@ -4,6 +4,7 @@
 mod browser;
 mod image;
 mod licensing;
+mod serve;
 mod text;
 
 use anyhow::Context;
