@@ -51,6 +51,11 @@ pub fn random_token(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A lower-case id `PREFIX-RANDOM` (`bytes` random bytes), readable in URLs and safe as a domain id.
+pub fn short_id(prefix: &str, bytes: usize) -> String {
+    format!("{prefix}-{}", random_token(bytes).to_ascii_lowercase().replace(['-', '_'], "x"))
+}
+
 fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -95,6 +100,21 @@ fn cookie(name: &'static str, value: String, secure: bool, max_age_days: Option<
         c = c.max_age(actix_web::cookie::time::Duration::days(i64::from(d)));
     }
     c.finish()
+}
+
+/// Renders a page that carries this browser's CSRF token (see [`csrf_token`]), setting the cookie on a
+/// first visit.
+pub fn csrf_page<T: askama::Template>(
+    req: &HttpRequest,
+    state: &State,
+    page: impl FnOnce(String) -> T,
+) -> Result<HttpResponse, ApiError> {
+    let (csrf, set) = csrf_token(req, state.config.secure_cookies);
+    let mut resp = render(&page(csrf))?;
+    if let Some(c) = set {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
 }
 
 /// Checks the double-submitted CSRF token (form field or `X-CSRF-Token` header).
@@ -142,8 +162,7 @@ pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result
 
 /// A new party id for a user.
 pub fn new_user_id() -> PartyId {
-    PartyId::new(format!("u-{}", random_token(12).to_ascii_lowercase().replace(['-', '_'], "x")))
-        .unwrap_or_else(|e| unreachable!("generated ids are valid: {e}"))
+    PartyId::new(short_id("u", 12)).unwrap_or_else(|e| unreachable!("generated ids are valid: {e}"))
 }
 
 /// Creates an account (and, for a rights holder, the licensing party with the same id).
@@ -206,18 +225,15 @@ struct AccountPage {
 }
 
 fn account_page(req: &HttpRequest, state: &State, sign_up: bool, error: Option<String>, email: String) -> HttpResponse {
-    let (csrf, set) = csrf_token(req, state.config.secure_cookies);
     let status =
         if error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
-    let mut resp = match render(&AccountPage { sign_up, csrf, error, email }) {
-        Ok(r) => r,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
-    *resp.status_mut() = status;
-    if let Some(c) = set {
-        let _ = resp.add_cookie(&c);
+    match csrf_page(req, state, |csrf| AccountPage { sign_up, csrf, error, email }) {
+        Ok(mut resp) => {
+            *resp.status_mut() = status;
+            resp
+        }
+        Err(e) => actix_web::ResponseError::error_response(&e),
     }
-    resp
 }
 
 async fn sign_up_page(state: State, req: HttpRequest) -> HttpResponse {

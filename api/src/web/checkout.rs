@@ -6,7 +6,7 @@
 //! database trigger enforces it). So the webhook, its replays and the status page's polling can all
 //! call it, in any order, and one licence results. Free offers are fulfilled at once, without payment.
 
-use super::auth::{check_csrf, csrf_token, current_user};
+use super::auth::{check_csrf, csrf_page, current_user};
 use super::error::ApiError;
 use super::payment::{PaymentEvent, PaymentProvider, PaymentStatus, SIGNATURE_HEADER};
 use super::seal::{offer_rules, price_label};
@@ -75,9 +75,9 @@ async fn show_checkout(
         .iter()
         .map(|o| OfferChoice { id: o.id.to_string(), price: price_label(o), free: o.is_free(), rules: offer_rules(o) })
         .collect();
-    let (csrf, set) = csrf_token(req, state.config.secure_cookies);
     let user = current_user(state, req).await?;
-    let page = CheckoutPage {
+    let failed = error.is_some();
+    let mut resp = csrf_page(req, state, |csrf| CheckoutPage {
         work_id: work.to_owned(),
         title: v["work"]["title"].as_str().unwrap_or("").to_owned(),
         author: v["work"]["author"].as_str().unwrap_or("").to_owned(),
@@ -85,14 +85,10 @@ async fn show_checkout(
         offers,
         csrf,
         user,
-        error: error.clone(),
-    };
-    let mut resp = render(&page)?;
-    if error.is_some() {
+        error,
+    })?;
+    if failed {
         *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
-    }
-    if let Some(c) = set {
-        let _ = resp.add_cookie(&c);
     }
     Ok(resp)
 }
@@ -160,42 +156,9 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let now = state.now();
     let work = WorkId::new(f.work.as_str()).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
-    let checkout_id = format!("co_{}", super::auth::random_token(18));
     let st = state.clone();
-    let (w, o, b) = (work.clone(), offer.clone(), buyer.clone());
-    let co_id = checkout_id.clone();
-    let created = db(&state, move |s| {
-        let work = s.work(&w)?.ok_or_else(|| ApiError::not_found(format!("work {w}")))?;
-        let offer = s.offer(&o)?.filter(|x| x.covers(&work) && x.is_open(now));
-        let offer = offer.ok_or_else(|| ApiError::invalid("that offer does not apply to this work"))?;
-        let c = Checkout {
-            id: co_id,
-            work: w,
-            offer: o,
-            buyer: b.id.clone(),
-            buyer_name,
-            email: b.email.clone(),
-            scope,
-            amount_minor: offer.price.amount.minor(),
-            currency: offer.price.currency.code().to_owned(),
-            status: CheckoutStatus::Open,
-            provider: if offer.is_free() { "free".into() } else { "sandbox".into() },
-            provider_ref: None,
-            licence: None,
-            failure: None,
-            created_at: now,
-            updated_at: now,
-        };
-        s.create_checkout(&c)?;
-        if offer.is_free() {
-            fulfil(&st, s, &c.id, None, now)?;
-            return Ok((c, None));
-        }
-        let payment = format!("sp_{}", super::auth::random_token(18));
-        s.create_sandbox_payment(&payment, &c.id, c.amount_minor, &c.currency, now)?;
-        Ok((c, Some(payment)))
-    })
-    .await;
+    let order = Order { work, offer, buyer, buyer_name, scope };
+    let created = db(&state, move |s| open_checkout(&st, s, order, now)).await;
     let (checkout, payment) = match created {
         Ok(x) => x,
         Err(e) if e.status.is_client_error() => return fail(e.message).await,
@@ -206,6 +169,58 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
         None => format!("/checkout/{}", checkout.id),
     };
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
+/// What a buyer asked for: one work under one offer, for one scope.
+pub struct Order {
+    /// The work.
+    pub work: WorkId,
+    /// The offer.
+    pub offer: OfferId,
+    /// The buyer's account.
+    pub buyer: User,
+    /// The name to put on the letter.
+    pub buyer_name: String,
+    /// Where the licence applies.
+    pub scope: UseScope,
+}
+
+/// Opens a checkout for an order (the web form and the REST API both come here). A free offer is
+/// fulfilled at once; a paid one gets a sandbox payment, whose id is returned.
+pub fn open_checkout(
+    state: &AppState,
+    s: &mut SqliteStore,
+    order: Order,
+    now: seal_licensing::Timestamp,
+) -> Result<(Checkout, Option<String>), ApiError> {
+    let work = s.work(&order.work)?.ok_or_else(|| ApiError::not_found(format!("work {}", order.work)))?;
+    let offer = s.offer(&order.offer)?.filter(|x| x.covers(&work) && x.is_open(now));
+    let offer = offer.ok_or_else(|| ApiError::invalid("that offer does not apply to this work"))?;
+    let c = Checkout {
+        id: format!("co_{}", super::auth::random_token(18)),
+        work: order.work,
+        offer: order.offer,
+        buyer: order.buyer.id,
+        buyer_name: order.buyer_name,
+        email: order.buyer.email,
+        scope: order.scope,
+        amount_minor: offer.price.amount.minor(),
+        currency: offer.price.currency.code().to_owned(),
+        status: CheckoutStatus::Open,
+        provider: if offer.is_free() { "free".into() } else { "sandbox".into() },
+        provider_ref: None,
+        licence: None,
+        failure: None,
+        created_at: now,
+        updated_at: now,
+    };
+    s.create_checkout(&c)?;
+    if offer.is_free() {
+        return Ok((fulfil(state, s, &c.id, None, now)?, None));
+    }
+    let payment = format!("sp_{}", super::auth::random_token(18));
+    s.create_sandbox_payment(&payment, &c.id, c.amount_minor, &c.currency, now)?;
+    Ok((c, Some(payment)))
 }
 
 /// The account a guest buys with: found by email, or created without a password. An address that
@@ -330,19 +345,14 @@ async fn pay_page(state: State, req: HttpRequest, path: web::Path<String>) -> Re
     .map_err(ApiError::page)?;
     let view = state.seals.get(checkout.work.as_str());
     let cur = seal_licensing::money::Currency::parse(&payment.currency).map_err(ApiError::internal)?;
-    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
-    let mut resp = render(&PayPage {
+    csrf_page(&req, &state, |csrf| PayPage {
         payment: pid,
         amount: format!("{} {}", cur.format_minor(payment.amount_minor), payment.currency),
         title: view.as_ref().and_then(|v| v.view()["work"]["title"].as_str().map(String::from)).unwrap_or_default(),
         holder: view.as_ref().and_then(|v| v.view()["holder"]["name"].as_str().map(String::from)).unwrap_or_default(),
         status: payment.status.clone(),
         csrf,
-    })?;
-    if let Some(c) = set {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    })
 }
 
 /// The hosted payment page's form.

@@ -2,7 +2,7 @@
 //! channel's three-step setup page and the administrator's console. Templates are askama files under
 //! `api/templates/`, compiled into the binary; charts are SVG drawn on the server ([`super::svg`]).
 
-use super::auth::{check_csrf, csrf_token, current_user, require, CsrfForm};
+use super::auth::{check_csrf, csrf_page, csrf_token, current_user, require, CsrfForm};
 use super::error::ApiError;
 use super::seal::{embed_code, offer_rules, price_label};
 use super::setup::owned_channel;
@@ -75,12 +75,7 @@ struct HomePage {
 
 async fn home(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let user = current_user(&state, &req).await?;
-    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
-    let mut resp = render(&HomePage { user, csrf })?;
-    if let Some(c) = set {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    csrf_page(&req, &state, |csrf| HomePage { user, csrf })
 }
 
 #[derive(askama::Template)]
@@ -251,13 +246,12 @@ async fn channel_page(
     })
     .await?;
     let token = claim.as_ref().map(|c| c.token.clone()).unwrap_or_default();
-    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
     let msg = match q.msg.as_deref() {
         Some("review") => Some("已提交人工审核：请把验证码放进账号简介，审核员会尽快确认。 Sent for review: put the token in the account's profile; a reviewer will confirm it.".to_owned()),
         Some("failed") => Some(format!("验证未通过 Not verified yet: {}", q.why.clone().unwrap_or_default())),
         _ => None,
     };
-    let mut resp = render(&ChannelPage {
+    csrf_page(&req, &state, |csrf| ChannelPage {
         csrf,
         meta_tag: format!("<meta name=\"copyright-seal-verification\" content=\"{token}\">"),
         file_url: super::setup::claim_urls(&channel.handle).1,
@@ -273,11 +267,7 @@ async fn channel_page(
         channel,
         claim,
         msg,
-    })?;
-    if let Some(c) = set {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    })
 }
 
 /// A licence the user may see: the licensee's or the rights holder's own, else 404.
@@ -405,8 +395,7 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
         ))
     })
     .await?;
-    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
-    let mut resp = render(&AdminPage {
+    csrf_page(&req, &state, |csrf| AdminPage {
         user,
         csrf,
         counts: counts.into_iter().map(|(s, n)| (status_label(s).to_owned(), n)).collect(),
@@ -429,11 +418,7 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
             })
             .collect(),
         licence_chart: charts(&points).0,
-    })?;
-    if let Some(c) = set {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    })
 }
 
 async fn run_settlement(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {

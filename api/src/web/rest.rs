@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::seal::{offer_rules, price_label};
 use super::setup::{create_channel, new_work, owned_channel, parse_kind, preset, publish, register};
 use super::{db, State};
-use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
+use crate::store::platform::{Role, User};
 use crate::store::Repository;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -451,37 +451,8 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
     let name = body.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| u.name.clone());
     let now = state.now();
     let st = state.clone();
-    let (c, payment) = db(&state, move |s| {
-        let w = s.work(&work)?.ok_or_else(|| ApiError::not_found("work"))?;
-        let o = s.offer(&offer)?.filter(|o| o.covers(&w) && o.is_open(now));
-        let o = o.ok_or_else(|| ApiError::invalid("that offer does not apply to this work"))?;
-        let c = Checkout {
-            id: format!("co_{}", super::auth::random_token(18)),
-            work,
-            offer,
-            buyer: u.id.clone(),
-            buyer_name: name,
-            email: u.email.clone(),
-            scope,
-            amount_minor: o.price.amount.minor(),
-            currency: o.price.currency.code().into(),
-            status: CheckoutStatus::Open,
-            provider: if o.is_free() { "free".into() } else { "sandbox".into() },
-            provider_ref: None,
-            licence: None,
-            failure: None,
-            created_at: now,
-            updated_at: now,
-        };
-        s.create_checkout(&c)?;
-        if o.is_free() {
-            return Ok((super::checkout::fulfil(&st, s, &c.id, None, now)?, None));
-        }
-        let p = format!("sp_{}", super::auth::random_token(18));
-        s.create_sandbox_payment(&p, &c.id, c.amount_minor, &c.currency, now)?;
-        Ok((c, Some(p)))
-    })
-    .await?;
+    let order = super::checkout::Order { work, offer, buyer: u, buyer_name: name, scope };
+    let (c, payment) = db(&state, move |s| super::checkout::open_checkout(&st, s, order, now)).await?;
     let base = &state.config.public_url;
     Ok(HttpResponse::Created().json(CheckoutDto {
         status: c.status.as_str().into(),

@@ -8,7 +8,7 @@
 //! accounts have no page we can fetch reliably, so the owner puts the token in the account profile and
 //! a reviewer confirms it from the admin dashboard.
 
-use super::auth::{check_csrf, random_token, require};
+use super::auth::{check_csrf, random_token, require, short_id};
 use super::error::ApiError;
 use super::{db, State};
 use crate::store::platform::Role;
@@ -44,8 +44,7 @@ pub async fn create_channel(
         return Err(ApiError::invalid("enter the domain, account name or blog address, without spaces"));
     }
     let channel = Channel {
-        id: ChannelId::new(format!("ch-{}", random_token(9).to_ascii_lowercase().replace(['-', '_'], "x")))
-            .map_err(|e| ApiError::internal(e.to_string()))?,
+        id: ChannelId::new(short_id("ch", 9)).map_err(|e| ApiError::internal(e.to_string()))?,
         owner,
         kind,
         handle,
@@ -190,8 +189,7 @@ pub fn preset(
     price_minor: i64,
     currency: Currency,
 ) -> Result<Offer, ApiError> {
-    let id = OfferId::new(format!("of-{}", random_token(9).to_ascii_lowercase().replace(['-', '_'], "x")))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let id = OfferId::new(short_id("of", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
     let all_online =
         vec![ChannelKind::Website, ChannelKind::WechatOfficialAccount, ChannelKind::Weibo, ChannelKind::Blog];
     let (permissions, constraints, price) = match name {
@@ -306,8 +304,7 @@ pub fn new_work(
     content: &[u8],
     now: seal_licensing::Timestamp,
 ) -> Result<Work, ApiError> {
-    let id = WorkId::new(format!("wk-{}", random_token(9).to_ascii_lowercase().replace(['-', '_'], "x")))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let id = WorkId::new(short_id("wk", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
     if content.is_empty() {
         return Err(ApiError::invalid("paste the work's text (it is hashed for the registration, not stored)"));
     }
