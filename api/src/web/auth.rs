@@ -160,6 +160,13 @@ pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result
     }
 }
 
+/// For a submitted form: checks its CSRF token, then that a user with one of `roles` is signed in.
+/// Errors render as pages, since forms come from browsers.
+pub async fn form_user(state: &State, req: &HttpRequest, csrf: &str, roles: &[Role]) -> Result<User, ApiError> {
+    check_csrf(req, Some(csrf)).map_err(ApiError::page)?;
+    require(state, req, roles).await.map_err(ApiError::page)
+}
+
 /// A new party id for a user.
 pub fn new_user_id() -> PartyId {
     PartyId::new(short_id("u", 12)).unwrap_or_else(|e| unreachable!("generated ids are valid: {e}"))

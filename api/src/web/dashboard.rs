@@ -2,7 +2,7 @@
 //! channel's three-step setup page and the administrator's console. Templates are askama files under
 //! `api/templates/`, compiled into the binary; charts are SVG drawn on the server ([`super::svg`]).
 
-use super::auth::{check_csrf, csrf_page, csrf_token, current_user, require, CsrfForm};
+use super::auth::{csrf_page, csrf_token, current_user, form_user, require, CsrfForm};
 use super::error::ApiError;
 use super::seal::{embed_code, offer_rules, price_label};
 use super::setup::owned_channel;
@@ -299,8 +299,7 @@ async fn object(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    let user = require(&state, &req, &[Role::Licensee, Role::Developer]).await.map_err(ApiError::page)?;
+    let user = form_user(&state, &req, &form.csrf, &[Role::Licensee, Role::Developer]).await?;
     let l = visible_licence(&state, &user, path.into_inner()).await.map_err(ApiError::page)?;
     if l.licensee != user.id {
         return Err(ApiError::not_found("licence").page());
@@ -326,8 +325,7 @@ async fn resolve_objection(
     path: web::Path<String>,
     form: web::Form<ResolveForm>,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
     let resolution = match form.action.as_str() {
         "refund" => seal_licensing::licence::Resolution::Refund,
         "release" => seal_licensing::licence::Resolution::Release,
@@ -422,8 +420,7 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
 }
 
 async fn run_settlement(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
     let now = state.now();
     let report = db(&state, move |s| Ok(s.settle(now, SettleOptions::default())?)).await.map_err(ApiError::page)?;
     let summary = format!("settled {} licences, {} payouts", report.invoices.len(), report.payouts.len());
@@ -439,8 +436,7 @@ async fn approve_claim(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
     let id =
         seal_licensing::ids::ChannelId::new(path.into_inner()).map_err(|_| ApiError::not_found("channel").page())?;
     let now = state.now();

@@ -8,7 +8,7 @@
 //! accounts have no page we can fetch reliably, so the owner puts the token in the account profile and
 //! a reviewer confirms it from the admin dashboard.
 
-use super::auth::{check_csrf, random_token, require, short_id};
+use super::auth::{form_user, random_token, short_id};
 use super::error::ApiError;
 use super::{db, State};
 use crate::store::platform::Role;
@@ -130,8 +130,7 @@ async fn new_channel(
     req: HttpRequest,
     form: web::Form<NewChannelForm>,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let kind = parse_kind(&form.kind).ok_or_else(|| ApiError::invalid("choose a channel kind").page())?;
     let c = create_channel(&state, user.id, kind, &form.handle).await.map_err(ApiError::page)?;
     Ok(see_other(&format!("/dashboard/channels/{}", c.id)))
@@ -147,8 +146,7 @@ async fn verify(
     path: web::Path<String>,
     form: web::Form<super::auth::CsrfForm>,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let c = owned_channel(&state, &user.id, &path).await.map_err(ApiError::page)?;
     let id = c.id.clone();
     let claim = db(&state, move |s| Ok(s.claim(&id)?)).await?.ok_or_else(|| ApiError::not_found("claim").page())?;
@@ -282,8 +280,7 @@ async fn add_offer(
     path: web::Path<String>,
     form: web::Form<OfferForm>,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let c = owned_channel(&state, &user.id, &path).await.map_err(ApiError::page)?;
     let currency = Currency::parse(if form.currency.is_empty() { "CNY" } else { &form.currency })
         .map_err(|e| ApiError::invalid(e.to_string()).page())?;
@@ -349,8 +346,7 @@ struct WorkForm {
 }
 
 async fn add_work(state: State, req: HttpRequest, form: web::Form<WorkForm>) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let channel = if form.channel.is_empty() {
         None
     } else {
