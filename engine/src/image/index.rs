@@ -1,15 +1,41 @@
 //! An in-memory Hamming index over 256-bit hashes: multi-index hashing (Norouzi, Punjani and Fleet,
-//! "Fast Search in Hamming Space with Multi-Index Hashing", CVPR 2012).
+//! "Fast Search in Hamming Space with Multi-Index Hashing", CVPR 2012), with chunk widths and per-chunk
+//! search radii chosen for the number of entries.
 //!
-//! The hash is cut into 16 chunks of 16 bits. Two hashes within distance `r` agree to within
-//! `r / 16` bits on at least one chunk (pigeonhole: 16 chunks each `r/16 + 1` apart would add up to
-//! more than `r`). So a radius query probes, in each chunk's table, the chunk values within `r / 16`
-//! bits of the query's (1 + 16 values at PDQ's radius 31), and checks the full distance of what it
-//! finds. Each table is a compact posting array indexed by a 65,536-entry offset array.
+//! Layout. The hash is cut into `m` disjoint chunks of contiguous bits, chunk `i` `w_i` bits wide
+//! (`m <= 16`, `w_i <= 26`, `sum w_i <= 256`; bits past the last chunk are not indexed). Each chunk has
+//! a table: `2^w_i + 1` `u32` offsets into a posting array of entry slots sorted by that chunk's value.
+//! Table 0 needs no postings: the entries themselves are kept sorted by chunk 0. Postings are
+//! bit-packed at `ceil(log2(entries))` bits (20 at 1M entries, 24 at 10M).
 //!
-//! Memory: the hash (32 bytes) and payload (4) are stored once; table 0 needs no postings because the
-//! entries themselves are kept sorted by chunk 0, and tables 1..16 hold one `u32` slot each (60 bytes):
-//! 96 bytes per entry, plus 4 MiB of offsets shared by all entries.
+//! Pigeonhole. The chunks are disjoint, so the distance of two hashes is at least the sum of their
+//! chunk distances. If a query gives chunk `i` a radius `r_i` (`-1`: not probed) with
+//! `sum (r_i + 1) >= r + 1`, then any hash within `r` of the query is within `r_i` of it on some chunk:
+//! otherwise its distance would be at least `sum (r_i + 1) > r`. A query therefore probes, in each
+//! table, every value within `r_i` bits of the query's chunk, and checks the full distance of what the
+//! buckets hold. The radii are chosen per query, greedily (one unit at a time to the chunk where it
+//! adds the least expected cost; the costs are convex in `r_i`, so greedy is optimal under the model),
+//! which also covers radius 0 (one chunk, exact lookup) and radii beyond the design one. When the plan
+//! would cost more than a scan, the query scans.
+//!
+//! The widths are chosen at each rebuild from the entry count: among layouts of `k` chunks of one width
+//! and `m - k` of another that fit the memory budget, the one whose radius-31 plan costs least, counting
+//! a candidate (a random hash load) as 1 and a probe (a random offsets load, then a random postings
+//! load) as 1.2, as measured. At 1M entries: 4 chunks of 19 bits at radius 2 and 10 of 18 at radius
+//! 1, about 950 probes and 2,200 candidates per query. At 10M: 4 of 23 bits and 7 of 22, ten at
+//! radius 2 and one at 1, about 2,650 probes and 5,000 candidates. (16 chunks of 16 bits at radius 1
+//! need 272 probes but 4,150 and 41,000 candidates.) The layout is a function of the entry count,
+//! so it needs no storing: a deserialized index rebuilds the same one.
+//!
+//! A query reads, table by table, the offsets of every probe first (addresses known from the query
+//! alone, so the loads overlap), then each bucket's postings and their hashes. Hits are deduplicated
+//! by slot (a hash close on two chunks is found twice). Gathering all candidates first and checking
+//! their hashes in a separate pass, hoping for more overlapping loads, measured no faster.
+//!
+//! Memory per entry: the hash (32 bytes) and payload (4) once, `ceil(log2(entries)) / 8` bytes of
+//! postings per table after the first, and the offsets, `4 * 2^w_i` bytes per table shared by all
+//! entries. The layout search keeps postings and offsets within 56 bytes per entry, so the index
+//! stays under 96 bytes per entry: 87.5 at 1M entries, 91.3 at 10M.
 //!
 //! Adds go to an unindexed tail that queries scan linearly; once the tail outgrows an eighth of the
 //! indexed part the tables are rebuilt (a counting sort per chunk, linear time). Removals set a tombstone
@@ -17,14 +43,29 @@
 
 use super::error::ImageError;
 use super::pdq::PdqHash;
+use xxhash_rust::xxh3::xxh3_64;
 
-const CHUNKS: usize = 16;
-const BUCKETS: usize = 1 << 16;
-/// The tail is rebuilt into the tables when it exceeds max(MIN_TAIL, indexed / 8).
+/// The tail is rebuilt into the tables when it exceeds max(MIN_TAIL, indexed / 8); smaller indexes
+/// are only scanned.
 const MIN_TAIL: usize = 4096;
-/// Beyond a chunk radius of 2 the probe count (C(16,3) = 560 per chunk and up) makes a scan cheaper.
-const MAX_CHUNK_RADIUS: u32 = 2;
-const MAGIC: &[u8; 8] = b"SEALMIH1";
+/// The radius layouts are chosen for (PDQ's customary match threshold).
+const DESIGN_RADIUS: u32 = 31;
+const MAX_CHUNKS: usize = 16;
+const MIN_WIDTH: u32 = 8;
+const MAX_WIDTH: u32 = 26;
+/// Offsets and postings may take this much per entry (the hash and payload take 36 more).
+const TABLE_BYTES_PER_ENTRY: usize = 56;
+/// Highest radius probed in one chunk (`C(22, 4)` = 7315 probes); beyond it the query scans.
+const MAX_CHUNK_RADIUS: i32 = 4;
+/// The cost model, in units of one candidate check (a random 32-byte hash load: 40 to 55 ns measured
+/// at 1M and 10M entries). A probe loads its offsets and then its postings, two random loads that
+/// measured 25 to 30 ns each.
+const PROBE_COST: f64 = 1.2;
+/// A probe of table 0 loads only its offsets: its bucket is a run of the entries themselves.
+const PROBE_COST_0: f64 = 0.6;
+/// A scan streams the hashes at about 3 ns per entry.
+const SCAN_COST_PER_ENTRY: f64 = 0.07;
+const MAGIC: &[u8; 8] = b"SEALMIH2";
 
 /// A hit of a radius query: the payload stored with the hash, and its distance to the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,6 +74,14 @@ pub struct IndexHit {
     pub distance: u32,
     /// What the caller stored with the hash (a work id, or a region slot).
     pub payload: u32,
+}
+
+/// One chunk of the layout: bits `start .. start + width`, its offsets at `offsets[base ..]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk {
+    start: usize,
+    width: u32,
+    base: usize,
 }
 
 /// A multi-index hash table over [`PdqHash`]es, each stored with a `u32` payload.
@@ -45,10 +94,129 @@ pub struct HammingIndex {
     dead_count: usize,
     /// Slots `0..indexed` are covered by the tables; the rest is the tail.
     indexed: usize,
-    /// `CHUNKS` arrays of `BUCKETS + 1` offsets (empty until the first build).
+    /// The layout of the tables (empty until the first build).
+    chunks: Vec<Chunk>,
+    /// For each chunk, `2^width + 1` offsets, back to back.
     offsets: Vec<u32>,
-    /// Postings of chunks 1..16, `indexed` slots each, back to back.
-    postings: Vec<u32>,
+    /// Postings of chunks 1.., `indexed` slots each, back to back, packed at `slot_bits` bits each
+    /// (plus one word of padding, so that a read may always take two words).
+    postings: Vec<u64>,
+    /// Bits per posting: enough for any slot below `indexed`.
+    slot_bits: u32,
+}
+
+/// Bits needed to store any slot below `entries`.
+fn slot_bits(entries: usize) -> u32 {
+    (usize::BITS - entries.saturating_sub(1).leading_zeros()).max(1)
+}
+
+/// Posting `at` of a packed array of `bits`-bit values.
+#[inline]
+fn read_packed(words: &[u64], bits: u32, at: usize) -> u32 {
+    let bit = at * bits as usize;
+    let (word, shift) = (bit / 64, (bit % 64) as u32);
+    // The second word's contribution is shifted in two steps so that shift 0 needs no branch.
+    let value = (words[word] >> shift) | ((words[word + 1] << 1) << (63 - shift));
+    (value & ((1u64 << bits) - 1)) as u32
+}
+
+/// Stores `value` (below `2^bits`) at posting `at` of a zeroed packed array.
+#[inline]
+fn write_packed(words: &mut [u64], bits: u32, at: usize, value: u32) {
+    let bit = at * bits as usize;
+    let (word, shift) = (bit / 64, (bit % 64) as u32);
+    words[word] |= u64::from(value) << shift;
+    words[word + 1] |= (u64::from(value) >> 1) >> (63 - shift);
+}
+
+/// `C(n, k)` as a float (the cost model's probe counts).
+fn binomial(n: u32, k: i32) -> f64 {
+    (0..k).fold(1.0, |acc, i| acc * f64::from(n - i as u32) / f64::from(i as u32 + 1))
+}
+
+/// Per-chunk radii (`-1`: not probed) for a query at `radius` over `entries` indexed entries whose
+/// chunks have `widths`, and the expected random accesses; `None` when no plan exists within
+/// [`MAX_CHUNK_RADIUS`]. Adds one unit of `sum (r_i + 1)` at a time where it costs least.
+fn plan(widths: &[u32], entries: usize, radius: u32) -> Option<([i32; MAX_CHUNKS], f64)> {
+    let mut radii = [-1i32; MAX_CHUNKS];
+    let mut cost = 0.0;
+    for _ in 0..=radius {
+        let mut best: Option<(usize, f64)> = None;
+        for (c, &width) in widths.iter().enumerate() {
+            let next = radii[c] + 1;
+            if next > MAX_CHUNK_RADIUS || next as u32 > width {
+                continue;
+            }
+            let probe = if c == 0 { PROBE_COST_0 } else { PROBE_COST };
+            let marginal = binomial(width, next) * (probe + entries as f64 / (1u64 << width) as f64);
+            if best.is_none_or(|(_, b)| marginal < b) {
+                best = Some((c, marginal));
+            }
+        }
+        let (c, marginal) = best?;
+        radii[c] += 1;
+        cost += marginal;
+    }
+    Some((radii, cost))
+}
+
+/// Words of packed postings for `tables` tables over `entries` entries (with the padding word).
+fn posting_words(tables: usize, entries: usize) -> usize {
+    (tables * entries * slot_bits(entries) as usize).div_ceil(64) + 1
+}
+
+/// Bytes of offsets and postings for `widths` over `entries` entries.
+fn table_bytes(widths: &[u32], entries: usize) -> usize {
+    8 * posting_words(widths.len().saturating_sub(1), entries)
+        + widths.iter().map(|&w| 4 * ((1usize << w) + 1)).sum::<usize>()
+}
+
+/// The chunk widths for `entries` entries: `k` chunks of one width then `m - k` of a narrower (or equal)
+/// one, within [`TABLE_BYTES_PER_ENTRY`], with the cheapest plan at [`DESIGN_RADIUS`] (ties: fewer
+/// bytes). Deterministic, so a rebuilt or deserialized index gets the same layout.
+fn choose_layout(entries: usize) -> Vec<u32> {
+    let budget = TABLE_BYTES_PER_ENTRY * entries;
+    let mut best: Option<(f64, usize, Vec<u32>)> = None;
+    for m in 1..=MAX_CHUNKS {
+        for k in 1..=m {
+            for wide in MIN_WIDTH..=MAX_WIDTH {
+                let narrowest = if k == m { wide } else { MIN_WIDTH };
+                for narrow in narrowest..=wide {
+                    if k as u32 * wide + (m - k) as u32 * narrow > 256 {
+                        continue;
+                    }
+                    let widths: Vec<u32> = (0..m).map(|i| if i < k { wide } else { narrow }).collect();
+                    let bytes = table_bytes(&widths, entries);
+                    if bytes > budget {
+                        continue;
+                    }
+                    let Some((_, cost)) = plan(&widths, entries, DESIGN_RADIUS) else { continue };
+                    if best.as_ref().is_none_or(|(c, b, _)| cost < *c || (cost == *c && bytes < *b)) {
+                        best = Some((cost, bytes, widths));
+                    }
+                }
+            }
+        }
+    }
+    best.map_or_else(|| vec![MIN_WIDTH], |(_, _, widths)| widths)
+}
+
+/// Calls `visit` with every `width`-bit mask of at most `radius` set bits (Gosper's hack per count).
+#[inline]
+fn for_each_mask(width: u32, radius: i32, mut visit: impl FnMut(u32)) {
+    let limit = 1u64 << width;
+    for ones in 0..=radius.min(width as i32) {
+        let mut x: u64 = (1u64 << ones) - 1;
+        while x < limit {
+            visit(x as u32);
+            if x == 0 {
+                break;
+            }
+            let low = x & x.wrapping_neg();
+            let ripple = x + low;
+            x = (((ripple ^ x) >> 2) / low) | ripple;
+        }
+    }
 }
 
 impl HammingIndex {
@@ -72,8 +240,9 @@ impl HammingIndex {
         self.hashes.capacity() * 32
             + self.payloads.capacity() * 4
             + self.dead.capacity() * 8
+            + self.chunks.capacity() * std::mem::size_of::<Chunk>()
             + self.offsets.capacity() * 4
-            + self.postings.capacity() * 4
+            + self.postings.capacity() * 8
     }
 
     /// Adds `hash` with `payload`. Duplicates are allowed (and both returned by queries).
@@ -128,53 +297,70 @@ impl HammingIndex {
         (self.dead[slot / 64] >> (slot % 64)) & 1 == 1
     }
 
-    /// Rebuilds the tables over all live entries (also compacts removed ones away). Called by `add`
-    /// as needed; call it after a bulk load to make the first queries fast.
+    /// Rebuilds the tables over all live entries (also compacts removed ones away), with the layout
+    /// for their count. Called by `add` as needed; call it after a bulk load to make the first queries
+    /// fast.
     pub fn rebuild(&mut self) {
-        if self.len() < MIN_TAIL {
+        let live = self.len();
+        if live < MIN_TAIL {
             self.compact_small();
             return;
         }
+        let widths = choose_layout(live);
+        let mut chunks = Vec::with_capacity(widths.len());
+        let (mut start, mut base) = (0, 0);
+        for &width in &widths {
+            chunks.push(Chunk { start, width, base });
+            start += width as usize;
+            base += (1usize << width) + 1;
+        }
+        let mut offsets = Vec::with_capacity(base);
         // Gather live entries, sorted by chunk 0 with a counting sort (stable, linear).
-        let mut counts = vec![0u32; BUCKETS + 1];
+        let first = chunks[0];
+        let mut counts = vec![0u32; (1 << first.width) + 1];
         for slot in 0..self.hashes.len() {
             if !self.is_dead(slot) {
-                counts[self.hashes[slot].chunk16(0) as usize + 1] += 1;
+                counts[self.hashes[slot].bits(first.start, first.width) as usize + 1] += 1;
             }
         }
-        for b in 0..BUCKETS {
-            counts[b + 1] += counts[b];
+        for b in 1..counts.len() {
+            counts[b] += counts[b - 1];
         }
-        let live = self.len();
-        let mut offsets = Vec::with_capacity(CHUNKS * (BUCKETS + 1));
         offsets.extend_from_slice(&counts);
         let mut hashes = vec![PdqHash::default(); live];
         let mut payloads = vec![0u32; live];
         let mut cursor = counts;
         for slot in 0..self.hashes.len() {
             if !self.is_dead(slot) {
-                let b = self.hashes[slot].chunk16(0) as usize;
+                let b = self.hashes[slot].bits(first.start, first.width) as usize;
                 let at = cursor[b] as usize;
                 cursor[b] += 1;
                 hashes[at] = self.hashes[slot];
                 payloads[at] = self.payloads[slot];
             }
         }
-        let mut postings = vec![0u32; live * (CHUNKS - 1)];
-        for c in 1..CHUNKS {
-            let mut counts = vec![0u32; BUCKETS + 1];
+        drop(cursor);
+        // Free the old entries before the postings are allocated: the peak stays near one index.
+        self.hashes = Vec::new();
+        self.payloads = Vec::new();
+        self.offsets = Vec::new();
+        self.postings = Vec::new();
+        let bits = slot_bits(live);
+        let mut postings = vec![0u64; posting_words(chunks.len() - 1, live)];
+        for (c, chunk) in chunks.iter().enumerate().skip(1) {
+            let mut counts = vec![0u32; (1 << chunk.width) + 1];
             for h in &hashes {
-                counts[h.chunk16(c) as usize + 1] += 1;
+                counts[h.bits(chunk.start, chunk.width) as usize + 1] += 1;
             }
-            for b in 0..BUCKETS {
-                counts[b + 1] += counts[b];
+            for b in 1..counts.len() {
+                counts[b] += counts[b - 1];
             }
             offsets.extend_from_slice(&counts);
-            let table = &mut postings[(c - 1) * live..c * live];
+            let table = (c - 1) * live;
             let mut cursor = counts;
             for (slot, h) in hashes.iter().enumerate() {
-                let b = h.chunk16(c) as usize;
-                table[cursor[b] as usize] = slot as u32;
+                let b = h.bits(chunk.start, chunk.width) as usize;
+                write_packed(&mut postings, bits, table + cursor[b] as usize, slot as u32);
                 cursor[b] += 1;
             }
         }
@@ -183,8 +369,10 @@ impl HammingIndex {
         self.dead = vec![0; live.div_ceil(64).max(1)];
         self.dead_count = 0;
         self.indexed = live;
+        self.chunks = chunks;
         self.offsets = offsets;
         self.postings = postings;
+        self.slot_bits = bits;
     }
 
     /// Drops removed entries of a small index, which is scanned rather than tabled.
@@ -204,14 +392,24 @@ impl HammingIndex {
         self.dead = vec![0; keep.div_ceil(64).max(1)];
         self.dead_count = 0;
         self.indexed = 0;
+        self.chunks = Vec::new();
         self.offsets = Vec::new();
         self.postings = Vec::new();
     }
 
+    /// The per-chunk radii for a query at `radius`, or `None` when scanning is cheaper.
+    fn query_plan(&self, radius: u32) -> Option<[i32; MAX_CHUNKS]> {
+        if self.chunks.is_empty() {
+            return None;
+        }
+        let widths: Vec<u32> = self.chunks.iter().map(|c| c.width).collect();
+        let (radii, cost) = plan(&widths, self.indexed, radius)?;
+        (cost <= SCAN_COST_PER_ENTRY * self.indexed as f64).then_some(radii)
+    }
+
     /// Calls `visit` with every live slot within `radius` of `query` and its distance, each once.
     fn for_each_within(&self, query: &PdqHash, radius: u32, mut visit: impl FnMut(usize, u32)) {
-        let chunk_radius = radius / CHUNKS as u32;
-        if chunk_radius > MAX_CHUNK_RADIUS || self.offsets.is_empty() {
+        let Some(radii) = self.query_plan(radius) else {
             for slot in 0..self.hashes.len() {
                 let distance = self.hashes[slot].distance(query);
                 if distance <= radius && !self.is_dead(slot) {
@@ -219,46 +417,41 @@ impl HammingIndex {
                 }
             }
             return;
-        }
-        let query_chunks: [u16; CHUNKS] = std::array::from_fn(|c| query.chunk16(c));
-        for c in 0..CHUNKS {
-            let offsets = &self.offsets[c * (BUCKETS + 1)..(c + 1) * (BUCKETS + 1)];
-            let postings = if c == 0 { &[][..] } else { &self.postings[(c - 1) * self.indexed..c * self.indexed] };
-            let mut check = |slot: usize| {
-                // The full distance first: almost every candidate fails it, and it needs only the
-                // hash, which the remaining checks would load anyway.
-                let hash = &self.hashes[slot];
-                let distance = hash.distance(query);
-                if distance > radius || self.is_dead(slot) {
-                    return;
-                }
-                // Report once: only from the first chunk within the chunk radius.
-                if (0..c).all(|e| (hash.chunk16(e) ^ query_chunks[e]).count_ones() > chunk_radius) {
-                    visit(slot, distance);
-                }
-            };
-            let mut probe = |value: u16| {
-                let (lo, hi) = (offsets[value as usize] as usize, offsets[value as usize + 1] as usize);
-                if c == 0 {
-                    // Table 0 is the entry array itself, sorted by chunk 0.
-                    (lo..hi).for_each(&mut check);
-                } else {
-                    postings[lo..hi].iter().for_each(|&slot| check(slot as usize));
-                }
-            };
-            let q = query_chunks[c];
-            probe(q);
-            if chunk_radius >= 1 {
-                for b in 0..16 {
-                    probe(q ^ (1 << b));
-                }
+        };
+        // Table by table: the bucket bounds of every probe first (their loads depend on the query
+        // alone, so they overlap), then each bucket's slots and their full distance.
+        let mut bounds: Vec<(u32, u32)> = Vec::new();
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        for (c, chunk) in self.chunks.iter().enumerate() {
+            if radii[c] < 0 {
+                continue;
             }
-            if chunk_radius >= 2 {
-                for b1 in 0..16 {
-                    for b2 in b1 + 1..16 {
-                        probe(q ^ (1 << b1) ^ (1 << b2));
+            let offsets = &self.offsets[chunk.base..chunk.base + (1 << chunk.width) + 1];
+            let value = query.bits(chunk.start, chunk.width);
+            bounds.clear();
+            for_each_mask(chunk.width, radii[c], |mask| {
+                let v = (value ^ mask) as usize;
+                bounds.push((offsets[v], offsets[v + 1]));
+            });
+            let table = c.saturating_sub(1) * self.indexed;
+            for &(lo, hi) in &bounds {
+                for at in lo as usize..hi as usize {
+                    // Table 0 is the entry array itself, sorted by chunk 0.
+                    let slot =
+                        if c == 0 { at } else { read_packed(&self.postings, self.slot_bits, table + at) as usize };
+                    let distance = self.hashes[slot].distance(query);
+                    if distance <= radius {
+                        hits.push((slot as u32, distance));
                     }
                 }
+            }
+        }
+        // A hash close to the query on two chunks is found twice.
+        hits.sort_unstable();
+        hits.dedup();
+        for (slot, distance) in hits {
+            if !self.is_dead(slot as usize) {
+                visit(slot as usize, distance);
             }
         }
         for slot in self.indexed..self.hashes.len() {
@@ -298,10 +491,12 @@ impl HammingIndex {
         out
     }
 
-    /// Serializes the live entries: magic, count (u64 LE), then per entry 32 hash bytes and a 4-byte
-    /// payload, little-endian. Tables are not stored; [`HammingIndex::from_bytes`] rebuilds them.
+    /// Serializes the live entries: magic `SEALMIH2`, count (u64), then per entry 32 hash bytes and a
+    /// 4-byte payload, then an xxh3-64 checksum of everything before it; little-endian throughout.
+    /// Tables are not stored: [`HammingIndex::from_bytes`] rebuilds them, and the layout is a function
+    /// of the entry count, so the loaded index has the saved one's layout.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.len() * 36);
+        let mut out = Vec::with_capacity(24 + self.len() * 36);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.len() as u64).to_le_bytes());
         for slot in 0..self.hashes.len() {
@@ -313,12 +508,23 @@ impl HammingIndex {
             }
             out.extend_from_slice(&self.payloads[slot].to_le_bytes());
         }
+        let checksum = xxh3_64(&out);
+        out.extend_from_slice(&checksum.to_le_bytes());
         out
     }
 
-    /// Reads [`HammingIndex::to_bytes`]'s form and builds the tables.
+    /// Reads [`HammingIndex::to_bytes`]'s form and builds the tables. Wrong magic, a bad checksum or a
+    /// count that does not match the length give [`ImageError::BadIndex`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ImageError> {
         let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(ImageError::BadIndex("missing magic"))?;
+        let (body, checksum) = bytes.split_last_chunk::<8>().ok_or(ImageError::BadIndex("missing checksum"))?;
+        if rest.len() < 16 {
+            return Err(ImageError::BadIndex("truncated"));
+        }
+        if xxh3_64(body) != u64::from_le_bytes(*checksum) {
+            return Err(ImageError::BadIndex("checksum mismatch"));
+        }
+        let rest = &rest[..rest.len() - 8];
         let (count, rest) = rest.split_first_chunk::<8>().ok_or(ImageError::BadIndex("missing count"))?;
         let count = usize::try_from(u64::from_le_bytes(*count)).map_err(|_| ImageError::BadIndex("count too large"))?;
         if count.checked_mul(36) != Some(rest.len()) {
@@ -411,5 +617,206 @@ mod tests {
         }
         assert!(HammingIndex::from_bytes(b"SEALMIH1\x01\0\0\0\0\0\0\0").is_err());
         assert!(HammingIndex::from_bytes(b"junk").is_err());
+    }
+
+    #[test]
+    fn hostile_bytes_are_refused() {
+        let mut index = HammingIndex::new();
+        index.add(PdqHash([1, 2, 3, 4]), 9);
+        let bytes = index.to_bytes();
+        assert_eq!(HammingIndex::from_bytes(&bytes).expect("valid").query(&PdqHash([1, 2, 3, 4]), 0).len(), 1);
+        for cut in 0..bytes.len() {
+            assert!(HammingIndex::from_bytes(&bytes[..cut]).is_err(), "truncated at {cut}");
+        }
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x10;
+            assert!(HammingIndex::from_bytes(&flipped).is_err(), "flipped byte {at}");
+        }
+        // A huge count with a valid checksum is refused without allocating.
+        let mut forged = MAGIC.to_vec();
+        forged.extend_from_slice(&u64::MAX.to_le_bytes());
+        let sum = xxh3_64(&forged);
+        forged.extend_from_slice(&sum.to_le_bytes());
+        assert!(HammingIndex::from_bytes(&forged).is_err());
+        let empty = HammingIndex::from_bytes(&HammingIndex::new().to_bytes()).expect("empty");
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn packed_postings_round_trip() {
+        for bits in [1u32, 7, 12, 20, 24, 31, 32] {
+            let count = 1000;
+            let mut words = vec![0u64; (count * bits as usize).div_ceil(64) + 1];
+            let value = |i: usize| ((i as u64 * 0x9E37_79B9) & ((1u64 << bits) - 1)) as u32;
+            for i in 0..count {
+                write_packed(&mut words, bits, i, value(i));
+            }
+            for i in 0..count {
+                assert_eq!(read_packed(&words, bits, i), value(i), "bits {bits} at {i}");
+            }
+        }
+        assert_eq!((slot_bits(1), slot_bits(2), slot_bits(4096), slot_bits(4097)), (1, 1, 12, 13));
+    }
+
+    #[test]
+    fn layouts_fit_the_memory_budget_and_plan_radius_31() {
+        for entries in [MIN_TAIL, 20_000, 1_000_000, 10_000_000, 100_000_000] {
+            let widths = choose_layout(entries);
+            assert!(widths.len() <= MAX_CHUNKS && widths.iter().sum::<u32>() <= 256, "{widths:?}");
+            assert!(table_bytes(&widths, entries) <= TABLE_BYTES_PER_ENTRY * entries, "{entries}: {widths:?}");
+            let (radii, _) = plan(&widths, entries, DESIGN_RADIUS).expect("a radius-31 plan");
+            let units: i32 = radii.iter().take(widths.len()).map(|r| r + 1).sum();
+            assert_eq!(units, DESIGN_RADIUS as i32 + 1);
+        }
+        let mut masks = Vec::new();
+        for_each_mask(5, 2, |m| masks.push(m));
+        masks.sort_unstable();
+        let expected: Vec<u32> = (0..32u32).filter(|m| m.count_ones() <= 2).collect();
+        assert_eq!(masks, expected);
+    }
+
+    /// `h` with exactly `n` bits flipped inside bits `start .. start + width`.
+    fn flip_in(h: PdqHash, start: usize, width: usize, n: usize, seed: &mut u64) -> PdqHash {
+        let mut out = h;
+        let mut flipped = 0;
+        while flipped < n.min(width) {
+            let k = start + (rng(seed) % width as u64) as usize;
+            if out.bit(k) == h.bit(k) {
+                out.0[k / 64] ^= 1 << (k % 64);
+                flipped += 1;
+            }
+        }
+        out
+    }
+
+    fn random_index(seed: &mut u64, n: usize) -> (HammingIndex, Vec<PdqHash>) {
+        let mut index = HammingIndex::new();
+        let hashes: Vec<PdqHash> = (0..n).map(|_| PdqHash(std::array::from_fn(|_| rng(seed)))).collect();
+        for (i, h) in hashes.iter().enumerate() {
+            index.add(*h, i as u32);
+        }
+        (index, hashes)
+    }
+
+    /// Queries at distance exactly `r` from a registered hash, with each chunk one bit beyond its
+    /// planned radius except one chunk exactly at it: only that chunk's table can find the hash, so a
+    /// pigeonhole split that is one bit short anywhere fails here.
+    #[test]
+    fn hashes_found_by_exactly_one_chunk_are_found() {
+        let mut seed = 3;
+        let (mut index, hashes) = random_index(&mut seed, 30_000);
+        index.rebuild();
+        assert!(index.query_plan(DESIGN_RADIUS).is_some(), "radius 31 uses the tables");
+        for radius in 0..=40u32 {
+            let Some(radii) = index.query_plan(radius) else { continue };
+            for (j, chunk) in index.chunks.iter().enumerate() {
+                if radii[j] < 0 {
+                    continue;
+                }
+                for trial in 0..3 {
+                    let slot = (rng(&mut seed) % hashes.len() as u64) as usize;
+                    let mut q = hashes[slot];
+                    for (i, other) in index.chunks.iter().enumerate() {
+                        let flips = (radii[i] + i32::from(i != j)) as usize;
+                        q = flip_in(q, other.start, other.width as usize, flips, &mut seed);
+                    }
+                    // The entry sits exactly at `radius`, and just out of reach of every other chunk.
+                    assert_eq!(q.distance(&hashes[slot]), radius, "radius {radius} chunk {j}");
+                    let got = index.query(&q, radius);
+                    assert!(got.contains(&IndexHit { distance: radius, payload: slot as u32 }), "r {radius} c {j}");
+                    if trial == 0 {
+                        assert_eq!(got, index.brute_force(&q, radius), "radius {radius} chunk {j}");
+                    }
+                    // One more bit in that chunk leaves no chunk within its radius.
+                    let far = flip_in(q, chunk.start, chunk.width as usize, 1, &mut seed);
+                    assert_eq!(index.query(&far, radius), index.brute_force(&far, radius), "r {radius} c {j}");
+                }
+            }
+        }
+    }
+
+    /// Many equal and nearly equal hashes: crowded buckets, every entry of them a hit.
+    #[test]
+    fn crowded_buckets_agree_with_brute_force() {
+        let mut seed = 13;
+        let (mut index, _) = random_index(&mut seed, 20_000);
+        let crowd = PdqHash(std::array::from_fn(|_| rng(&mut seed)));
+        for i in 0..12_000u32 {
+            let h = if i % 2 == 0 { crowd } else { flip_bits(crowd, (i % 9) as usize, &mut seed) };
+            index.add(h, 100_000 + i);
+        }
+        index.rebuild();
+        for radius in [0, 4, 31] {
+            let q = flip_bits(crowd, 3, &mut seed);
+            let got = index.query(&q, radius);
+            assert_eq!(got, index.brute_force(&q, radius), "radius {radius}");
+            assert!(radius < 31 || got.len() >= 12_000);
+        }
+        let before = index.brute_force(&crowd, 0).len();
+        assert!(index.remove(&crowd, 100_000));
+        assert_eq!(index.query(&crowd, 0).len(), before - 1);
+        assert_eq!(index.query(&crowd, 0), index.brute_force(&crowd, 0));
+    }
+
+    /// Queries whose `r` flipped bits are spread evenly over the chunks (and the unindexed bits).
+    #[test]
+    fn evenly_spread_flips_agree_with_brute_force() {
+        let mut seed = 5;
+        let (index, hashes) = random_index(&mut seed, 30_000);
+        let chunks = index.chunks.clone();
+        let covered: usize = chunks.iter().map(|c| c.width as usize).sum();
+        for radius in 0..=40usize {
+            for _ in 0..4 {
+                let slot = (rng(&mut seed) % hashes.len() as u64) as usize;
+                let mut q = hashes[slot];
+                let parts = chunks.len() + usize::from(covered < 256);
+                for p in 0..parts {
+                    let n = radius / parts + usize::from(p < radius % parts);
+                    q = match chunks.get(p) {
+                        Some(c) => flip_in(q, c.start, c.width as usize, n, &mut seed),
+                        None => flip_in(q, covered, 256 - covered, n, &mut seed),
+                    };
+                }
+                for r in [radius.saturating_sub(1), radius, radius + 1] {
+                    assert_eq!(index.query(&q, r as u32), index.brute_force(&q, r as u32), "radius {r}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+        /// Random sets with removes, duplicates and a tail, before and after a rebuild, at radii 0..=40.
+        #[test]
+        fn random_sets_agree_with_brute_force(
+            seed0 in proptest::prelude::any::<u64>(),
+            n in 16_000usize..40_000,
+            removes in 0usize..600,
+            tail in 0usize..600,
+        ) {
+            let mut seed = seed0;
+            let (mut index, mut hashes) = random_index(&mut seed, n);
+            index.rebuild();
+            proptest::prop_assert!(index.query_plan(31).is_some(), "radius 31 uses the tables");
+            for i in 0..tail {
+                let h = if i % 7 == 0 { hashes[i] } else { PdqHash(std::array::from_fn(|_| rng(&mut seed))) };
+                index.add(h, (n + i) as u32);
+                hashes.push(h);
+            }
+            for _ in 0..removes {
+                let slot = (rng(&mut seed) % hashes.len() as u64) as usize;
+                index.remove(&hashes[slot], slot as u32);
+            }
+            for round in 0..2 {
+                for radius in 0..=40u32 {
+                    let slot = (rng(&mut seed) % hashes.len() as u64) as usize;
+                    let q = flip_bits(hashes[slot], (rng(&mut seed) % 44) as usize, &mut seed);
+                    proptest::prop_assert_eq!(index.query(&q, radius), index.brute_force(&q, radius), "round {}", round);
+                }
+                index.rebuild();
+            }
+        }
     }
 }

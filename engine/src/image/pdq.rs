@@ -41,6 +41,20 @@ impl PdqHash {
         (self.0[c / 4] >> ((c % 4) * 16)) as u16
     }
 
+    /// The `width` bits (1..=32) starting at bit `start`, bit `start` lowest: `start + width` must be at
+    /// most 256. A range may straddle two words.
+    #[inline]
+    pub fn bits(&self, start: usize, width: u32) -> u32 {
+        debug_assert!((1..=32).contains(&width) && start + width as usize <= 256);
+        let (word, shift) = (start / 64, start % 64);
+        let mut value = self.0[word] >> shift;
+        if shift + width as usize > 64 {
+            // Only reached with shift > 0 (width <= 32), so the left shift is below 64.
+            value |= self.0[word + 1] << (64 - shift);
+        }
+        (value & ((1u64 << width) - 1)) as u32
+    }
+
     /// The reference's text form: 64 hex digits, the 256-bit number with bit `k` worth `2^k`, written
     /// most significant digit first (what ThreatExchange and HMA exchange).
     pub fn to_hex(&self) -> String {
@@ -417,6 +431,21 @@ mod tests {
             }
         }
         Luma { width: tw, height: th, pixels }
+    }
+
+    #[test]
+    fn bit_ranges_match_single_bits() {
+        let h = PdqHash([0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0xdead_beef_cafe_f00d, 0x1357_9bdf_2468_ace0]);
+        for start in 0..256 {
+            for width in 1..=32u32 {
+                if start + width as usize > 256 {
+                    continue;
+                }
+                let expected = (0..width).fold(0u32, |acc, i| acc | (u32::from(h.bit(start + i as usize)) << i));
+                assert_eq!(h.bits(start, width), expected, "start {start} width {width}");
+            }
+        }
+        assert_eq!(h.bits(16, 16), u32::from(h.chunk16(1)));
     }
 
     #[test]
