@@ -254,7 +254,7 @@ async fn channel_page(
     csrf_page(&req, &state, |csrf| ChannelPage {
         csrf,
         meta_tag: format!("<meta name=\"copyright-seal-verification\" content=\"{token}\">"),
-        file_url: super::setup::claim_urls(&channel.handle).1,
+        file_url: super::setup::claim_urls(&super::setup::claim_bases(&channel.handle)[0]).1,
         embed: embed_code(&state.config.public_url, Some(channel.id.as_str()), None),
         offers: offers
             .into_iter()

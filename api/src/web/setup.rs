@@ -67,13 +67,18 @@ pub async fn owned_channel(state: &State, owner: &PartyId, id: &str) -> Result<C
     c.filter(|c| &c.owner == owner).ok_or_else(|| ApiError::not_found("channel"))
 }
 
-/// The URLs fetched to find the claim token.
-pub fn claim_urls(handle: &str) -> (String, String) {
-    let base = if handle.starts_with("http://") || handle.starts_with("https://") {
-        handle.trim_end_matches('/').to_owned()
+/// The sites to look at for a handle: as given when it names a scheme, else https and then http.
+pub fn claim_bases(handle: &str) -> Vec<String> {
+    let h = handle.trim_end_matches('/');
+    if h.starts_with("http://") || h.starts_with("https://") {
+        vec![h.to_owned()]
     } else {
-        format!("http://{}", handle.trim_end_matches('/'))
-    };
+        vec![format!("https://{h}"), format!("http://{h}")]
+    }
+}
+
+/// The home page and the well-known file of one base URL.
+pub fn claim_urls(base: &str) -> (String, String) {
     let root = base.split('/').take(3).collect::<Vec<_>>().join("/");
     (format!("{base}/"), format!("{root}/.well-known/copyright-seal.txt"))
 }
@@ -87,33 +92,35 @@ pub fn page_has_token(html: &str, token: &str) -> bool {
     })
 }
 
-/// Fetches the channel's pages and checks for the token. Returns the method that proved it.
+/// Fetches the channel's pages (https first for a bare domain, following redirects) and checks for
+/// the token. Returns the method that proved it, or every problem met on the way.
 pub async fn check_claim(handle: &str, token: &str) -> Result<&'static str, String> {
-    let (home, file) = claim_urls(handle);
-    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(10)).finish();
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(10)).max_redirects(5).finish();
     let mut problems = Vec::new();
-    match client.get(&file).send().await {
-        Ok(mut r) if r.status().is_success() => match r.body().limit(4096).await {
-            Ok(b) if String::from_utf8_lossy(&b).trim() == token => return Ok("file"),
-            Ok(_) => problems.push(format!("{file} does not contain the token")),
+    for base in claim_bases(handle) {
+        let (home, file) = claim_urls(&base);
+        match client.get(&file).send().await {
+            Ok(mut r) if r.status().is_success() => match r.body().limit(4096).await {
+                Ok(b) if String::from_utf8_lossy(&b).trim() == token => return Ok("file"),
+                Ok(_) => problems.push(format!("{file} does not contain the token")),
+                Err(e) => problems.push(format!("{file}: {e}")),
+            },
+            Ok(r) => problems.push(format!("{file} answered {}", r.status())),
             Err(e) => problems.push(format!("{file}: {e}")),
-        },
-        Ok(r) => problems.push(format!("{file} answered {}", r.status())),
-        Err(e) => problems.push(format!("{file}: {e}")),
-    }
-    match client.get(&home).send().await {
-        Ok(mut r) if r.status().is_success() => match r.body().limit(2 * 1024 * 1024).await {
-            Ok(b) => {
-                let text = seal_engine::text::extract::decode_html(&b);
-                if page_has_token(&text, token) {
-                    return Ok("meta");
+        }
+        match client.get(&home).send().await {
+            Ok(mut r) if r.status().is_success() => match r.body().limit(2 * 1024 * 1024).await {
+                Ok(b) => {
+                    if page_has_token(&seal_engine::text::extract::decode_html(&b), token) {
+                        return Ok("meta");
+                    }
+                    problems.push(format!("{home} has no copyright-seal-verification meta tag with the token"));
                 }
-                problems.push(format!("{home} has no copyright-seal-verification meta tag with the token"));
-            }
+                Err(e) => problems.push(format!("{home}: {e}")),
+            },
+            Ok(r) => problems.push(format!("{home} answered {}", r.status())),
             Err(e) => problems.push(format!("{home}: {e}")),
-        },
-        Ok(r) => problems.push(format!("{home} answered {}", r.status())),
-        Err(e) => problems.push(format!("{home}: {e}")),
+        }
     }
     Err(problems.join("; "))
 }
@@ -486,8 +493,26 @@ mod tests {
             "seal-x"
         ));
         assert!(!page_has_token("<meta name=\"description\" content=\"seal-x\">", "seal-x"));
-        assert_eq!(claim_urls("example.com").1, "http://example.com/.well-known/copyright-seal.txt");
-        assert_eq!(claim_urls("http://127.0.0.1:9/blog/").0, "http://127.0.0.1:9/blog/");
+        assert_eq!(claim_bases("example.com"), ["https://example.com", "http://example.com"]);
+        assert_eq!(claim_bases("http://127.0.0.1:9/blog/"), ["http://127.0.0.1:9/blog"]);
+        assert_eq!(claim_urls("https://example.com").1, "https://example.com/.well-known/copyright-seal.txt");
+        assert_eq!(claim_urls("http://127.0.0.1:9/blog").0, "http://127.0.0.1:9/blog/");
         assert_eq!(claim_urls("http://127.0.0.1:9/blog").1, "http://127.0.0.1:9/.well-known/copyright-seal.txt");
+    }
+
+    #[actix_web::test]
+    async fn https_checks_fail_cleanly_on_a_server_that_speaks_no_tls() {
+        // A listener that accepts and answers garbage: the TLS handshake must fail with an error,
+        // not a panic (which would mean no crypto provider was compiled in).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                use std::io::Write;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nnot tls");
+            }
+        });
+        let err = check_claim(&format!("https://{addr}"), "seal-x").await.expect_err("no TLS there");
+        assert!(err.contains("https://"), "{err}");
     }
 }
