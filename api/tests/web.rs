@@ -530,6 +530,13 @@ async fn users_see_and_change_only_their_own_records() -> Result<()> {
         }
     }
     assert_eq!(b.get(&w, "/dashboard/channels/rh-a-site").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(l.form(&w, &format!("/dashboard/licences/{first}/object"), &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get(&w, &format!("/dashboard/invoices/{first}.pdf")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        l.form(&w, &format!("/admin/licences/{first}/resolve"), &[("action", "refund")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(b.form(&w, "/admin/claims/rh-a-site/approve", &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         b.post_json(&w, "/api/v1/offers", json!({"preset": "free_attribution", "channel": "rh-a-site"})).await.status,
         StatusCode::NOT_FOUND

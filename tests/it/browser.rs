@@ -17,6 +17,39 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// A publisher's page that loads seal.js from its own origin, whose seal API is broken: answers 503
+/// to every `/api/` request.
+fn page_with_broken_api() -> Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>host</title></head><body><h1>宿主页面 Host page</h1>\
+         <script async src=\"{base}/seal.js\" data-seal=\"rh-a-site\" data-work=\"rh-a-w0\"></script>\
+         <script>window.hostScriptRan = true;</script></body></html>"
+    );
+    let js = include_str!("../../api/static/seal.js");
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let (status, kind, body) = if req.starts_with("GET /seal.js") {
+                ("200 OK", "text/javascript", js.to_owned())
+            } else if req.starts_with("GET /api/") {
+                ("503 Service Unavailable", "text/html", "<h1>down</h1>".to_owned())
+            } else {
+                ("200 OK", "text/html; charset=utf-8", html.clone())
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok(format!("{base}/news/1.html"))
+}
+
 /// Serves `html` for every request: the third-party publisher's page.
 fn third_party_page(html: String) -> Result<String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -157,6 +190,18 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&target)?;
     std::fs::copy(shot, target.join("seal-panel.png"))?;
+
+    // With its API failing, the seal shows nothing and the host page is untouched.
+    let down = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/seal_down.mjs"))
+        .arg(page_with_broken_api()?)
+        .env("SEAL_NODE_MODULES", &node_modules)
+        .env("CHROMIUM", &chromium)
+        .output()?;
+    ensure!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    let down: serde_json::Value = serde_json::from_slice(&down.stdout)?;
+    ensure!(down["page_errors"].as_array().is_some_and(Vec::is_empty), "seal.js broke the host page: {down}");
+    ensure!(down["host_ok"] == true && down["badge_visible"] == false, "{down}");
 
     // SIGTERM stops the server gracefully (exit status 0).
     ensure!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status()?.success());

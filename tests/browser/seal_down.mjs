@@ -1,0 +1,42 @@
+/**
+ * Real-browser check that the seal never breaks its host page: the page embeds seal.js, and the seal
+ * API answers with errors (or not at all). Prints one JSON line:
+ * {"page_errors": [...], "badge_visible": bool, "host_ok": bool} and exits 0; the Rust test judges it.
+ *
+ *   node tests/browser/seal_down.mjs <third_party_page_url>
+ *
+ * Environment: SEAL_NODE_MODULES and CHROMIUM, as for seal_checkout.mjs.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+function loadPlaywright() {
+  const dir = process.env.SEAL_NODE_MODULES;
+  for (const p of dir ? [path.join(dir, 'node_modules', 'playwright-core'), path.join(dir, 'playwright-core')] : []) {
+    if (existsSync(p)) return createRequire(path.join(path.dirname(p), 'noop.js'))(p);
+  }
+  return createRequire(import.meta.url)('playwright-core');
+}
+
+const [pageUrl] = process.argv.slice(2);
+const { chromium } = loadPlaywright();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(pageUrl, { waitUntil: 'load' });
+  // seal.js gives up on the API after 5 s; wait past that.
+  await page.waitForTimeout(6500);
+  const badgeVisible = await page.locator('copyright-seal #badge').first().isVisible().catch(() => false);
+  const hostOk = await page.evaluate(() => window.hostScriptRan === true && !!document.querySelector('h1'));
+  process.stdout.write(JSON.stringify({ page_errors: pageErrors, badge_visible: badgeVisible, host_ok: hostOk }) + '\n');
+} finally {
+  await browser.close();
+}
