@@ -686,3 +686,20 @@ async fn openapi_metrics_and_errors() -> Result<()> {
 async fn b_get_status(w: &World, path: &str) -> StatusCode {
     Browser::default().get(w, path).await.status
 }
+
+#[actix_web::test]
+async fn demo_data_loads_again_on_every_start() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServeConfig::for_tests(dir.path(), "127.0.0.1:1".parse()?);
+    config.demo = true;
+    let mut counts = Vec::new();
+    for day in 0..2 {
+        // A later start: demo works keep their first registration time instead of conflicting.
+        let now = Timestamp::parse(T0)?.saturating_add_ms(day * seal_licensing::time::MS_PER_DAY);
+        let state = open_state(config.clone(), Arc::new(move || now))?;
+        counts.push(state.seals.get("rh-a-w0").map(|e| e.view()["licences"]["count"].clone()));
+    }
+    assert_eq!(counts[0], counts[1]);
+    assert!(counts[0].is_some());
+    Ok(())
+}

@@ -84,7 +84,10 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
                 published_at: now,
                 registered_at: now,
             };
-            repo.register_work(&work)?;
+            // A work's registration time is part of it; loading the demo again keeps the first one.
+            if repo.work(&work.id)?.is_none() {
+                repo.register_work(&work)?;
+            }
             if w == 0 {
                 paid.push((offer.id.clone(), work.id.clone(), offer.price));
             }
