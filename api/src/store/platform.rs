@@ -483,13 +483,24 @@ impl SqliteStore {
         self.docs("channels", "SELECT doc FROM channels ORDER BY id", [])
     }
 
-    /// Licence counts and licensed sites of every work that has licences.
-    pub fn licence_aggregates(&self) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+    /// Licence counts and licensed sites of every work that has licences (of one rights holder, or of
+    /// all).
+    pub fn licence_aggregates(&self, holder: Option<&PartyId>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
+        self.aggregate("(?1 IS NULL OR holder = ?1)", holder.map(|h| h.as_str()))
+    }
+
+    /// The licence aggregates of one work.
+    pub fn work_licences(&self, work: &WorkId) -> Result<WorkLicences, StoreError> {
+        Ok(self.aggregate("work = ?1", Some(work.as_str()))?.pop().map(|(_, agg)| agg).unwrap_or_default())
+    }
+
+    fn aggregate(&self, clause: &str, value: Option<&str>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
+        let sql = format!(
             "SELECT work, COALESCE(json_extract(doc, '$.scope.domain'), json_extract(doc, '$.scope.url_prefix'))
-             FROM licences WHERE status <> 'refunded' ORDER BY work, id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+             FROM licences WHERE status <> 'refunded' AND {clause} ORDER BY work, id"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([value], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
         let mut out: Vec<(WorkId, WorkLicences)> = Vec::new();
         for row in rows {
             let (work, site) = row?;
@@ -507,22 +518,9 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// The licence aggregates of one work.
-    pub fn work_licences(&self, work: &WorkId) -> Result<WorkLicences, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT COALESCE(json_extract(doc, '$.scope.domain'), json_extract(doc, '$.scope.url_prefix'))
-             FROM licences WHERE work = ?1 AND status <> 'refunded' ORDER BY id",
-        )?;
-        let mut agg = WorkLicences::default();
-        for site in stmt.query_map([work.as_str()], |r| r.get::<_, Option<String>>(0))? {
-            agg.count += 1;
-            if let Some(site) = site? {
-                if agg.sites.len() < 10 && !agg.sites.contains(&site) {
-                    agg.sites.push(site);
-                }
-            }
-        }
-        Ok(agg)
+    /// Every work of a rights holder (for re-rendering their seals in one pass).
+    pub fn all_works_of(&self, owner: &PartyId) -> Result<Vec<Work>, StoreError> {
+        self.docs("works", "SELECT doc FROM works WHERE owner = ?1 ORDER BY id", [owner.as_str()])
     }
 
     /// A holder's net money by currency and stage.

@@ -49,7 +49,6 @@ impl SealEntry {
 pub struct SealCache {
     entries: RwLock<HashMap<String, Arc<SealEntry>>>,
     by_url: RwLock<HashMap<String, WorkId>>,
-    channel_works: RwLock<HashMap<String, Vec<WorkId>>>,
 }
 
 /// `https://Example.com/a/` and `example.com/a` are the same page.
@@ -185,37 +184,11 @@ fn offer_applies(offer: &Offer, work: &Work) -> bool {
 impl SealCache {
     /// Rebuilds every entry from the store.
     pub fn rebuild(&self, store: &SqliteStore, base: &str) -> Result<(), StoreError> {
-        let works = store.all_works()?;
-        let offers = store.all_offers()?;
         let holders: HashMap<PartyId, String> = store.all_holders()?.into_iter().map(|h| (h.id, h.name)).collect();
-        let mut aggregates: HashMap<WorkId, WorkLicences> = store.licence_aggregates()?.into_iter().collect();
-        let mut by_work: HashMap<&WorkId, Vec<&Offer>> = HashMap::new();
-        let mut by_channel: HashMap<&ChannelId, Vec<&Offer>> = HashMap::new();
-        for o in &offers {
-            match &o.target {
-                OfferTarget::Work(w) => by_work.entry(w).or_default().push(o),
-                OfferTarget::Channel(c) => by_channel.entry(c).or_default().push(o),
-            }
-        }
-        let mut entries = HashMap::with_capacity(works.len());
-        let mut by_url = HashMap::with_capacity(works.len());
-        let mut channel_works: HashMap<String, Vec<WorkId>> = HashMap::new();
-        for w in &works {
-            let mut applicable: Vec<&Offer> = by_work.get(&w.id).cloned().unwrap_or_default();
-            if let Some(c) = &w.channel {
-                applicable.extend(by_channel.get(c).into_iter().flatten().copied());
-                channel_works.entry(c.to_string()).or_default().push(w.id.clone());
-            }
-            applicable.retain(|o| offer_applies(o, w));
-            let agg = aggregates.remove(&w.id).unwrap_or_default();
-            let name = holders.get(&w.owner).map_or("", String::as_str);
-            let view = seal_view(base, w, name, &applicable, &agg);
-            entries.insert(w.id.to_string(), Arc::new(entry(view)));
-            by_url.insert(normalise_url(&w.source_url), w.id.clone());
-        }
-        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = entries;
-        *self.by_url.write().unwrap_or_else(|p| p.into_inner()) = by_url;
-        *self.channel_works.write().unwrap_or_else(|p| p.into_inner()) = channel_works;
+        let rendered =
+            render_all(base, &store.all_works()?, &store.all_offers()?, &holders, store.licence_aggregates(None)?);
+        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = rendered.entries;
+        *self.by_url.write().unwrap_or_else(|p| p.into_inner()) = rendered.by_url;
         Ok(())
     }
 
@@ -228,23 +201,20 @@ impl SealCache {
         let agg = store.work_licences(id)?;
         let view = seal_view(base, &work, &holder, &offers.iter().collect::<Vec<_>>(), &agg);
         self.by_url.write().unwrap_or_else(|p| p.into_inner()).insert(normalise_url(&work.source_url), id.clone());
-        if let Some(c) = &work.channel {
-            let mut cw = self.channel_works.write().unwrap_or_else(|p| p.into_inner());
-            let list = cw.entry(c.to_string()).or_default();
-            if !list.contains(id) {
-                list.push(id.clone());
-            }
-        }
         self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), Arc::new(entry(view)));
         Ok(())
     }
 
-    /// Re-renders every work of a channel (after its offers changed).
+    /// Re-renders every work of a channel (after its offers changed) in one pass: a handful of queries
+    /// for the whole channel, not a few per work.
     pub fn refresh_channel(&self, store: &SqliteStore, base: &str, channel: &ChannelId) -> Result<(), StoreError> {
-        let works = self.channel_works.read().unwrap_or_else(|p| p.into_inner()).get(channel.as_str()).cloned();
-        for w in works.unwrap_or_default() {
-            self.refresh_work(store, base, &w)?;
-        }
+        let Some(c) = store.channel(channel)? else { return Ok(()) };
+        let mut works = store.all_works_of(&c.owner)?;
+        works.retain(|w| w.channel.as_ref() == Some(channel));
+        let offers = store.offers_of(&c.owner, "", 500)?;
+        let holders = HashMap::from([(c.owner.clone(), store.holder_name(&c.owner)?)]);
+        let rendered = render_all(base, &works, &offers, &holders, store.licence_aggregates(Some(&c.owner))?);
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).extend(rendered.entries);
         Ok(())
     }
 
@@ -267,6 +237,45 @@ impl SealCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Seal answers rendered in bulk.
+struct Rendered {
+    entries: HashMap<String, Arc<SealEntry>>,
+    by_url: HashMap<String, WorkId>,
+}
+
+/// Renders the seal of each of `works` with the offers that cover it.
+fn render_all(
+    base: &str,
+    works: &[Work],
+    offers: &[Offer],
+    holders: &HashMap<PartyId, String>,
+    aggregates: Vec<(WorkId, WorkLicences)>,
+) -> Rendered {
+    let mut aggregates: HashMap<WorkId, WorkLicences> = aggregates.into_iter().collect();
+    let mut by_work: HashMap<&WorkId, Vec<&Offer>> = HashMap::new();
+    let mut by_channel: HashMap<&ChannelId, Vec<&Offer>> = HashMap::new();
+    for o in offers {
+        match &o.target {
+            OfferTarget::Work(w) => by_work.entry(w).or_default().push(o),
+            OfferTarget::Channel(c) => by_channel.entry(c).or_default().push(o),
+        }
+    }
+    let mut out =
+        Rendered { entries: HashMap::with_capacity(works.len()), by_url: HashMap::with_capacity(works.len()) };
+    for w in works {
+        let mut applicable: Vec<&Offer> = by_work.get(&w.id).cloned().unwrap_or_default();
+        if let Some(c) = &w.channel {
+            applicable.extend(by_channel.get(c).into_iter().flatten().copied());
+        }
+        applicable.retain(|o| offer_applies(o, w));
+        let agg = aggregates.remove(&w.id).unwrap_or_default();
+        let name = holders.get(&w.owner).map_or("", String::as_str);
+        out.entries.insert(w.id.to_string(), Arc::new(entry(seal_view(base, w, name, &applicable, &agg))));
+        out.by_url.insert(normalise_url(&w.source_url), w.id.clone());
+    }
+    out
 }
 
 fn seal_store_work(store: &SqliteStore, id: &WorkId) -> Result<Option<Work>, StoreError> {
