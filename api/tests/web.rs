@@ -216,14 +216,14 @@ async fn accounts_need_csrf_and_sign_in_is_rate_limited() -> Result<()> {
 /// A publisher's site on 127.0.0.1: a home page and the well-known file, changeable while it runs.
 struct Site {
     url: String,
-    pages: Arc<std::sync::Mutex<(String, Option<String>)>>,
+    pages: Arc<std::sync::Mutex<(Vec<u8>, Option<String>)>>,
 }
 
 impl Site {
     fn start() -> Result<Site> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let url = format!("http://{}", listener.local_addr()?);
-        let pages = Arc::new(std::sync::Mutex::new(("<html></html>".to_owned(), None::<String>)));
+        let pages = Arc::new(std::sync::Mutex::new((b"<html></html>".to_vec(), None::<String>)));
         let p = pages.clone();
         std::thread::spawn(move || {
             for mut s in listener.incoming().flatten() {
@@ -232,18 +232,22 @@ impl Site {
                 let req = String::from_utf8_lossy(&buf[..n]).into_owned();
                 let (home, file) = p.lock().map(|g| g.clone()).unwrap_or_default();
                 let (status, body) = if req.starts_with("GET /.well-known/copyright-seal.txt") {
-                    file.map_or(("404 Not Found", String::new()), |f| ("200 OK", f))
+                    file.map_or(("404 Not Found", Vec::new()), |f| ("200 OK", f.into_bytes()))
                 } else {
                     ("200 OK", home)
                 };
-                let _ =
-                    write!(s, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = s.write_all(&body);
             }
         });
         Ok(Site { url, pages })
     }
 
     fn serve(&self, home: String, file: Option<String>) {
+        self.serve_bytes(home.into_bytes(), file);
+    }
+
+    fn serve_bytes(&self, home: Vec<u8>, file: Option<String>) {
         if let Ok(mut g) = self.pages.lock() {
             *g = (home, file);
         }
@@ -347,6 +351,14 @@ async fn a_holder_sets_up_a_seal_in_three_steps() -> Result<()> {
     assert_eq!(fresh["work"]["title"], "春运首日：铁路客流创新高");
     assert!(fresh["offers"].as_array().is_some_and(|o| o.len() == 2), "{fresh}");
     assert_eq!(b.get(&w, &first_view).await.json()["work"]["id"], fresh["work"]["id"]);
+    // A GBK page (common on Chinese sites) reads right.
+    let (gbk, _, _) = encoding_rs::GBK.encode("<html><head><meta charset=\"gbk\"><title>地方新闻：秋收进行时</title></head><body><p>金黄的稻田里……</p></body></html>");
+    site.serve_bytes(gbk.into_owned(), None);
+    let gbk_view = format!(
+        "/api/v1/seal/resolve?seal={id}&url={}",
+        seal_api::web::setup::url_encode(&format!("{}/news/gbk", site.url))
+    );
+    assert_eq!(b.get(&w, &gbk_view).await.json()["work"]["title"], "地方新闻：秋收进行时");
     // Not for another host, and not for an unverified channel.
     let elsewhere = format!(
         "/api/v1/seal/resolve?seal={id}&url={}",
