@@ -22,6 +22,13 @@ pub const SETTINGS: &[SettingDoc] = &[
     ("secure_cookies", "SEAL_SECURE_COOKIES", "true when public_url is https", "mark cookies Secure"),
     ("max_body_kb", "SEAL_MAX_BODY_KB", "64", "largest accepted request body, KiB"),
     ("webhook_tolerance_s", "SEAL_WEBHOOK_TOLERANCE_S", "300", "oldest payment webhook accepted, seconds"),
+    (
+        "smtp_url",
+        "SEAL_SMTP_URL",
+        "unset",
+        "SMTP relay for licence emails, smtp://HOST:PORT (unset: mail waits in the outbox)",
+    ),
+    ("mail_from", "SEAL_MAIL_FROM", "Copyright Seal <no-reply@localhost>", "sender of licence emails"),
 ];
 
 /// A partial configuration: one layer (file, environment or flags).
@@ -48,6 +55,10 @@ pub struct ConfigLayer {
     pub max_body_kb: Option<usize>,
     /// See [`SETTINGS`].
     pub webhook_tolerance_s: Option<i64>,
+    /// See [`SETTINGS`].
+    pub smtp_url: Option<String>,
+    /// See [`SETTINGS`].
+    pub mail_from: Option<String>,
 }
 
 /// The resolved configuration.
@@ -73,6 +84,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Oldest webhook timestamp accepted, seconds.
     pub webhook_tolerance_s: i64,
+    /// SMTP relay as (host, port), if mail is to be sent.
+    pub smtp: Option<(String, u16)>,
+    /// Sender of licence emails.
+    pub mail_from: String,
 }
 
 /// A setting that could not be read.
@@ -141,6 +156,8 @@ impl ConfigLayer {
             secure_cookies: parse(&get, "SEAL_SECURE_COOKIES", "expected true or false")?,
             max_body_kb: parse(&get, "SEAL_MAX_BODY_KB", "expected a whole number of KiB")?,
             webhook_tolerance_s: parse(&get, "SEAL_WEBHOOK_TOLERANCE_S", "expected seconds")?,
+            smtp_url: get("SEAL_SMTP_URL").filter(|v| !v.is_empty()),
+            mail_from: get("SEAL_MAIL_FROM").filter(|v| !v.is_empty()),
         })
     }
 
@@ -157,6 +174,8 @@ impl ConfigLayer {
             secure_cookies: over.secure_cookies.or(self.secure_cookies),
             max_body_kb: over.max_body_kb.or(self.max_body_kb),
             webhook_tolerance_s: over.webhook_tolerance_s.or(self.webhook_tolerance_s),
+            smtp_url: over.smtp_url.or(self.smtp_url),
+            mail_from: over.mail_from.or(self.mail_from),
         }
     }
 
@@ -184,7 +203,25 @@ impl ConfigLayer {
         if !(1..=16 * 1024).contains(&max_body_kb) {
             return Err(ConfigError::Invalid(format!("max_body_kb {max_body_kb} must be 1..=16384")));
         }
+        let smtp = match self.smtp_url.as_deref() {
+            None => None,
+            Some(url) => {
+                let rest = url
+                    .strip_prefix("smtp://")
+                    .ok_or_else(|| ConfigError::Invalid(format!("smtp_url {url:?} must look like smtp://HOST:PORT")))?;
+                let (host, port) = rest.trim_end_matches('/').rsplit_once(':').unwrap_or((rest, "25"));
+                let port =
+                    port.parse().map_err(|_| ConfigError::Invalid(format!("smtp_url {url:?} has a bad port")))?;
+                Some((host.to_owned(), port))
+            }
+        };
+        let mail_from = self.mail_from.unwrap_or_else(|| "Copyright Seal <no-reply@localhost>".to_owned());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid(format!("mail_from {mail_from:?} is not an address")));
+        }
         Ok(ServeConfig {
+            smtp,
+            mail_from,
             bind,
             data: self.data.unwrap_or_else(|| PathBuf::from("./seal-data")),
             secure_cookies: self.secure_cookies.unwrap_or(public_url.starts_with("https://")),

@@ -23,9 +23,14 @@ struct World {
 }
 
 fn world() -> Result<World> {
+    world_with(|_| {})
+}
+
+fn world_with(adjust: impl FnOnce(&mut ServeConfig)) -> Result<World> {
     let dir = tempfile::tempdir()?;
     let mut config = ServeConfig::for_tests(dir.path(), "127.0.0.1:1".parse()?);
     config.demo = true;
+    adjust(&mut config);
     let clock = Arc::new(AtomicI64::new(Timestamp::parse(T0)?.unix_ms()));
     let c = clock.clone();
     let state = open_state(config, Arc::new(move || Timestamp::from_unix_ms(c.load(Ordering::SeqCst))))?;
@@ -713,5 +718,76 @@ async fn demo_data_loads_again_on_every_start() -> Result<()> {
     }
     assert_eq!(counts[0], counts[1]);
     assert!(counts[0].is_some());
+    Ok(())
+}
+
+/// A real SMTP server (Python's aiosmtpd) on 127.0.0.1 writing to a maildir.
+struct SmtpServer {
+    child: std::process::Child,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn smtp_server(port: u16) -> Result<SmtpServer> {
+    let python = std::env::var("SEAL_PYTHON").unwrap_or_else(|_| {
+        format!("{}/.cache/copyright-seal/py/bin/python", std::env::var("HOME").unwrap_or_default())
+    });
+    let maildir = tempfile::tempdir()?;
+    let child = std::process::Command::new(&python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir.path().join("mail"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting aiosmtpd with {python} (.ci/run installs it; or set SEAL_PYTHON)"))?;
+    let server = SmtpServer { child, maildir };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "aiosmtpd did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(server)
+}
+
+fn mails(server: &SmtpServer) -> Vec<String> {
+    let dir = server.maildir.path().join("mail/new");
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()).collect())
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn the_buyer_gets_the_letter_by_email_even_when_smtp_was_down() -> Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let w = world_with(|c| c.smtp = Some(("127.0.0.1".into(), port)))?;
+    let mut g = Browser::default();
+    let r = start_checkout(&w, &mut g, "rh-a-w0", "rh-a-default", "mailme@example.test").await;
+    let r = g.form(&w, &r.location(), &[("action", "pay")]).await;
+    let status = g.get(&w, &format!("/api/v1{}", r.location())).await.json();
+    assert_eq!(status["status"], "licensed");
+    // The SMTP server is down: the mail stays queued with its error.
+    assert!(seal_api::web::mail::drain_once(&w.state).is_ok());
+    let unsent = || w.state.store.lock().map(|s| s.unsent_mail().unwrap_or(-1)).unwrap_or(-1);
+    assert_eq!(unsent(), 1);
+    // It comes up; the retry is due after a minute.
+    let server = smtp_server(port)?;
+    assert_eq!(seal_api::web::mail::drain_once(&w.state), Ok(0), "not due yet");
+    w.clock.fetch_add(61_000, Ordering::SeqCst);
+    assert_eq!(seal_api::web::mail::drain_once(&w.state), Ok(1));
+    assert_eq!(unsent(), 0);
+    let got = mails(&server);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let mail = &got[0];
+    assert!(mail.contains("To: mailme@example.test"), "{mail}");
+    assert!(mail.contains("authorization-letter.jws"), "{mail}");
+    assert!(mail.contains(status["licence"].as_str().context("licence")?), "{mail}");
+    // Sent once: draining again sends nothing.
+    assert_eq!(seal_api::web::mail::drain_once(&w.state), Ok(0));
     Ok(())
 }

@@ -289,11 +289,47 @@ pub fn fulfil(
         if c.status == CheckoutStatus::Licensed {
             state.metrics.licences_granted.fetch_add(1, Relaxed);
             state.seals.refresh_work(s, &state.config.public_url, &c.work)?;
+            s.enqueue_mail(&licence_mail(state, s, &c, now)?, now)?;
         }
         Ok(c)
     } else {
         s.checkout(checkout_id)?.ok_or_else(|| ApiError::internal("checkout vanished"))
     }
+}
+
+/// The email a buyer gets: what was licensed, where to download again, and the signed letter.
+fn licence_mail(
+    state: &AppState,
+    s: &SqliteStore,
+    c: &Checkout,
+    now: seal_licensing::Timestamp,
+) -> Result<crate::store::platform::Mail, ApiError> {
+    let licence = c.licence.clone().ok_or_else(|| ApiError::internal("licensed checkout without licence"))?;
+    let letter = crate::letters::issue_letter(s, &state.key, &licence, now).map_err(ApiError::internal)?;
+    let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
+    let base = &state.config.public_url;
+    let price = if c.amount_minor == 0 {
+        "免费 Free".to_owned()
+    } else {
+        let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
+        format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
+    };
+    Ok(crate::store::platform::Mail {
+        to: c.email.clone(),
+        subject: format!("授权成功 Licence {licence}: 《{title}》"),
+        body: format!(
+            "{name}，您好 / Hello {name},\n\n\
+             您已获得《{title}》的使用授权。 You now hold a licence for \"{title}\".\n\n\
+             授权编号 Licence: {licence}\n范围 Scope: {scope}\n价格 Price: {price}\n\n\
+             授权书（签名 JSON）已附上；下载与收据 The signed letter is attached; downloads and receipt:\n\
+             {base}/checkout/{id}\n\n\
+             核验 Verify offline: seal verify authorization-letter.jws --key platform.jwk\n",
+            name = c.buyer_name,
+            scope = c.scope.describe(),
+            id = c.id,
+        ),
+        attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),
+    })
 }
 
 fn decline(s: &mut SqliteStore, checkout_id: &str, now: seal_licensing::Timestamp) -> Result<(), ApiError> {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod checkout;
 pub mod dashboard;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod payment;
 pub mod rest;
@@ -250,6 +251,7 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     let workers = state.config.workers;
     let url = state.config.public_url.clone();
     let state = web::Data::new(state);
+    mail::spawn(state.clone());
     let server = HttpServer::new(move || app(state.clone())).workers(workers).shutdown_timeout(10).bind(bind)?.run();
     tracing::info!(%url, %bind, "Copyright Seal is serving");
     println!("Copyright Seal is running at {url}/ (listening on {bind}; Ctrl-C or SIGTERM stops it)");
