@@ -791,3 +791,49 @@ async fn the_buyer_gets_the_letter_by_email_even_when_smtp_was_down() -> Result<
     assert_eq!(seal_api::web::mail::drain_once(&w.state), Ok(0));
     Ok(())
 }
+
+fn queued_mail_to(w: &World, to: &str) -> Vec<seal_api::store::platform::Mail> {
+    let far = Timestamp::from_unix_ms(i64::MAX);
+    let s = w.state.store.lock().expect("store");
+    s.due_mail(far, 500).expect("outbox").into_iter().map(|(_, _, m)| m).filter(|m| m.to == to).collect()
+}
+
+#[actix_web::test]
+async fn a_guest_sets_a_password_by_reset_link_and_old_sessions_end() -> Result<()> {
+    let w = world()?;
+    let mut g = Browser::default();
+    let r = start_checkout(&w, &mut g, "rh-a-w1", "rh-a-w1-free", "guest-reset@example.test").await;
+    let licence =
+        g.get(&w, &format!("/api/v1{}", r.location())).await.json()["licence"].as_str().context("licence")?.to_owned();
+    assert_eq!(queued_mail_to(&w, "guest-reset@example.test").len(), 1, "the licence email");
+    // Asking for a link answers the same for unknown addresses, and queues nothing for them.
+    let unknown = g.form(&w, "/forgot", &[("email", "nobody@example.test")]).await.text();
+    let known = g.form(&w, "/forgot", &[("email", "Guest-Reset@example.test")]).await.text();
+    assert!(unknown.contains("If that address has an account") && known.contains("If that address has an account"));
+    assert!(queued_mail_to(&w, "nobody@example.test").is_empty());
+    let mails = queued_mail_to(&w, "guest-reset@example.test");
+    let reset = mails.iter().find(|m| m.subject.contains("Reset")).context("a reset mail")?;
+    let link = reset.body.split_whitespace().find(|t| t.contains("/reset/")).context("a link")?;
+    let path = &link[link.find("/reset/").context("path")?..];
+    let short = g.form(&w, path, &[("password", "short")]).await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let done = g.form(&w, path, &[("password", "my new long password")]).await;
+    assert_eq!(done.location(), "/sign-in");
+    assert_eq!(
+        g.form(&w, path, &[("password", "another long password")]).await.status,
+        StatusCode::BAD_REQUEST,
+        "single use"
+    );
+    // The guest is now a full account and sees the licence.
+    let mut signed = sign_in(&w, "guest-reset@example.test", "my new long password").await;
+    assert!(signed.get(&w, "/dashboard").await.text().contains(&licence));
+    // A reset ends every session of the account.
+    let mut b = Browser::default();
+    b.form(&w, "/forgot", &[("email", "guest-reset@example.test")]).await;
+    let mails = queued_mail_to(&w, "guest-reset@example.test");
+    let last = mails.iter().rev().find(|m| m.subject.contains("Reset")).context("second reset mail")?;
+    let link = last.body.split_whitespace().find(|t| t.contains("/reset/")).context("a link")?;
+    b.form(&w, &link[link.find("/reset/").context("path")?..], &[("password", "a third long password")]).await;
+    assert_eq!(signed.get(&w, "/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    Ok(())
+}

@@ -101,6 +101,16 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE sent_at IS NULL;
 "#;
 
+/// Password resets (schema version 4): single-use tokens, stored as SHA-256, with an expiry.
+pub(super) const MIGRATION_4: &str = r#"
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) STRICT;
+"#;
+
 /// A queued email.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mail {
@@ -784,6 +794,39 @@ impl SqliteStore {
             params![id, status, now.unix_ms()],
         )?;
         Ok(())
+    }
+
+    /// Stores a password-reset token (its SHA-256).
+    pub fn create_reset(&mut self, token_hash: &str, user: &PartyId, expires_at: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user.as_str(), expires_at.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Uses a reset token: sets the password and ends every session of the account, in one
+    /// transaction. `Ok(None)` when the token is unknown, used or expired.
+    pub fn reset_password(
+        &mut self,
+        token_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PartyId>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user: Option<String> = tx
+            .query_row(
+                "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                 RETURNING user_id",
+                params![token_hash, now.unix_ms()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(user) = user else { return Ok(None) };
+        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user, password_hash])?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+        tx.commit()?;
+        Ok(Some(PartyId::new(user).map_err(|e| corrupt("password_resets", e))?))
     }
 
     /// Queues an email.

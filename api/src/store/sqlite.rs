@@ -27,8 +27,12 @@ use std::path::Path;
 
 /// Versioned migrations, applied in order, each in its own transaction. Never edit a released one:
 /// add a new version.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, MIGRATION_1), (2, super::platform::MIGRATION_2), (3, super::platform::MIGRATION_3)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, MIGRATION_1),
+    (2, super::platform::MIGRATION_2),
+    (3, super::platform::MIGRATION_3),
+    (4, super::platform::MIGRATION_4),
+];
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE accounts (

@@ -341,13 +341,117 @@ async fn sign_out(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> 
     Ok(HttpResponse::SeeOther().cookie(gone).insert_header((header::LOCATION, "/")).finish())
 }
 
+#[derive(askama::Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    token: Option<String>,
+    csrf: String,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+async fn forgot_page(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    csrf_page(&req, &state, |csrf| ResetPage { token: None, csrf, message: None, error: None })
+}
+
+/// The forgotten-password form.
+#[derive(Debug, Deserialize)]
+pub struct ForgotForm {
+    csrf: String,
+    email: String,
+}
+
+/// Sends a single-use reset link (valid one hour) to an existing account. The answer is the same
+/// whether or not the address has an account, so the form cannot be used to find out.
+async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let now = state.now();
+    let email = form.email.trim().to_owned();
+    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let allowed = state.limiter.allow(&format!("forgot-ip:{ip}"), now.unix_ms(), 10, 60 * 60_000)
+        && state.limiter.allow(&format!("forgot:{}", email.to_lowercase()), now.unix_ms(), 3, 60 * 60_000);
+    if allowed {
+        let token = random_token(32);
+        let hash = token_hash(&token);
+        let link = format!("{}/reset/{token}", state.config.public_url);
+        db(&state, move |s| {
+            if let Some(user) = s.user_by_email(&email)? {
+                s.create_reset(&hash, &user.id, now.saturating_add_ms(3_600_000))?;
+                let mail = crate::store::platform::Mail {
+                    to: user.email.clone(),
+                    subject: "重设密码 Reset your Copyright Seal password".into(),
+                    body: format!(
+                        "{name}，您好 / Hello {name},\n\n一小时内打开此链接设置新密码（仅可使用一次）：\n\
+                         Open this link within an hour to set a new password (it works once):\n\n{link}\n\n\
+                         如果不是您本人操作，请忽略本邮件。 If you did not ask for this, ignore this email.\n",
+                        name = user.name
+                    ),
+                    attachment: None,
+                };
+                s.enqueue_mail(&mail, now)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(ApiError::page)?;
+    }
+    let message =
+        Some("如果该邮箱有账号，重设链接已发出。 If that address has an account, a reset link is on its way.".into());
+    csrf_page(&req, &state, |csrf| ResetPage { token: None, csrf, message, error: None })
+}
+
+async fn reset_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let token = Some(path.into_inner());
+    csrf_page(&req, &state, |csrf| ResetPage { token, csrf, message: None, error: None })
+}
+
+/// The new-password form.
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    csrf: String,
+    password: String,
+}
+
+async fn reset(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let token = path.into_inner();
+    let fail = |error: &str| {
+        let (token, error) = (Some(token.clone()), Some(error.to_owned()));
+        let mut resp = csrf_page(&req, &state, |csrf| ResetPage { token, csrf, message: None, error })?;
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+        Ok::<_, ApiError>(resp)
+    };
+    if form.password.chars().count() < 10 {
+        return fail("use a password of at least 10 characters");
+    }
+    let password = form.password.clone();
+    let hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
+    let (th, now) = (token_hash(&token), state.now());
+    match db(&state, move |s| Ok(s.reset_password(&th, &hash, now)?)).await? {
+        Some(user) => {
+            tracing::info!(%user, "password reset; sessions ended");
+            Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish())
+        }
+        None => fail("this link is unknown, used or expired: ask for a new one"),
+    }
+}
+
 /// The account routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sign-up", web::get().to(sign_up_page))
         .route("/sign-up", web::post().to(sign_up))
         .route("/sign-in", web::get().to(sign_in_page))
         .route("/sign-in", web::post().to(sign_in))
-        .route("/sign-out", web::post().to(sign_out));
+        .route("/sign-out", web::post().to(sign_out))
+        .route("/forgot", web::get().to(forgot_page))
+        .route("/forgot", web::post().to(forgot))
+        .route("/reset/{token}", web::get().to(reset_page))
+        .route("/reset/{token}", web::post().to(reset));
 }
 
 #[cfg(test)]
