@@ -23,10 +23,18 @@ pub fn badge(licences: Option<i64>) -> String {
     )
 }
 
+/// The top of a y axis with four ticks at round values: 4 × (1, 2 or 5 × 10^k), at least the maximum.
+fn nice_axis_max(max: i64) -> f64 {
+    let raw = (max.max(1) as f64 / 4.0).max(1.0);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(raw);
+    step * 4.0
+}
+
 /// A bar chart of `values` labelled by `labels`, with a y axis in `unit`.
 pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> String {
     let (w, h, left, bottom, top) = (640.0_f64, 220.0_f64, 48.0_f64, 28.0_f64, 28.0_f64);
-    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let max = nice_axis_max(values.iter().copied().max().unwrap_or(0));
     let n = values.len().max(1) as f64;
     let slot = (w - left - 8.0) / n;
     let mut s = String::new();
@@ -82,8 +90,19 @@ mod tests {
     fn chart_has_one_bar_per_value_scaled_to_the_maximum() {
         let svg = bar_chart("t", &["a".into(), "b".into()], &[5, 10], "");
         assert_eq!(svg.matches("<rect").count(), 2);
-        assert!(svg.contains("height=\"164.0\""), "{svg}");
+        // The axis tops at 20 (ticks 0, 5, 10, 15, 20), so 10 is half of the 164-pixel plot.
         assert!(svg.contains("height=\"82.0\""), "{svg}");
+        assert!(svg.contains("height=\"41.0\""), "{svg}");
+        assert!(svg.contains(">20<"), "{svg}");
+    }
+
+    #[test]
+    fn axes_end_at_round_numbers() {
+        assert_eq!(nice_axis_max(1), 4.0);
+        assert_eq!(nice_axis_max(19), 20.0);
+        assert_eq!(nice_axis_max(21), 40.0);
+        assert_eq!(nice_axis_max(880), 2000.0);
+        assert_eq!(nice_axis_max(0), 4.0);
     }
 
     #[test]
