@@ -673,10 +673,18 @@ async fn openapi_metrics_and_errors() -> Result<()> {
         "/api/v1/licences",
         "/api/v1/checkout-sessions",
         "/api/v1/ledger/statement",
+        "/api/v1/seal/{work}",
+        "/api/v1/seal/resolve",
+        "/api/v1/checkout/{id}",
+        "/api/v1/offers/{id}/odrl",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     assert!(b.get(&w, "/api/docs").await.text().contains("openapi.json"));
+    assert!(doc["paths"]["/api/v1/works"]["get"]["responses"].get("429").is_some(), "common errors are documented");
+    let wrong_method = b.send(&w, test::TestRequest::delete().uri("/api/v1/works")).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.headers.get(header::ALLOW).map(|v| v.as_bytes()), Some(&b"GET, POST"[..]));
     b.get(&w, "/api/v1/seal/rh-a-w0").await;
     let m = b.get(&w, "/metrics").await.text();
     assert!(m.contains("seal_http_requests_total{family=\"seal\",status=\"2xx\"} 1"), "{m}");

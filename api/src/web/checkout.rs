@@ -542,7 +542,11 @@ async fn status_page(state: State, path: web::Path<String>) -> Result<HttpRespon
     Ok(resp)
 }
 
-async fn status_json(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// A checkout session's status; polling it also asks the payment provider about an open one.
+#[utoipa::path(get, path = "/api/v1/checkout/{id}", tag = "checkout",
+    params(("id" = String, Path, description = "checkout id (a secret: it grants the letter)")),
+    responses((status = 200, description = "id, status, work, offer, amount_minor, currency, scope, licence, failure, letter_url", content_type = "application/json")))]
+pub(crate) async fn status_json(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = poll(&state, path.into_inner()).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(checkout_json(&c)))
 }

@@ -43,12 +43,16 @@ pub struct PageQuery {
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Items per page, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
 impl PageQuery {
-    fn parts(&self) -> (String, usize) {
-        (self.cursor.clone().unwrap_or_default(), self.limit.unwrap_or(50).clamp(1, 500))
+    fn parts(&self) -> Result<(String, usize), ApiError> {
+        match self.limit.unwrap_or(50) {
+            limit @ 1..=500 => Ok((self.cursor.clone().unwrap_or_default(), limit)),
+            other => Err(ApiError::invalid(format!("limit {other} is not in 1..=500"))),
+        }
     }
 }
 
@@ -128,7 +132,7 @@ pub struct ChannelPage {
     responses((status = 200, body = ChannelPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_channels(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let u = require(&state, &req, &[Role::Holder]).await?;
-    let (cursor, limit) = q.parts();
+    let (cursor, limit) = q.parts()?;
     let rows = db(&state, move |s| {
         let cs = s.channels_of(&u.id, &cursor, limit)?;
         cs.into_iter().map(|c| Ok((s.claim(&c.id)?, c))).collect::<Result<Vec<_>, ApiError>>()
@@ -141,8 +145,10 @@ async fn list_channels(state: State, req: HttpRequest, q: web::Query<PageQuery>)
 #[derive(Deserialize, ToSchema)]
 pub struct NewChannel {
     /// `website`, `wechat_official_account`, `weibo` or `blog`.
+    #[schema(pattern = "^(website|wechat_official_account|weibo|blog)$")]
     kind: String,
     /// Domain, account name or blog URL.
+    #[schema(min_length = 1, max_length = 200, pattern = "^\\S+$")]
     handle: String,
 }
 
@@ -206,7 +212,7 @@ pub struct WorkPage {
     responses((status = 200, body = WorkPage), (status = 401, body = ErrorBody)))]
 async fn list_works(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let u = require(&state, &req, &[Role::Holder]).await?;
-    let (cursor, limit) = q.parts();
+    let (cursor, limit) = q.parts()?;
     let works = db(&state, move |s| Ok(s.works_of(&u.id, &cursor, limit)?)).await?;
     let base = state.config.public_url.clone();
     Ok(HttpResponse::Ok().json(page(works, limit, |w| w.id.to_string(), |w| work_dto(&base, w))))
@@ -215,12 +221,16 @@ async fn list_works(state: State, req: HttpRequest, q: web::Query<PageQuery>) ->
 /// A work to register. The content is hashed (SHA-256) for the registration and not stored.
 #[derive(Deserialize, ToSchema)]
 pub struct NewWork {
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     title: String,
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     author: String,
+    #[schema(max_length = 500, pattern = "^https?://\\S+$")]
     source_url: String,
     /// One of your channels, whose offers then apply.
     channel: Option<String>,
     /// The work's text or HTML.
+    #[schema(min_length = 1)]
     content: String,
 }
 
@@ -292,7 +302,7 @@ pub struct OfferPage {
     responses((status = 200, body = OfferPage), (status = 401, body = ErrorBody)))]
 async fn list_offers(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let u = require(&state, &req, &[Role::Holder]).await?;
-    let (cursor, limit) = q.parts();
+    let (cursor, limit) = q.parts()?;
     let offers = db(&state, move |s| Ok(s.offers_of(&u.id, &cursor, limit)?)).await?;
     Ok(HttpResponse::Ok().json(page(offers, limit, |o| o.id.to_string(), offer_dto)))
 }
@@ -301,6 +311,7 @@ async fn list_offers(state: State, req: HttpRequest, q: web::Query<PageQuery>) -
 #[derive(Deserialize, ToSchema)]
 pub struct NewOffer {
     /// `free_attribution`, `standard_reprint` or `commercial`.
+    #[schema(pattern = "^(free_attribution|standard_reprint|commercial)$")]
     preset: String,
     /// A channel of yours (the offer covers everything published there)…
     channel: Option<String>,
@@ -390,7 +401,7 @@ pub struct LicencePage {
     responses((status = 200, body = LicencePage), (status = 401, body = ErrorBody)))]
 async fn list_licences(state: State, req: HttpRequest, q: web::Query<PageQuery>) -> Result<HttpResponse, ApiError> {
     let u = require(&state, &req, ALL).await?;
-    let (cursor, limit) = q.parts();
+    let (cursor, limit) = q.parts()?;
     let ls = db(&state, move |s| {
         Ok(if u.role == Role::Holder {
             s.licences_granted(&u.id, &cursor, limit)?
@@ -422,6 +433,7 @@ pub struct NewCheckout {
     work: String,
     offer: String,
     /// The URL or domain the licence will cover.
+    #[schema(max_length = 300, pattern = "^(https?://)?[^\\s/.]+(\\.[^\\s/.]+)+(/\\S*)?$")]
     use_url: String,
     /// Name on the letter (default: your account name).
     name: Option<String>,
@@ -516,7 +528,11 @@ impl<T: Serialize> ErasedRow for T {
         list_licences,
         get_licence,
         post_checkout,
-        statement
+        statement,
+        super::seal::seal_json,
+        super::seal::resolve,
+        super::seal::odrl,
+        super::checkout::status_json
     ),
     components(schemas(
         ErrorBody,
@@ -539,16 +555,84 @@ impl<T: Serialize> ErasedRow for T {
 )]
 pub struct ApiDoc;
 
+/// Errors any operation may answer, added to every operation of the generated document so clients
+/// see them all: bad input, no session, wrong role or CSRF, unknown id, a domain refusal, rate limits.
+const COMMON_ERRORS: &[(&str, &str)] = &[
+    ("400", "invalid_input: a malformed query, body or value"),
+    ("401", "unauthenticated: no session"),
+    ("403", "forbidden or csrf: wrong role, or a write without X-CSRF-Token"),
+    ("404", "not_found: unknown, or someone else's"),
+    ("409", "conflict: a taken id or email address"),
+    ("413", "the body is over the size limit"),
+    ("422", "refused: the licensing rules do not allow it"),
+    ("429", "rate_limited"),
+];
+
+/// The OpenAPI document: generated from the handlers, then the common errors added to each operation.
+pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let mut doc = ApiDoc::openapi();
+        for item in doc.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                for (code, description) in COMMON_ERRORS {
+                    op.responses.responses.entry((*code).to_owned()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(*description)
+                            .content(
+                                "application/json",
+                                ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                            )
+                            .build()
+                            .into()
+                    });
+                }
+            }
+        }
+        doc
+    })
+}
+
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(api_doc())
 }
 
 async fn docs() -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(include_str!("../../static/api-docs.html"))
 }
 
-async fn not_found_api() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint"))
+/// An `/api/` request no route took: 405 with `Allow` when the path exists with other methods, else 404.
+async fn not_found_api(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path: Vec<&str> = req.path().trim_end_matches('/').split('/').collect();
+    let same_shape = |template: &str| {
+        let t: Vec<&str> = template.split('/').collect();
+        t.len() == path.len() && t.iter().zip(&path).all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+    };
+    let allowed: Vec<&str> = api_doc()
+        .paths
+        .paths
+        .iter()
+        .filter(|(template, _)| same_shape(template))
+        .flat_map(|(_, item)| {
+            [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, present)| present.then_some(m))
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint"));
+    }
+    let allow = allowed.join(", ");
+    let body = serde_json::json!({"code": "method_not_allowed", "message": format!("use {allow}")});
+    Ok(HttpResponse::MethodNotAllowed().insert_header((actix_web::http::header::ALLOW, allow)).json(body))
 }
 
 /// The REST routes.

@@ -301,13 +301,22 @@ fn answer(req: &HttpRequest, e: &SealEntry) -> HttpResponse {
     }
 }
 
-async fn seal_json(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// The seal of a work (the hot path; see the module doc for caching).
+#[utoipa::path(get, path = "/api/v1/seal/{work}", tag = "seal",
+    params(("work" = String, Path, description = "work id")),
+    responses((status = 200, description = "the seal: work, holder, statement, status, offers with rules, licence records, licence_url", content_type = "application/json"),
+              (status = 304, description = "not modified (If-None-Match matched the ETag)")))]
+pub(crate) async fn seal_json(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let e = state.seals.get(&path).ok_or_else(|| ApiError::not_found(format!("work {}", path.as_str())))?;
     Ok(answer(&req, &e))
 }
 
 /// Query of `resolve`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ResolveQuery {
     /// The embed's `data-seal`: a channel id or a work id.
     pub seal: Option<String>,
@@ -315,7 +324,15 @@ pub struct ResolveQuery {
     pub url: Option<String>,
 }
 
-async fn resolve(state: State, req: HttpRequest, q: web::Query<ResolveQuery>) -> Result<HttpResponse, ApiError> {
+/// The seal of the page at `url`, for an embed that names a channel (registers the page on first view
+/// when it is on a verified website or blog channel).
+#[utoipa::path(get, path = "/api/v1/seal/resolve", tag = "seal", params(ResolveQuery),
+    responses((status = 200, description = "the seal, as for /api/v1/seal/{work}", content_type = "application/json")))]
+pub(crate) async fn resolve(
+    state: State,
+    req: HttpRequest,
+    q: web::Query<ResolveQuery>,
+) -> Result<HttpResponse, ApiError> {
     if let Some(e) = q.seal.as_deref().and_then(|s| state.seals.get(s)) {
         return Ok(answer(&req, &e));
     }
@@ -455,7 +472,11 @@ pub fn embed_code(base: &str, channel: Option<&str>, work: Option<&str>) -> Stri
     )
 }
 
-async fn odrl(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// An offer as ODRL 2.2 JSON-LD.
+#[utoipa::path(get, path = "/api/v1/offers/{id}/odrl", tag = "offers",
+    params(("id" = String, Path, description = "offer id")),
+    responses((status = 200, description = "ODRL Offer", content_type = "application/ld+json")))]
+pub(crate) async fn odrl(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = OfferId::new(path.into_inner()).map_err(|e| ApiError::invalid(e.to_string()))?;
     let shown = id.clone();
     let offer = super::db(&state, move |s| Ok(s.offer(&id)?)).await?;

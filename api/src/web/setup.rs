@@ -312,6 +312,11 @@ pub fn new_work(
     if content.is_empty() {
         return Err(ApiError::invalid("paste the work's text (it is hashed for the registration, not stored)"));
     }
+    // 500 characters each (the REST schema says so), which also keeps CJK text inside the domain's
+    // byte limit.
+    if [title, author, source_url].iter().any(|t| t.trim().chars().count() > 500) {
+        return Err(ApiError::invalid("title, author and source URL take at most 500 characters each"));
+    }
     let work = Work {
         id,
         owner: owner.clone(),
