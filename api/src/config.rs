@@ -56,6 +56,8 @@ pub struct ConfigLayer {
     /// See [`SETTINGS`].
     pub webhook_tolerance_s: Option<i64>,
     /// See [`SETTINGS`].
+    pub settle_every_s: Option<u64>,
+    /// See [`SETTINGS`].
     pub smtp_url: Option<String>,
     /// See [`SETTINGS`].
     pub mail_from: Option<String>,
@@ -84,6 +86,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Oldest webhook timestamp accepted, seconds.
     pub webhook_tolerance_s: i64,
+    /// Seconds between automatic settlement passes; 0 turns them off.
+    pub settle_every_s: u64,
     /// SMTP relay as (host, port), if mail is to be sent.
     pub smtp: Option<(String, u16)>,
     /// Sender of licence emails.
@@ -156,6 +160,7 @@ impl ConfigLayer {
             secure_cookies: parse(&get, "SEAL_SECURE_COOKIES", "expected true or false")?,
             max_body_kb: parse(&get, "SEAL_MAX_BODY_KB", "expected a whole number of KiB")?,
             webhook_tolerance_s: parse(&get, "SEAL_WEBHOOK_TOLERANCE_S", "expected seconds")?,
+            settle_every_s: parse(&get, "SEAL_SETTLE_EVERY_S", "expected seconds")?,
             smtp_url: get("SEAL_SMTP_URL").filter(|v| !v.is_empty()),
             mail_from: get("SEAL_MAIL_FROM").filter(|v| !v.is_empty()),
         })
@@ -174,6 +179,7 @@ impl ConfigLayer {
             secure_cookies: over.secure_cookies.or(self.secure_cookies),
             max_body_kb: over.max_body_kb.or(self.max_body_kb),
             webhook_tolerance_s: over.webhook_tolerance_s.or(self.webhook_tolerance_s),
+            settle_every_s: over.settle_every_s.or(self.settle_every_s),
             smtp_url: over.smtp_url.or(self.smtp_url),
             mail_from: over.mail_from.or(self.mail_from),
         }
@@ -220,6 +226,7 @@ impl ConfigLayer {
             return Err(ConfigError::Invalid(format!("mail_from {mail_from:?} is not an address")));
         }
         Ok(ServeConfig {
+            settle_every_s: self.settle_every_s.unwrap_or(3600),
             smtp,
             mail_from,
             bind,

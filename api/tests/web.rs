@@ -648,6 +648,15 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     let e = a.get(&w, "/api/v1/ledger/statement").await.json();
     assert!(e["earnings"][0]["paid_out_minor"].as_i64().context("paid out")? > 0, "{e}");
     assert!(admin.get(&w, "/admin").await.text().contains("po/rh-a/CNY"));
+    // The run is recorded with who started it; a scheduled pass with nothing due records zeros.
+    let scheduled =
+        w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.settle_and_record("schedule", w.state.now())?;
+    assert_eq!((scheduled.licences, scheduled.payouts), (0, 0));
+    let runs = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.settlement_runs(5)?;
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1].started_by, "admin-1");
+    assert!(runs[1].licences >= 40 && runs[1].payouts > 0, "{runs:?}");
+    assert!(admin.get(&w, "/admin").await.text().contains("admin-1"));
     let settled =
         a.get(&w, "/api/v1/licences?limit=1").await.json()["items"][0]["id"].as_str().context("id")?.to_owned();
     let pdf = a.get(&w, &format!("/dashboard/invoices/{settled}.pdf")).await;

@@ -111,6 +111,33 @@ CREATE TABLE password_resets (
 ) STRICT;
 "#;
 
+/// Settlement runs (schema version 5): what each pass did and who started it, for the admin console.
+pub(super) const MIGRATION_5: &str = r#"
+CREATE TABLE settlement_runs (
+    id INTEGER PRIMARY KEY,
+    started_by TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    licences INTEGER NOT NULL CHECK (licences >= 0),
+    payouts INTEGER NOT NULL CHECK (payouts >= 0),
+    paid_out_minor INTEGER NOT NULL CHECK (paid_out_minor >= 0)
+) STRICT;
+"#;
+
+/// One recorded settlement pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementRun {
+    /// Who started it: `schedule` or an administrator's id.
+    pub started_by: String,
+    /// When.
+    pub at: Timestamp,
+    /// Licences settled.
+    pub licences: i64,
+    /// Payouts made.
+    pub payouts: i64,
+    /// Sum paid out, minor units across currencies (for a glance; per currency is in the ledger).
+    pub paid_out_minor: i64,
+}
+
 /// A queued email.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mail {
@@ -827,6 +854,41 @@ impl SqliteStore {
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
         tx.commit()?;
         Ok(Some(PartyId::new(user).map_err(|e| corrupt("password_resets", e))?))
+    }
+
+    /// Runs a settlement pass and records it.
+    pub fn settle_and_record(&mut self, started_by: &str, now: Timestamp) -> Result<SettlementRun, StoreError> {
+        use super::Repository;
+        let report = self.settle(now, super::SettleOptions::default())?;
+        let run = SettlementRun {
+            started_by: started_by.to_owned(),
+            at: now,
+            licences: report.invoices.len() as i64,
+            payouts: report.payouts.len() as i64,
+            paid_out_minor: report.by_holder.values().map(|t| t.paid_out_minor).sum(),
+        };
+        self.conn.execute(
+            "INSERT INTO settlement_runs (started_by, at, licences, payouts, paid_out_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![run.started_by, now.unix_ms(), run.licences, run.payouts, run.paid_out_minor],
+        )?;
+        Ok(run)
+    }
+
+    /// The most recent settlement runs.
+    pub fn settlement_runs(&self, limit: usize) -> Result<Vec<SettlementRun>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT started_by, at, licences, payouts, paid_out_minor FROM settlement_runs ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([page_limit(limit)], |r| {
+            Ok(SettlementRun {
+                started_by: r.get(0)?,
+                at: Timestamp::from_unix_ms(r.get(1)?),
+                licences: r.get(2)?,
+                payouts: r.get(3)?,
+                paid_out_minor: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Queues an email.

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, super::platform::MIGRATION_2),
     (3, super::platform::MIGRATION_3),
     (4, super::platform::MIGRATION_4),
+    (5, super::platform::MIGRATION_5),
 ];
 
 const MIGRATION_1: &str = r#"

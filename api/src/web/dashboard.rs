@@ -8,7 +8,7 @@ use super::seal::{embed_code, offer_rules, price_label};
 use super::setup::owned_channel;
 use super::{db, render, svg, State};
 use crate::store::platform::{ChannelClaim, DayPoint, Earnings, Role, User};
-use crate::store::{Repository, SettleOptions};
+use crate::store::Repository;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::LicenceId;
@@ -367,6 +367,7 @@ struct AdminPage {
     user: User,
     csrf: String,
     payouts: Vec<(String, String, String, usize, String)>,
+    runs: Vec<(String, String, i64, i64)>,
     counts: Vec<(String, i64)>,
     frozen: Vec<LicenceRow>,
     pending_claims: Vec<(String, String, String, String)>,
@@ -382,7 +383,7 @@ struct AdminQuery {
 async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
     let now = state.now();
-    let (counts, frozen, claims, points, payouts) = db(&state, move |s| {
+    let (counts, frozen, claims, points, payouts, runs) = db(&state, move |s| {
         let counts = crate::store::status_counts(s)?;
         Ok((
             counts,
@@ -390,6 +391,7 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
             s.pending_claims(100)?,
             s.licences_per_day(None, now, 30)?,
             s.recent_payouts(50)?,
+            s.settlement_runs(20)?,
         ))
     })
     .await?;
@@ -403,6 +405,10 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
             .map(|(c, k)| (c.id.to_string(), c.kind.as_str().to_owned(), c.handle, k.token))
             .collect(),
         report: q.report.clone(),
+        runs: runs
+            .iter()
+            .map(|r| (r.at.to_string()[..16].replace('T', " "), r.started_by.clone(), r.licences, r.payouts))
+            .collect(),
         payouts: payouts
             .iter()
             .map(|p| {
@@ -420,10 +426,10 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
 }
 
 async fn run_settlement(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {
-    form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
     let now = state.now();
-    let report = db(&state, move |s| Ok(s.settle(now, SettleOptions::default())?)).await.map_err(ApiError::page)?;
-    let summary = format!("settled {} licences, {} payouts", report.invoices.len(), report.payouts.len());
+    let admin = form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
+    let run = db(&state, move |s| Ok(s.settle_and_record(admin.id.as_str(), now)?)).await.map_err(ApiError::page)?;
+    let summary = format!("settled {} licences, {} payouts", run.licences, run.payouts);
     tracing::info!(%summary, "settlement run from the admin console");
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/admin?report={}", super::setup::url_encode(&summary))))

@@ -1,3 +1,5 @@
+//! Background work of the server: licence emails, and scheduled settlement ([`spawn_settlement`]).
+//!
 //! Licence emails. Fulfilment writes a message to the outbox table (`store::platform`) in the same
 //! store call that grants the licence; [`spawn`] starts a thread that drains the outbox over SMTP with
 //! retries and backoff, so mail survives an SMTP outage and a restart. Without `smtp_url` the mail
@@ -68,6 +70,31 @@ pub fn drain_once(state: &AppState) -> Result<usize, String> {
         }
     }
     Ok(sent)
+}
+
+/// Starts the settlement thread: a pass every `settle_every_s` seconds settles licences whose publicity
+/// period is over, invoices them and pays out, and is recorded for the admin console.
+pub fn spawn_settlement(state: State) {
+    let every = state.config.settle_every_s;
+    if every == 0 {
+        return;
+    }
+    std::thread::Builder::new()
+        .name("seal-settlement".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(every));
+            let now = state.now();
+            let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+            match store.settle_and_record("schedule", now) {
+                Ok(run) if run.licences > 0 || run.payouts > 0 => {
+                    tracing::info!(licences = run.licences, payouts = run.payouts, "scheduled settlement")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "scheduled settlement failed"),
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::error!(error = %e, "could not start the settlement schedule"));
 }
 
 /// Starts the sender thread (once per server; it checks the outbox every second).

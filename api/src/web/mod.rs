@@ -259,6 +259,7 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     let url = state.config.public_url.clone();
     let state = web::Data::new(state);
     mail::spawn(state.clone());
+    mail::spawn_settlement(state.clone());
     let server = HttpServer::new(move || app(state.clone())).workers(workers).shutdown_timeout(10).bind(bind)?.run();
     tracing::info!(%url, %bind, "Copyright Seal is serving");
     println!("Copyright Seal is running at {url}/ (listening on {bind}; Ctrl-C or SIGTERM stops it)");
