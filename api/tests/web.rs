@@ -200,11 +200,24 @@ async fn accounts_need_csrf_and_sign_in_is_rate_limited() -> Result<()> {
         )
         .await;
     assert_eq!(admin.status, StatusCode::BAD_REQUEST);
+    // Changing the password needs the current one, ends the other sessions and keeps this browser in.
+    let mut other_browser = sign_in(&w, "holder@example.test", "long enough pw").await;
+    let wrong =
+        b.form(&w, "/account/password", &[("current", "not it at all"), ("password", "a brand new password")]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let changed =
+        b.form(&w, "/account/password", &[("current", "long enough pw"), ("password", "a brand new password")]).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get(&w, "/api/v1/me").await.status, StatusCode::OK);
+    assert_eq!(other_browser.get(&w, "/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    let mut again = Browser::default();
+    let old_pw = again.form(&w, "/sign-in", &[("email", "holder@example.test"), ("password", "long enough pw")]).await;
+    assert_eq!(old_pw.status, StatusCode::BAD_REQUEST);
     // Wrong password, then the limiter.
     let mut c = Browser::default();
     let wrong = c.form(&w, "/sign-in", &[("email", "holder@example.test"), ("password", "wrong password")]).await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
-    let ok = c.form(&w, "/sign-in", &[("email", "HOLDER@example.test"), ("password", "long enough pw")]).await;
+    let ok = c.form(&w, "/sign-in", &[("email", "HOLDER@example.test"), ("password", "a brand new password")]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let mut last = StatusCode::OK;
     for _ in 0..6 {

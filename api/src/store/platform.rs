@@ -357,10 +357,12 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Sets a password on an account (turning a guest into a full account).
+    /// Sets a password on an account and ends every session of it, in one transaction.
     pub fn set_password(&mut self, user: &PartyId, password_hash: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.as_str()])?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -441,6 +441,38 @@ async fn reset(
     }
 }
 
+/// The change-password form.
+#[derive(Debug, Deserialize)]
+pub struct ChangeForm {
+    csrf: String,
+    current: String,
+    password: String,
+}
+
+/// Changes the signed-in user's password: the current one must be right; every session ends, and
+/// this browser gets a new one.
+async fn change_password(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<ChangeForm>,
+) -> Result<HttpResponse, ApiError> {
+    let all = [Role::Holder, Role::Licensee, Role::Admin, Role::Developer];
+    let user = form_user(&state, &req, &form.csrf, &all).await?;
+    if form.password.chars().count() < 10 {
+        return Err(ApiError::invalid("use a password of at least 10 characters").page());
+    }
+    let (current, stored) = (form.current.clone(), user.password_hash.clone().unwrap_or_default());
+    if !web::block(move || verify_password(&current, &stored)).await? {
+        return Err(ApiError::forbidden("the current password is wrong").page());
+    }
+    let password = form.password.clone();
+    let hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
+    let id = user.id.clone();
+    db(&state, move |s| Ok(s.set_password(&id, &hash)?)).await?;
+    tracing::info!(user = %user.id, "password changed; other sessions ended");
+    start_session(&state, &user).await
+}
+
 /// The account routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sign-up", web::get().to(sign_up_page))
@@ -448,6 +480,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sign-in", web::get().to(sign_in_page))
         .route("/sign-in", web::post().to(sign_in))
         .route("/sign-out", web::post().to(sign_out))
+        .route("/account/password", web::post().to(change_password))
         .route("/forgot", web::get().to(forgot_page))
         .route("/forgot", web::post().to(forgot))
         .route("/reset/{token}", web::get().to(reset_page))
