@@ -350,7 +350,8 @@ fn apply_event(
 ) -> Result<(), ApiError> {
     match e.status {
         PaymentStatus::Succeeded => {
-            fulfil(state, s, &e.checkout_id, Some(("sandbox", &e.payment_id, e.amount_minor, &e.currency)), now)?;
+            let provider = state.sandbox.name();
+            fulfil(state, s, &e.checkout_id, Some((provider, &e.payment_id, e.amount_minor, &e.currency)), now)?;
         }
         PaymentStatus::Declined => decline(s, &e.checkout_id, now)?,
         PaymentStatus::Pending => {}

@@ -106,14 +106,7 @@ struct LicenseePage {
 fn invoice_rows(invoices: &[Invoice]) -> Vec<(String, String, String)> {
     invoices
         .iter()
-        .map(|i| {
-            let v = serde_json::to_value(i).unwrap_or_default();
-            (
-                v["number"].to_string().trim_matches('"').to_owned(),
-                v["licence"].as_str().unwrap_or("").to_owned(),
-                i.issued_at.to_string()[..10].to_owned(),
-            )
-        })
+        .map(|i| (i.number.to_string(), i.licence.to_string(), i.issued_at.to_string()[..10].to_owned()))
         .collect()
 }
 

@@ -137,7 +137,8 @@ pub fn open_state(
     };
     let seals = seal::SealCache::default();
     seals.rebuild(&store, &config.public_url)?;
-    let sandbox = payment::Sandbox::open(&config.data)?;
+    let mut sandbox = payment::Sandbox::open(&config.data)?;
+    sandbox.tolerance_s = config.webhook_tolerance_s;
     Ok(AppState {
         limiter: auth::RateLimiter::default(),
         metrics: metrics::Metrics::default(),

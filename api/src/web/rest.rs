@@ -383,9 +383,7 @@ fn licence_dto(l: Licence) -> LicenceDto {
         valid_from: l.valid_from.to_string(),
         valid_until: l.valid_until.map(|t| t.to_string()),
         hold_until: l.hold_until.to_string(),
-        invoice: l
-            .invoice
-            .map(|i| serde_json::to_value(i).map(|v| v.to_string().trim_matches('"').to_owned()).unwrap_or_default()),
+        invoice: l.invoice.map(|i| i.to_string()),
     }
 }
 
@@ -490,21 +488,9 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
     let u = require(&state, &req, &[Role::Holder]).await?;
     let now = state.now();
     let (e, d) = db(&state, move |s| Ok((s.earnings(&u.id)?, s.licences_per_day(Some(&u.id), now, 30)?))).await?;
-    let value = |x: &dyn ErasedRow| x.json();
-    Ok(HttpResponse::Ok().json(Statement {
-        earnings: e.iter().map(|x| value(x)).collect(),
-        per_day: d.iter().map(|x| value(x)).collect(),
-    }))
-}
-
-trait ErasedRow {
-    fn json(&self) -> serde_json::Value;
-}
-
-impl<T: Serialize> ErasedRow for T {
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
+    let earnings = e.iter().map(serde_json::to_value).collect::<Result<_, _>>().map_err(ApiError::internal)?;
+    let per_day = d.iter().map(serde_json::to_value).collect::<Result<_, _>>().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(Statement { earnings, per_day }))
 }
 
 /// The generated OpenAPI document.
