@@ -13,7 +13,7 @@
 use crate::book::{self, BookError, BookStore, PaymentInput, PurchaseCommand};
 use crate::ids::{ChannelId, LicenceId, OfferId, OperationId, PartyId, WorkId};
 use crate::invariants;
-use crate::licence::{LicenceStatus, ObjectionKind, Resolution, UseScope};
+use crate::licence::{Licence, LicenceStatus, ObjectionKind, Resolution, UseScope};
 use crate::memory::MemoryBook;
 use crate::money::{Amount, Currency, Money};
 use crate::offer::{Action, Channel, ChannelKind, Constraints, Offer, OfferTarget, RightsHolder, Work};
@@ -41,6 +41,15 @@ impl Rng {
             None
         } else {
             items.get(self.below(items.len() as u64) as usize)
+        }
+    }
+    /// Usually (`percent`) one of the `likely` items, otherwise any item: most operations are meant to
+    /// succeed, the rest exercise the refusals.
+    fn pick_mostly<T: Clone>(&mut self, percent: u64, likely: &[T], any: &[T]) -> Option<T> {
+        if self.chance(percent) {
+            self.pick(likely).cloned()
+        } else {
+            self.pick(any).cloned()
         }
     }
 }
@@ -193,8 +202,7 @@ impl Sim {
         // Mostly a work the offer covers; sometimes any work, to exercise the refusal.
         let covered: Vec<WorkId> =
             self.book.data().works.values().filter(|w| offer.covers(w)).map(|w| w.id.clone()).collect();
-        let work =
-            if self.rng.chance(90) { self.rng.pick(&covered).cloned() } else { self.rng.pick(&self.works).cloned() };
+        let work = self.rng.pick_mostly(90, &covered, &self.works);
         let Some(work) = work else { return };
         let payment = (!offer.is_free()).then(|| PaymentInput {
             provider: id(PartyId::new, (*self.rng.pick(&["alipay", "wechatpay"]).expect("non-empty")).into()),
@@ -275,19 +283,15 @@ impl Sim {
         self.stats[3] += 1;
     }
 
+    fn licences_where(&self, keep: impl Fn(&Licence) -> bool) -> Vec<LicenceId> {
+        self.book.data().licences.values().filter(|l| keep(l)).map(|l| l.id.clone()).collect()
+    }
+
     fn object(&mut self) {
         let now = self.now;
-        let open: Vec<LicenceId> = self
-            .book
-            .data()
-            .licences
-            .values()
-            .filter(|l| l.status == LicenceStatus::Held && now < l.hold_until)
-            .map(|l| l.id.clone())
-            .collect();
+        let open = self.licences_where(|l| l.status == LicenceStatus::Held && now < l.hold_until);
         // Mostly a licence still in its publicity period; sometimes any, to exercise the refusal.
-        let lic =
-            if self.rng.chance(80) { self.rng.pick(&open).cloned() } else { self.rng.pick(&self.licences).cloned() };
+        let lic = self.rng.pick_mostly(80, &open, &self.licences);
         let Some(lic) = lic else { return };
         let op = id(OperationId::new, self.fresh("obj"));
         let kind = if self.rng.chance(50) { ObjectionKind::RefundRequest } else { ObjectionKind::OwnershipDispute };
@@ -297,17 +301,9 @@ impl Sim {
     }
 
     fn resolve(&mut self) {
-        let frozen: Vec<LicenceId> = self
-            .book
-            .data()
-            .licences
-            .values()
-            .filter(|l| l.status == LicenceStatus::Frozen)
-            .map(|l| l.id.clone())
-            .collect();
+        let frozen = self.licences_where(|l| l.status == LicenceStatus::Frozen);
         // Mostly a frozen licence; sometimes any, to exercise the refusal.
-        let lic =
-            if self.rng.chance(85) { self.rng.pick(&frozen).cloned() } else { self.rng.pick(&self.licences).cloned() };
+        let lic = self.rng.pick_mostly(85, &frozen, &self.licences);
         let Some(lic) = lic else { return };
         let op = id(OperationId::new, self.fresh("res"));
         let res = if self.rng.chance(50) { Resolution::Refund } else { Resolution::Release };
@@ -360,14 +356,7 @@ impl Sim {
     /// Ends every open case: releases or refunds the frozen, waits out every publicity period, settles
     /// and pays out everything.
     fn drain(&mut self) {
-        let frozen: Vec<LicenceId> = self
-            .book
-            .data()
-            .licences
-            .values()
-            .filter(|l| l.status == LicenceStatus::Frozen)
-            .map(|l| l.id.clone())
-            .collect();
+        let frozen = self.licences_where(|l| l.status == LicenceStatus::Frozen);
         for lic in frozen {
             let op = id(OperationId::new, self.fresh("drain"));
             let res = if self.rng.chance(50) { Resolution::Refund } else { Resolution::Release };

@@ -176,11 +176,6 @@ fn entry(view: Value) -> SealEntry {
     SealEntry { body: body.into(), etag }
 }
 
-/// The works an offer applies to, given the works of each channel.
-fn offer_applies(offer: &Offer, work: &Work) -> bool {
-    offer.covers(work)
-}
-
 impl SealCache {
     /// Rebuilds every entry from the store.
     pub fn rebuild(&self, store: &SqliteStore, base: &str) -> Result<(), StoreError> {
@@ -194,9 +189,9 @@ impl SealCache {
 
     /// Re-renders one work (after a licence, or a change to the work or its offers).
     pub fn refresh_work(&self, store: &SqliteStore, base: &str, id: &WorkId) -> Result<(), StoreError> {
-        let Some(work) = seal_store_work(store, id)? else { return Ok(()) };
+        let Some(work) = crate::store::Repository::work(store, id)? else { return Ok(()) };
         let mut offers: Vec<Offer> = store.offers_of(&work.owner, "", 500)?;
-        offers.retain(|o| offer_applies(o, &work));
+        offers.retain(|o| o.covers(&work));
         let holder = store.holder_name(&work.owner)?;
         let agg = store.work_licences(id)?;
         let view = seal_view(base, &work, &holder, &offers.iter().collect::<Vec<_>>(), &agg);
@@ -269,18 +264,13 @@ fn render_all(
         if let Some(c) = &w.channel {
             applicable.extend(by_channel.get(c).into_iter().flatten().copied());
         }
-        applicable.retain(|o| offer_applies(o, w));
+        applicable.retain(|o| o.covers(w));
         let agg = aggregates.remove(&w.id).unwrap_or_default();
         let name = holders.get(&w.owner).map_or("", String::as_str);
         out.entries.insert(w.id.to_string(), Arc::new(entry(seal_view(base, w, name, &applicable, &agg))));
         out.by_url.insert(normalise_url(&w.source_url), w.id.clone());
     }
     out
-}
-
-fn seal_store_work(store: &SqliteStore, id: &WorkId) -> Result<Option<Work>, StoreError> {
-    use crate::store::Repository;
-    store.work(id)
 }
 
 fn answer(req: &HttpRequest, e: &SealEntry) -> HttpResponse {
