@@ -1,0 +1,232 @@
+//! The guarded HTTP fetcher: the one way out to the network for the whole platform.
+//!
+//! Every outbound fetch (channel ownership checks, a page fetched on first view, later the monitoring
+//! crawler) goes through [`Fetcher::get`], so the SSRF rules in [`crate::guard`], the overall deadline,
+//! the body cap and the concurrency cap are enforced once, here, instead of at every call site.
+//!
+//! What a fetch guarantees:
+//! - every hop's URL is checked (scheme, no credentials, port, literal IP) and every resolved address
+//!   is checked when the connection is made, so neither a redirect nor a name such as `localhost` can
+//!   reach the server itself or its private network;
+//! - redirects are followed by hand, so each hop passes the same checks, and at most
+//!   [`FetchPolicy::max_redirects`] of them;
+//! - one deadline covers the wait for a permit, DNS, connecting, TLS, headers and the whole body, so a
+//!   server that trickles one byte a second cannot hold a request past it;
+//! - the body is read chunk by chunk and abandoned as soon as it passes the caller's cap;
+//! - errors say what kind of thing went wrong in a few generic words and never carry the inner error,
+//!   an address or whether a port was closed or silent, so the fetcher cannot be used as a port scanner.
+//!   The detail goes to `tracing::debug!` for operators.
+
+use std::error::Error as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::guard::{check_url, AddressRefused, GuardedResolver};
+
+/// What a [`Fetcher`] may reach and how much time and parallelism it may spend.
+#[derive(Debug, Clone)]
+pub struct FetchPolicy {
+    /// Lifts the address rules (loopback, private, link-local and the rest) for tests and intranet
+    /// deployments. Ports are still checked against `allowed_ports`.
+    pub allow_private: bool,
+    /// The ports a URL may name (explicitly or by its scheme's default). Default 80 and 443, which keeps
+    /// the server's own port and internal services on other ports out of reach.
+    pub allowed_ports: Vec<u16>,
+    /// Exact socket addresses that are always allowed, whatever their address and port. They apply to
+    /// URLs whose host is that IP literal (a resolved name never matches, because the resolver does not
+    /// see the port), so a test can open one 127.0.0.1 server and still prove that another loopback
+    /// port is refused.
+    pub allow_exact: Vec<SocketAddr>,
+    /// How many redirects one fetch follows before it gives up. Default 5.
+    pub max_redirects: usize,
+    /// One deadline for the whole fetch: waiting for a permit, DNS, connecting, TLS, headers, every
+    /// redirect hop and the whole body. Default 10 s.
+    pub deadline: Duration,
+    /// How many fetches may be in flight at once across clones of one [`Fetcher`]. Default 16. Waiting
+    /// for a slot counts against the deadline.
+    pub max_concurrent: usize,
+    /// The `User-Agent` sent with every request: honest, naming the platform, never a browser's.
+    pub user_agent: String,
+}
+
+impl Default for FetchPolicy {
+    fn default() -> Self {
+        FetchPolicy {
+            allow_private: false,
+            allowed_ports: vec![80, 443],
+            allow_exact: Vec::new(),
+            max_redirects: 5,
+            deadline: Duration::from_secs(10),
+            max_concurrent: 16,
+            user_agent: concat!("CopyrightSeal/", env!("CARGO_PKG_VERSION"), " (+https://github.com/copyright-seal)")
+                .to_owned(),
+        }
+    }
+}
+
+/// A response that arrived within the policy: any status, including 4xx and 5xx (callers decide what
+/// a status means to them), with its whole body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The URL of the last hop, after redirects.
+    pub final_url: Url,
+    /// The HTTP status code of the last hop.
+    pub status: u16,
+    /// The `Content-Type` header, when it is present and readable as text.
+    pub content_type: Option<String>,
+    /// The body, decompressed if the server sent gzip, at most the caller's `max_body_bytes`.
+    pub body: Vec<u8>,
+}
+
+/// Why a fetch gave no response. The texts are short and generic on purpose: they may reach the user
+/// who typed the URL, and must not tell them anything about the server's network (an address, an inner
+/// error, or a closed port from an open one).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not an `http`/`https` URL without credentials, or a redirect's `Location` is not one.
+    #[error("the address is not a valid web address")]
+    BadUrl,
+    /// The address or the port is not allowed by the policy.
+    #[error("the address is not allowed")]
+    Refused,
+    /// DNS, connecting, TLS or reading failed. One variant for all of them, so a closed port, a
+    /// filtered one and a server that hangs up look the same.
+    #[error("the site could not be reached")]
+    Unreachable,
+    /// The fetch did not finish within the policy's deadline.
+    #[error("the site took too long to answer")]
+    TimedOut,
+    /// The body is longer than the caller's cap.
+    #[error("the page is too large")]
+    TooLarge,
+    /// The site redirected more often than the policy allows.
+    #[error("the site redirected too many times")]
+    TooManyRedirects,
+    /// The policy itself cannot be used (no concurrency, or a user agent that is not a header value).
+    #[error("the fetch policy is not valid")]
+    BadPolicy,
+}
+
+/// The guarded HTTP client. Cheap to clone; clones share the connection pool and the concurrency cap.
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    policy: FetchPolicy,
+    client: reqwest::Client,
+    permits: Semaphore,
+}
+
+impl Fetcher {
+    /// Builds a fetcher for `policy`. Fails with [`FetchError::BadPolicy`] when `max_concurrent` is 0
+    /// (every fetch would only wait out its deadline) or the user agent is not a valid header value.
+    pub fn new(policy: FetchPolicy) -> Result<Fetcher, FetchError> {
+        if policy.max_concurrent == 0 {
+            return Err(FetchError::BadPolicy);
+        }
+        let client = reqwest::Client::builder()
+            // Redirects are followed by hand so that each hop passes `check_url`.
+            .redirect(reqwest::redirect::Policy::none())
+            // An environment proxy would make the connection on our behalf, past the resolver's checks.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { allow_private: policy.allow_private }))
+            .user_agent(policy.user_agent.as_str())
+            // The page we come from is nobody's business.
+            .referer(false)
+            .build()
+            .map_err(|e| {
+                tracing::debug!(error = %e, "fetcher setup failed");
+                FetchError::BadPolicy
+            })?;
+        let permits = Semaphore::new(policy.max_concurrent);
+        Ok(Fetcher { inner: Arc::new(Inner { policy, client, permits }) })
+    }
+
+    /// The policy this fetcher enforces.
+    pub fn policy(&self) -> &FetchPolicy {
+        &self.inner.policy
+    }
+
+    /// Fetches `url` with GET, following allowed redirects, and returns the last response with a body
+    /// of at most `max_body_bytes` bytes. Everything, including the wait for a concurrency slot, runs
+    /// under the policy's one deadline.
+    pub async fn get(&self, url: &Url, max_body_bytes: usize) -> Result<Fetched, FetchError> {
+        match tokio::time::timeout(self.inner.policy.deadline, self.get_within_deadline(url, max_body_bytes)).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::debug!(%url, "fetch passed its deadline");
+                Err(FetchError::TimedOut)
+            }
+        }
+    }
+
+    async fn get_within_deadline(&self, url: &Url, max_body_bytes: usize) -> Result<Fetched, FetchError> {
+        // The semaphore lives as long as `inner` and is never closed, so acquiring cannot fail; map it
+        // anyway rather than panic.
+        let _permit = self.inner.permits.acquire().await.map_err(|_| FetchError::Unreachable)?;
+        let policy = &self.inner.policy;
+        let mut current = url.clone();
+        let mut redirects = 0;
+        loop {
+            check_url(&current, policy)?;
+            let response = self.inner.client.get(current.clone()).send().await.map_err(|e| classify(&e))?;
+            let status = response.status().as_u16();
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                if let Some(location) = response.headers().get(LOCATION) {
+                    let location = location.to_str().map_err(|_| FetchError::BadUrl)?;
+                    let next = current.join(location).map_err(|_| FetchError::BadUrl)?;
+                    if redirects >= policy.max_redirects {
+                        return Err(FetchError::TooManyRedirects);
+                    }
+                    redirects += 1;
+                    current = next;
+                    continue;
+                }
+            }
+            return read_body(response, current, max_body_bytes).await;
+        }
+    }
+}
+
+async fn read_body(mut response: reqwest::Response, final_url: Url, cap: usize) -> Result<Fetched, FetchError> {
+    let status = response.status().as_u16();
+    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let declared = response.content_length();
+    // Refuse before reading a byte when the server announces more than the cap.
+    if declared.is_some_and(|len| len > cap as u64) {
+        return Err(FetchError::TooLarge);
+    }
+    // Trust the announced length for the first allocation only up to a modest size: it is the
+    // server's claim, not a fact.
+    let initial = declared.map_or(0, |len| len as usize).min(cap).min(1 << 20);
+    let mut body = Vec::with_capacity(initial);
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
+        if body.len() + chunk.len() > cap {
+            return Err(FetchError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched { final_url, status, content_type, body })
+}
+
+/// Sorts a reqwest error into the two answers a caller may see: our resolver's refusal, or everything
+/// else as `Unreachable`. The detail goes to the debug log only.
+fn classify(error: &reqwest::Error) -> FetchError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(e) = source {
+        if e.is::<AddressRefused>() {
+            return FetchError::Refused;
+        }
+        source = e.source();
+    }
+    tracing::debug!(error = ?error, "fetch failed");
+    FetchError::Unreachable
+}
