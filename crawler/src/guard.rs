@@ -241,11 +241,11 @@ mod tests {
             "ff0e::1",
             "100::1",
             "2001:db8::1",
-            "2001::1",           // Teredo
-            "2001:2::1",         // benchmarking
-            "3fff::1",           // documentation (RFC 9637)
-            "64:ff9b:1::a00:1",  // local-use NAT64
-            "4000::1",           // outside 2000::/3, unallocated
+            "2001::1",          // Teredo
+            "2001:2::1",        // benchmarking
+            "3fff::1",          // documentation (RFC 9637)
+            "64:ff9b:1::a00:1", // local-use NAT64
+            "4000::1",          // outside 2000::/3, unallocated
         ] {
             assert!(is_forbidden(v6(ip)), "{ip} must be forbidden");
         }
