@@ -60,9 +60,9 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
     if s[0] & 0xe000 != 0x2000 {
         return true;
     }
-    (s[0] == 0x2001 && s[1] < 0x0200) // 2001::/23 IETF protocol assignments, Teredo (hides an IPv4)
-        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] & 0xfff0 == 0x3ff0) // 3fff::/20 documentation (RFC 9637)
+    // 2001::/23 is IETF protocol assignments, including Teredo (which hides an IPv4 address);
+    // 2001:db8::/32 and 3fff::/20 (RFC 9637) are documentation.
+    (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8)) || (s[0] & 0xfff0 == 0x3ff0)
 }
 
 /// The IPv4 address carried by an IPv6 address, for the forms that carry one: IPv4-mapped

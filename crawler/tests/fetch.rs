@@ -124,6 +124,26 @@ async fn default_policy_refuses_loopback_and_localhost_without_connecting() {
 }
 
 #[tokio::test]
+async fn every_spelling_of_the_local_host_is_refused() {
+    // The url crate turns the numeric IPv4 spellings into 127.0.0.1 (and `0` into 0.0.0.0), the URL
+    // check refuses the literals, and the resolver refuses `localhost`: all before any connection.
+    let f = fetcher(FetchPolicy::default());
+    for s in [
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://[::ffff:7f00:1]/",
+        "http://[::1]/",
+        "http://localhost/",
+        "https://localhost/",
+        "http://0/",
+    ] {
+        let err = f.get(&Url::parse(s).expect("url"), 16).await.expect_err("must be refused");
+        assert!(matches!(err, FetchError::Refused), "{s}: {err:?}");
+    }
+}
+
+#[tokio::test]
 async fn allow_exact_fetches_one_server_and_returns_any_status() {
     let ok = Server::respond("200 OK", "Content-Type: text/html; charset=utf-8\r\n", b"<p>hello</p>");
     let missing = Server::respond("404 Not Found", "", b"gone");
