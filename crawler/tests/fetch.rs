@@ -274,6 +274,50 @@ async fn a_body_over_the_cap_is_too_large() {
     assert_eq!(f.get(&declared.url("/"), 10_000).await.expect("fits").body.len(), 10_000);
 }
 
+/// `data` gzipped, as a server would send it with `Content-Encoding: gzip`.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip in memory");
+    encoder.finish().expect("gzip in memory")
+}
+
+/// A server that sends `body` gzipped, announcing the compressed length.
+fn gzip_server(body: Vec<u8>) -> Server {
+    Server::start(move |stream, _| {
+        read_request(stream);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body);
+    })
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_decoded_and_the_cap_counts_decoded_bytes() {
+    let page = gzip_server(gzip(b"<p>compressed page</p>"));
+    // A gzip bomb in miniature: 1 MiB of zeros is about a kilobyte on the wire.
+    let zeros = gzip(&vec![0u8; 1 << 20]);
+    assert!(zeros.len() < 8 * 1024);
+    let bomb = gzip_server(zeros);
+    let f = fetcher(exact(&[&page, &bomb]));
+
+    let got = f.get(&page.url("/"), 1024).await.expect("gzip page");
+    assert_eq!(got.body, b"<p>compressed page</p>");
+
+    let err = f.get(&bomb.url("/"), 64 * 1024).await.expect_err("decoded size is over the cap");
+    assert!(matches!(err, FetchError::TooLarge), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_status_without_location_is_returned_as_is() {
+    let server = Server::respond("302 Found", "", b"nowhere to go");
+    let got = fetcher(exact(&[&server])).get(&server.url("/"), 1024).await.expect("an answer");
+    assert_eq!(got.status, 302);
+    assert_eq!(got.body, b"nowhere to go");
+}
+
 #[tokio::test]
 async fn a_closed_port_and_a_hang_up_look_the_same() {
     let closed = {
