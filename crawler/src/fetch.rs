@@ -50,7 +50,9 @@ pub struct FetchPolicy {
     /// How many fetches may be in flight at once across clones of one [`Fetcher`]. Default 16. Waiting
     /// for a slot counts against the deadline.
     pub max_concurrent: usize,
-    /// The `User-Agent` sent with every request: honest, naming the platform, never a browser's.
+    /// The `User-Agent` sent with every request: honest, naming the platform, never a browser's. The
+    /// default is `CopyrightSeal/<version> (copyright seal fetcher)`; deployments should add their
+    /// contact URL.
     pub user_agent: String,
 }
 
@@ -63,8 +65,9 @@ impl Default for FetchPolicy {
             max_redirects: 5,
             deadline: Duration::from_secs(10),
             max_concurrent: 16,
-            user_agent: concat!("CopyrightSeal/", env!("CARGO_PKG_VERSION"), " (+https://github.com/copyright-seal)")
-                .to_owned(),
+            // No contact URL is invented here: the project has no public home yet, and a deployment
+            // should name its own (`CopyrightSeal/0.1.0 (+https://its.host/about-our-fetcher)`).
+            user_agent: concat!("CopyrightSeal/", env!("CARGO_PKG_VERSION"), " (copyright seal fetcher)").to_owned(),
         }
     }
 }

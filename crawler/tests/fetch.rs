@@ -379,8 +379,15 @@ async fn the_concurrency_cap_holds_and_waiting_counts_against_the_deadline() {
     assert!(slow.stats.max_in_flight.load(Ordering::SeqCst) <= 2, "more than 2 fetches in flight");
     assert!(started.elapsed() >= Duration::from_millis(550), "4 fetches of 300 ms two at a time take two rounds");
 
-    // One slot, a deadline shorter than two rounds: the second fetch times out waiting for the slot.
-    let one = fetcher(FetchPolicy { max_concurrent: 1, deadline: Duration::from_millis(450), ..exact(&[&slow]) });
+    // One slot and a deadline between one and two answers (wide margins both ways, for a busy machine):
+    // the second fetch times out waiting for the slot.
+    let slower = Server::start(|stream, _| {
+        read_request(stream);
+        thread::sleep(Duration::from_millis(800));
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    });
+    let one = fetcher(FetchPolicy { max_concurrent: 1, deadline: Duration::from_millis(1200), ..exact(&[&slower]) });
+    let url = slower.url("/");
     let (first, second) = tokio::join!(one.get(&url, 16), one.get(&url, 16));
     let results = [first, second];
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
