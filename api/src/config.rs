@@ -4,7 +4,7 @@
 //! print the same table.
 
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// One documented setting: TOML key, environment variable, default, meaning.
@@ -29,6 +29,19 @@ pub const SETTINGS: &[SettingDoc] = &[
         "SMTP relay for licence emails, smtp://HOST:PORT (unset: mail waits in the outbox)",
     ),
     ("mail_from", "SEAL_MAIL_FROM", "Copyright Seal <no-reply@localhost>", "sender of licence emails"),
+    (
+        "fetch_private",
+        "SEAL_FETCH_PRIVATE",
+        "false",
+        "let ownership checks and first-view fetches reach loopback, private and link-local addresses (tests, intranets only)",
+    ),
+    ("fetch_ports", "SEAL_FETCH_PORTS", "80,443", "ports outbound fetches may connect to (TOML: a list)"),
+    (
+        "trusted_proxies",
+        "SEAL_TRUSTED_PROXIES",
+        "none",
+        "reverse proxies (IP addresses, comma-separated; TOML: a list) whose X-Forwarded-For names the client for rate limits",
+    ),
 ];
 
 /// A partial configuration: one layer (file, environment or flags).
@@ -61,6 +74,12 @@ pub struct ConfigLayer {
     pub smtp_url: Option<String>,
     /// See [`SETTINGS`].
     pub mail_from: Option<String>,
+    /// See [`SETTINGS`].
+    pub fetch_private: Option<bool>,
+    /// See [`SETTINGS`].
+    pub fetch_ports: Option<Vec<u16>>,
+    /// See [`SETTINGS`].
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 /// The resolved configuration.
@@ -92,6 +111,12 @@ pub struct ServeConfig {
     pub smtp: Option<(String, u16)>,
     /// Sender of licence emails.
     pub mail_from: String,
+    /// Whether outbound fetches may reach private addresses.
+    pub fetch_private: bool,
+    /// Ports outbound fetches may connect to.
+    pub fetch_ports: Vec<u16>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// A setting that could not be read.
@@ -149,6 +174,22 @@ impl ConfigLayer {
                 Some(v) => v.trim().parse().map(Some).map_err(|_| ConfigError::Env { var, value: v, reason }),
             }
         }
+        fn list<T: std::str::FromStr>(
+            get: &impl Fn(&str) -> Option<String>,
+            var: &'static str,
+            reason: &'static str,
+        ) -> Result<Option<Vec<T>>, ConfigError> {
+            match get(var) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Ok(None),
+                Some(v) => v
+                    .split(',')
+                    .map(|item| item.trim().parse())
+                    .collect::<Result<Vec<T>, _>>()
+                    .map(Some)
+                    .map_err(|_| ConfigError::Env { var, value: v.clone(), reason }),
+            }
+        }
         Ok(ConfigLayer {
             bind: parse(&get, "SEAL_BIND", "expected HOST:PORT, e.g. 127.0.0.1:8080")?,
             data: get("SEAL_DATA").filter(|v| !v.is_empty()).map(PathBuf::from),
@@ -163,6 +204,9 @@ impl ConfigLayer {
             settle_every_s: parse(&get, "SEAL_SETTLE_EVERY_S", "expected seconds")?,
             smtp_url: get("SEAL_SMTP_URL").filter(|v| !v.is_empty()),
             mail_from: get("SEAL_MAIL_FROM").filter(|v| !v.is_empty()),
+            fetch_private: parse(&get, "SEAL_FETCH_PRIVATE", "expected true or false")?,
+            fetch_ports: list(&get, "SEAL_FETCH_PORTS", "expected port numbers separated by commas")?,
+            trusted_proxies: list(&get, "SEAL_TRUSTED_PROXIES", "expected IP addresses separated by commas")?,
         })
     }
 
@@ -182,6 +226,9 @@ impl ConfigLayer {
             settle_every_s: over.settle_every_s.or(self.settle_every_s),
             smtp_url: over.smtp_url.or(self.smtp_url),
             mail_from: over.mail_from.or(self.mail_from),
+            fetch_private: over.fetch_private.or(self.fetch_private),
+            fetch_ports: over.fetch_ports.or(self.fetch_ports),
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
         }
     }
 
@@ -225,7 +272,14 @@ impl ConfigLayer {
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(ConfigError::Invalid(format!("mail_from {mail_from:?} is not an address")));
         }
+        let fetch_ports = self.fetch_ports.unwrap_or_else(|| vec![80, 443]);
+        if fetch_ports.is_empty() || fetch_ports.contains(&0) {
+            return Err(ConfigError::Invalid("fetch_ports must list at least one port, none of them 0".into()));
+        }
         Ok(ServeConfig {
+            fetch_private: self.fetch_private.unwrap_or(false),
+            fetch_ports,
+            trusted_proxies: self.trusted_proxies.unwrap_or_default(),
             settle_every_s: self.settle_every_s.unwrap_or(3600),
             smtp,
             mail_from,

@@ -30,6 +30,10 @@ fn world_with(adjust: impl FnOnce(&mut ServeConfig)) -> Result<World> {
     let dir = tempfile::tempdir()?;
     let mut config = ServeConfig::for_tests(dir.path(), "127.0.0.1:1".parse()?);
     config.demo = true;
+    // The publisher sites of these tests run on 127.0.0.1 at random ports; outbound fetches are
+    // refused there by default (the SSRF tests below use the default).
+    config.fetch_private = true;
+    config.fetch_ports = (1..=u16::MAX).collect();
     adjust(&mut config);
     let clock = Arc::new(AtomicI64::new(Timestamp::parse(T0)?.unix_ms()));
     let c = clock.clone();
@@ -62,8 +66,12 @@ impl Reply {
 }
 
 impl Browser {
+    /// The token a page would carry: bound to the session when signed in, else the anonymous cookie.
     fn csrf(&self) -> String {
-        self.cookies.get("seal_csrf").cloned().unwrap_or_default()
+        match self.cookies.get("seal_session") {
+            Some(session) => seal_api::web::auth::session_csrf(session),
+            None => self.cookies.get("seal_csrf").cloned().unwrap_or_default(),
+        }
     }
 
     async fn send(&mut self, w: &World, req: test::TestRequest) -> Reply {
@@ -89,7 +97,7 @@ impl Browser {
     }
 
     async fn form(&mut self, w: &World, path: &str, fields: &[(&str, &str)]) -> Reply {
-        if !self.cookies.contains_key("seal_csrf") {
+        if !self.cookies.contains_key("seal_csrf") && !self.cookies.contains_key("seal_session") {
             self.get(w, "/sign-in").await;
         }
         let csrf = self.csrf();
@@ -146,8 +154,12 @@ async fn the_seal_is_served_from_memory_with_etags() -> Result<()> {
     let by_url =
         b.get(&w, "/api/v1/seal/resolve?seal=rh-a-site&url=https%3A%2F%2Frh-a.example.com%2Farticles%2F1%2F").await;
     assert_eq!(by_url.json()["work"]["id"], "rh-a-w1");
-    let unknown = b.get(&w, "/api/v1/seal/resolve?url=https%3A%2F%2Felsewhere.example%2Fx").await;
+    let unknown = b.get(&w, "/api/v1/seal/resolve?seal=rh-a-site&url=https%3A%2F%2Felsewhere.example%2Fx").await;
     assert_eq!(unknown.json()["code"], "not_registered");
+    // Another channel's id never resolves to rh-a's page (the URL map is per channel).
+    let other =
+        b.get(&w, "/api/v1/seal/resolve?seal=rh-b-site&url=https%3A%2F%2Frh-a.example.com%2Farticles%2F1%2F").await;
+    assert_eq!(other.json()["code"], "not_registered");
     // The page, the badge and the widget.
     let page = b.get(&w, "/w/rh-a-w0").await.text();
     assert!(page.contains("application/ld+json") && page.contains("\"acquireLicensePage\""), "{page}");
@@ -235,6 +247,8 @@ async fn accounts_need_csrf_and_sign_in_is_rate_limited() -> Result<()> {
 struct Site {
     url: String,
     pages: Arc<std::sync::Mutex<(Vec<u8>, Option<String>)>>,
+    /// Connections accepted, so a test can prove a fetch never happened.
+    hits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Site {
@@ -243,8 +257,11 @@ impl Site {
         let url = format!("http://{}", listener.local_addr()?);
         let pages = Arc::new(std::sync::Mutex::new((b"<html></html>".to_vec(), None::<String>)));
         let p = pages.clone();
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
         std::thread::spawn(move || {
             for mut s in listener.incoming().flatten() {
+                h.fetch_add(1, Ordering::SeqCst);
                 let mut buf = [0u8; 4096];
                 let n = s.read(&mut buf).unwrap_or(0);
                 let req = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -258,7 +275,7 @@ impl Site {
                 let _ = s.write_all(&body);
             }
         });
-        Ok(Site { url, pages })
+        Ok(Site { url, pages, hits })
     }
 
     fn serve(&self, home: String, file: Option<String>) {
@@ -285,11 +302,19 @@ async fn a_holder_sets_up_a_seal_in_three_steps() -> Result<()> {
     let token = ch["verification_token"].as_str().context("token")?.to_owned();
     assert_eq!(ch["verified"], false);
     let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
-    assert!(r.location().contains("msg=failed"), "{}", r.location());
+    assert!(r.location().contains("msg=no_token"), "{}", r.location());
     // Another channel's token does not count.
     site.serve("<html></html>".into(), Some("seal-not-this-one".into()));
     let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
-    assert!(r.location().contains("msg=failed"));
+    assert!(r.location().contains("msg=no_token"));
+    // Nor does the token in a `<meta` string that is not a meta element in the head (regression: any
+    // `<meta` substring used to count, even inside JSON).
+    site.serve(
+        format!("<html><head><script>var c = {{\"x\": \"<meta name='copyright-seal-verification' content='{token}'>\"}};</script></head><body><meta name=\"copyright-seal-verification\" content=\"{token}\"></body></html>"),
+        None,
+    );
+    let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
+    assert!(r.location().contains("msg=no_token"), "{}", r.location());
     // The well-known file proves it.
     site.serve("<html></html>".into(), Some(format!("{token}\n")));
     let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
@@ -562,7 +587,7 @@ async fn users_see_and_change_only_their_own_records() -> Result<()> {
             format!("/dashboard/licences/{first}/letter.jws"),
         ] {
             let s = who.get(&w, &path).await.status;
-            assert!(s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN, "{path}: {s}");
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
         }
     }
     assert_eq!(b.get(&w, "/dashboard/channels/rh-a-site").await.status, StatusCode::NOT_FOUND);
@@ -661,7 +686,7 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     let r = admin.form(&w, "/admin/settle", &[]).await;
     assert!(r.location().contains("settled"), "{} {}", r.status, r.text());
     let shown = admin.get(&w, &r.location()).await.text();
-    assert!(shown.contains("settled 40 licences"), "{shown}");
+    assert!(shown.contains("Settled: 40 licences"), "{shown}");
     invariants_hold(&w)?;
     let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
     let e = a.get(&w, "/api/v1/ledger/statement").await.json();
@@ -912,4 +937,348 @@ async fn the_webhook_tolerance_setting_is_honoured() -> Result<()> {
     let stale = g.send(&w, hook(w.state.sandbox.sign(&event, now_s - 1200))).await;
     assert_eq!(stale.json()["code"], "bad_webhook");
     Ok(())
+}
+
+/// Regression tests of the security review (issue 9): each failed before its fix.
+mod security {
+    use super::*;
+
+    fn reset_links(w: &World, to: &str) -> Vec<String> {
+        queued_mail_to(w, to)
+            .iter()
+            .filter(|m| m.subject.contains("Reset"))
+            .filter_map(|m| m.body.split_whitespace().find(|t| t.contains("/reset/")).map(str::to_owned))
+            .map(|l| l[l.find("/reset/").unwrap_or(0)..].to_owned())
+            .collect()
+    }
+
+    #[actix_web::test]
+    async fn a_holder_cannot_hijack_another_holders_page() -> Result<()> {
+        let w = world()?;
+        let mut attacker = Browser::sign_up(&w, "attacker@example.test", "holder").await;
+        // rh-a's page, claimed as the attacker's work without a channel, or on a channel of the attacker.
+        let stolen =
+            json!({"title": "t", "author": "a", "source_url": "https://rh-a.example.com/articles/1", "content": "x"});
+        let r = attacker.post_json(&w, "/api/v1/works", stolen.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        let site = Site::start()?;
+        let ch =
+            attacker.post_json(&w, "/api/v1/channels", json!({"kind": "website", "handle": site.url})).await.json();
+        let cid = ch["id"].as_str().context("id")?.to_owned();
+        let mut on_channel = stolen.clone();
+        on_channel["channel"] = json!(cid);
+        let r = attacker.post_json(&w, "/api/v1/works", on_channel.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "unverified channel: {}", r.text());
+        site.serve("<html></html>".into(), ch["verification_token"].as_str().map(String::from));
+        attacker.form(&w, &format!("/dashboard/channels/{cid}/verify"), &[]).await;
+        let r = attacker.post_json(&w, "/api/v1/works", on_channel).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "URL off the channel: {}", r.text());
+        // rh-a's embed still resolves to rh-a's work, and the attacker's channel never resolves rh-a's URL.
+        let mut reader = Browser::default();
+        let url = "https%3A%2F%2Frh-a.example.com%2Farticles%2F1";
+        let a = reader.get(&w, &format!("/api/v1/seal/resolve?seal=rh-a-site&url={url}")).await.json();
+        assert_eq!(a["holder"]["id"], "rh-a");
+        let b = reader.get(&w, &format!("/api/v1/seal/resolve?seal={cid}&url={url}")).await;
+        assert_eq!(b.json()["code"], "not_registered");
+        // Without a source URL the attacker may register, and it is resolvable only by id.
+        let plain = attacker
+            .post_json(&w, "/api/v1/works", json!({"title": "mine", "author": "me", "content": "own words"}))
+            .await;
+        assert_eq!(plain.status, StatusCode::CREATED, "{}", plain.text());
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn outbound_fetches_refuse_internal_addresses_by_default() -> Result<()> {
+        let w = world_with(|c| {
+            c.fetch_private = false;
+            c.fetch_ports = vec![80, 443];
+        })?;
+        let internal = Site::start()?;
+        internal.serve("<html><head><title>internal secret</title></head><body>secret</body></html>".into(), None);
+        let port = internal.url.rsplit(':').next().context("port")?.to_owned();
+        let mut b = Browser::sign_up(&w, "ssrf@example.test", "holder").await;
+        for handle in [
+            internal.url.clone(),
+            format!("http://localhost:{port}"),
+            format!("http://2130706433:{port}"),
+            format!("http://[::1]:{port}"),
+            "http://127.0.0.1".to_owned(),
+        ] {
+            let ch = b.post_json(&w, "/api/v1/channels", json!({"kind": "website", "handle": handle})).await.json();
+            let id = ch["id"].as_str().context("id")?.to_owned();
+            let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
+            assert!(r.location().ends_with("msg=unreachable"), "{handle}: {}", r.location());
+        }
+        // First view on a verified channel whose domain points inside: refused too. The demo channel's
+        // handle is a public name; a channel reviewed as 127.0.0.1 is the worst case.
+        {
+            let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            use seal_api::store::Repository;
+            let holder = seal_licensing::ids::PartyId::new("rh-a")?;
+            s.register_channel(&seal_licensing::offer::Channel {
+                id: seal_licensing::ids::ChannelId::new("rh-a-inside")?,
+                owner: holder,
+                kind: seal_licensing::offer::ChannelKind::Website,
+                handle: internal.url.clone(),
+                default_offers: Vec::new(),
+            })?;
+            s.put_claim(&seal_licensing::ids::ChannelId::new("rh-a-inside")?, "seal-x")?;
+            s.verify_claim(&seal_licensing::ids::ChannelId::new("rh-a-inside")?, "review", Timestamp::parse(T0)?)?;
+        }
+        let url = seal_api::web::setup::url_encode(&format!("{}/admin", internal.url));
+        let r = b.get(&w, &format!("/api/v1/seal/resolve?seal=rh-a-inside&url={url}")).await;
+        assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.text());
+        assert!(!r.text().contains("127.0.0.1") && !r.text().contains("secret"), "{}", r.text());
+        assert_eq!(internal.hits.load(Ordering::SeqCst), 0, "no connection was made");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_website_channel_is_an_origin() -> Result<()> {
+        let w = world()?;
+        let mut b = Browser::sign_up(&w, "origin@example.test", "holder").await;
+        let r = b
+            .post_json(&w, "/api/v1/channels", json!({"kind": "website", "handle": "https://shared.example/~me"}))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        let blog =
+            b.post_json(&w, "/api/v1/channels", json!({"kind": "blog", "handle": "https://Shared.example/~me/"})).await;
+        assert_eq!(blog.json()["handle"], "https://shared.example/~me");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn json_ld_cannot_break_out_of_its_script() -> Result<()> {
+        let w = world()?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let r = a
+            .post_json(&w, "/api/v1/works", json!({"title": "T<!--<script>", "author": "x</script>&", "content": "c"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["id"].as_str().context("id")?.to_owned();
+        let page = Browser::default().get(&w, &format!("/w/{id}")).await.text();
+        let start = page.find("application/ld+json").context("ld")?;
+        let script = &page[start..start + page[start..].find("</script>").context("end")?];
+        assert!(script.contains("T\\u003c!--\\u003cscript\\u003e"), "{script}");
+        assert!(!script[20..].contains('<') && !script.contains('&'), "{script}");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn names_and_titles_refuse_nul_and_bidi_controls() -> Result<()> {
+        let w = world()?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        for title in ["evil\u{202E}gpj.exe", "nul\u{0}byte", "iso\u{2066}late"] {
+            let r = a.post_json(&w, "/api/v1/works", json!({"title": title, "author": "x", "content": "c"})).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{title:?}");
+        }
+        let mut g = Browser::default();
+        let r = g
+            .form(
+                &w,
+                "/sign-up",
+                &[
+                    ("email", "bidi@example.test"),
+                    ("name", "a\u{202E}b"),
+                    ("password", "long enough pw"),
+                    ("role", "holder"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn pages_carry_security_headers() -> Result<()> {
+        let w = world_with(|c| {
+            c.public_url = "https://seal.example".into();
+            c.secure_cookies = true;
+        })?;
+        let mut b = Browser::default();
+        let page = b.get(&w, "/w/rh-a-w0").await;
+        let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).context("csp")?.to_str()?;
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(page.headers.get(header::X_FRAME_OPTIONS).map(|v| v.as_bytes()), Some(&b"DENY"[..]));
+        assert!(page.headers.get(header::STRICT_TRANSPORT_SECURITY).is_some());
+        // The widget's assets are embedded on publishers' pages.
+        let js = b.get(&w, "/seal.js").await;
+        assert!(js.headers.get(header::CONTENT_SECURITY_POLICY).is_none());
+        assert!(js.headers.get(header::X_FRAME_OPTIONS).is_none());
+        // Over https the cookies are __Host- prefixed and Secure.
+        let signin = b.get(&w, "/sign-in").await;
+        let set = signin.headers.get(header::SET_COOKIE).context("cookie")?.to_str()?.to_owned();
+        assert!(set.starts_with("__Host-seal_csrf=") && set.contains("Secure"), "{set}");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn authenticated_answers_are_not_stored() -> Result<()> {
+        let w = world()?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        for path in ["/dashboard", "/api/v1/me", "/api/v1/works"] {
+            let r = a.get(&w, path).await;
+            assert_eq!(r.headers.get(header::CACHE_CONTROL).map(|v| v.as_bytes()), Some(&b"no-store"[..]), "{path}");
+        }
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn csrf_tokens_are_bound_to_the_session() -> Result<()> {
+        let w = world()?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        // A token planted in the anonymous cookie (by a sibling subdomain, say) no longer passes.
+        a.cookies.insert("seal_csrf".into(), "planted-token-0123456789".into());
+        let forged = a
+            .send(&w, test::TestRequest::post().uri("/sign-out").set_form([("csrf", "planted-token-0123456789")]))
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        // Another session's token does not pass either.
+        let other = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        let r = a.send(&w, test::TestRequest::post().uri("/sign-out").set_form([("csrf", other.csrf())])).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(a.form(&w, "/sign-out", &[]).await.status, StatusCode::SEE_OTHER);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn the_sign_in_throttle_counts_failures_of_the_normalised_address() -> Result<()> {
+        let w = world()?;
+        // Successes are not counted.
+        for _ in 0..8 {
+            sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        }
+        // Padding or case does not open a fresh bucket.
+        let mut c = Browser::default();
+        let mut statuses = Vec::new();
+        for email in [
+            "holder-b@demo.test",
+            " holder-b@demo.test",
+            "HOLDER-B@demo.test ",
+            "holder-b@demo.test\t",
+            " Holder-B@Demo.test",
+            "holder-b@demo.test",
+        ] {
+            statuses.push(c.form(&w, "/sign-in", &[("email", email), ("password", "wrong password")]).await.status);
+        }
+        assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+        // A throttle, not a lock: a few minutes later one more try is allowed.
+        w.clock.fetch_add(4 * 60_000, Ordering::SeqCst);
+        let ok = c.form(&w, "/sign-in", &[("email", "holder-b@demo.test"), ("password", "demo-password")]).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER);
+        // Passwords are capped.
+        let long = "p".repeat(300);
+        let r = c
+            .form(
+                &w,
+                "/sign-up",
+                &[("email", "long@example.test"), ("name", "x"), ("password", &long), ("role", "holder")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn sign_up_is_throttled_per_address_and_proxies_are_trusted_only_when_configured() -> Result<()> {
+        let w = world()?;
+        let mut statuses = Vec::new();
+        for n in 0..12 {
+            let mut g = Browser::default();
+            let email = format!("spray{n}@example.test");
+            g.get(&w, "/sign-in").await;
+            let csrf = g.csrf();
+            let req = test::TestRequest::post()
+                .uri("/sign-up")
+                .insert_header(("x-forwarded-for", format!("10.0.0.{n}")))
+                .set_form([
+                    ("csrf", csrf.as_str()),
+                    ("email", email.as_str()),
+                    ("name", "x"),
+                    ("password", "long enough pw"),
+                    ("role", "licensee"),
+                ]);
+            let r = g.send(&w, req).await;
+            statuses.push(r.status);
+        }
+        // X-Forwarded-For is ignored without trusted proxies: all twelve came from one address.
+        assert!(statuses[..10].iter().all(|s| *s == StatusCode::SEE_OTHER), "{statuses:?}");
+        assert_eq!(statuses[11], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+        // Behind a trusted proxy each forwarded client has its own budget.
+        let w = world_with(|c| c.trusted_proxies = vec!["127.0.0.9".parse().expect("ip")])?;
+        for n in 0..12 {
+            let mut g = Browser::default();
+            g.get(&w, "/sign-in").await;
+            let csrf = g.csrf();
+            let email = format!("proxied{n}@example.test");
+            let r = g
+                .send(
+                    &w,
+                    test::TestRequest::post()
+                        .uri("/sign-up")
+                        .insert_header(("x-forwarded-for", format!("203.0.113.{n}")))
+                        .set_form([
+                            ("csrf", csrf.as_str()),
+                            ("email", email.as_str()),
+                            ("name", "x"),
+                            ("password", "long enough pw"),
+                            ("role", "licensee"),
+                        ]),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{n}");
+        }
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_reset_ends_every_other_reset_link() -> Result<()> {
+        let w = world()?;
+        let mut g = Browser::default();
+        g.form(&w, "/forgot", &[("email", "holder-c@demo.test")]).await;
+        g.form(&w, "/forgot", &[("email", "holder-c@demo.test")]).await;
+        let links = reset_links(&w, "holder-c@demo.test");
+        assert_eq!(links.len(), 2);
+        assert_eq!(g.form(&w, &links[1], &[("password", "a new long password")]).await.location(), "/sign-in");
+        let old = g.form(&w, &links[0], &[("password", "the attacker's choice")]).await;
+        assert_eq!(old.status, StatusCode::BAD_REQUEST, "the older link died with the reset");
+        sign_in(&w, "holder-c@demo.test", "a new long password").await;
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn query_strings_cannot_put_words_on_our_pages() -> Result<()> {
+        let w = world()?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let page = a.get(&w, "/dashboard/channels/rh-a-site?msg=failed&why=Call%20%2B86-400-FAKE%20now").await.text();
+        assert!(!page.contains("FAKE"), "why= is not echoed");
+        let page = a.get(&w, "/dashboard/channels/rh-a-site?msg=Your%20account%20is%20FAKE").await.text();
+        assert!(!page.contains("FAKE"));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn licence_ids_reveal_no_checkout_and_guest_mail_echoes_nothing() -> Result<()> {
+        let w = world()?;
+        let mut g = Browser::default();
+        let r = start_checkout(&w, &mut g, "rh-a-w1", "rh-a-w1-free", "victim@example.test").await;
+        let checkout = r.location().trim_start_matches("/checkout/").to_owned();
+        let status = g.get(&w, &format!("/api/v1/checkout/{checkout}")).await.json();
+        let licence = status["licence"].as_str().context("licence")?;
+        assert!(!licence.contains(&checkout) && !licence.contains(checkout.trim_start_matches("co_")), "{licence}");
+        // Whatever the form said, the mail says only what the platform and the holder wrote.
+        let mails = queued_mail_to(&w, "victim@example.test");
+        assert_eq!(mails.len(), 1);
+        assert!(!mails[0].body.contains("Reuser") && !mails[0].body.contains("reuse.example"), "{}", mails[0].body);
+        // Guests are throttled per recipient.
+        let mut last = StatusCode::OK;
+        for _ in 0..6 {
+            last = start_checkout(&w, &mut Browser::default(), "rh-a-w1", "rh-a-w1-free", "victim@example.test")
+                .await
+                .status;
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+        Ok(())
+    }
 }

@@ -37,11 +37,34 @@ pub struct ValidationError {
 fn check_text(field: &'static str, text: &str) -> Result<(), ValidationError> {
     if text.trim().is_empty() {
         Err(ValidationError { field, reason: "empty" })
-    } else if text.len() > MAX_TEXT_LEN {
+    } else {
+        check_optional_text(field, text)
+    }
+}
+
+/// Length and character checks for a text that may be empty.
+fn check_optional_text(field: &'static str, text: &str) -> Result<(), ValidationError> {
+    if text.len() > MAX_TEXT_LEN {
         Err(ValidationError { field, reason: "too long" })
+    } else if text.chars().any(is_forbidden_char) {
+        Err(ValidationError { field, reason: "contains control or bidirectional-override characters" })
     } else {
         Ok(())
     }
+}
+
+/// Characters no name or title may hold: NUL and the other C0/C1 controls (they cut strings short in
+/// C tools and logs), and the Unicode bidirectional embeddings, overrides and isolates, which let a
+/// name display as something else (`U+202E` turns "evil\u{202E}gpj.exe" into "evilexe.jpg").
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Checks a display name (a user's, a licensee's): not blank, not too long, no control or bidi
+/// override characters.
+pub fn check_display_text(field: &'static str, text: &str) -> Result<(), ValidationError> {
+    check_text(field, text)
 }
 
 /// Checks a display name (a licensee's, for example): not blank, not too long.
@@ -161,7 +184,9 @@ impl Work {
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_text("title", &self.title)?;
         check_text("author", &self.author)?;
-        check_text("source_url", &self.source_url)?;
+        // A source URL is optional: only a work published on a verified channel names one (the platform
+        // checks that it lies on the channel), so a work cannot claim somebody else's page.
+        check_optional_text("source_url", &self.source_url)?;
         let hex = self.content_sha256.as_bytes();
         if hex.len() != 64 || !hex.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
             return Err(ValidationError { field: "content_sha256", reason: "not 64 lower-case hex digits" });

@@ -273,6 +273,12 @@ pub struct Checkout {
     pub provider_ref: Option<String>,
     /// The granted licence.
     pub licence: Option<LicenceId>,
+    /// The id the licence will get, chosen at random when the checkout opens. Independent of the
+    /// checkout id, so a letter (which names the licence) reveals nothing that opens the receipt;
+    /// fixed in advance, so every fulfilment attempt buys under the same id and at most one licence
+    /// results. Empty for checkouts opened before it existed (they use `lic-` + the checkout id).
+    #[serde(default)]
+    pub licence_id: String,
     /// Why it failed.
     pub failure: Option<String>,
     /// Opened.
@@ -362,6 +368,7 @@ impl SqliteStore {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.as_str()])?;
+        tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [user.as_str()])?;
         tx.commit()?;
         Ok(())
     }
@@ -854,6 +861,9 @@ impl SqliteStore {
         let Some(user) = user else { return Ok(None) };
         tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user, password_hash])?;
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+        // Every other reset link of the account dies with this one: a link sent earlier (perhaps to a
+        // mailbox read by someone else) must not undo the new password.
+        tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [&user])?;
         tx.commit()?;
         Ok(Some(PartyId::new(user).map_err(|e| corrupt("password_resets", e))?))
     }

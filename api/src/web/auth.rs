@@ -2,12 +2,18 @@
 //!
 //! - Passwords are stored as argon2id PHC strings (the crate's defaults: 19 MiB, 2 passes), hashed on
 //!   the blocking pool.
-//! - A session is a random 256-bit token in an HttpOnly, SameSite=Lax cookie (Secure when the public
-//!   URL is https); the database holds only its SHA-256.
-//! - CSRF: every state-changing request made with a session cookie must carry the `seal_csrf` cookie's
-//!   value back, as the form field `csrf` or the `X-CSRF-Token` header (double submit). A third-party
-//!   site can make the browser send the cookie but cannot read it, so it cannot forge the field.
-//! - Sign-in attempts are limited per client address and per email address.
+//! - A session is a random 256-bit token in an HttpOnly, SameSite=Lax cookie (Secure and with the
+//!   `__Host-` prefix when the public URL is https, so no subdomain can set or shadow it); the
+//!   database holds only its SHA-256.
+//! - CSRF: every state-changing request must carry a token back, as the form field `csrf` or the
+//!   `X-CSRF-Token` header. With a session the token is bound to it (a hash of the session token, see
+//!   [`session_csrf`]), so a token planted by a sibling site or left from another sign-in is useless;
+//!   before sign-in it is the `seal_csrf` cookie's value (double submit). A third-party site can make
+//!   the browser send cookies but cannot read them, so it cannot forge the field.
+//! - Failed sign-ins are throttled per client address and per normalised email address (a token
+//!   bucket: a few tries at once, then one every few minutes), never locked; successes cost nothing.
+//!   Sign-up, reset and password change are throttled per address too, since each costs an argon2
+//!   hash, and passwords are capped at [`MAX_PASSWORD_CHARS`].
 
 use super::error::ApiError;
 use super::{db, render, State};
@@ -24,11 +30,58 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use subtle::ConstantTimeEq;
 
-/// The session cookie.
+/// The session cookie (without the `__Host-` prefix it gets over https; see [`cookie_name`]).
 pub const SESSION_COOKIE: &str = "seal_session";
-/// The CSRF cookie.
+/// The CSRF cookie (likewise).
 pub const CSRF_COOKIE: &str = "seal_csrf";
+/// The longest password accepted: argon2 cost grows with the input, and no person types more.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A cookie's name: `__Host-NAME` when cookies are Secure (browsers then refuse it unless it is
+/// Secure, host-only and for path `/`), else `NAME`.
+pub fn cookie_name(base: &'static str, secure: bool) -> &'static str {
+    match (base, secure) {
+        (SESSION_COOKIE, true) => "__Host-seal_session",
+        (CSRF_COOKIE, true) => "__Host-seal_csrf",
+        (name, _) => name,
+    }
+}
+
+/// The CSRF token bound to a session: a hash of the session token with its own label, so it is
+/// unguessable without the (HttpOnly) session cookie and reveals nothing about it.
+pub fn session_csrf(session_token: &str) -> String {
+    let digest = Sha256::digest(format!("seal-csrf-v1\0{session_token}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..24])
+}
+
+/// Checks a password's length; the message is for people.
+pub fn check_password(password: &str) -> Result<(), ApiError> {
+    match password.chars().count() {
+        n if n < 10 => Err(ApiError::invalid("use a password of at least 10 characters")),
+        n if n > MAX_PASSWORD_CHARS => Err(ApiError::invalid("use a password of at most 256 characters")),
+        _ => Ok(()),
+    }
+}
+
+/// The client's address: the peer, or, when the peer is one of the configured trusted proxies, the
+/// nearest address in `X-Forwarded-For` that is not a trusted proxy. Without trusted proxies the header
+/// is ignored, since anyone can send it.
+pub fn client_ip(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return String::new() };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded.iter().rev().find(|ip| !trusted.contains(ip)).or(forwarded.first()).unwrap_or(&peer).to_string()
+}
 
 /// Hashes a password with argon2id.
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -60,32 +113,64 @@ fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Fixed-window counters per key.
+/// Token buckets per key: `limit` tokens, refilled at `limit` per `window_ms`. A burst of `limit` is
+/// allowed, then one more each `window_ms / limit`: a throttle, never a lock-out.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (i64, u32)>>,
+    /// Key → (tokens in thousandths, last refill in ms).
+    buckets: Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl RateLimiter {
-    /// Counts one attempt for `key`; false when it exceeds `limit` in the current `window_ms`.
+    fn with_bucket<T>(&self, key: &str, now_ms: i64, limit: u32, window_ms: i64, f: impl FnOnce(&mut i64) -> T) -> T {
+        let full = i64::from(limit) * 1000;
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if b.len() > 100_000 {
+            // Bounded memory under a spray of addresses: forget buckets that have refilled anyway.
+            b.retain(|_, (_, last)| now_ms - *last < window_ms);
+        }
+        let entry = b.entry(key.to_owned()).or_insert((full, now_ms));
+        let elapsed = (now_ms - entry.1).max(0);
+        entry.0 = (entry.0 + elapsed.saturating_mul(full) / window_ms.max(1)).min(full);
+        entry.1 = now_ms;
+        f(&mut entry.0)
+    }
+
+    /// Whether `key` has a token left, without spending it.
+    pub fn check(&self, key: &str, now_ms: i64, limit: u32, window_ms: i64) -> bool {
+        self.with_bucket(key, now_ms, limit, window_ms, |tokens| *tokens >= 1000)
+    }
+
+    /// Spends a token of `key` (for a failure that counts).
+    pub fn spend(&self, key: &str, now_ms: i64, limit: u32, window_ms: i64) {
+        self.with_bucket(key, now_ms, limit, window_ms, |tokens| *tokens = (*tokens - 1000).max(0));
+    }
+
+    /// Spends a token of `key` if it has one; false when throttled.
     pub fn allow(&self, key: &str, now_ms: i64, limit: u32, window_ms: i64) -> bool {
-        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if w.len() > 100_000 {
-            // Bounded memory under a spray of addresses: forget finished windows.
-            w.retain(|_, (start, _)| now_ms - *start < window_ms);
-        }
-        let entry = w.entry(key.to_owned()).or_insert((now_ms, 0));
-        if now_ms - entry.0 >= window_ms {
-            *entry = (now_ms, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= limit
+        self.with_bucket(key, now_ms, limit, window_ms, |tokens| {
+            let ok = *tokens >= 1000;
+            if ok {
+                *tokens -= 1000;
+            }
+            ok
+        })
     }
 }
 
-/// The CSRF token of this browser, and the cookie to set if it had none.
+/// Normalises an email address for keys and look-ups: trimmed and lower-cased, so padding or case
+/// cannot open a fresh throttle bucket.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The CSRF token of this browser: bound to its session if it has one, else the anonymous cookie's
+/// value, with the cookie to set if it had none.
 pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'static>>) {
-    match req.cookie(CSRF_COOKIE) {
+    if let Some(session) = req.cookie(cookie_name(SESSION_COOKIE, secure)) {
+        return (session_csrf(session.value()), None);
+    }
+    match req.cookie(cookie_name(CSRF_COOKIE, secure)) {
         Some(c) if c.value().len() >= 16 => (c.value().to_owned(), None),
         _ => {
             let t = random_token(24);
@@ -94,7 +179,8 @@ pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, Option<Cookie<'st
     }
 }
 
-fn cookie(name: &'static str, value: String, secure: bool, max_age_days: Option<u32>) -> Cookie<'static> {
+fn cookie(base: &'static str, value: String, secure: bool, max_age_days: Option<u32>) -> Cookie<'static> {
+    let name = cookie_name(base, secure);
     let mut c = Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Lax).secure(secure);
     if let Some(d) = max_age_days {
         c = c.max_age(actix_web::cookie::time::Duration::days(i64::from(d)));
@@ -117,21 +203,26 @@ pub fn csrf_page<T: askama::Template>(
     Ok(resp)
 }
 
-/// Checks the double-submitted CSRF token (form field or `X-CSRF-Token` header).
-pub fn check_csrf(req: &HttpRequest, submitted: Option<&str>) -> Result<(), ApiError> {
-    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned());
+/// Checks the CSRF token (form field or `X-CSRF-Token` header) against the one [`csrf_token`] gave
+/// this browser: the session-bound token when a session cookie is present, else the anonymous cookie.
+pub fn check_csrf_with(req: &HttpRequest, submitted: Option<&str>, secure: bool) -> Result<(), ApiError> {
+    let expected = match req.cookie(cookie_name(SESSION_COOKIE, secure)) {
+        Some(session) => Some(session_csrf(session.value())),
+        None => req.cookie(cookie_name(CSRF_COOKIE, secure)).map(|c| c.value().to_owned()).filter(|c| c.len() >= 16),
+    };
     let header = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
     let given = submitted.or(header);
-    match (cookie, given) {
-        (Some(c), Some(g)) if c.len() >= 16 && constant_time_eq(c.as_bytes(), g.as_bytes()) => Ok(()),
+    match (expected, given) {
+        (Some(e), Some(g)) if bool::from(e.as_bytes().ct_eq(g.as_bytes())) => Ok(()),
         _ => Err(ApiError::forbidden("the form expired or came from another site; reload the page and try again")
             .with_code("csrf")),
     }
 }
 
-/// Equality that takes the same time wherever the first difference is.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// [`check_csrf_with`] under the server's cookie settings.
+pub fn check_csrf(req: &HttpRequest, submitted: Option<&str>) -> Result<(), ApiError> {
+    let secure = req.app_data::<State>().is_some_and(|s| s.config.secure_cookies);
+    check_csrf_with(req, submitted, secure)
 }
 
 impl ApiError {
@@ -144,7 +235,7 @@ impl ApiError {
 
 /// The signed-in user, if any.
 pub async fn current_user(state: &State, req: &HttpRequest) -> Result<Option<User>, ApiError> {
-    let Some(c) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
+    let Some(c) = req.cookie(cookie_name(SESSION_COOKIE, state.config.secure_cookies)) else { return Ok(None) };
     let hash = token_hash(c.value());
     let now = state.now();
     db(state, move |s| Ok(s.session_user(&hash, now)?)).await
@@ -157,6 +248,23 @@ pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result
         Ok(user)
     } else {
         Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}")))
+    }
+}
+
+/// For an endpoint that takes a record's id: the signed-in user with one of `roles`, else 401 without
+/// a session and 404 (as for an unknown id, never 403) with the wrong role, so nobody learns by the
+/// status which ids exist.
+pub async fn require_for_record(
+    state: &State,
+    req: &HttpRequest,
+    roles: &[Role],
+    what: &'static str,
+) -> Result<User, ApiError> {
+    let user = current_user(state, req).await?.ok_or_else(ApiError::unauthenticated)?;
+    if roles.contains(&user.role) {
+        Ok(user)
+    } else {
+        Err(ApiError::not_found(what))
     }
 }
 
@@ -188,9 +296,12 @@ pub async fn create_account(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("enter a name of 1 to 100 characters"));
     }
+    seal_licensing::offer::check_display_text("name", &name).map_err(|e| ApiError::invalid(e.to_string()))?;
     let hash = match password {
-        Some(p) if p.chars().count() < 10 => return Err(ApiError::invalid("use a password of at least 10 characters")),
-        Some(p) => Some(web::block(move || hash_password(&p)).await?.map_err(ApiError::internal)?),
+        Some(p) => {
+            check_password(&p)?;
+            Some(web::block(move || hash_password(&p)).await?.map_err(ApiError::internal)?)
+        }
         None => None,
     };
     let user = User { id: new_user_id(), email, name, role, password_hash: hash, created_at: state.now() };
@@ -261,8 +372,29 @@ pub struct SignUpForm {
     role: String,
 }
 
+/// Whether this client may start another argon2 hash now (sign-up, reset, password change): 10 a
+/// minute per address, so the forms cannot be used to burn the server's CPU.
+fn hash_allowed(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
+    let ip = client_ip(req, &state.config.trusted_proxies);
+    if state.limiter.allow(&format!("hash:{ip}"), state.now().unix_ms(), 10, 60_000) {
+        Ok(())
+    } else {
+        Err(throttled())
+    }
+}
+
+/// The answer to a throttled request.
+pub fn throttled() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many attempts; wait a few minutes",
+    )
+}
+
 async fn sign_up(state: State, req: HttpRequest, form: web::Form<SignUpForm>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    hash_allowed(&state, &req).map_err(ApiError::page)?;
     let f = form.into_inner();
     let role = match f.role.as_str() {
         "holder" => Role::Holder,
@@ -289,9 +421,13 @@ async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) ->
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let f = form.into_inner();
     let now_ms = state.now().unix_ms();
-    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let per_ip = state.limiter.allow(&format!("ip:{ip}"), now_ms, 20, 60_000);
-    let per_email = state.limiter.allow(&format!("email:{}", f.email.to_lowercase()), now_ms, 5, 15 * 60_000);
+    let ip_key = format!("ip:{}", client_ip(&req, &state.config.trusted_proxies));
+    let email_key = format!("email:{}", normalise_email(&f.email));
+    // Failures only are counted: 20 a minute per address, and per address 5 at once then one every
+    // three minutes (5 per 15 minutes), so a guesser is slowed to a crawl and the owner is never locked.
+    let (ip_limit, email_limit) = ((20, 60_000), (5, 15 * 60_000));
+    let per_ip = state.limiter.check(&ip_key, now_ms, ip_limit.0, ip_limit.1);
+    let per_email = state.limiter.check(&email_key, now_ms, email_limit.0, email_limit.1);
     if !(per_ip && per_email) {
         state.metrics.sign_ins_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut resp = account_page(&req, &state, false, Some("too many attempts; wait a few minutes".into()), f.email);
@@ -299,10 +435,11 @@ async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) ->
         resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
         return Ok(resp);
     }
-    let email = f.email.trim().to_owned();
+    let email = normalise_email(&f.email);
     let user = db(&state, move |s| Ok(s.user_by_email(&email)?)).await?;
     let password = f.password;
     let ok = match user.as_ref().and_then(|u| u.password_hash.clone()) {
+        _ if password.chars().count() > MAX_PASSWORD_CHARS => false,
         Some(hash) => web::block(move || verify_password(&password, &hash)).await?,
         None => {
             // Spend the same time as a real check, so response times do not reveal which addresses exist.
@@ -312,7 +449,11 @@ async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) ->
     };
     match (ok, user) {
         (true, Some(user)) => start_session(&state, &user).await,
-        _ => Ok(account_page(&req, &state, false, Some("wrong email address or password".into()), f.email)),
+        _ => {
+            state.limiter.spend(&ip_key, now_ms, ip_limit.0, ip_limit.1);
+            state.limiter.spend(&email_key, now_ms, email_limit.0, email_limit.1);
+            Ok(account_page(&req, &state, false, Some("wrong email address or password".into()), f.email))
+        }
     }
 }
 
@@ -331,7 +472,7 @@ pub struct CsrfForm {
 
 async fn sign_out(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = req.cookie(cookie_name(SESSION_COOKIE, state.config.secure_cookies)) {
         let hash = token_hash(c.value());
         let now = state.now();
         db(&state, move |s| Ok(s.delete_session(&hash, now)?)).await?;
@@ -366,10 +507,10 @@ pub struct ForgotForm {
 async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let now = state.now();
-    let email = form.email.trim().to_owned();
-    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let email = normalise_email(&form.email);
+    let ip = client_ip(&req, &state.config.trusted_proxies);
     let allowed = state.limiter.allow(&format!("forgot-ip:{ip}"), now.unix_ms(), 10, 60 * 60_000)
-        && state.limiter.allow(&format!("forgot:{}", email.to_lowercase()), now.unix_ms(), 3, 60 * 60_000);
+        && state.limiter.allow(&format!("forgot:{email}"), now.unix_ms(), 3, 60 * 60_000);
     if allowed {
         let token = random_token(32);
         let hash = token_hash(&token);
@@ -426,9 +567,10 @@ async fn reset(
         *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
         Ok::<_, ApiError>(resp)
     };
-    if form.password.chars().count() < 10 {
-        return fail("use a password of at least 10 characters");
+    if let Err(e) = check_password(&form.password) {
+        return fail(&e.message);
     }
+    hash_allowed(&state, &req).map_err(ApiError::page)?;
     let password = form.password.clone();
     let hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
     let (th, now) = (token_hash(&token), state.now());
@@ -458,9 +600,11 @@ async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let all = [Role::Holder, Role::Licensee, Role::Admin, Role::Developer];
     let user = form_user(&state, &req, &form.csrf, &all).await?;
-    if form.password.chars().count() < 10 {
-        return Err(ApiError::invalid("use a password of at least 10 characters").page());
+    check_password(&form.password).map_err(ApiError::page)?;
+    if form.current.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(ApiError::forbidden("the current password is wrong").page());
     }
+    hash_allowed(&state, &req).map_err(ApiError::page)?;
     let (current, stored) = (form.current.clone(), user.password_hash.clone().unwrap_or_default());
     if !web::block(move || verify_password(&current, &stored)).await? {
         return Err(ApiError::forbidden("the current password is wrong").page());
@@ -503,11 +647,29 @@ mod tests {
     }
 
     #[test]
-    fn limiter_counts_per_key_and_window() {
+    fn limiter_throttles_per_key_and_refills() {
         let l = RateLimiter::default();
         assert!((0..5).all(|_| l.allow("a", 0, 5, 1000)));
         assert!(!l.allow("a", 10, 5, 1000));
         assert!(l.allow("b", 10, 5, 1000));
-        assert!(l.allow("a", 1000, 5, 1000));
+        // One token comes back every window/limit: a throttle, not a lock.
+        assert!(l.allow("a", 200, 5, 1000));
+        assert!(!l.allow("a", 210, 5, 1000));
+        assert!((0..5).all(|_| l.allow("a", 5_000, 5, 1000)));
+        // Checking does not spend.
+        assert!((0..10).all(|_| l.check("c", 0, 1, 1000)));
+        l.spend("c", 0, 1, 1000);
+        assert!(!l.check("c", 1, 1, 1000));
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_sessions() {
+        assert_eq!(session_csrf("abc"), session_csrf("abc"));
+        assert_ne!(session_csrf("abc"), session_csrf("abd"));
+        assert!(!session_csrf("abc").contains("abc"));
+        assert_eq!(cookie_name(SESSION_COOKIE, true), "__Host-seal_session");
+        assert_eq!(cookie_name(CSRF_COOKIE, false), "seal_csrf");
+        assert!(check_password(&"x".repeat(257)).is_err());
+        assert!(check_password(&"x".repeat(256)).is_ok());
     }
 }

@@ -143,6 +143,9 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let signed_in = current_user(&state, &req).await?;
     let buyer = match signed_in {
         Some(u) => u,
+        None if !guest_allowed(&state, &req, &f.email) => {
+            return Err(super::auth::throttled().page());
+        }
         None => match guest(&state, &f.email, &f.name).await {
             Ok(u) => u,
             Err(e) if e.status.is_client_error() => return fail(e.message).await,
@@ -150,9 +153,6 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
         },
     };
     let buyer_name = if f.name.trim().is_empty() { buyer.name.clone() } else { f.name.trim().to_owned() };
-    if buyer_name.chars().count() > 100 {
-        return fail("enter a name of at most 100 characters".into()).await;
-    }
     let now = state.now();
     let work = WorkId::new(f.work.as_str()).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
@@ -193,6 +193,11 @@ pub fn open_checkout(
     order: Order,
     now: seal_licensing::Timestamp,
 ) -> Result<(Checkout, Option<String>), ApiError> {
+    if order.buyer_name.chars().count() > 100 {
+        return Err(ApiError::invalid("enter a name of at most 100 characters"));
+    }
+    seal_licensing::offer::check_display_text("name", &order.buyer_name)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let work = s.work(&order.work)?.ok_or_else(|| ApiError::not_found(format!("work {}", order.work)))?;
     let offer = s.offer(&order.offer)?.filter(|x| x.covers(&work) && x.is_open(now));
     let offer = offer.ok_or_else(|| ApiError::invalid("that offer does not apply to this work"))?;
@@ -210,6 +215,7 @@ pub fn open_checkout(
         provider: if offer.is_free() { "free".into() } else { "sandbox".into() },
         provider_ref: None,
         licence: None,
+        licence_id: format!("lic-{}", super::auth::random_token(15).to_ascii_lowercase().replace(['-', '_'], "x")),
         failure: None,
         created_at: now,
         updated_at: now,
@@ -221,6 +227,15 @@ pub fn open_checkout(
     let payment = format!("sp_{}", super::auth::random_token(18));
     s.create_sandbox_payment(&payment, &c.id, c.amount_minor, &c.currency, now)?;
     Ok((c, Some(payment)))
+}
+
+/// Guest checkouts send mail to the address typed in, so they are throttled per client address (10 an
+/// hour) and per recipient (5 an hour): the form cannot be turned into a mail cannon.
+pub fn guest_allowed(state: &AppState, req: &HttpRequest, email: &str) -> bool {
+    let now = state.now().unix_ms();
+    let ip = super::auth::client_ip(req, &state.config.trusted_proxies);
+    state.limiter.allow(&format!("guest-ip:{ip}"), now, 10, 3_600_000)
+        && state.limiter.allow(&format!("guest:{}", super::auth::normalise_email(email)), now, 5, 3_600_000)
 }
 
 /// The account a guest buys with: found by email, or created without a password. An address that
@@ -253,7 +268,8 @@ pub fn fulfil(
     if c.status != CheckoutStatus::Open {
         return Ok(c);
     }
-    let licence_id = LicenceId::new(format!("lic-{}", c.id)).map_err(|e| ApiError::internal(e.to_string()))?;
+    let planned = if c.licence_id.is_empty() { format!("lic-{}", c.id) } else { c.licence_id.clone() };
+    let licence_id = LicenceId::new(planned).map_err(|e| ApiError::internal(e.to_string()))?;
     let cmd = PurchaseCommand {
         licence_id: licence_id.clone(),
         offer: c.offer.clone(),
@@ -314,18 +330,21 @@ fn licence_mail(
         let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
         format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
     };
+    // Only text the platform or the verified rights holder wrote goes into the body: the buyer's
+    // name and scope are typed by whoever filled in the form, which may not be the address's owner, so
+    // they stay in the attached letter and on the checkout page.
     Ok(crate::store::platform::Mail {
         to: c.email.clone(),
         subject: format!("授权成功 Licence {licence}: 《{title}》"),
         body: format!(
-            "{name}，您好 / Hello {name},\n\n\
-             您已获得《{title}》的使用授权。 You now hold a licence for \"{title}\".\n\n\
-             授权编号 Licence: {licence}\n范围 Scope: {scope}\n价格 Price: {price}\n\n\
-             授权书（签名 JSON）已附上；下载与收据 The signed letter is attached; downloads and receipt:\n\
+            "您好 / Hello,\n\n\
+             《{title}》的使用授权已签发到此邮箱。 A licence for \"{title}\" was issued to this address.\n\n\
+             授权编号 Licence: {licence}\n价格 Price: {price}\n\n\
+             授权书（签名 JSON，含被授权人与使用范围）已附上；下载与收据 The signed letter (naming the \
+             licensee and the scope) is attached; downloads and receipt:\n\
              {base}/checkout/{id}\n\n\
-             核验 Verify offline: seal verify authorization-letter.jws --key platform.jwk\n",
-            name = c.buyer_name,
-            scope = c.scope.describe(),
+             核验 Verify offline: seal verify authorization-letter.jws --key platform.jwk\n\n\
+             如果这不是您的购买，请忽略本邮件。 If you did not buy this, ignore this email.\n",
             id = c.id,
         ),
         attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),

@@ -220,7 +220,6 @@ struct ChannelPage {
 #[derive(Debug, Deserialize)]
 struct ChannelQuery {
     msg: Option<String>,
-    why: Option<String>,
 }
 
 async fn channel_page(
@@ -241,13 +240,17 @@ async fn channel_page(
     let token = claim.as_ref().map(|c| c.token.clone()).unwrap_or_default();
     let msg = match q.msg.as_deref() {
         Some("review") => Some("已提交人工审核：请把验证码放进账号简介，审核员会尽快确认。 Sent for review: put the token in the account's profile; a reviewer will confirm it.".to_owned()),
-        Some("failed") => Some(format!("验证未通过 Not verified yet: {}", q.why.clone().unwrap_or_default())),
+        Some("unreachable") => Some("验证未通过：无法访问该网站的首页或验证文件。 Not verified yet: neither the home page nor the verification file could be fetched.".to_owned()),
+        Some("no_token") => Some("验证未通过：首页 <head> 中没有含验证码的 meta 标签，验证文件也不含验证码。 Not verified yet: the home page has no verification meta tag with the token in its <head>, and the verification file does not hold it.".to_owned()),
         _ => None,
     };
     csrf_page(&req, &state, |csrf| ChannelPage {
         csrf,
         meta_tag: format!("<meta name=\"copyright-seal-verification\" content=\"{token}\">"),
-        file_url: super::setup::claim_urls(&super::setup::claim_bases(&channel.handle)[0]).1,
+        file_url: super::setup::ChannelScope::parse(channel.kind, &channel.handle)
+            .ok()
+            .and_then(|scope| scope.bases().first().map(|base| super::setup::claim_urls(base).1.to_string()))
+            .unwrap_or_default(),
         embed: embed_code(&state.config.public_url, Some(channel.id.as_str()), None),
         offers: offers
             .into_iter()
@@ -397,7 +400,9 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
             .into_iter()
             .map(|(c, k)| (c.id.to_string(), c.kind.as_str().to_owned(), c.handle, k.token))
             .collect(),
-        report: q.report.clone(),
+        report: (q.report.as_deref() == Some("settled"))
+            .then(|| runs.first().map(|r| format!("结算完成 Settled: {} licences, {} payouts", r.licences, r.payouts)))
+            .flatten(),
         runs: runs
             .iter()
             .map(|r| (r.at.to_string()[..16].replace('T', " "), r.started_by.clone(), r.licences, r.payouts))
@@ -422,11 +427,9 @@ async fn run_settlement(state: State, req: HttpRequest, form: web::Form<CsrfForm
     let now = state.now();
     let admin = form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
     let run = db(&state, move |s| Ok(s.settle_and_record(admin.id.as_str(), now)?)).await.map_err(ApiError::page)?;
-    let summary = format!("settled {} licences, {} payouts", run.licences, run.payouts);
-    tracing::info!(%summary, "settlement run from the admin console");
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/admin?report={}", super::setup::url_encode(&summary))))
-        .finish())
+    tracing::info!(licences = run.licences, payouts = run.payouts, "settlement run from the admin console");
+    // The page shows the newest recorded run; the redirect carries only a code, never text.
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin?report=settled")).finish())
 }
 
 async fn approve_claim(

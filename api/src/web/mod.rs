@@ -46,6 +46,8 @@ pub struct AppState {
     pub sandbox: payment::Sandbox,
     /// The clock (a function so tests can move time).
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    /// The one guarded way out to the network (ownership checks, first-view fetches).
+    pub fetcher: seal_crawler::fetch::Fetcher,
 }
 
 /// Shared state as handlers receive it.
@@ -113,6 +115,9 @@ pub enum StartError {
     /// The socket or the runtime.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The outbound fetch policy.
+    #[error("outbound fetch policy: {0}")]
+    Fetch(#[from] seal_crawler::fetch::FetchError),
 }
 
 /// Opens the data directory, loads demo data if asked, and builds the state.
@@ -139,7 +144,13 @@ pub fn open_state(
     seals.rebuild(&store, &config.public_url)?;
     let mut sandbox = payment::Sandbox::open(&config.data)?;
     sandbox.tolerance_s = config.webhook_tolerance_s;
+    let fetcher = seal_crawler::fetch::Fetcher::new(seal_crawler::fetch::FetchPolicy {
+        allow_private: config.fetch_private,
+        allowed_ports: config.fetch_ports.clone(),
+        ..seal_crawler::fetch::FetchPolicy::default()
+    })?;
     Ok(AppState {
+        fetcher,
         limiter: auth::RateLimiter::default(),
         metrics: metrics::Metrics::default(),
         store: Mutex::new(store),
@@ -214,6 +225,42 @@ async fn static_css() -> HttpResponse {
         .body(include_str!("../../static/site.css"))
 }
 
+/// Headers every response gets according to what it is:
+/// - HTML pages may not be framed (`frame-ancestors 'none'` and `X-Frame-Options: DENY`, against
+///   clickjacking), may only post forms to this site, and load no plugins; the widget's assets
+///   (`seal.js`, the badge, the seal JSON) are not HTML and are embedded on publishers' pages as meant.
+/// - A response to a request that carried a session cookie is `Cache-Control: no-store` unless the
+///   handler chose a policy (only the public seal answers do), so no shared cache keeps a private page.
+/// - HSTS when the public URL is https.
+async fn security_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{self, HeaderValue};
+    let state = req.app_data::<State>().cloned();
+    let secure = state.as_ref().is_some_and(|s| s.config.secure_cookies);
+    let https = state.as_ref().is_some_and(|s| s.config.public_url.starts_with("https://"));
+    let signed_in = req.cookie(auth::cookie_name(auth::SESSION_COOKIE, secure)).is_some();
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    let html =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("text/html"));
+    if html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    if signed_in && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    Ok(res)
+}
+
 /// Builds the app around a state (used by `serve` and by tests through `actix_web::test`).
 pub fn app(
     state: State,
@@ -243,6 +290,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::invalid(format!("query: {e}")).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()))
         .wrap(middleware::Compress::default())
+        .wrap(middleware::from_fn(security_headers))
         .wrap(middleware::from_fn(metrics::observe))
         .wrap(
             middleware::DefaultHeaders::new()

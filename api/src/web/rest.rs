@@ -12,7 +12,7 @@
 use super::auth::{check_csrf, csrf_token, require};
 use super::error::ApiError;
 use super::seal::{offer_rules, price_label};
-use super::setup::{create_channel, new_work, owned_channel, parse_kind, preset, publish, register};
+use super::setup::{create_channel, new_work, owned_channel, parse_kind, preset, publish, register, work_channel};
 use super::{db, State};
 use crate::store::platform::{Role, User};
 use crate::store::Repository;
@@ -168,7 +168,7 @@ async fn post_channel(state: State, req: HttpRequest, body: web::Json<NewChannel
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels",
     responses((status = 200, body = ChannelDto), (status = 404, body = ErrorBody)))]
 async fn get_channel(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let u = require(&state, &req, &[Role::Holder]).await?;
+    let u = super::auth::require_for_record(&state, &req, &[Role::Holder], "channel").await?;
     let c = owned_channel(&state, &u.id, &path).await?;
     let id = c.id.clone();
     let claim = db(&state, move |s| Ok(s.claim(&id)?)).await?;
@@ -225,7 +225,9 @@ pub struct NewWork {
     title: String,
     #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     author: String,
-    #[schema(max_length = 500, pattern = "^https?://\\S+$")]
+    /// Where the work is published: only on a verified channel of yours, inside its domain.
+    #[schema(max_length = 500, pattern = "^(https?://\\S+)?$")]
+    #[serde(default)]
     source_url: String,
     /// One of your channels, whose offers then apply.
     channel: Option<String>,
@@ -240,11 +242,18 @@ async fn post_work(state: State, req: HttpRequest, body: web::Json<NewWork>) -> 
     check_csrf(&req, None)?;
     let u = require(&state, &req, &[Role::Holder]).await?;
     let channel = match body.channel.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(owned_channel(&state, &u.id, c).await?.id),
+        Some(c) => Some(work_channel(&state, &u.id, c).await?),
         None => None,
     };
-    let w =
-        new_work(&u.id, channel, &body.title, &body.author, &body.source_url, body.content.as_bytes(), state.now())?;
+    let w = new_work(
+        &u.id,
+        channel.as_ref(),
+        &body.title,
+        &body.author,
+        &body.source_url,
+        body.content.as_bytes(),
+        state.now(),
+    )?;
     register(&state, w.clone()).await?;
     Ok(HttpResponse::Created().json(work_dto(&state.config.public_url, w)))
 }
@@ -252,7 +261,7 @@ async fn post_work(state: State, req: HttpRequest, body: web::Json<NewWork>) -> 
 #[utoipa::path(get, path = "/api/v1/works/{id}", tag = "works",
     responses((status = 200, body = WorkDto), (status = 404, body = ErrorBody)))]
 async fn get_work(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let u = require(&state, &req, &[Role::Holder]).await?;
+    let u = super::auth::require_for_record(&state, &req, &[Role::Holder], "work").await?;
     let id = WorkId::new(path.into_inner()).map_err(|_| ApiError::not_found("work"))?;
     let w = db(&state, move |s| Ok(s.work(&id)?)).await?;
     let w = w.filter(|w| w.owner == u.id).ok_or_else(|| ApiError::not_found("work"))?;

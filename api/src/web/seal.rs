@@ -44,11 +44,24 @@ impl SealEntry {
     }
 }
 
-/// Pre-rendered seal answers by work id, and work ids by normalised source URL.
+/// Pre-rendered seal answers by work id, and work ids by channel and normalised source URL.
+///
+/// The URL map is keyed per channel: an embed that names channel C only ever resolves to a work
+/// registered on C (whose owner is C's owner, which registration checks), so one holder cannot make
+/// another holder's page show their seal by registering a work with that page's URL.
 #[derive(Debug, Default)]
 pub struct SealCache {
     entries: RwLock<HashMap<String, Arc<SealEntry>>>,
-    by_url: RwLock<HashMap<String, WorkId>>,
+    by_url: RwLock<HashMap<UrlKey, WorkId>>,
+}
+
+/// A channel and a normalised page URL.
+type UrlKey = (ChannelId, String);
+
+/// The URL-map key of a work: only works on a channel with a source URL are resolvable by URL.
+fn url_key(work: &Work) -> Option<UrlKey> {
+    let channel = work.channel.clone()?;
+    (!work.source_url.trim().is_empty()).then(|| (channel, normalise_url(&work.source_url)))
 }
 
 /// `https://Example.com/a/` and `example.com/a` are the same page.
@@ -195,7 +208,9 @@ impl SealCache {
         let holder = store.holder_name(&work.owner)?;
         let agg = store.work_licences(id)?;
         let view = seal_view(base, &work, &holder, &offers.iter().collect::<Vec<_>>(), &agg);
-        self.by_url.write().unwrap_or_else(|p| p.into_inner()).insert(normalise_url(&work.source_url), id.clone());
+        if let Some(key) = url_key(&work) {
+            self.by_url.write().unwrap_or_else(|p| p.into_inner()).insert(key, id.clone());
+        }
         self.entries.write().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), Arc::new(entry(view)));
         Ok(())
     }
@@ -218,9 +233,10 @@ impl SealCache {
         self.entries.read().unwrap_or_else(|p| p.into_inner()).get(work).cloned()
     }
 
-    /// The work registered at a page URL.
-    pub fn work_at(&self, url: &str) -> Option<WorkId> {
-        self.by_url.read().unwrap_or_else(|p| p.into_inner()).get(&normalise_url(url)).cloned()
+    /// The work registered on `channel` at a page URL.
+    pub fn work_at(&self, channel: &ChannelId, url: &str) -> Option<WorkId> {
+        let key = (channel.clone(), normalise_url(url));
+        self.by_url.read().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
     }
 
     /// Entries cached.
@@ -237,7 +253,7 @@ impl SealCache {
 /// Seal answers rendered in bulk.
 struct Rendered {
     entries: HashMap<String, Arc<SealEntry>>,
-    by_url: HashMap<String, WorkId>,
+    by_url: HashMap<UrlKey, WorkId>,
 }
 
 /// Renders the seal of each of `works` with the offers that cover it.
@@ -268,7 +284,9 @@ fn render_all(
         let agg = aggregates.remove(&w.id).unwrap_or_default();
         let name = holders.get(&w.owner).map_or("", String::as_str);
         out.entries.insert(w.id.to_string(), Arc::new(entry(seal_view(base, w, name, &applicable, &agg))));
-        out.by_url.insert(normalise_url(&w.source_url), w.id.clone());
+        if let Some(key) = url_key(w) {
+            out.by_url.insert(key, w.id.clone());
+        }
     }
     out
 }
@@ -323,16 +341,17 @@ pub(crate) async fn resolve(
     req: HttpRequest,
     q: web::Query<ResolveQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(e) = q.seal.as_deref().and_then(|s| state.seals.get(s)) {
+    let seal = q.seal.as_deref().ok_or_else(|| ApiError::invalid("give the seal: a channel id or a work id"))?;
+    if let Some(e) = state.seals.get(seal) {
         return Ok(answer(&req, &e));
     }
     let url = q.url.as_deref().ok_or_else(|| ApiError::invalid("give the page url or a work id"))?;
-    let work = match state.seals.work_at(url) {
-        Some(w) => Some(w),
-        None => match q.seal.as_deref() {
-            Some(channel) => super::setup::register_on_first_view(&state, channel, url).await?,
-            None => None,
+    let work = match ChannelId::new(seal).ok() {
+        Some(channel) => match state.seals.work_at(&channel, url) {
+            Some(w) => Some(w),
+            None => super::setup::register_on_first_view(&state, &channel, url).await?,
         },
+        None => None,
     };
     let work = work.ok_or_else(|| {
         ApiError::new(
@@ -422,8 +441,7 @@ async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse
         "url": v["work"]["source_url"],
         "sha256": v["work"]["content_sha256"],
     });
-    // `</` cannot appear inside a script element; JSON allows escaping the slash.
-    let json_ld = serde_json::to_string_pretty(&ld).unwrap_or_default().replace("</", "<\\/");
+    let json_ld = script_json(&ld);
     let sites = v["licences"]["sites"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from));
     let embed = embed_code(base, None, Some(path.as_str()));
     let text = |x: &Value| x.as_str().unwrap_or("").to_owned();
@@ -443,6 +461,17 @@ async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse
         json_ld,
         embed,
     })
+}
+
+/// JSON to put inside a `<script>` element. `<`, `>` and `&` only occur inside JSON strings, where
+/// `\u003c`, `\u003e` and `\u0026` mean the same; escaped, no title can close the element, open a
+/// comment (`<!--` makes Chromium swallow the rest of the page) or start a character reference.
+pub fn script_json(value: &Value) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// The code a publisher pastes, per channel or per work, with the no-JavaScript fallback.

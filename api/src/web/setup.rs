@@ -15,11 +15,13 @@ use crate::store::platform::Role;
 use crate::store::Repository;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use seal_crawler::fetch::Fetcher;
 use seal_licensing::ids::{ChannelId, OfferId, PartyId, WorkId};
 use seal_licensing::money::{Amount, Currency, Money};
 use seal_licensing::offer::{Action, Channel, ChannelKind, Constraints, Offer, OfferTarget, Work};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use url::Url;
 
 /// Parses a channel kind as submitted.
 pub fn parse_kind(text: &str) -> Option<ChannelKind> {
@@ -32,7 +34,8 @@ pub fn parse_kind(text: &str) -> Option<ChannelKind> {
     })
 }
 
-/// Creates a channel with a fresh claim token for `owner`.
+/// Creates a channel with a fresh claim token for `owner`. A website's handle is its origin (a
+/// domain, or `scheme://host[:port]`); a blog's may add a path, for blogs hosted under a shared domain.
 pub async fn create_channel(
     state: &State,
     owner: PartyId,
@@ -43,6 +46,10 @@ pub async fn create_channel(
     if handle.is_empty() || handle.chars().count() > 200 || handle.chars().any(char::is_whitespace) {
         return Err(ApiError::invalid("enter the domain, account name or blog address, without spaces"));
     }
+    let handle = match kind {
+        ChannelKind::Website | ChannelKind::Blog => ChannelScope::parse(kind, &handle)?.handle(),
+        ChannelKind::WechatOfficialAccount | ChannelKind::Weibo => handle,
+    };
     let channel = Channel {
         id: ChannelId::new(short_id("ch", 9)).map_err(|e| ApiError::internal(e.to_string()))?,
         owner,
@@ -50,6 +57,7 @@ pub async fn create_channel(
         handle,
         default_offers: Vec::new(),
     };
+    channel.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
     let c = channel.clone();
     db(state, move |s| {
         s.register_channel(&c)?;
@@ -67,62 +75,172 @@ pub async fn owned_channel(state: &State, owner: &PartyId, id: &str) -> Result<C
     c.filter(|c| &c.owner == owner).ok_or_else(|| ApiError::not_found("channel"))
 }
 
-/// The sites to look at for a handle: as given when it names a scheme, else https and then http.
-pub fn claim_bases(handle: &str) -> Vec<String> {
-    let h = handle.trim_end_matches('/');
-    if h.starts_with("http://") || h.starts_with("https://") {
-        vec![h.to_owned()]
-    } else {
-        vec![format!("https://{h}"), format!("http://{h}")]
+/// Where a website or blog channel's authority reaches, and so what proving it covers: one host and
+/// port (both schemes when the handle names none), under one path (`/` for a website, which is an
+/// origin only). Proof is looked for at exactly this scope, and first-view registration and source
+/// URLs are accepted only inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelScope {
+    /// `Some` when the handle named a scheme.
+    scheme: Option<String>,
+    /// Lower-case host (IDNA-encoded by the URL parser).
+    host: String,
+    /// Explicit port, if any.
+    port: Option<u16>,
+    /// Path prefix without a trailing slash (empty for a whole origin).
+    path: String,
+}
+
+impl ChannelScope {
+    /// Parses a handle as the owner typed it.
+    pub fn parse(kind: ChannelKind, handle: &str) -> Result<ChannelScope, ApiError> {
+        let bad = || ApiError::invalid("enter a domain such as example.com, or an address such as https://example.com");
+        let (scheme, parsed) = if handle.contains("://") {
+            let u = Url::parse(handle).map_err(|_| bad())?;
+            (Some(u.scheme().to_owned()), u)
+        } else {
+            (None, Url::parse(&format!("https://{handle}")).map_err(|_| bad())?)
+        };
+        if !matches!(parsed.scheme(), "http" | "https")
+            || !parsed.username().is_empty()
+            || parsed.password().is_some()
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            return Err(bad());
+        }
+        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?.to_ascii_lowercase();
+        let path = parsed.path().trim_end_matches('/').to_owned();
+        if kind == ChannelKind::Website && !path.is_empty() {
+            return Err(ApiError::invalid(
+                "a website is proven for its whole domain: enter the domain only (a blog may have a path)",
+            ));
+        }
+        Ok(ChannelScope { scheme, host, port: parsed.port(), path })
+    }
+
+    /// The canonical handle to store.
+    pub fn handle(&self) -> String {
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        match &self.scheme {
+            Some(s) => format!("{s}://{}{port}{}", self.host, self.path),
+            None => format!("{}{port}{}", self.host, self.path),
+        }
+    }
+
+    /// The sites to look at: as given when the handle names a scheme, else https and then http.
+    pub fn bases(&self) -> Vec<Url> {
+        let schemes = match &self.scheme {
+            Some(s) => vec![s.clone()],
+            None => vec!["https".to_owned(), "http".to_owned()],
+        };
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        schemes.iter().filter_map(|s| Url::parse(&format!("{s}://{}{port}{}/", self.host, self.path)).ok()).collect()
+    }
+
+    /// Whether a page URL lies inside this scope.
+    pub fn contains(&self, url: &Url) -> bool {
+        let scheme_ok = match &self.scheme {
+            Some(s) => url.scheme() == s,
+            None => matches!(url.scheme(), "http" | "https"),
+        };
+        let path = url.path();
+        scheme_ok
+            && url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
+            && url.port() == self.port
+            && (self.path.is_empty()
+                || path == self.path
+                || path.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/')))
     }
 }
 
 /// The home page and the well-known file of one base URL.
-pub fn claim_urls(base: &str) -> (String, String) {
-    let root = base.split('/').take(3).collect::<Vec<_>>().join("/");
-    (format!("{base}/"), format!("{root}/.well-known/copyright-seal.txt"))
+pub fn claim_urls(base: &Url) -> (Url, Url) {
+    let mut file = base.clone();
+    file.set_path("/.well-known/copyright-seal.txt");
+    (base.clone(), file)
 }
 
-/// Whether an HTML page carries the claim token in the verification meta tag.
-pub fn page_has_token(html: &str, token: &str) -> bool {
-    // Attribute order and quoting vary; look for a meta tag naming us that also holds the token.
-    html.split("<meta").skip(1).any(|tag| {
-        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
-        tag.contains("copyright-seal-verification") && tag.contains(token)
-    })
-}
-
-/// Fetches the channel's pages (https first for a bare domain, following redirects) and checks for
-/// the token. Returns the method that proved it, or every problem met on the way.
-pub async fn check_claim(handle: &str, token: &str) -> Result<&'static str, String> {
-    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(10)).max_redirects(5).finish();
-    let mut problems = Vec::new();
-    for base in claim_bases(handle) {
-        let (home, file) = claim_urls(&base);
-        match client.get(&file).send().await {
-            Ok(mut r) if r.status().is_success() => match r.body().limit(4096).await {
-                Ok(b) if String::from_utf8_lossy(&b).trim() == token => return Ok("file"),
-                Ok(_) => problems.push(format!("{file} does not contain the token")),
-                Err(e) => problems.push(format!("{file}: {e}")),
-            },
-            Ok(r) => problems.push(format!("{file} answered {}", r.status())),
-            Err(e) => problems.push(format!("{file}: {e}")),
-        }
-        match client.get(&home).send().await {
-            Ok(mut r) if r.status().is_success() => match r.body().limit(2 * 1024 * 1024).await {
-                Ok(b) => {
-                    if page_has_token(&seal_engine::text::extract::decode_html(&b), token) {
-                        return Ok("meta");
-                    }
-                    problems.push(format!("{home} has no copyright-seal-verification meta tag with the token"));
+/// Whether an HTML page carries the claim token in a `<meta name="copyright-seal-verification">`
+/// element inside `<head>`. An HTML tokenizer, not a string search: the text `<meta` inside a script,
+/// a JSON blob, a comment or the body does not count.
+pub fn page_has_token(html: &[u8], token: &str) -> bool {
+    use lol_html::{element, HtmlRewriter, Settings};
+    let found = std::cell::Cell::new(false);
+    let mut rewriter = HtmlRewriter::new(
+        Settings::new().append_element_content_handler(element!(
+            r#"head > meta[name="copyright-seal-verification"]"#,
+            |el| {
+                if el.get_attribute("content").is_some_and(|c| c.trim() == token) {
+                    found.set(true);
                 }
-                Err(e) => problems.push(format!("{home}: {e}")),
-            },
-            Ok(r) => problems.push(format!("{home} answered {}", r.status())),
-            Err(e) => problems.push(format!("{home}: {e}")),
+                Ok(())
+            }
+        )),
+        |_: &[u8]| {},
+    );
+    // A page that does not parse proves nothing.
+    if rewriter.write(html).is_err() || rewriter.end().is_err() {
+        return false;
+    }
+    found.get()
+}
+
+/// Why an ownership check failed, as a code the channel page maps to a fixed message (never text
+/// from the checked site or the network layer, which would let anyone put words on our page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimFailure {
+    /// No page of the site could be fetched.
+    Unreachable,
+    /// Pages were fetched but none carried the token.
+    NoToken,
+}
+
+impl ClaimFailure {
+    /// The code in the redirect.
+    pub fn code(self) -> &'static str {
+        match self {
+            ClaimFailure::Unreachable => "unreachable",
+            ClaimFailure::NoToken => "no_token",
         }
     }
-    Err(problems.join("; "))
+}
+
+/// Fetches the channel's pages through the guarded fetcher (https first for a bare domain) and
+/// checks for the token. Returns the method that proved it.
+pub async fn check_claim(
+    fetcher: &Fetcher,
+    kind: ChannelKind,
+    handle: &str,
+    token: &str,
+) -> Result<&'static str, ClaimFailure> {
+    let scope = ChannelScope::parse(kind, handle).map_err(|_| ClaimFailure::Unreachable)?;
+    let mut reached = false;
+    for base in scope.bases() {
+        let (home, file) = claim_urls(&base);
+        match fetcher.get(&file, 4096).await {
+            Ok(r) if (200..300).contains(&r.status) => {
+                reached = true;
+                if String::from_utf8_lossy(&r.body).trim() == token {
+                    return Ok("file");
+                }
+            }
+            Ok(_) => reached = true,
+            Err(e) => tracing::info!(url = %file, error = %e, "ownership file not fetched"),
+        }
+        match fetcher.get(&home, 2 * 1024 * 1024).await {
+            Ok(r) if (200..300).contains(&r.status) => {
+                reached = true;
+                // The meta tag must be on the scope's own page, not on wherever a redirect led.
+                if scope.contains(&r.final_url) && page_has_token(&r.body, token) {
+                    return Ok("meta");
+                }
+            }
+            Ok(_) => reached = true,
+            Err(e) => tracing::info!(url = %home, error = %e, "home page not fetched"),
+        }
+    }
+    Err(if reached { ClaimFailure::NoToken } else { ClaimFailure::Unreachable })
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,27 +281,17 @@ async fn verify(
     if !matches!(c.kind, ChannelKind::Website | ChannelKind::Blog) {
         return Ok(see_other(&format!("/dashboard/channels/{}?msg=review", c.id)));
     }
-    match check_claim(&c.handle, &claim.token).await {
+    match check_claim(&state.fetcher, c.kind, &c.handle, &claim.token).await {
         Ok(method) => {
             let (id, now) = (c.id.clone(), state.now());
             db(&state, move |s| Ok(s.verify_claim(&id, method, now)?)).await?;
             Ok(see_other(&format!("/dashboard/channels/{}", c.id)))
         }
         Err(why) => {
-            tracing::info!(channel = %c.id, %why, "ownership check failed");
-            Ok(see_other(&format!("/dashboard/channels/{}?msg=failed&why={}", c.id, url_encode(&why))))
+            tracing::info!(channel = %c.id, why = why.code(), "ownership check failed");
+            Ok(see_other(&format!("/dashboard/channels/{}?msg={}", c.id, why.code())))
         }
     }
-}
-
-/// Percent-encodes a query value.
-pub fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Offer presets: what most publishers choose, editable afterwards.
@@ -298,10 +406,58 @@ async fn add_offer(
     Ok(see_other(&format!("/dashboard/channels/{}#step-3", c.id)))
 }
 
-/// A work as a rights holder registers it: its text is hashed, never stored.
+/// A channel a work is registered on, with whether its ownership is proven.
+pub struct WorkChannel {
+    /// The channel (owned by the registering holder).
+    pub channel: Channel,
+    /// Whether ownership was proven.
+    pub verified: bool,
+}
+
+/// A channel of `owner` to register a work on, with its proof state; 404 for anyone else's.
+pub async fn work_channel(state: &State, owner: &PartyId, id: &str) -> Result<WorkChannel, ApiError> {
+    let channel = owned_channel(state, owner, id).await?;
+    let cid = channel.id.clone();
+    let claim = db(state, move |s| Ok(s.claim(&cid)?)).await?;
+    Ok(WorkChannel { channel, verified: claim.is_some_and(|c| c.verified_at.is_some()) })
+}
+
+/// Checks a work's source URL: it is accepted only on a verified channel of the registering holder,
+/// inside that channel's scope (for a WeChat or Weibo channel, on that platform's own site). Otherwise
+/// a holder could claim another holder's page. Returns the URL in canonical form.
+pub fn check_source_url(source_url: &str, channel: Option<&WorkChannel>) -> Result<String, ApiError> {
+    let text = source_url.trim();
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    let url = Url::parse(text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| ApiError::invalid("the source URL must start with http:// or https://"))?;
+    let Some(wc) = channel.filter(|wc| wc.verified) else {
+        return Err(ApiError::invalid(
+            "a source URL needs a verified channel: choose the channel the work is published on, after proving it is yours",
+        ));
+    };
+    let inside = match wc.channel.kind {
+        ChannelKind::Website | ChannelKind::Blog => {
+            ChannelScope::parse(wc.channel.kind, &wc.channel.handle).is_ok_and(|scope| scope.contains(&url))
+        }
+        ChannelKind::WechatOfficialAccount => url.host_str() == Some("mp.weixin.qq.com"),
+        ChannelKind::Weibo => url
+            .host_str()
+            .is_some_and(|h| ["weibo.com", "weibo.cn"].iter().any(|d| h == *d || h.ends_with(&format!(".{d}")))),
+    };
+    if !inside {
+        return Err(ApiError::invalid("the source URL is not on the chosen channel"));
+    }
+    Ok(url.to_string())
+}
+
+/// A work as a rights holder registers it: its text is hashed.
 pub fn new_work(
     owner: &PartyId,
-    channel: Option<ChannelId>,
+    channel: Option<&WorkChannel>,
     title: &str,
     author: &str,
     source_url: &str,
@@ -310,28 +466,26 @@ pub fn new_work(
 ) -> Result<Work, ApiError> {
     let id = WorkId::new(short_id("wk", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
     if content.is_empty() {
-        return Err(ApiError::invalid("paste the work's text (it is hashed for the registration, not stored)"));
+        return Err(ApiError::invalid("paste the work's text"));
     }
     // 500 characters each (the REST schema says so), which also keeps CJK text inside the domain's
     // byte limit.
     if [title, author, source_url].iter().any(|t| t.trim().chars().count() > 500) {
         return Err(ApiError::invalid("title, author and source URL take at most 500 characters each"));
     }
+    let source_url = check_source_url(source_url, channel)?;
     let work = Work {
         id,
         owner: owner.clone(),
         title: title.trim().to_owned(),
         author: author.trim().to_owned(),
-        source_url: source_url.trim().to_owned(),
-        channel,
-        content_sha256: Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect(),
+        source_url,
+        channel: channel.map(|wc| wc.channel.id.clone()),
+        content_sha256: hex::encode(Sha256::digest(content)),
         published_at: now,
         registered_at: now,
     };
     work.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
-    if !(work.source_url.starts_with("http://") || work.source_url.starts_with("https://")) {
-        return Err(ApiError::invalid("the source URL must start with http:// or https://"));
-    }
     Ok(work)
 }
 
@@ -351,6 +505,7 @@ struct WorkForm {
     csrf: String,
     title: String,
     author: String,
+    #[serde(default)]
     source_url: String,
     #[serde(default)]
     channel: String,
@@ -362,33 +517,37 @@ async fn add_work(state: State, req: HttpRequest, form: web::Form<WorkForm>) -> 
     let channel = if form.channel.is_empty() {
         None
     } else {
-        Some(owned_channel(&state, &user.id, &form.channel).await.map_err(ApiError::page)?.id)
+        Some(work_channel(&state, &user.id, &form.channel).await.map_err(ApiError::page)?)
     };
-    let work =
-        new_work(&user.id, channel, &form.title, &form.author, &form.source_url, form.content.as_bytes(), state.now())
-            .map_err(ApiError::page)?;
+    let work = new_work(
+        &user.id,
+        channel.as_ref(),
+        &form.title,
+        &form.author,
+        &form.source_url,
+        form.content.as_bytes(),
+        state.now(),
+    )
+    .map_err(ApiError::page)?;
     register(&state, work).await.map_err(ApiError::page)?;
     Ok(see_other("/dashboard#works"))
 }
 
-/// The host of a channel handle or page URL, lower-cased, without port or path.
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    host.to_ascii_lowercase()
-}
-
 /// Registers a page published on a verified website or blog channel the first time its seal is
-/// viewed: "no upload needed where the seal is embedded". The platform fetches the page itself (the
-/// reader's browser only names it), extracts its visible text with the engine (GBK pages included),
-/// and registers the SHA-256 of that text under an id derived from the URL, so concurrent first views
-/// register one work. Returns `None` when the page is not on a verified channel of that id.
-pub async fn register_on_first_view(state: &State, channel: &str, url: &str) -> Result<Option<WorkId>, ApiError> {
-    let Ok(cid) = ChannelId::new(channel) else { return Ok(None) };
-    let found = db(state, move |s| Ok((s.channel(&cid)?, s.claim(&cid)?))).await?;
+/// viewed: "no upload needed where the seal is embedded". The platform fetches the page itself
+/// through the guarded fetcher (the reader's browser only names it, and only URLs inside the
+/// channel's proven scope are fetched), extracts its visible text with the engine (GBK pages
+/// included), and registers the SHA-256 of that text under an id derived from the channel and URL, so
+/// concurrent first views register one work. Returns `None` when the page is not on a verified
+/// channel of that id.
+pub async fn register_on_first_view(state: &State, cid: &ChannelId, url: &str) -> Result<Option<WorkId>, ApiError> {
+    let lookup = cid.clone();
+    let found = db(state, move |s| Ok((s.channel(&lookup)?, s.claim(&lookup)?))).await?;
     let (Some(c), Some(claim)) = found else { return Ok(None) };
+    let Ok(page_url) = Url::parse(url) else { return Ok(None) };
     let verified = claim.verified_at.is_some() && matches!(c.kind, ChannelKind::Website | ChannelKind::Blog);
-    if !verified || host_of(&c.handle) != host_of(url) || !(url.starts_with("http://") || url.starts_with("https://")) {
+    let inside = ChannelScope::parse(c.kind, &c.handle).is_ok_and(|scope| scope.contains(&page_url));
+    if !verified || !inside {
         return Ok(None);
     }
     // A bounded number of first views per channel and minute, so the seal cannot be used to make the
@@ -401,47 +560,42 @@ pub async fn register_on_first_view(state: &State, channel: &str, url: &str) -> 
         ));
     }
     let normalised = super::seal::normalise_url(url);
-    let digest = Sha256::digest(normalised.as_bytes());
-    let id = WorkId::new(format!("pg-{}", digest[..10].iter().map(|b| format!("{b:02x}")).collect::<String>()))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(10)).finish();
-    let mut resp =
-        client.get(url).send().await.map_err(|e| {
-            ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "fetch_failed", format!("{url}: {e}"))
-        })?;
-    if !resp.status().is_success() {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::BAD_GATEWAY,
-            "fetch_failed",
-            format!("{url} answered {}", resp.status()),
-        ));
+    let digest = Sha256::digest(format!("{}\n{normalised}", c.id).as_bytes());
+    let id =
+        WorkId::new(format!("pg-{}", hex::encode(&digest[..10]))).map_err(|e| ApiError::internal(e.to_string()))?;
+    let unreachable =
+        || ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "fetch_failed", "the page could not be fetched");
+    let fetched = state.fetcher.get(&page_url, 8 * 1024 * 1024).await.map_err(|e| {
+        tracing::info!(%url, error = %e, "first-view fetch failed");
+        unreachable()
+    })?;
+    // The page must answer itself: a redirect out of the channel's scope proves nothing about it.
+    let in_scope = ChannelScope::parse(c.kind, &c.handle).is_ok_and(|scope| scope.contains(&fetched.final_url));
+    if !(200..300).contains(&fetched.status) || !in_scope {
+        return Err(unreachable());
     }
-    let body = resp
-        .body()
-        .limit(8 * 1024 * 1024)
-        .await
-        .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "fetch_failed", e.to_string()))?;
     let page = seal_engine::text::extract(
-        &body,
+        &fetched.body,
         seal_engine::text::ContentKind::Auto,
         &seal_engine::text::ExtractConfig::default(),
     )
-    .map_err(|e| ApiError::invalid(format!("{url}: {e}")))?;
+    .map_err(|_| ApiError::invalid("the page is not a readable HTML or text page"))?;
     if page.text.trim().is_empty() {
-        return Err(ApiError::invalid(format!("{url} has no text to register")));
+        return Err(ApiError::invalid("the page has no text to register"));
     }
     let now = state.now();
     let holder = c.owner.clone();
     let title: String = page
         .title
         .clone()
+        .map(|t| t.chars().filter(|ch| !seal_licensing::offer::is_forbidden_char(*ch)).collect::<String>())
         .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| url.to_owned())
+        .unwrap_or_else(|| page_url.to_string())
         .chars()
         .take(200)
         .collect();
     let st = state.clone();
-    let (wid, url) = (id.clone(), url.to_owned());
+    let (wid, source) = (id.clone(), page_url.to_string());
     db(state, move |s| {
         if s.work(&wid)?.is_none() {
             let author = s.holder_name(&holder)?;
@@ -450,9 +604,9 @@ pub async fn register_on_first_view(state: &State, channel: &str, url: &str) -> 
                 owner: holder,
                 title: title.trim().to_owned(),
                 author: if author.is_empty() { "—".into() } else { author },
-                source_url: url,
+                source_url: source,
                 channel: Some(c.id.clone()),
-                content_sha256: Sha256::digest(page.text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+                content_sha256: hex::encode(Sha256::digest(page.text.as_bytes())),
                 published_at: now,
                 registered_at: now,
             };
@@ -465,6 +619,11 @@ pub async fn register_on_first_view(state: &State, channel: &str, url: &str) -> 
     })
     .await?;
     Ok(Some(id))
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// The setup routes.
@@ -492,32 +651,39 @@ mod tests {
     }
 
     #[test]
-    fn meta_tags_and_urls() {
-        assert!(page_has_token(
-            "<head><meta content=\"seal-x\" name=\"copyright-seal-verification\"></head>",
-            "seal-x"
+    fn meta_tags_count_only_as_elements_in_head() {
+        let ok = |html: &str| page_has_token(html.as_bytes(), "seal-x");
+        assert!(ok("<html><head><meta content=\"seal-x\" name=\"copyright-seal-verification\"></head></html>"));
+        assert!(ok("<HEAD><META NAME=\"copyright-seal-verification\" CONTENT=\" seal-x \"></HEAD>"));
+        assert!(!ok("<head><meta name=\"description\" content=\"seal-x\"></head>"));
+        // Regression: any `<meta` string anywhere used to count, even inside JSON or a comment.
+        assert!(!ok(
+            "<head><script>var x = '<meta name=\"copyright-seal-verification\" content=\"seal-x\">'</script></head>"
         ));
-        assert!(!page_has_token("<meta name=\"description\" content=\"seal-x\">", "seal-x"));
-        assert_eq!(claim_bases("example.com"), ["https://example.com", "http://example.com"]);
-        assert_eq!(claim_bases("http://127.0.0.1:9/blog/"), ["http://127.0.0.1:9/blog"]);
-        assert_eq!(claim_urls("https://example.com").1, "https://example.com/.well-known/copyright-seal.txt");
-        assert_eq!(claim_urls("http://127.0.0.1:9/blog").0, "http://127.0.0.1:9/blog/");
-        assert_eq!(claim_urls("http://127.0.0.1:9/blog").1, "http://127.0.0.1:9/.well-known/copyright-seal.txt");
+        assert!(!ok("<head><!-- <meta name=\"copyright-seal-verification\" content=\"seal-x\"> --></head>"));
+        assert!(!ok("<head></head><body><meta name=\"copyright-seal-verification\" content=\"seal-x\"></body>"));
+        assert!(!ok("<head><meta name=\"copyright-seal-verification\" content=\"seal-x-longer\"></head>"));
     }
 
-    #[actix_web::test]
-    async fn https_checks_fail_cleanly_on_a_server_that_speaks_no_tls() {
-        // A listener that accepts and answers garbage: the TLS handshake must fail with an error,
-        // not a panic (which would mean no crypto provider was compiled in).
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        std::thread::spawn(move || {
-            for mut s in listener.incoming().flatten() {
-                use std::io::Write;
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\nnot tls");
-            }
-        });
-        let err = check_claim(&format!("https://{addr}"), "seal-x").await.expect_err("no TLS there");
-        assert!(err.contains("https://"), "{err}");
+    #[test]
+    fn a_website_is_an_origin_and_a_blog_a_path() {
+        let site = ChannelScope::parse(ChannelKind::Website, "Example.COM").expect("domain");
+        assert_eq!(site.handle(), "example.com");
+        let bases: Vec<String> = site.bases().iter().map(Url::to_string).collect();
+        assert_eq!(bases, ["https://example.com/", "http://example.com/"]);
+        assert_eq!(claim_urls(&site.bases()[0]).1.as_str(), "https://example.com/.well-known/copyright-seal.txt");
+        assert!(site.contains(&Url::parse("http://example.com/a/b").expect("url")));
+        assert!(!site.contains(&Url::parse("https://evil.example.com/").expect("url")));
+        // Regression: a proof at a path used to grant the whole host; a website handle is an origin only.
+        assert!(ChannelScope::parse(ChannelKind::Website, "https://example.com/blog").is_err());
+        assert!(ChannelScope::parse(ChannelKind::Website, "https://user@example.com").is_err());
+        assert!(ChannelScope::parse(ChannelKind::Website, "ftp://example.com").is_err());
+        let blog = ChannelScope::parse(ChannelKind::Blog, "http://127.0.0.1:9/blog/").expect("blog");
+        assert_eq!(blog.handle(), "http://127.0.0.1:9/blog");
+        assert_eq!(blog.bases()[0].as_str(), "http://127.0.0.1:9/blog/");
+        assert!(blog.contains(&Url::parse("http://127.0.0.1:9/blog/post/1").expect("url")));
+        assert!(!blog.contains(&Url::parse("http://127.0.0.1:9/blogger/post").expect("url")));
+        assert!(!blog.contains(&Url::parse("http://127.0.0.1:10/blog/post").expect("url")));
+        assert!(!blog.contains(&Url::parse("https://127.0.0.1:9/blog/post").expect("url")));
     }
 }
