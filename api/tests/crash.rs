@@ -6,7 +6,10 @@
 //! one final state and was paid out once.
 //!
 //! The child is this same test binary, re-run with `SEAL_CRASH_DB` set and filtered to
-//! [`crash_child_entry_point`], which does nothing when that variable is absent.
+//! [`crash_child_entry_point`], which does nothing when that variable is absent. The child announces
+//! each step on stdout (`step N` before purchase N, `step 60` before the settlement pass), and the parent
+//! kills it right after the step it picked at random is announced, so each kill lands inside the run's
+//! work however fast or slow the disk is, not on a timer that a fast machine outruns.
 
 use anyhow::{Context, Result};
 use seal_api::store::{demo, Repository, SettleOptions, SqliteStore};
@@ -36,7 +39,14 @@ fn child_work(db: &Path, run: u64) -> Result<()> {
     let mut store = SqliteStore::open(db)?;
     let now = now_of(run);
     let world = demo::seed(&mut store, t0())?;
+    let announce = |step: u64| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "step {step}");
+        let _ = out.flush();
+    };
     for i in 0..PURCHASES_PER_RUN {
+        announce(i);
         let n = run * PURCHASES_PER_RUN + i;
         store.purchase(&demo::purchase(&world, n), now)?;
         if n.is_multiple_of(7) {
@@ -44,7 +54,9 @@ fn child_work(db: &Path, run: u64) -> Result<()> {
             store.object(&op, &LicenceId::new(format!("lic-{n}"))?, ObjectionKind::RefundRequest, now)?;
         }
     }
+    announce(PURCHASES_PER_RUN);
     store.settle(now, SettleOptions { batch: 1 + (run % 4) as usize, payouts: true })?;
+    announce(PURCHASES_PER_RUN + 1);
     Ok(())
 }
 
@@ -73,33 +85,40 @@ fn settlement_survives_sigkill_at_random_points() -> Result<()> {
     let mut rng = 0x00C0_FFEE_u64;
     let mut killed_mid_run = 0;
     for run in 0..RUNS {
-        // SplitMix64 step for the kill delay: 0..150 ms, so kills land anywhere from start-up
-        // (migrations, seeding) through purchases to the settlement transactions.
+        // SplitMix64 step: which step to kill after (0..=60, the last being the settlement pass, which
+        // commits in small batches), and a 0..2 ms pause so the kill falls inside that step's
+        // transaction as often as between steps. Run 0 also covers start-up (migrations, seeding).
         rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = rng;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        let delay = Duration::from_millis((z ^ (z >> 31)) % 150);
+        z ^= z >> 31;
+        let target = if run == 0 { 0 } else { z % (PURCHASES_PER_RUN + 1) };
+        let pause = Duration::from_micros((z >> 32) % 2_000);
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_entry_point", "--test-threads=1", "--quiet"])
+            .args(["--exact", "crash_child_entry_point", "--test-threads=1", "--quiet", "--nocapture"])
             .env("SEAL_CRASH_DB", &db)
             .env("SEAL_CRASH_RUN", run.to_string())
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .context("spawning the child")?;
-        let start = Instant::now();
-        while start.elapsed() < delay {
-            if child.try_wait()?.is_some() {
-                break;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let wanted = format!("step {target}");
+        let reached = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+            .map_while(Result::ok)
+            .any(|line| line.trim() == wanted);
+        if reached {
+            let start = Instant::now();
+            while start.elapsed() < pause {
+                std::hint::spin_loop();
             }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if child.try_wait()?.is_none() {
             child.kill()?; // SIGKILL on Unix: no destructor, no rollback, no flush runs in the child.
+        }
+        let status = child.wait()?;
+        if !status.success() {
             killed_mid_run += 1;
         }
-        child.wait()?;
         check(&db, &format!("after run {run}"))?;
     }
     // Restart once more and finish: resolve every objection, wait out every period, settle.
@@ -135,9 +154,10 @@ fn settlement_survives_sigkill_at_random_points() -> Result<()> {
         snapshot.invoices.len(),
         snapshot.payouts.len()
     );
+    // Each kill follows a step announcement with work still to do, so (almost) every run dies mid-way.
     assert!(
-        killed_mid_run >= RUNS / 4,
-        "too few runs were killed mid-way ({killed_mid_run}) for the test to mean much"
+        killed_mid_run >= RUNS * 9 / 10,
+        "only {killed_mid_run} of {RUNS} runs were killed mid-way: the step announcements did not arrive"
     );
     assert!(snapshot.licences.len() > 100);
     Ok(())

@@ -1,7 +1,10 @@
 /**
  * Real-browser check that the seal never breaks its host page: the page embeds seal.js, and the seal
  * API answers with errors (or not at all). Prints one JSON line:
- * {"page_errors": [...], "badge_visible": bool, "host_ok": bool} and exits 0; the Rust test judges it.
+ * {"page_errors": [...], "badge_visible": bool, "host_ok": bool, "defined": bool, "mounted": bool,
+ *  "api_requests": n} and exits 0; the Rust test judges it. `defined`, `mounted` and `api_requests`
+ * prove the seal really ran and met the failing API: without them a seal.js that never loaded would
+ * pass as "shows nothing".
  *
  *   node tests/browser/seal_down.mjs <third_party_page_url>
  *
@@ -31,12 +34,21 @@ try {
   const page = await browser.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  let apiRequests = 0;
+  page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) apiRequests += 1; });
   await page.goto(pageUrl, { waitUntil: 'load' });
   // seal.js gives up on the API after 5 s; wait past that.
   await page.waitForTimeout(6500);
   const badgeVisible = await page.locator('copyright-seal #badge').first().isVisible().catch(() => false);
   const hostOk = await page.evaluate(() => window.hostScriptRan === true && !!document.querySelector('h1'));
-  process.stdout.write(JSON.stringify({ page_errors: pageErrors, badge_visible: badgeVisible, host_ok: hostOk }) + '\n');
+  const defined = await page.evaluate(() => !!customElements.get('copyright-seal'));
+  const mounted = await page.evaluate(() => {
+    const el = document.querySelector('copyright-seal');
+    return !!(el && el.shadowRoot);
+  });
+  process.stdout.write(JSON.stringify({
+    page_errors: pageErrors, badge_visible: badgeVisible, host_ok: hostOk, defined, mounted, api_requests: apiRequests,
+  }) + '\n');
 } finally {
   await browser.close();
 }

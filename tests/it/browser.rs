@@ -202,6 +202,9 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
     let down: serde_json::Value = serde_json::from_slice(&down.stdout)?;
     ensure!(down["page_errors"].as_array().is_some_and(Vec::is_empty), "seal.js broke the host page: {down}");
     ensure!(down["host_ok"] == true && down["badge_visible"] == false, "{down}");
+    // And it did run: the element was defined and mounted and it asked the (failing) API.
+    ensure!(down["defined"] == true && down["mounted"] == true, "the seal never rendered: {down}");
+    ensure!(down["api_requests"].as_u64().is_some_and(|n| n >= 1), "the seal never asked its API: {down}");
 
     // SIGTERM stops the server gracefully (exit status 0).
     ensure!(Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status()?.success());
