@@ -147,7 +147,7 @@ fn a_torn_log_tail_is_dropped_and_the_store_repairs_the_rest() -> Result<()> {
     import(&data, "rh-torn", &refs)?;
     // Registrations after the import's snapshot land in the log; tear its last record.
     let extra = dir.join("extra.txt");
-    std::fs::write(&extra, "An extra work\nThe quick brown fox jumps over the lazy dog while the lighthouse keeper counts every wave that breaks against the northern rocks before dawn, writing each number in a ledger bound in green cloth.")?;
+    std::fs::copy(originals.join("en-0010.txt"), &extra)?;
     {
         let mut open = DataDir::open(&data)?;
         let work = seal_api::services::import::work_from_file(
