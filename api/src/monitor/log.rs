@@ -271,7 +271,7 @@ mod tests {
     fn record(seq: u64, n: u64) -> LogRecord {
         LogRecord {
             seq,
-            op: if n % 3 == 0 { Op::Remove } else { Op::Add },
+            op: if n.is_multiple_of(3) { Op::Remove } else { Op::Add },
             kind: [ContentKind::Text, ContentKind::Html, ContentKind::Image][(n % 3) as usize],
             engine_id: EngineId::from_raw(n + 1).unwrap_or_else(|| unreachable!()),
             sha256: Sha256Hex::of(&n.to_le_bytes()),
