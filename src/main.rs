@@ -39,6 +39,11 @@ enum Command {
     Letter(cli::letter::LetterArgs),
     /// Print a settled licence's invoice (JSON, or PDF with --pdf).
     Invoice(cli::invoice::InvoiceArgs),
+    /// Register files as works of a rights holder (content stored, fingerprints indexed).
+    #[command(subcommand)]
+    Works(cli::works::WorksCommand),
+    /// Match files against every registered work of a data directory.
+    Match(cli::matching::MatchArgs),
     /// Export offers as ODRL JSON-LD.
     #[command(subcommand)]
     Offers(cli::offers::OffersCommand),
@@ -67,5 +72,7 @@ fn main() -> anyhow::Result<()> {
         Command::Letter(args) => cli::letter::run(&args),
         Command::Invoice(args) => cli::invoice::run(&args),
         Command::Offers(cmd) => cli::offers::run(&cmd),
+        Command::Works(cmd) => cli::works::run(&cmd),
+        Command::Match(args) => cli::matching::run(&args),
     }
 }

@@ -4,6 +4,7 @@
 mod browser;
 mod image;
 mod licensing;
+mod monitor;
 mod serve;
 mod text;
 

@@ -11,6 +11,7 @@
 //! (a purchase with its capture and holds, a settlement step with its postings and invoice, a payout with
 //! its transfer and licence marks) is one transaction, and a refused operation rolls back whole.
 
+pub mod contents;
 pub mod demo;
 pub mod platform;
 mod sqlite;

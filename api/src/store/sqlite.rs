@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, super::platform::MIGRATION_3),
     (4, super::platform::MIGRATION_4),
     (5, super::platform::MIGRATION_5),
+    (6, super::contents::MIGRATION_6),
 ];
 
 const MIGRATION_1: &str = r#"

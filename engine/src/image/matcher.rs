@@ -410,6 +410,16 @@ impl ImageMatcher {
         self.works.is_empty()
     }
 
+    /// The registered ids, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = WorkId> + '_ {
+        self.works.keys().copied()
+    }
+
+    /// Whether `work` is registered.
+    pub fn contains(&self, work: WorkId) -> bool {
+        self.works.contains_key(&work)
+    }
+
     /// Heap bytes of the whole-image index, and of the region index (reported apart).
     pub fn heap_bytes(&self) -> (usize, usize) {
         (self.whole.heap_bytes() + self.inscribed.heap_bytes(), self.regions.heap_bytes())

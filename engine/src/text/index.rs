@@ -134,6 +134,12 @@ impl TextIndex {
         self.slots.contains_key(&id)
     }
 
+    /// The registered (live) ids, in no particular order: what a caller compares against its own records
+    /// to find works it must add or remove.
+    pub fn ids(&self) -> impl Iterator<Item = WorkId> + '_ {
+        self.slots.keys().copied()
+    }
+
     /// Registers the text of a work (already extracted: see [`super::extract`]). Registering an id again
     /// replaces the earlier text. Text without a single letter, digit or CJK character is refused.
     pub fn add(&mut self, id: WorkId, text: &str) -> Result<Registered, TextError> {

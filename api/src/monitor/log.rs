@@ -1,0 +1,347 @@
+//! The monitor's files under `DATA/index/`: two snapshots and an append-only log.
+//!
+//! The indexes are derived data (the content store and `work_contents` can always rebuild them), so
+//! these files only need to make the *common* start-up cheap: load the snapshots, replay the short log
+//! of what changed since, done. Every file can be lost or torn without losing a registration.
+//!
+//! - `text.snap`, `image.snap`: `"SEALSNP\0" | version u32 | covers u64 | xxh3(header) u64 | engine bytes`
+//!   (the engine's own checksummed format). `covers` is the sequence number of the last log record the
+//!   snapshot includes; each snapshot records its own, so a crash between writing the two is harmless.
+//!   Written to a temp file, fsynced, renamed, and the directory fsynced.
+//! - `log`: `"SEALLOG\0" | version u32`, then records `len u32 | xxh3(payload) u64 | payload`, payload
+//!   `seq u64 | op u8 | kind u8 | engine id u64 | sha256 32 bytes`. Appends are fsynced once per batch.
+//!   A torn or damaged record ends the log: it and everything after it are dropped on open (they can
+//!   only be the tail a crash interrupted; what they said is repaired from the store).
+
+use super::ids::EngineId;
+use crate::content::Sha256Hex;
+use crate::store::contents::ContentKind;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use xxhash_rust::xxh3::xxh3_64;
+
+const LOG_MAGIC: &[u8; 8] = b"SEALLOG\0";
+const SNAP_MAGIC: &[u8; 8] = b"SEALSNP\0";
+const VERSION: u32 = 1;
+const LOG_HEADER: usize = 12;
+const SNAP_HEADER: usize = 8 + 4 + 8 + 8;
+const PAYLOAD: usize = 8 + 1 + 1 + 8 + 32;
+/// Records longer than this are damage, not records.
+const MAX_PAYLOAD: usize = 1024;
+
+/// What a log record says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// The item was fingerprinted and added.
+    Add,
+    /// The item was removed.
+    Remove,
+}
+
+/// One change to the indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    /// Position in the log (increasing, continues across truncations).
+    pub seq: u64,
+    /// Add or remove.
+    pub op: Op,
+    /// Which index: text and html go to the text index, images to the image matcher.
+    pub kind: ContentKind,
+    /// The item.
+    pub engine_id: EngineId,
+    /// Its bytes in the content store (what an add is replayed from).
+    pub sha256: Sha256Hex,
+}
+
+fn kind_code(kind: ContentKind) -> u8 {
+    match kind {
+        ContentKind::Text => 0,
+        ContentKind::Html => 1,
+        ContentKind::Image => 2,
+    }
+}
+
+fn encode(record: &LogRecord, out: &mut Vec<u8>) {
+    let mut payload = Vec::with_capacity(PAYLOAD);
+    payload.extend_from_slice(&record.seq.to_le_bytes());
+    payload.push(match record.op {
+        Op::Add => 1,
+        Op::Remove => 2,
+    });
+    payload.push(kind_code(record.kind));
+    payload.extend_from_slice(&record.engine_id.get().to_le_bytes());
+    let hex = record.sha256.as_str().as_bytes();
+    for pair in hex.chunks(2) {
+        let nibble = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'a' + 10 };
+        payload.push(nibble(pair[0]) << 4 | nibble(pair.get(1).copied().unwrap_or(b'0')));
+    }
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+fn decode(payload: &[u8]) -> Option<LogRecord> {
+    if payload.len() != PAYLOAD {
+        return None;
+    }
+    let u64_at = |at: usize| payload.get(at..at + 8).and_then(|s| s.try_into().ok()).map(u64::from_le_bytes);
+    let op = match payload[8] {
+        1 => Op::Add,
+        2 => Op::Remove,
+        _ => return None,
+    };
+    let kind = match payload[9] {
+        0 => ContentKind::Text,
+        1 => ContentKind::Html,
+        2 => ContentKind::Image,
+        _ => return None,
+    };
+    let mut hex = String::with_capacity(64);
+    for b in &payload[18..50] {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    Some(LogRecord {
+        seq: u64_at(0)?,
+        op,
+        kind,
+        engine_id: EngineId::from_raw(u64_at(10)?)?,
+        sha256: Sha256Hex::parse(&hex)?,
+    })
+}
+
+/// Reads log bytes: the records up to the first torn or damaged one, and the length of that valid
+/// prefix. Bytes that do not start with the header give no records and a valid length of 0.
+pub fn parse_log(bytes: &[u8]) -> (Vec<LogRecord>, usize) {
+    if bytes.len() < LOG_HEADER || &bytes[..8] != LOG_MAGIC || bytes[8..12] != VERSION.to_le_bytes() {
+        return (Vec::new(), 0);
+    }
+    let mut records = Vec::new();
+    let mut at = LOG_HEADER;
+    while let Some(head) = bytes.get(at..at + 12) {
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let sum = u64::from_le_bytes([head[4], head[5], head[6], head[7], head[8], head[9], head[10], head[11]]);
+        if len > MAX_PAYLOAD {
+            break;
+        }
+        let Some(payload) = bytes.get(at + 12..at + 12 + len) else { break };
+        if xxh3_64(payload) != sum {
+            break;
+        }
+        let Some(record) = decode(payload) else { break };
+        records.push(record);
+        at += 12 + len;
+    }
+    (records, at)
+}
+
+/// The log file, open for appending.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    file: File,
+    records: u64,
+}
+
+impl LogWriter {
+    /// Opens the log at `path`, returning its valid records; a torn or damaged tail is cut off (and the
+    /// cut made durable) so that appends continue after the last good record. A missing or unreadable
+    /// header starts a fresh log.
+    pub fn open(path: &Path) -> io::Result<(LogWriter, Vec<LogRecord>)> {
+        let mut bytes = Vec::new();
+        match File::open(path) {
+            Ok(mut f) => {
+                f.read_to_end(&mut bytes)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let (records, valid) = parse_log(&bytes);
+        if valid == 0 {
+            let writer = Self::create(path)?;
+            return Ok((writer, records));
+        }
+        let file = OpenOptions::new().write(true).open(path)?;
+        if valid < bytes.len() {
+            file.set_len(valid as u64)?;
+            file.sync_all()?;
+        }
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(io::SeekFrom::Start(valid as u64))?;
+        let count = records.len() as u64;
+        Ok((LogWriter { path: path.to_owned(), file, records: count }, records))
+    }
+
+    /// Replaces the log with an empty one, atomically (after a snapshot made its records redundant).
+    pub fn create(path: &Path) -> io::Result<LogWriter> {
+        let mut header = Vec::with_capacity(LOG_HEADER);
+        header.extend_from_slice(LOG_MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        write_atomically(path, &[&header])?;
+        let mut file = OpenOptions::new().write(true).open(path)?;
+        use std::io::Seek;
+        file.seek(io::SeekFrom::End(0))?;
+        Ok(LogWriter { path: path.to_owned(), file, records: 0 })
+    }
+
+    /// Appends records and fsyncs once.
+    pub fn append(&mut self, records: &[LogRecord]) -> io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut out = Vec::with_capacity(records.len() * (12 + PAYLOAD));
+        for record in records {
+            encode(record, &mut out);
+        }
+        self.file.write_all(&out)?;
+        self.file.sync_data()?;
+        self.records += records.len() as u64;
+        Ok(())
+    }
+
+    /// Records in the log now.
+    pub fn len(&self) -> u64 {
+        self.records
+    }
+
+    /// Whether the log holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Where the log lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Writes `parts` to `path` atomically and durably: temp file, fsync, rename, fsync of the directory.
+pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("path without a directory"))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut file = File::create(&temp)?;
+    for part in parts {
+        file.write_all(part)?;
+    }
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&temp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+/// Writes a snapshot: engine bytes covering the log up to `covers`.
+pub fn write_snapshot(path: &Path, covers: u64, engine_bytes: &[u8]) -> io::Result<()> {
+    let mut header = Vec::with_capacity(SNAP_HEADER);
+    header.extend_from_slice(SNAP_MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&covers.to_le_bytes());
+    let sum = xxh3_64(&header);
+    header.extend_from_slice(&sum.to_le_bytes());
+    write_atomically(path, &[&header, engine_bytes])
+}
+
+/// Reads a snapshot: `Ok(None)` when there is none, `Err(InvalidData)` when its header is damaged;
+/// otherwise the log position it covers and the engine bytes (which the engine checks itself).
+pub fn read_snapshot(path: &Path) -> io::Result<Option<(u64, Vec<u8>)>> {
+    let mut bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
+    if bytes.len() < SNAP_HEADER || &bytes[..8] != SNAP_MAGIC || bytes[8..12] != VERSION.to_le_bytes() {
+        return Err(bad());
+    }
+    let sum = u64::from_le_bytes(bytes[20..28].try_into().map_err(|_| bad())?);
+    if xxh3_64(&bytes[..20]) != sum {
+        return Err(bad());
+    }
+    let covers = u64::from_le_bytes(bytes[12..20].try_into().map_err(|_| bad())?);
+    let engine = bytes.split_off(SNAP_HEADER);
+    Ok(Some((covers, engine)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(seq: u64, n: u64) -> LogRecord {
+        LogRecord {
+            seq,
+            op: if n.is_multiple_of(3) { Op::Remove } else { Op::Add },
+            kind: [ContentKind::Text, ContentKind::Html, ContentKind::Image][(n % 3) as usize],
+            engine_id: EngineId::from_raw(n + 1).unwrap_or_else(|| unreachable!()),
+            sha256: Sha256Hex::of(&n.to_le_bytes()),
+        }
+    }
+
+    fn log_bytes(records: &[LogRecord]) -> Vec<u8> {
+        let mut out = LOG_MAGIC.to_vec();
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        for r in records {
+            encode(r, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn round_trips_and_drops_a_torn_tail_on_open() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("log");
+        let (mut log, none) = LogWriter::open(&path)?;
+        assert!(none.is_empty());
+        let records: Vec<_> = (1..=5).map(|n| record(n, n)).collect();
+        log.append(&records)?;
+        drop(log);
+        let len = fs::metadata(&path)?.len();
+        OpenOptions::new().write(true).open(&path)?.set_len(len - 7)?;
+        let (mut log, read) = LogWriter::open(&path)?;
+        assert_eq!(read, records[..4]);
+        log.append(&[record(9, 9)])?;
+        drop(log);
+        let (_, read) = LogWriter::open(&path)?;
+        assert_eq!(read.len(), 5);
+        assert_eq!(read[4], record(9, 9));
+        Ok(())
+    }
+
+    #[test]
+    fn snapshots_round_trip_and_refuse_damage() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("text.snap");
+        assert!(read_snapshot(&path)?.is_none());
+        write_snapshot(&path, 77, b"engine")?;
+        assert_eq!(read_snapshot(&path)?, Some((77, b"engine".to_vec())));
+        let mut bytes = fs::read(&path)?;
+        bytes[13] ^= 1;
+        fs::write(&path, bytes)?;
+        assert!(read_snapshot(&path).is_err());
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn truncation_and_damage_never_yield_a_wrong_record(
+            n in 0usize..20,
+            cut in any::<prop::sample::Index>(),
+            flip in any::<Option<(prop::sample::Index, u8)>>(),
+        ) {
+            let records: Vec<_> = (0..n as u64).map(|i| record(i + 1, i)).collect();
+            let mut bytes = log_bytes(&records);
+            bytes.truncate(cut.index(bytes.len() + 1));
+            if let Some((at, mask)) = flip {
+                if !bytes.is_empty() && mask != 0 {
+                    let i = at.index(bytes.len());
+                    bytes[i] ^= mask;
+                }
+            }
+            let (read, valid) = parse_log(&bytes);
+            prop_assert!(valid <= bytes.len());
+            prop_assert!(read.len() <= records.len());
+            prop_assert_eq!(&read[..], &records[..read.len()]);
+        }
+    }
+}

@@ -1,0 +1,508 @@
+//! The monitor: the platform's fingerprint indexes of every registered work, kept durable on disk and
+//! always reconcilable with the records store.
+//!
+//! It owns one text index and one image matcher (the pure engine) and speaks only in [`EngineId`]s to
+//! them; hits are mapped back to platform works through the store ([`ids`] is the one mapping). The
+//! indexes are *derived* data: `work_contents` and the content store are the truth, so [`Monitor::open`]
+//! loads the snapshots, replays the log ([`log`]) and then compares the engine ids the store has with the
+//! ids the indexes hold, re-fingerprinting what is missing and removing what the store does not have.
+//! That check is what makes a crash between the SQLite commit and the log append, a deleted `index/`
+//! directory or a stale snapshot harmless; the log only keeps the common start-up short.
+
+pub mod ids;
+pub mod log;
+
+use crate::content::{ContentStore, Sha256Hex};
+use crate::store::contents::ContentKind;
+use crate::store::{SqliteStore, StoreError};
+use ids::EngineId;
+use log::{LogRecord, LogWriter, Op};
+use seal_engine::image::{self, ImageConfig, ImageMatcher, OriginalFingerprint};
+use seal_engine::text::{self, ExtractConfig, MatchConfig, TextIndex};
+use seal_licensing::ids::{PartyId, WorkId};
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why the monitor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// Reading or writing the index files or the content store failed.
+    #[error("index io: {0}")]
+    Io(#[from] io::Error),
+    /// The records store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Text could not be extracted or fingerprinted.
+    #[error("text: {0}")]
+    Text(#[from] text::TextError),
+    /// An image could not be decoded or fingerprinted.
+    #[error("image: {0}")]
+    Image(#[from] image::ImageError),
+    /// An image item's engine id does not fit the image engine's 32 bits.
+    #[error("engine id {0} is out of the image engine's range")]
+    IdRange(u64),
+}
+
+/// Settings of the monitor.
+#[derive(Clone, Debug)]
+pub struct MonitorConfig {
+    /// Text extraction limits.
+    pub extract: ExtractConfig,
+    /// Text matching thresholds.
+    pub text_match: MatchConfig,
+    /// Image fingerprinting and matching settings.
+    pub image: ImageConfig,
+    /// Log records after which [`Monitor::maybe_checkpoint`] writes new snapshots. Replaying a record
+    /// re-fingerprints one item from the content store (about 0.1 ms for text), so 20,000 keeps the
+    /// replay at start-up around two seconds at worst, while a snapshot of a large index (which
+    /// rewrites the whole index) stays rare.
+    pub checkpoint_records: u64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            extract: ExtractConfig::default(),
+            text_match: MatchConfig::default(),
+            image: ImageConfig::default(),
+            checkpoint_records: 20_000,
+        }
+    }
+}
+
+/// A fingerprinted content item, ready to be added once its registration is committed.
+#[derive(Clone, Debug)]
+pub enum Prepared {
+    /// The text to index (already extracted).
+    Text(String),
+    /// An image's fingerprint.
+    Image(Box<OriginalFingerprint>),
+}
+
+/// Whose works a match may name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every registered work (administrators, the crawler, the command line).
+    All,
+    /// Only this rights holder's works.
+    Owner(PartyId),
+}
+
+/// What kind of bytes a query is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KindHint {
+    /// Guess: image magic bytes make an image, otherwise HTML if it looks like markup, else plain text.
+    Auto,
+    /// Plain text.
+    Text,
+    /// An HTML page.
+    Html,
+    /// An image.
+    Image,
+}
+
+/// Which engine found a hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HitKind {
+    /// The text index.
+    Text,
+    /// The image matcher.
+    Image,
+}
+
+impl HitKind {
+    /// `"text"` or `"image"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitKind::Text => "text",
+            HitKind::Image => "image",
+        }
+    }
+}
+
+/// One registered work found in a query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonitorHit {
+    /// The platform work.
+    pub work: WorkId,
+    /// Its rights holder.
+    pub owner: PartyId,
+    /// Its title.
+    pub title: String,
+    /// The base name of the file the matched content item was imported from.
+    pub file: Option<String>,
+    /// Text or image.
+    pub kind: HitKind,
+    /// The engine's kind of copy: `full`, `excerpt`, `near-duplicate` for text; the signal (`whole`,
+    /// `flipped`, `rotated`, `region`) for images.
+    pub copy: &'static str,
+    /// 0..1. Text: the fraction of the registered work found in the query (`work_coverage`). Images: the
+    /// engine's confidence. Hits come in the engine's order (best first), which for text ranks by the
+    /// number of the work's words covered.
+    pub score: f32,
+    /// The content item matched.
+    pub engine_id: EngineId,
+}
+
+/// What [`Monitor::open`] found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// Whether each snapshot was loaded (text, image).
+    pub snapshots_loaded: (bool, bool),
+    /// Log records replayed.
+    pub replayed: usize,
+    /// Items the store has that the indexes lacked, re-fingerprinted from the content store.
+    pub added: usize,
+    /// Items the indexes held that the store does not have, removed.
+    pub removed: usize,
+    /// Items that could not be re-fingerprinted (content missing or damaged), with the reason.
+    pub unrepairable: Vec<(EngineId, String)>,
+    /// Items registered, text and image.
+    pub registered: (usize, usize),
+}
+
+/// The fingerprint indexes and their files. See the module docs.
+#[derive(Debug)]
+pub struct Monitor {
+    dir: PathBuf,
+    config: MonitorConfig,
+    text: TextIndex,
+    images: ImageMatcher,
+    log: LogWriter,
+    next_seq: u64,
+}
+
+impl Monitor {
+    /// Opens the indexes of a data directory (`data_dir/index`): loads snapshots, replays the log, and
+    /// reconciles the indexes with `store`, re-fingerprinting from `content` what is missing. Damaged
+    /// snapshots or log tails are dropped and repaired the same way, never fatal.
+    pub fn open(
+        data_dir: &Path,
+        store: &SqliteStore,
+        content: &ContentStore,
+        config: MonitorConfig,
+    ) -> Result<(Monitor, OpenReport), MonitorError> {
+        let dir = data_dir.join("index");
+        std::fs::create_dir_all(&dir)?;
+        let mut report = OpenReport::default();
+        let (text_covers, text) =
+            match log::read_snapshot(&dir.join("text.snap")).ok().flatten().and_then(|(covers, bytes)| {
+                TextIndex::from_bytes(&bytes)
+                    .ok()
+                    .filter(|t| t.config() == TextIndex::default().config())
+                    .map(|t| (covers, t))
+            }) {
+                Some((covers, index)) => {
+                    report.snapshots_loaded.0 = true;
+                    (covers, index)
+                }
+                None => (0, TextIndex::default()),
+            };
+        let (image_covers, images) =
+            match log::read_snapshot(&dir.join("image.snap")).ok().flatten().and_then(|(covers, bytes)| {
+                ImageMatcher::from_bytes(&bytes, config.image.clone()).ok().map(|m| (covers, m))
+            }) {
+                Some((covers, matcher)) => {
+                    report.snapshots_loaded.1 = true;
+                    (covers, matcher)
+                }
+                None => (0, ImageMatcher::new(config.image.clone())),
+            };
+        let (log, records) = LogWriter::open(&dir.join("log"))?;
+        let next_seq = records.iter().map(|r| r.seq).chain([text_covers, image_covers]).max().unwrap_or(0) + 1;
+        let mut monitor = Monitor { dir, config, text, images, log, next_seq };
+
+        for record in &records {
+            let covers = if record.kind == ContentKind::Image { image_covers } else { text_covers };
+            if record.seq <= covers {
+                continue;
+            }
+            report.replayed += 1;
+            match record.op {
+                // A missing or damaged content file is left to the reconciliation below, which reports it.
+                Op::Add => {
+                    if let Ok(prepared) = content
+                        .get(&record.sha256)
+                        .map_err(MonitorError::from)
+                        .and_then(|b| monitor.prepare(record.kind, &b))
+                    {
+                        monitor.insert(record.engine_id, &prepared)?;
+                    }
+                }
+                Op::Remove => monitor.delete(record.engine_id, record.kind),
+            }
+        }
+        monitor.reconcile(store, content, &mut report)?;
+        if report.added + report.removed > 0 || monitor.log.len() >= monitor.config.checkpoint_records {
+            monitor.checkpoint()?;
+        }
+        report.registered = (monitor.text.len(), monitor.images.len());
+        Ok((monitor, report))
+    }
+
+    /// Compares the store's engine ids with the indexes' and repairs the difference.
+    fn reconcile(
+        &mut self,
+        store: &SqliteStore,
+        content: &ContentStore,
+        report: &mut OpenReport,
+    ) -> Result<(), MonitorError> {
+        let stored = store.engine_ids()?;
+        let mut want_text = HashSet::new();
+        let mut want_image = HashSet::new();
+        for (id, kind) in &stored {
+            if *kind == ContentKind::Image {
+                want_image.insert(*id);
+            } else {
+                want_text.insert(*id);
+            }
+        }
+        let extra_text: Vec<_> =
+            self.text.ids().filter_map(EngineId::from_text).filter(|id| !want_text.contains(id)).collect();
+        let extra_image: Vec<_> =
+            self.images.ids().filter_map(EngineId::from_image).filter(|id| !want_image.contains(id)).collect();
+        let mut records = Vec::new();
+        for (ids, kind) in [(extra_text, ContentKind::Text), (extra_image, ContentKind::Image)] {
+            for id in ids {
+                self.delete(id, kind);
+                records.push(self.record(Op::Remove, kind, id, Sha256Hex::of(b"")));
+                report.removed += 1;
+            }
+        }
+        let missing: HashSet<EngineId> = stored
+            .iter()
+            .filter(|(id, kind)| match kind {
+                ContentKind::Image => id.image().is_none_or(|i| !self.images.contains(i)),
+                _ => !self.text.contains(id.text()),
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        if !missing.is_empty() {
+            for row in store.content_rows()?.into_iter().filter(|r| missing.contains(&r.engine_id)) {
+                let prepared =
+                    content.get(&row.sha256).map_err(MonitorError::from).and_then(|b| self.prepare(row.kind, &b));
+                match prepared.and_then(|p| self.insert(row.engine_id, &p)) {
+                    Ok(()) => {
+                        records.push(self.record(Op::Add, row.kind, row.engine_id, row.sha256));
+                        report.added += 1;
+                    }
+                    Err(e) => report.unrepairable.push((row.engine_id, e.to_string())),
+                }
+            }
+        }
+        self.log.append(&records)?;
+        Ok(())
+    }
+
+    /// Fingerprints an item without changing anything: what registration does before it commits, so
+    /// that an item the engine refuses is refused before any record is written.
+    pub fn prepare(&self, kind: ContentKind, bytes: &[u8]) -> Result<Prepared, MonitorError> {
+        match kind {
+            ContentKind::Text | ContentKind::Html => {
+                let engine_kind =
+                    if kind == ContentKind::Html { text::ContentKind::Html } else { text::ContentKind::PlainText };
+                let extracted = text::extract(bytes, engine_kind, &self.config.extract)?;
+                if text::tokens::tokenize(&extracted.text).is_empty() {
+                    return Err(text::TextError::NoText.into());
+                }
+                Ok(Prepared::Text(extracted.text))
+            }
+            ContentKind::Image => {
+                let config = &self.config.image;
+                let decoded = image::decode_luma(bytes, &config.limits, config.decode_min_side)?;
+                Ok(Prepared::Image(Box::new(image::fingerprint_original(&decoded, config)?)))
+            }
+        }
+    }
+
+    fn insert(&mut self, id: EngineId, prepared: &Prepared) -> Result<(), MonitorError> {
+        match prepared {
+            Prepared::Text(body) => {
+                self.text.add(id.text(), body)?;
+            }
+            Prepared::Image(fingerprint) => {
+                let image_id = id.image().ok_or(MonitorError::IdRange(id.get()))?;
+                self.images.register(image_id, fingerprint);
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, id: EngineId, kind: ContentKind) {
+        match kind {
+            ContentKind::Image => {
+                if let Some(image_id) = id.image() {
+                    self.images.remove(image_id);
+                }
+            }
+            _ => {
+                self.text.remove(id.text());
+            }
+        }
+    }
+
+    fn record(&mut self, op: Op, kind: ContentKind, engine_id: EngineId, sha256: Sha256Hex) -> LogRecord {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        LogRecord { seq, op, kind, engine_id, sha256 }
+    }
+
+    /// Adds committed items to the indexes and appends them to the log with one fsync. Call it after
+    /// the SQLite commit that gave them their engine ids.
+    pub fn add(&mut self, items: &[(EngineId, ContentKind, Sha256Hex, Prepared)]) -> Result<(), MonitorError> {
+        let mut records = Vec::with_capacity(items.len());
+        for (id, kind, sha256, prepared) in items {
+            self.insert(*id, prepared)?;
+            records.push(self.record(Op::Add, *kind, *id, sha256.clone()));
+        }
+        self.log.append(&records)?;
+        Ok(())
+    }
+
+    /// Removes items from the indexes and logs it (the caller deletes their rows in the store).
+    pub fn remove(&mut self, items: &[(EngineId, ContentKind)]) -> Result<(), MonitorError> {
+        let mut records = Vec::with_capacity(items.len());
+        for (id, kind) in items {
+            self.delete(*id, *kind);
+            records.push(self.record(Op::Remove, *kind, *id, Sha256Hex::of(b"")));
+        }
+        self.log.append(&records)?;
+        Ok(())
+    }
+
+    /// Writes both snapshots and empties the log when the log has grown past
+    /// [`MonitorConfig::checkpoint_records`]. Returns whether it did.
+    pub fn maybe_checkpoint(&mut self) -> Result<bool, MonitorError> {
+        if self.log.len() < self.config.checkpoint_records {
+            return Ok(false);
+        }
+        self.checkpoint()?;
+        Ok(true)
+    }
+
+    /// Writes both snapshots (each covering everything logged so far) and then empties the log.
+    pub fn checkpoint(&mut self) -> Result<(), MonitorError> {
+        let covers = self.next_seq - 1;
+        self.text.compact();
+        self.images.optimize();
+        log::write_snapshot(&self.dir.join("text.snap"), covers, &self.text.to_bytes())?;
+        log::write_snapshot(&self.dir.join("image.snap"), covers, &self.images.to_bytes())?;
+        self.log = LogWriter::create(&self.dir.join("log"))?;
+        Ok(())
+    }
+
+    /// Items registered: (text, image).
+    pub fn len(&self) -> (usize, usize) {
+        (self.text.len(), self.images.len())
+    }
+
+    /// Whether nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.images.is_empty()
+    }
+
+    /// Every engine id the indexes hold, for checks against the store.
+    pub fn engine_ids(&self) -> Vec<EngineId> {
+        let mut ids: Vec<_> = self
+            .text
+            .ids()
+            .filter_map(EngineId::from_text)
+            .chain(self.images.ids().filter_map(EngineId::from_image))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Registered works whose text the given (already extracted) text copies, best first.
+    pub fn find_text(&self, store: &SqliteStore, text: &str, scope: &Scope) -> Result<Vec<MonitorHit>, MonitorError> {
+        let mut config = self.config.text_match.clone();
+        if matches!(scope, Scope::Owner(_)) {
+            // Hits are filtered by owner after matching; look further so others' works cannot crowd
+            // an owner's own out of the list.
+            config.max_hits = config.max_hits.saturating_mul(8);
+        }
+        let hits = self.text.find(text, &config);
+        let found = hits.into_iter().filter_map(|h| {
+            EngineId::from_text(h.work).map(|id| (id, HitKind::Text, h.kind.as_str(), h.work_coverage))
+        });
+        let mut out = self.resolve(store, found, scope)?;
+        out.truncate(self.config.text_match.max_hits);
+        Ok(out)
+    }
+
+    /// Registered images the given image bytes copy, best first. Undecodable bytes give an error.
+    pub fn find_image(
+        &self,
+        store: &SqliteStore,
+        bytes: &[u8],
+        scope: &Scope,
+    ) -> Result<Vec<MonitorHit>, MonitorError> {
+        let config = &self.config.image;
+        let decoded = image::decode_luma(bytes, &config.limits, config.decode_min_side)?;
+        let query = image::fingerprint_query(&decoded, config);
+        let hits = self.images.query(&query);
+        let found = hits.into_iter().filter_map(|h| {
+            EngineId::from_image(h.work).map(|id| (id, HitKind::Image, h.signal.kind(), h.confidence.clamp(0.0, 1.0)))
+        });
+        self.resolve(store, found, scope)
+    }
+
+    /// Matches query bytes of any kind: images against images, HTML and text against texts.
+    pub fn match_bytes(
+        &self,
+        store: &SqliteStore,
+        bytes: &[u8],
+        hint: KindHint,
+        scope: &Scope,
+    ) -> Result<Vec<MonitorHit>, MonitorError> {
+        let kind = match hint {
+            KindHint::Auto if image::Format::sniff(bytes).is_some() => KindHint::Image,
+            KindHint::Auto if looks_like_html(bytes) => KindHint::Html,
+            KindHint::Auto => KindHint::Text,
+            other => other,
+        };
+        let engine_kind = match kind {
+            KindHint::Image => return self.find_image(store, bytes, scope),
+            KindHint::Html => text::ContentKind::Html,
+            _ => text::ContentKind::PlainText,
+        };
+        let page = text::extract(bytes, engine_kind, &self.config.extract)?;
+        self.find_text(store, &page.text, scope)
+    }
+
+    fn resolve(
+        &self,
+        store: &SqliteStore,
+        found: impl Iterator<Item = (EngineId, HitKind, &'static str, f32)>,
+        scope: &Scope,
+    ) -> Result<Vec<MonitorHit>, MonitorError> {
+        let mut out = Vec::new();
+        for (engine_id, kind, copy, score) in found {
+            // An id the store no longer has (removed since) names nothing.
+            let Some((row, title)) = store.content_by_engine_id(engine_id)? else { continue };
+            if let Scope::Owner(owner) = scope {
+                if row.owner != *owner {
+                    continue;
+                }
+            }
+            out.push(MonitorHit {
+                work: row.work,
+                owner: row.owner,
+                title,
+                file: row.file,
+                kind,
+                copy,
+                score,
+                engine_id,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    ["<!doctype html", "<html", "<head", "<body", "<p>", "<div"].iter().any(|tag| lower.contains(tag))
+}

@@ -1,0 +1,5 @@
+//! Application services: operations that span the records store, the content store and the monitor,
+//! written once without actix so that the web handlers, the command line and tests share them.
+
+pub mod import;
+pub mod registration;
