@@ -1283,3 +1283,47 @@ mod security {
         Ok(())
     }
 }
+
+/// Works registered on the platform are fingerprinted, and a holder can check a page against them.
+#[actix_web::test]
+async fn registered_works_are_fingerprinted_and_matched_for_their_owner_only() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let open = |d: &std::path::Path| -> Result<World> {
+        let mut config = ServeConfig::for_tests(d, "127.0.0.1:1".parse()?);
+        config.demo = true;
+        let clock = Arc::new(AtomicI64::new(Timestamp::parse(T0)?.unix_ms()));
+        let c = clock.clone();
+        let state = open_state(config, Arc::new(move || Timestamp::from_unix_ms(c.load(Ordering::SeqCst))))?;
+        Ok(World { _dir: tempfile::tempdir()?, state: web::Data::new(state), clock })
+    };
+    let w = open(dir.path())?;
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    let article = "长江边的清晨，渔民们早早地收起了渔网。薄雾笼罩着江面，远处传来汽笛声。\
+                   码头上的工人开始一天的劳作，集装箱被一个个吊上货轮。这座城市因江而生，也因江而兴。\
+                   老人们说，三十年前这里还只是一片芦苇荡，如今已是繁忙的港口。";
+    let r =
+        a.post_json(&w, "/api/v1/works", json!({"title": "江边的清晨", "author": "李记者", "content": article})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().context("id")?.to_owned();
+    // The same content again is the same work.
+    let again = a.post_json(&w, "/api/v1/works", json!({"title": "again", "author": "x", "content": article})).await;
+    assert_eq!(again.json()["id"], id.as_str());
+    // A reprint on another site is found.
+    let page = format!("<html><head><title>转载</title></head><body><nav>首页</nav><p>{article}</p><footer>版权</footer></body></html>");
+    let hits = a.post_json(&w, "/api/v1/match", json!({"kind": "html", "content": page})).await;
+    assert_eq!(hits.status, StatusCode::OK, "{}", hits.text());
+    assert_eq!(hits.json()["hits"][0]["work"], id.as_str(), "{}", hits.text());
+    // Another holder matches against their own works only.
+    let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+    let none = b.post_json(&w, "/api/v1/match", json!({"kind": "html", "content": page})).await.json();
+    assert_eq!(none["hits"].as_array().map(Vec::len), Some(0), "{none}");
+    let bad = a.post_json(&w, "/api/v1/match", json!({"kind": "image", "content": "not base64!"})).await;
+    assert_eq!(bad.json()["code"], "invalid_input");
+    // After a restart the index is read back from disk.
+    drop(w);
+    let w = open(dir.path())?;
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    let hits = a.post_json(&w, "/api/v1/match", json!({"kind": "text", "content": article})).await.json();
+    assert_eq!(hits["hits"][0]["work"], id.as_str(), "{hits}");
+    Ok(())
+}

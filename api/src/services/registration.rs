@@ -48,7 +48,7 @@ pub struct NewWork {
     /// Author as they are to be named.
     pub author: String,
     /// Where the original is published (`http://` or `https://`). `None` when there is no public
-    /// address (an imported file): the work then records `urn:sha256:<hash of its first item>`, which
+    /// address (an imported file): the work then records no source URL (the content hash names it).
     /// names the registered content without inventing a location.
     pub source_url: Option<String>,
     /// Its content: text, HTML, images, or several (at least one).
@@ -225,7 +225,7 @@ fn prepare(
             }
             url.to_owned()
         }
-        None => format!("urn:sha256:{first}"),
+        None => String::new(),
     };
     if [&input.title, &input.author, &source_url].iter().any(|t| t.trim().chars().count() > MAX_FIELD_CHARS) {
         return Err(invalid("title, author and source URL take at most 500 characters each"));

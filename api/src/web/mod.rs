@@ -48,6 +48,10 @@ pub struct AppState {
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     /// The one guarded way out to the network (ownership checks, first-view fetches).
     pub fetcher: seal_crawler::fetch::Fetcher,
+    /// Registered works' content, by SHA-256 (`DATA/content`).
+    pub content: crate::content::ContentStore,
+    /// The fingerprint indexes (`DATA/index`). Lock order: the store first, then this.
+    pub monitor: Mutex<crate::monitor::Monitor>,
 }
 
 /// Shared state as handlers receive it.
@@ -118,6 +122,9 @@ pub enum StartError {
     /// The outbound fetch policy.
     #[error("outbound fetch policy: {0}")]
     Fetch(#[from] seal_crawler::fetch::FetchError),
+    /// The fingerprint indexes.
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::MonitorError),
 }
 
 /// Opens the data directory, loads demo data if asked, and builds the state.
@@ -126,7 +133,6 @@ pub fn open_state(
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
 ) -> Result<AppState, StartError> {
     std::fs::create_dir_all(&config.data)?;
-    std::fs::create_dir_all(config.data.join("index"))?;
     let mut store = SqliteStore::open_in(&config.data)?;
     let key = crate::keys::load_or_create(&config.data)?;
     if config.demo {
@@ -149,7 +155,19 @@ pub fn open_state(
         allowed_ports: config.fetch_ports.clone(),
         ..seal_crawler::fetch::FetchPolicy::default()
     })?;
+    let content = crate::content::ContentStore::open(&config.data)?;
+    let (monitor, report) =
+        crate::monitor::Monitor::open(&config.data, &store, &content, crate::monitor::MonitorConfig::default())?;
+    tracing::info!(
+        text = report.registered.0,
+        images = report.registered.1,
+        replayed = report.replayed,
+        repaired = report.added + report.removed,
+        "fingerprint index open"
+    );
     Ok(AppState {
+        content,
+        monitor: Mutex::new(monitor),
         fetcher,
         limiter: auth::RateLimiter::default(),
         metrics: metrics::Metrics::default(),

@@ -251,11 +251,12 @@ async fn post_work(state: State, req: HttpRequest, body: web::Json<NewWork>) -> 
         &body.title,
         &body.author,
         &body.source_url,
-        body.content.as_bytes(),
-        state.now(),
+        vec![super::setup::text_item(&body.content)],
     )?;
-    register(&state, w.clone()).await?;
-    Ok(HttpResponse::Created().json(work_dto(&state.config.public_url, w)))
+    let (w, new) = register(&state, w).await?;
+    let dto = work_dto(&state.config.public_url, w);
+    // The same content registered again answers the existing work.
+    Ok(if new { HttpResponse::Created().json(dto) } else { HttpResponse::Ok().json(dto) })
 }
 
 #[utoipa::path(get, path = "/api/v1/works/{id}", tag = "works",
@@ -482,6 +483,82 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
     }))
 }
 
+/// What to check against registered works.
+#[derive(Deserialize, ToSchema)]
+pub struct MatchRequest {
+    /// `html` (a page), `text`, or `image` (then `content` is the file, base64-encoded).
+    #[schema(pattern = "^(html|text|image)$")]
+    kind: String,
+    /// The page, the text, or the base64 of the image file.
+    content: String,
+}
+
+/// One registered work found in the submitted content.
+#[derive(Serialize, ToSchema)]
+pub struct MatchHitDto {
+    /// The work's id.
+    work: String,
+    /// Its title.
+    title: String,
+    /// `text` or `image`.
+    kind: String,
+    /// The kind of copy: `full`, `excerpt`, `near-duplicate`, or the image signal that matched.
+    copy: String,
+    /// 0..1: the share of the work found (text), or the engine's confidence (image).
+    score: f32,
+}
+
+/// The works the content copies, best first.
+#[derive(Serialize, ToSchema)]
+pub struct MatchResult {
+    /// Hits, best first.
+    hits: Vec<MatchHitDto>,
+}
+
+/// Checks a page, a text or an image against registered works: a rights holder's own works, or every
+/// work for an administrator.
+#[utoipa::path(post, path = "/api/v1/match", tag = "works", request_body = MatchRequest,
+    responses((status = 200, body = MatchResult), (status = 400, body = ErrorBody)))]
+async fn post_match(state: State, req: HttpRequest, body: web::Json<MatchRequest>) -> Result<HttpResponse, ApiError> {
+    use crate::monitor::{KindHint, Scope};
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder, Role::Admin]).await?;
+    let scope = if u.role == Role::Admin { Scope::All } else { Scope::Owner(u.id.clone()) };
+    let body = body.into_inner();
+    let (hint, bytes) = match body.kind.as_str() {
+        "html" => (KindHint::Html, body.content.into_bytes()),
+        "text" => (KindHint::Text, body.content.into_bytes()),
+        "image" => {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(body.content.trim())
+                .map_err(|_| ApiError::invalid("content must be the image file in base64"))?;
+            (KindHint::Image, bytes)
+        }
+        _ => return Err(ApiError::invalid("kind must be html, text or image")),
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::invalid("content is empty"));
+    }
+    let st = state.clone();
+    let hits = db(&state, move |s| {
+        let monitor = st.monitor.lock().unwrap_or_else(|p| p.into_inner());
+        monitor.match_bytes(s, &bytes, hint, &scope).map_err(|e| ApiError::invalid(format!("not matchable: {e}")))
+    })
+    .await?;
+    let hits = hits
+        .into_iter()
+        .map(|h| MatchHitDto {
+            work: h.work.to_string(),
+            title: h.title,
+            kind: h.kind.as_str().to_owned(),
+            copy: h.copy.to_owned(),
+            score: h.score,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(MatchResult { hits }))
+}
+
 /// Money of a rights holder by stage, and licences per day.
 #[derive(Serialize, ToSchema)]
 pub struct Statement {
@@ -524,6 +601,7 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         get_licence,
         post_checkout,
         statement,
+        post_match,
         super::seal::seal_json,
         super::seal::resolve,
         super::seal::odrl,
@@ -545,7 +623,10 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         LicencePage,
         NewCheckout,
         CheckoutDto,
-        Statement
+        Statement,
+        MatchRequest,
+        MatchHitDto,
+        MatchResult
     ))
 )]
 pub struct ApiDoc;
@@ -646,7 +727,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/licences", web::get().to(list_licences))
         .route("/api/v1/licences/{id}", web::get().to(get_licence))
         .route("/api/v1/checkout-sessions", web::post().to(post_checkout))
-        .route("/api/v1/ledger/statement", web::get().to(statement));
+        .route("/api/v1/ledger/statement", web::get().to(statement))
+        .service(
+            // Pages and base64 images are larger than the default body limit.
+            web::resource("/api/v1/match")
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(12 * 1024 * 1024)
+                        .error_handler(|e, _| ApiError::invalid(format!("JSON body: {e}")).into()),
+                )
+                .app_data(web::PayloadConfig::new(12 * 1024 * 1024))
+                .route(web::post().to(post_match)),
+        );
 }
 
 /// Unknown `/api/` paths answer JSON, not the HTML 404 page. Registered after every other route.

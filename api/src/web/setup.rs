@@ -11,6 +11,8 @@
 use super::auth::{form_user, random_token, short_id};
 use super::error::ApiError;
 use super::{db, State};
+use crate::services::registration::{register_work, NewItem, NewWork, RegistrationError};
+use crate::store::contents::ContentKind;
 use crate::store::platform::Role;
 use crate::store::Repository;
 use actix_web::http::header;
@@ -20,7 +22,6 @@ use seal_licensing::ids::{ChannelId, OfferId, PartyId, WorkId};
 use seal_licensing::money::{Amount, Currency, Money};
 use seal_licensing::offer::{Action, Channel, ChannelKind, Constraints, Offer, OfferTarget, Work};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 /// Parses a channel kind as submitted.
@@ -454,50 +455,65 @@ pub fn check_source_url(source_url: &str, channel: Option<&WorkChannel>) -> Resu
     Ok(url.to_string())
 }
 
-/// A work as a rights holder registers it: its text is hashed.
+/// A work as a rights holder submits it (dashboard form or REST): checked, then registered through
+/// the one registration service, which stores its content, fingerprints it and adds it to the monitor.
 pub fn new_work(
     owner: &PartyId,
     channel: Option<&WorkChannel>,
     title: &str,
     author: &str,
     source_url: &str,
-    content: &[u8],
-    now: seal_licensing::Timestamp,
-) -> Result<Work, ApiError> {
-    let id = WorkId::new(short_id("wk", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
-    if content.is_empty() {
-        return Err(ApiError::invalid("paste the work's text"));
-    }
-    // 500 characters each (the REST schema says so), which also keeps CJK text inside the domain's
-    // byte limit.
-    if [title, author, source_url].iter().any(|t| t.trim().chars().count() > 500) {
-        return Err(ApiError::invalid("title, author and source URL take at most 500 characters each"));
+    items: Vec<NewItem>,
+) -> Result<NewWork, ApiError> {
+    if items.iter().all(|i| i.bytes.iter().all(u8::is_ascii_whitespace)) {
+        return Err(ApiError::invalid("paste the work's text or HTML"));
     }
     let source_url = check_source_url(source_url, channel)?;
-    let work = Work {
-        id,
+    Ok(NewWork {
         owner: owner.clone(),
-        title: title.trim().to_owned(),
-        author: author.trim().to_owned(),
-        source_url,
         channel: channel.map(|wc| wc.channel.id.clone()),
-        content_sha256: hex::encode(Sha256::digest(content)),
-        published_at: now,
-        registered_at: now,
-    };
-    work.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
-    Ok(work)
+        title: title.to_owned(),
+        author: author.to_owned(),
+        source_url: (!source_url.is_empty()).then_some(source_url),
+        items,
+    })
 }
 
-/// Registers a work and renders its seal.
-pub async fn register(state: &State, work: Work) -> Result<(), ApiError> {
+/// One text item as typed into a form: HTML when it looks like markup, else plain text.
+pub fn text_item(content: &str) -> NewItem {
+    let head = content.trim_start().get(..64).unwrap_or(content.trim_start()).to_ascii_lowercase();
+    let html = ["<!doctype", "<html", "<head", "<body", "<p", "<div", "<article"].iter().any(|t| head.starts_with(t));
+    NewItem {
+        kind: if html { ContentKind::Html } else { ContentKind::Text },
+        bytes: content.as_bytes().to_vec(),
+        file: None,
+    }
+}
+
+/// Registers a work (idempotent by content per holder) and renders its seal. Returns the work, which
+/// is the existing one when the holder registered the same content before.
+pub async fn register(state: &State, work: NewWork) -> Result<(Work, bool), ApiError> {
     let st = state.clone();
+    let now = state.now();
     db(state, move |s| {
-        s.register_work(&work)?;
-        st.seals.refresh_work(s, &st.config.public_url, &work.id)?;
-        Ok(())
+        let mut monitor = st.monitor.lock().unwrap_or_else(|p| p.into_inner());
+        let done = register_work(s, &st.content, &mut monitor, work, now).map_err(registration_error)?;
+        drop(monitor);
+        st.seals.refresh_work(s, &st.config.public_url, &done.work)?;
+        let stored = s.work(&done.work)?.ok_or_else(|| ApiError::internal("registered work vanished"))?;
+        Ok((stored, done.new))
     })
     .await
+}
+
+/// A registration failure as the API reports it.
+pub fn registration_error(e: RegistrationError) -> ApiError {
+    match e {
+        RegistrationError::Invalid(m) => ApiError::invalid(m),
+        RegistrationError::Unreadable { .. } => ApiError::invalid(e.to_string()),
+        RegistrationError::Store(s) => s.into(),
+        other => ApiError::internal(other.to_string()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -525,8 +541,7 @@ async fn add_work(state: State, req: HttpRequest, form: web::Form<WorkForm>) -> 
         &form.title,
         &form.author,
         &form.source_url,
-        form.content.as_bytes(),
-        state.now(),
+        vec![text_item(&form.content)],
     )
     .map_err(ApiError::page)?;
     register(&state, work).await.map_err(ApiError::page)?;
@@ -537,9 +552,9 @@ async fn add_work(state: State, req: HttpRequest, form: web::Form<WorkForm>) -> 
 /// viewed: "no upload needed where the seal is embedded". The platform fetches the page itself
 /// through the guarded fetcher (the reader's browser only names it, and only URLs inside the
 /// channel's proven scope are fetched), extracts its visible text with the engine (GBK pages
-/// included), and registers the SHA-256 of that text under an id derived from the channel and URL, so
-/// concurrent first views register one work. Returns `None` when the page is not on a verified
-/// channel of that id.
+/// included), and registers the page through the registration service: its content is stored and
+/// fingerprinted, and registering the same content again answers the same work. Returns `None` when
+/// the page is not on a verified channel of that id.
 pub async fn register_on_first_view(state: &State, cid: &ChannelId, url: &str) -> Result<Option<WorkId>, ApiError> {
     let lookup = cid.clone();
     let found = db(state, move |s| Ok((s.channel(&lookup)?, s.claim(&lookup)?))).await?;
@@ -559,10 +574,6 @@ pub async fn register_on_first_view(state: &State, cid: &ChannelId, url: &str) -
             "try again in a minute",
         ));
     }
-    let normalised = super::seal::normalise_url(url);
-    let digest = Sha256::digest(format!("{}\n{normalised}", c.id).as_bytes());
-    let id =
-        WorkId::new(format!("pg-{}", hex::encode(&digest[..10]))).map_err(|e| ApiError::internal(e.to_string()))?;
     let unreachable =
         || ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "fetch_failed", "the page could not be fetched");
     let fetched = state.fetcher.get(&page_url, 8 * 1024 * 1024).await.map_err(|e| {
@@ -583,7 +594,6 @@ pub async fn register_on_first_view(state: &State, cid: &ChannelId, url: &str) -
     if page.text.trim().is_empty() {
         return Err(ApiError::invalid("the page has no text to register"));
     }
-    let now = state.now();
     let holder = c.owner.clone();
     let title: String = page
         .title
@@ -594,31 +604,23 @@ pub async fn register_on_first_view(state: &State, cid: &ChannelId, url: &str) -
         .chars()
         .take(200)
         .collect();
-    let st = state.clone();
-    let (wid, source) = (id.clone(), page_url.to_string());
-    db(state, move |s| {
-        if s.work(&wid)?.is_none() {
-            let author = s.holder_name(&holder)?;
-            let work = Work {
-                id: wid.clone(),
-                owner: holder,
-                title: title.trim().to_owned(),
-                author: if author.is_empty() { "—".into() } else { author },
-                source_url: source,
-                channel: Some(c.id.clone()),
-                content_sha256: hex::encode(Sha256::digest(page.text.as_bytes())),
-                published_at: now,
-                registered_at: now,
-            };
-            work.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
-            s.register_work(&work)?;
-            tracing::info!(work = %work.id, url = %work.source_url, encoding = page.encoding, "registered on first view");
-        }
-        st.seals.refresh_work(s, &st.config.public_url, &wid)?;
-        Ok(())
-    })
-    .await?;
-    Ok(Some(id))
+    let author = {
+        let h = holder.clone();
+        db(state, move |s| Ok(s.holder_name(&h)?)).await?
+    };
+    let work = NewWork {
+        owner: holder,
+        channel: Some(c.id.clone()),
+        title: title.trim().to_owned(),
+        author: if author.trim().is_empty() { "—".into() } else { author },
+        source_url: Some(page_url.to_string()),
+        items: vec![NewItem { kind: ContentKind::Html, bytes: fetched.body, file: None }],
+    };
+    let (work, new) = register(state, work).await?;
+    if new {
+        tracing::info!(work = %work.id, url = %work.source_url, encoding = page.encoding, "registered on first view");
+    }
+    Ok(Some(work.id))
 }
 
 /// Percent-encodes a query value.
