@@ -972,6 +972,7 @@ mod security {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "unverified channel: {}", r.text());
         site.serve("<html></html>".into(), ch["verification_token"].as_str().map(String::from));
         attacker.form(&w, &format!("/dashboard/channels/{cid}/verify"), &[]).await;
+        assert_eq!(attacker.get(&w, &format!("/api/v1/channels/{cid}")).await.json()["verified"], true);
         let r = attacker.post_json(&w, "/api/v1/works", on_channel).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "URL off the channel: {}", r.text());
         // rh-a's embed still resolves to rh-a's work, and the attacker's channel never resolves rh-a's URL.
@@ -999,18 +1000,14 @@ mod security {
         internal.serve("<html><head><title>internal secret</title></head><body>secret</body></html>".into(), None);
         let port = internal.url.rsplit(':').next().context("port")?.to_owned();
         let mut b = Browser::sign_up(&w, "ssrf@example.test", "holder").await;
-        for handle in [
-            internal.url.clone(),
-            format!("http://localhost:{port}"),
-            format!("http://2130706433:{port}"),
-            format!("http://[::1]:{port}"),
-            "http://127.0.0.1".to_owned(),
-        ] {
+        for handle in [internal.url.clone(), format!("http://localhost:{port}"), format!("http://2130706433:{port}")] {
             let ch = b.post_json(&w, "/api/v1/channels", json!({"kind": "website", "handle": handle})).await.json();
             let id = ch["id"].as_str().context("id")?.to_owned();
             let r = b.form(&w, &format!("/dashboard/channels/{id}/verify"), &[]).await;
             assert!(r.location().ends_with("msg=unreachable"), "{handle}: {}", r.location());
         }
+        // (`[::1]` and the other spellings are refused in seal-crawler's own tests, which count connections
+        // on every address; this server listens on 127.0.0.1 only, so only its spellings prove anything.)
         // First view on a verified channel whose domain points inside: refused too. The demo channel's
         // handle is a public name; a channel reviewed as 127.0.0.1 is the worst case.
         {
@@ -1181,27 +1178,28 @@ mod security {
         Ok(())
     }
 
+    /// A sign-up from a fresh browser whose request says it was forwarded for `forwarded_for`.
+    async fn sign_up_forwarded(w: &World, email: &str, forwarded_for: &str) -> StatusCode {
+        let mut g = Browser::default();
+        g.get(w, "/sign-in").await;
+        let csrf = g.csrf();
+        let req =
+            test::TestRequest::post().uri("/sign-up").insert_header(("x-forwarded-for", forwarded_for)).set_form([
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("name", "x"),
+                ("password", "long enough pw"),
+                ("role", "licensee"),
+            ]);
+        g.send(w, req).await.status
+    }
+
     #[actix_web::test]
     async fn sign_up_is_throttled_per_address_and_proxies_are_trusted_only_when_configured() -> Result<()> {
         let w = world()?;
         let mut statuses = Vec::new();
         for n in 0..12 {
-            let mut g = Browser::default();
-            let email = format!("spray{n}@example.test");
-            g.get(&w, "/sign-in").await;
-            let csrf = g.csrf();
-            let req = test::TestRequest::post()
-                .uri("/sign-up")
-                .insert_header(("x-forwarded-for", format!("10.0.0.{n}")))
-                .set_form([
-                    ("csrf", csrf.as_str()),
-                    ("email", email.as_str()),
-                    ("name", "x"),
-                    ("password", "long enough pw"),
-                    ("role", "licensee"),
-                ]);
-            let r = g.send(&w, req).await;
-            statuses.push(r.status);
+            statuses.push(sign_up_forwarded(&w, &format!("spray{n}@example.test"), &format!("10.0.0.{n}")).await);
         }
         // X-Forwarded-For is ignored without trusted proxies: all twelve came from one address.
         assert!(statuses[..10].iter().all(|s| *s == StatusCode::SEE_OTHER), "{statuses:?}");
@@ -1209,26 +1207,8 @@ mod security {
         // Behind a trusted proxy each forwarded client has its own budget.
         let w = world_with(|c| c.trusted_proxies = vec!["127.0.0.9".parse().expect("ip")])?;
         for n in 0..12 {
-            let mut g = Browser::default();
-            g.get(&w, "/sign-in").await;
-            let csrf = g.csrf();
-            let email = format!("proxied{n}@example.test");
-            let r = g
-                .send(
-                    &w,
-                    test::TestRequest::post()
-                        .uri("/sign-up")
-                        .insert_header(("x-forwarded-for", format!("203.0.113.{n}")))
-                        .set_form([
-                            ("csrf", csrf.as_str()),
-                            ("email", email.as_str()),
-                            ("name", "x"),
-                            ("password", "long enough pw"),
-                            ("role", "licensee"),
-                        ]),
-                )
-                .await;
-            assert_eq!(r.status, StatusCode::SEE_OTHER, "{n}");
+            let status = sign_up_forwarded(&w, &format!("proxied{n}@example.test"), &format!("203.0.113.{n}")).await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "{n}");
         }
         Ok(())
     }
