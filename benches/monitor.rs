@@ -11,9 +11,9 @@
 //! short news article. Run: `cargo bench --bench monitor` (`SEAL_BENCH_WORKS=20000` for a quicker run;
 //! the default is 100,000).
 
+use seal_api::domain::ContentKind;
 use seal_api::services::import::{ensure_owner, DataDir};
 use seal_api::services::registration::{register_batch, NewItem, NewWork};
-use seal_api::store::contents::ContentKind;
 use seal_licensing::ids::PartyId;
 use seal_licensing::Timestamp;
 use std::path::PathBuf;

@@ -13,49 +13,12 @@
 //! committed row never names a file that a crash could lose. A crash before the commit leaves
 //! unreferenced files behind, which are harmless (the next import of the same bytes reuses them).
 
-use sha2::{Digest, Sha256};
+pub use crate::domain::Sha256Hex;
 use std::collections::BTreeSet;
-use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// A SHA-256 digest as 64 lower-case hex digits: the name of a content file.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Sha256Hex(String);
-
-impl Sha256Hex {
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Sha256Hex {
-        let digest = Sha256::digest(bytes);
-        let mut hex = String::with_capacity(64);
-        for b in digest {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        Sha256Hex(hex)
-    }
-
-    /// Checks and wraps a hex digest read back from storage; `None` unless it is 64 lower-case hex digits.
-    pub fn parse(hex: &str) -> Option<Sha256Hex> {
-        let ok = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| Sha256Hex(hex.to_owned()))
-    }
-
-    /// The hex text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Sha256Hex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Content files under one directory (normally `DATA/content`).
 #[derive(Debug)]
@@ -74,7 +37,7 @@ impl ContentStore {
 
     /// Where the file of `hash` lives (whether or not it exists).
     pub fn path(&self, hash: &Sha256Hex) -> PathBuf {
-        self.root.join(&hash.0[..2]).join(&hash.0)
+        self.root.join(&hash.as_str()[..2]).join(hash.as_str())
     }
 
     /// Whether the bytes of `hash` are stored.
@@ -108,7 +71,7 @@ impl ContentStore {
             let hash = Sha256Hex::of(bytes);
             let path = self.path(&hash);
             if !path.is_file() {
-                let dir = self.root.join(&hash.0[..2]);
+                let dir = self.root.join(&hash.as_str()[..2]);
                 if !dirs.contains(&dir) {
                     fs::create_dir_all(&dir)?;
                 }

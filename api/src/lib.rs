@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod content;
+pub mod domain;
 pub mod keys;
 pub mod letters;
 pub mod monitor;

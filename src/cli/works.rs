@@ -5,9 +5,9 @@
 use super::eval::progress;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use seal_api::domain::ContentKind;
 use seal_api::services::import::{base_name, collect_files, ensure_owner, kind_of_path, work_from_file, DataDir};
 use seal_api::services::registration::{register_batch, NewWork};
-use seal_api::store::contents::ContentKind;
 use serde::Serialize;
 use std::path::PathBuf;
 

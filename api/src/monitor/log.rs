@@ -13,9 +13,7 @@
 //!   A torn or damaged record ends the log: it and everything after it are dropped on open (they can
 //!   only be the tail a crash interrupted; what they said is repaired from the store).
 
-use super::ids::EngineId;
-use crate::content::Sha256Hex;
-use crate::store::contents::ContentKind;
+use crate::domain::{ContentKind, EngineId, Sha256Hex};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};

@@ -9,13 +9,11 @@
 //! That check is what makes a crash between the SQLite commit and the log append, a deleted `index/`
 //! directory or a stale snapshot harmless; the log only keeps the common start-up short.
 
-pub mod ids;
 pub mod log;
 
-use crate::content::{ContentStore, Sha256Hex};
-use crate::store::contents::ContentKind;
+use crate::content::ContentStore;
+use crate::domain::{ContentKind, EngineId, Sha256Hex};
 use crate::store::{SqliteStore, StoreError};
-use ids::EngineId;
 use log::{LogRecord, LogWriter, Op};
 use seal_engine::image::{self, ImageConfig, ImageMatcher, OriginalFingerprint};
 use seal_engine::text::{self, ExtractConfig, MatchConfig, TextIndex};
@@ -501,7 +499,10 @@ impl Monitor {
     }
 }
 
-fn looks_like_html(bytes: &[u8]) -> bool {
+/// Whether bytes look like an HTML page rather than plain text (a markup tag near the start). Shared by
+/// matching (`KindHint::Auto`) and by registration of pasted content, so both read the same bytes the
+/// same way.
+pub fn looks_like_html(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(1024)];
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     ["<!doctype html", "<html", "<head", "<body", "<p>", "<div"].iter().any(|tag| lower.contains(tag))

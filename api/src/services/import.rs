@@ -8,8 +8,8 @@
 
 use super::registration::{NewItem, NewWork};
 use crate::content::ContentStore;
+use crate::domain::ContentKind;
 use crate::monitor::{KindHint, Monitor, MonitorConfig, MonitorError, OpenReport};
-use crate::store::contents::ContentKind;
 use crate::store::{Repository, SqliteStore, StoreError};
 use seal_engine::text;
 use seal_licensing::ids::{ChannelId, PartyId};

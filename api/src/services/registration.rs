@@ -13,9 +13,10 @@
 //! Idempotency is by content hash per rights holder: if any item of a new work is already registered
 //! by the same owner, the call answers that work with `new: false` and writes nothing.
 
-use crate::content::{ContentStore, Sha256Hex};
+use crate::content::ContentStore;
+use crate::domain::{ContentKind, Sha256Hex};
 use crate::monitor::{Monitor, MonitorError, Prepared};
-use crate::store::contents::{ContentKind, NewContent};
+use crate::store::contents::NewContent;
 use crate::store::{SqliteStore, StoreError};
 use seal_licensing::ids::{ChannelId, PartyId, WorkId};
 use seal_licensing::offer::Work;

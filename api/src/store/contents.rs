@@ -10,8 +10,7 @@
 
 use super::sqlite::{corrupt, from_doc, Sql};
 use super::{SqliteStore, StoreError};
-use crate::content::Sha256Hex;
-use crate::monitor::ids::EngineId;
+use crate::domain::{ContentKind, EngineId, Sha256Hex};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use seal_licensing::book;
 use seal_licensing::ids::{PartyId, WorkId};
@@ -44,38 +43,6 @@ CREATE TABLE events (
 ) STRICT;
 CREATE INDEX events_unpublished ON events(id) WHERE published_at IS NULL;
 "#;
-
-/// What a content item is, which decides how it is fingerprinted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ContentKind {
-    /// Plain text (a `.txt` file's body).
-    Text,
-    /// An HTML page; its visible text is fingerprinted.
-    Html,
-    /// An image (JPEG, PNG, WebP, GIF).
-    Image,
-}
-
-impl ContentKind {
-    /// The name stored in `work_contents.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContentKind::Text => "text",
-            ContentKind::Html => "html",
-            ContentKind::Image => "image",
-        }
-    }
-
-    /// The kind named by a stored `kind`.
-    pub fn parse(name: &str) -> Option<ContentKind> {
-        match name {
-            "text" => Some(ContentKind::Text),
-            "html" => Some(ContentKind::Html),
-            "image" => Some(ContentKind::Image),
-            _ => None,
-        }
-    }
-}
 
 /// One content item of a work about to be registered.
 #[derive(Clone, Debug, PartialEq, Eq)]

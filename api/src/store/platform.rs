@@ -7,6 +7,7 @@
 
 use super::sqlite::{corrupt, from_doc, to_doc};
 use super::{SqliteStore, StoreError};
+use crate::domain::PaymentStatus;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use seal_licensing::ids::{ChannelId, LicenceId, OfferId, PartyId, WorkId};
 use seal_licensing::invoice::Invoice;
@@ -817,14 +818,13 @@ impl SqliteStore {
     pub fn set_sandbox_payment_status(
         &mut self,
         id: &str,
-        status: crate::web::payment::PaymentStatus,
+        status: PaymentStatus,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let status = match status {
-            crate::web::payment::PaymentStatus::Succeeded => "succeeded",
-            crate::web::payment::PaymentStatus::Declined => "declined",
-            crate::web::payment::PaymentStatus::Pending => return Ok(()),
-        };
+        if status == PaymentStatus::Pending {
+            return Ok(());
+        }
+        let status = status.as_str();
         self.conn.execute(
             "UPDATE sandbox_payments SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
             params![id, status, now.unix_ms()],

@@ -452,17 +452,6 @@ async fn pay_submit(
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/checkout/{}", payment.checkout))).finish())
 }
 
-impl PaymentStatus {
-    /// Parses a stored status (unknown counts as pending).
-    pub fn parse(s: &str) -> PaymentStatus {
-        match s {
-            "succeeded" => PaymentStatus::Succeeded,
-            "declined" => PaymentStatus::Declined,
-            _ => PaymentStatus::Pending,
-        }
-    }
-}
-
 /// The sandbox delivers its webhook over real HTTP to the platform's public URL, like any provider.
 /// A failed delivery is only logged: the checkout page's polling picks the outcome up.
 async fn deliver_webhook(state: &State, event: &PaymentEvent) {

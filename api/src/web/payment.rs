@@ -50,17 +50,7 @@ pub struct PaymentEvent {
     pub created: i64,
 }
 
-/// A payment's state at the provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// Waiting for the buyer.
-    Pending,
-    /// Paid.
-    Succeeded,
-    /// The buyer declined.
-    Declined,
-}
+pub use crate::domain::PaymentStatus;
 
 /// Why a webhook was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

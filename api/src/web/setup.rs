@@ -11,8 +11,8 @@
 use super::auth::{form_user, random_token, short_id};
 use super::error::ApiError;
 use super::{db, State};
+use crate::domain::ContentKind;
 use crate::services::registration::{register_work, NewItem, NewWork, RegistrationError};
-use crate::store::contents::ContentKind;
 use crate::store::platform::Role;
 use crate::store::Repository;
 use actix_web::http::header;
@@ -481,13 +481,8 @@ pub fn new_work(
 
 /// One text item as typed into a form: HTML when it looks like markup, else plain text.
 pub fn text_item(content: &str) -> NewItem {
-    let head = content.trim_start().get(..64).unwrap_or(content.trim_start()).to_ascii_lowercase();
-    let html = ["<!doctype", "<html", "<head", "<body", "<p", "<div", "<article"].iter().any(|t| head.starts_with(t));
-    NewItem {
-        kind: if html { ContentKind::Html } else { ContentKind::Text },
-        bytes: content.as_bytes().to_vec(),
-        file: None,
-    }
+    let kind = if crate::monitor::looks_like_html(content.as_bytes()) { ContentKind::Html } else { ContentKind::Text };
+    NewItem { kind, bytes: content.as_bytes().to_vec(), file: None }
 }
 
 /// Registers a work (idempotent by content per holder) and renders its seal. Returns the work, which
