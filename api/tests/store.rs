@@ -37,10 +37,10 @@ fn fresh_database_is_wal_full_and_migrated_once() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open_in(dir.path())?;
     assert_eq!(store.durability()?, ("wal".to_owned(), 2));
-    assert_eq!(store.schema_version()?, 6);
+    assert_eq!(store.schema_version()?, 7);
     drop(store);
     let store = SqliteStore::open_in(dir.path())?;
-    assert_eq!(store.schema_version()?, 6);
+    assert_eq!(store.schema_version()?, 7);
     store.integrity_check()?;
     // Every table is STRICT: a float or text in a money column is refused by SQLite itself.
     let conn = rusqlite::Connection::open(dir.path().join("seal.db"))?;
@@ -353,6 +353,34 @@ fn letters_verify_offline_and_detect_tampering() -> Result<()> {
                 std::env::var_os("SEAL_REQUIRE_PDF_FONT").is_none(),
                 "no CJK font found although .ci/run installs one: the PDF tests would not run"
             );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn reports_read_plain_columns_for_days_and_sites() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    // Ten licences today, five two days later.
+    for n in 0..10 {
+        store.purchase(&demo::purchase(&world, n), days(0))?;
+    }
+    for n in 10..15 {
+        store.purchase(&demo::purchase(&world, n), days(2))?;
+    }
+    let points = store.licences_per_day(None, days(2), 3)?;
+    let per_day: Vec<i64> = points.iter().map(|p| p.licences).collect();
+    assert_eq!(per_day, [10, 0, 5]);
+    let aggregates = store.licence_aggregates(None)?;
+    assert_eq!(aggregates.iter().map(|(_, a)| a.count).sum::<i64>(), 15);
+    let snapshot = store.snapshot()?;
+    for (work, agg) in &aggregates {
+        let expected: std::collections::BTreeSet<String> =
+            snapshot.licences.values().filter(|l| &l.work == work).map(|l| l.scope.describe()).collect();
+        assert!(!agg.sites.is_empty(), "{work}: no sites");
+        for site in &agg.sites {
+            assert!(expected.iter().any(|e| e.contains(site.as_str())), "{work}: {site} not among {expected:?}");
         }
     }
     Ok(())

@@ -124,6 +124,18 @@ CREATE TABLE settlement_runs (
 ) STRICT;
 "#;
 
+/// Columns the reports read (schema version 7), kept beside the licence document by `put_licence` so
+/// that no query reaches into the JSON: `json_extract` is SQLite's own, and a PostgreSQL backend must
+/// answer the same reports with plain columns. Existing rows are filled from their documents once.
+pub(super) const MIGRATION_7: &str = r#"
+ALTER TABLE licences ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE licences ADD COLUMN site TEXT;
+UPDATE licences SET
+    created_at = json_extract(doc, '$.created_at'),
+    site = COALESCE(json_extract(doc, '$.scope.domain'), json_extract(doc, '$.scope.url_prefix'));
+CREATE INDEX licences_by_created ON licences(created_at) WHERE status <> 'refunded';
+"#;
+
 /// One recorded settlement pass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettlementRun {
@@ -574,10 +586,7 @@ impl SqliteStore {
     }
 
     fn aggregate(&self, clause: &str, value: Option<&str>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
-        let sql = format!(
-            "SELECT work, COALESCE(json_extract(doc, '$.scope.domain'), json_extract(doc, '$.scope.url_prefix'))
-             FROM licences WHERE status <> 'refunded' AND {clause} ORDER BY work, id"
-        );
+        let sql = format!("SELECT work, site FROM licences WHERE status <> 'refunded' AND {clause} ORDER BY work, id");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([value], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
         let mut out: Vec<(WorkId, WorkLicences)> = Vec::new();
@@ -634,9 +643,8 @@ impl SqliteStore {
         let day_ms = seal_licensing::time::MS_PER_DAY;
         let today = now.unix_ms().div_euclid(day_ms);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT json_extract(doc, '$.created_at') / ?1 AS day, COUNT(*), SUM(price_minor)
-             FROM licences WHERE (?2 IS NULL OR holder = ?2) AND status <> 'refunded'
-               AND json_extract(doc, '$.created_at') >= ?3
+            "SELECT created_at / ?1 AS day, COUNT(*), SUM(price_minor)
+             FROM licences WHERE (?2 IS NULL OR holder = ?2) AND status <> 'refunded' AND created_at >= ?3
              GROUP BY day ORDER BY day",
         )?;
         let since = (today - days + 1) * day_ms;

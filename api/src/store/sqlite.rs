@@ -18,7 +18,7 @@ use seal_licensing::invoice::Invoice;
 use seal_licensing::ledger::{
     self, Account, AccountId, Balances, LedgerStore, PendingState, Transfer, TransferAction, TransferRequest,
 };
-use seal_licensing::licence::{Licence, LicenceStatus, ObjectionKind, Resolution};
+use seal_licensing::licence::{Licence, LicenceStatus, ObjectionKind, Resolution, UseScope};
 use seal_licensing::memory::Snapshot;
 use seal_licensing::money::{Amount, Currency};
 use seal_licensing::offer::{Channel, Offer, RightsHolder, Work};
@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, super::platform::MIGRATION_4),
     (5, super::platform::MIGRATION_5),
     (6, super::contents::MIGRATION_6),
+    (7, super::platform::MIGRATION_7),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -617,8 +618,8 @@ impl BookStore for Sql<'_> {
     }
     fn put_licence(&mut self, l: &Licence) -> Result<(), ledger::StoreError> {
         self.exec(
-            "INSERT INTO licences (id, status, holder, licensee, work, currency, price_minor, net_minor, hold_until, payout, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO licences (id, status, holder, licensee, work, currency, price_minor, net_minor, hold_until, payout, doc, created_at, site)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (id) DO UPDATE SET status = ?2, payout = ?10, doc = ?11",
             params![
                 l.id.as_str(),
@@ -631,7 +632,11 @@ impl BookStore for Sql<'_> {
                 l.split.net.minor(),
                 l.hold_until.unix_ms(),
                 l.payout.as_ref().map(|p| p.as_str()),
-                to_doc(l)
+                to_doc(l),
+                l.created_at.unix_ms(),
+                match &l.scope {
+                    UseScope::Domain(site) | UseScope::UrlPrefix(site) => site.as_str(),
+                }
             ],
         )
     }
