@@ -385,3 +385,33 @@ fn reports_read_plain_columns_for_days_and_sites() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn a_use_case_commits_whole_or_not_at_all() -> Result<()> {
+    let (_dir, mut store) = open()?;
+    let world = demo::seed(&mut store, t0())?;
+    let first = demo::purchase(&world, 0);
+    // A later step fails: the purchase and the event written before it are gone too.
+    let failed: Result<(), StoreError> = store.atomically(|s| {
+        s.purchase(&first, t0())?;
+        s.record_event("licence.granted", first.licence_id.as_str(), &serde_json::json!({}), t0())?;
+        Err(StoreError::Conflict("a later step failed".into()))
+    });
+    assert!(failed.is_err());
+    assert!(store.licence(&first.licence_id)?.is_none());
+    assert!(store.unpublished_events(10)?.is_empty());
+    // A refused step inside the unit rolls back alone (it is a savepoint); the rest commits.
+    let mut refused = demo::purchase(&world, 1);
+    refused.offer = OfferId::new("no-such-offer")?;
+    store.atomically(|s| -> Result<(), StoreError> {
+        s.purchase(&first, t0())?;
+        assert!(s.purchase(&refused, t0()).is_err());
+        s.record_event("licence.granted", first.licence_id.as_str(), &serde_json::json!({}), t0())?;
+        Ok(())
+    })?;
+    assert!(store.licence(&first.licence_id)?.is_some());
+    assert!(store.licence(&refused.licence_id)?.is_none());
+    assert_eq!(store.unpublished_events(10)?.len(), 1);
+    assert_invariants(&store)?;
+    Ok(())
+}

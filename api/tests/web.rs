@@ -541,6 +541,15 @@ async fn free_offers_skip_payment_and_declines_end_the_checkout() -> Result<()> 
     let r = g.form(&w, &pay_url, &[("action", "pay")]).await;
     assert_eq!(g.get(&w, &format!("/api/v1{}", r.location())).await.json()["status"], "declined");
     assert_eq!(g.get(&w, &format!("{}/letter.jws", r.location())).await.json()["code"], "not_licensed");
+    // Each ending left its domain event in the outbox, written in the same unit as the change.
+    let events: Vec<(String, String)> = {
+        let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        store.unpublished_events(1000)?.into_iter().map(|e| (e.kind, e.payload)).collect()
+    };
+    let free_licence = s["licence"].as_str().map(String::from);
+    assert!(events.iter().any(|(k, p)| k == "checkout.failed" && p.contains("declined")), "{events:?}");
+    let granted = events.iter().filter(|(k, _)| k == "licence.granted").count();
+    assert_eq!(granted, 1, "one licence was granted here: {events:?} {free_licence:?}");
     // Bad input is explained.
     let bad = start_checkout(&w, &mut g, "rh-a-w0", "rh-b-default", "x@example.test").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);

@@ -11,7 +11,7 @@
 use super::sqlite::{corrupt, from_doc, Sql};
 use super::{SqliteStore, StoreError};
 use crate::domain::{ContentKind, EngineId, Sha256Hex};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 use seal_licensing::book;
 use seal_licensing::ids::{PartyId, WorkId};
 use seal_licensing::offer::Work;
@@ -130,16 +130,13 @@ impl SqliteStore {
         works: &[(Work, Vec<NewContent>)],
         now: Timestamp,
     ) -> Result<Vec<Result<Vec<EngineId>, StoreError>>, StoreError> {
-        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         let mut results = Vec::with_capacity(works.len());
         for (work, items) in works {
-            let sp = tx.savepoint()?;
+            // A nested unit is a savepoint: a refused work rolls back alone when it is dropped.
+            let sp = super::unit::begin(&tx)?;
             let result = insert_one(&sp, work, items, now);
             if result.is_ok() {
-                sp.commit()?;
-            } else {
-                let mut sp = sp;
-                sp.rollback()?;
                 sp.commit()?;
             }
             results.push(result);
@@ -206,6 +203,18 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Writes a domain event into the outbox. Call it inside the use case's unit
+    /// ([`SqliteStore::atomically`]) so the event commits exactly when the change does.
+    pub fn record_event(
+        &mut self,
+        kind: &str,
+        subject: &str,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        insert_event(&self.conn, kind, subject, payload, now)
+    }
+
     /// Marks an event published (once; a second call changes nothing).
     pub fn mark_event_published(&mut self, id: i64, at: Timestamp) -> Result<(), StoreError> {
         self.conn.execute(
@@ -263,7 +272,18 @@ fn insert_one(
     }
     let payload =
         serde_json::json!({"work": work.id.as_str(), "owner": work.owner.as_str(), "contents": payload_items});
-    conn.prepare_cached("INSERT INTO events (kind, subject, payload, at) VALUES ('work.registered', ?1, ?2, ?3)")?
-        .execute(params![work.id.as_str(), payload.to_string(), now.unix_ms()])?;
+    insert_event(conn, "work.registered", work.id.as_str(), &payload, now)?;
     Ok(ids)
+}
+
+fn insert_event(
+    conn: &rusqlite::Connection,
+    kind: &str,
+    subject: &str,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO events (kind, subject, payload, at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![kind, subject, payload.to_string(), now.unix_ms()])?;
+    Ok(())
 }

@@ -15,6 +15,7 @@ pub mod contents;
 pub mod demo;
 pub mod platform;
 mod sqlite;
+mod unit;
 
 pub use sqlite::{status_counts, SqliteStore};
 

@@ -8,7 +8,7 @@
 use super::sqlite::{corrupt, from_doc, to_doc};
 use super::{SqliteStore, StoreError};
 use crate::domain::PaymentStatus;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, OptionalExtension};
 use seal_licensing::ids::{ChannelId, LicenceId, OfferId, PartyId, WorkId};
 use seal_licensing::invoice::Invoice;
 use seal_licensing::licence::{Licence, UseScope};
@@ -378,7 +378,7 @@ impl SqliteStore {
 
     /// Sets a password on an account and ends every session of it, in one transaction.
     pub fn set_password(&mut self, user: &PartyId, password_hash: &str) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.as_str()])?;
         tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [user.as_str()])?;
@@ -760,7 +760,7 @@ impl SqliteStore {
     /// Moves an open checkout to its end state. Returns false (and writes nothing) if it had already
     /// ended: the caller then reads the stored outcome instead.
     pub fn finish_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         let changed = tx.execute(
             "UPDATE checkouts SET status = ?2, licence = ?3, updated_at = ?4, doc = ?5 WHERE id = ?1 AND status = 'open'",
             params![c.id, c.status.as_str(), c.licence.as_ref().map(|l| l.as_str()), c.updated_at.unix_ms(), to_doc(c)],
@@ -857,7 +857,7 @@ impl SqliteStore {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<Option<PartyId>, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         let user: Option<String> = tx
             .query_row(
                 "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
@@ -965,7 +965,7 @@ impl SqliteStore {
 
     /// Registers many works in one transaction (bulk imports and load tests).
     pub fn register_works(&mut self, works: &[Work]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         {
             let mut sql = super::sqlite::Sql(&tx);
             for w in works {

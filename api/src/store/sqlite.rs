@@ -11,7 +11,7 @@
 //! JSON `doc` column beside the columns queries and constraints need.
 
 use super::{HolderTotals, Repository, SettleOptions, SettlementReport, StoreError};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use seal_licensing::book::{self, BookStore, Outcome, Payout, PurchaseCommand};
 use seal_licensing::ids::{ChannelId, LicenceId, OfferId, OperationId, PartyId, TransferId, WorkId};
 use seal_licensing::invoice::Invoice;
@@ -134,6 +134,8 @@ CREATE TABLE operations (id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL) STRICT;
 /// The SQLite store.
 pub struct SqliteStore {
     pub(super) conn: Connection,
+    /// Use-case units open on this connection ([`SqliteStore::atomically`]).
+    pub(super) units: u32,
 }
 
 pub(super) fn corrupt(table: &'static str, detail: impl ToString) -> StoreError {
@@ -161,7 +163,7 @@ impl SqliteStore {
             return Err(corrupt("pragma", format!("journal_mode is {mode}, not wal")));
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;")?;
-        let mut store = SqliteStore { conn };
+        let mut store = SqliteStore { conn, units: 0 };
         store.migrate()?;
         Ok(store)
     }
@@ -203,7 +205,7 @@ impl SqliteStore {
             return Err(StoreError::TooNew { found: current, supported });
         }
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = super::unit::begin(&self.conn)?;
             // Re-check inside the write lock: another process may have migrated meanwhile.
             let now_version: i64 =
                 tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
@@ -226,7 +228,7 @@ impl SqliteStore {
     /// Runs `f` in one IMMEDIATE transaction (the write lock is taken up front, so no deadlock-prone
     /// lock upgrade), committing on `Ok` and rolling back on `Err`.
     fn write<T>(&mut self, f: impl FnOnce(&mut Sql<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         let value = f(&mut Sql(&tx))?;
         tx.commit()?;
         Ok(value)
@@ -263,17 +265,13 @@ impl Repository for SqliteStore {
         cmds: &[PurchaseCommand],
         now: Timestamp,
     ) -> Result<Vec<Result<Outcome<Licence>, StoreError>>, StoreError> {
-        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = super::unit::begin(&self.conn)?;
         let mut results = Vec::with_capacity(cmds.len());
         for cmd in cmds {
-            let sp = tx.savepoint()?;
+            // A nested unit is a savepoint: a refused purchase rolls back alone when it is dropped.
+            let sp = super::unit::begin(&tx)?;
             let r = book::purchase(&mut Sql(&sp), cmd, now).map_err(StoreError::from);
             if r.is_ok() {
-                sp.commit()?;
-            } else {
-                // Dropping a savepoint rolls it back; say so explicitly.
-                let mut sp = sp;
-                sp.rollback()?;
                 sp.commit()?;
             }
             results.push(r);

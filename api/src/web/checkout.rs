@@ -264,53 +264,80 @@ pub fn fulfil(
     payment: Option<(&str, &str, i64, &str)>,
     now: seal_licensing::Timestamp,
 ) -> Result<Checkout, ApiError> {
-    let mut c = s.checkout(checkout_id)?.ok_or_else(|| ApiError::not_found(format!("checkout {checkout_id}")))?;
-    if c.status != CheckoutStatus::Open {
-        return Ok(c);
-    }
-    let planned = if c.licence_id.is_empty() { format!("lic-{}", c.id) } else { c.licence_id.clone() };
-    let licence_id = LicenceId::new(planned).map_err(|e| ApiError::internal(e.to_string()))?;
-    let cmd = PurchaseCommand {
-        licence_id: licence_id.clone(),
-        offer: c.offer.clone(),
-        work: c.work.clone(),
-        licensee: c.buyer.clone(),
-        licensee_name: c.buyer_name.clone(),
-        scope: c.scope.clone(),
-        payment: payment.map(|(provider, reference, amount, currency)| PaymentInput {
-            provider: PartyId::new(provider).unwrap_or_else(|_| unreachable!("provider names are valid ids")),
-            provider_ref: reference.to_owned(),
-            amount_minor: amount,
-            currency: currency.to_owned(),
-        }),
-        app: None,
-    };
-    c.updated_at = now;
-    c.provider_ref = payment.map(|p| p.1.to_owned());
-    match s.purchase(&cmd, now) {
-        Ok(_) => {
-            c.status = CheckoutStatus::Licensed;
-            c.licence = Some(licence_id);
+    // One unit of work: the licence, the checkout's end, the buyer's mail and the domain event commit
+    // together or not at all, so a crash can never leave a licence without its mail or a paid checkout
+    // still open. The checkout is read inside the unit, under the write lock, so no other fulfilment
+    // can end it between the read and the write.
+    let (c, ended_now) = s.atomically(|s| -> Result<(Checkout, bool), ApiError> {
+        let mut c = s.checkout(checkout_id)?.ok_or_else(|| ApiError::not_found(format!("checkout {checkout_id}")))?;
+        if c.status != CheckoutStatus::Open {
+            return Ok((c, false));
         }
-        Err(crate::store::StoreError::Book(e)) => {
-            // The money was taken but the licence refused (the offer closed meanwhile, say): the
-            // checkout says so and the payment stays in the provider's clearing account for refund.
-            tracing::warn!(checkout = %c.id, error = %e, "paid checkout could not be fulfilled");
-            c.status = CheckoutStatus::Failed;
-            c.failure = Some(e.to_string());
+        let planned = if c.licence_id.is_empty() { format!("lic-{}", c.id) } else { c.licence_id.clone() };
+        let licence_id = LicenceId::new(planned).map_err(|e| ApiError::internal(e.to_string()))?;
+        let cmd = PurchaseCommand {
+            licence_id: licence_id.clone(),
+            offer: c.offer.clone(),
+            work: c.work.clone(),
+            licensee: c.buyer.clone(),
+            licensee_name: c.buyer_name.clone(),
+            scope: c.scope.clone(),
+            payment: payment.map(|(provider, reference, amount, currency)| PaymentInput {
+                provider: PartyId::new(provider).unwrap_or_else(|_| unreachable!("provider names are valid ids")),
+                provider_ref: reference.to_owned(),
+                amount_minor: amount,
+                currency: currency.to_owned(),
+            }),
+            app: None,
+        };
+        c.updated_at = now;
+        c.provider_ref = payment.map(|p| p.1.to_owned());
+        match s.purchase(&cmd, now) {
+            Ok(_) => {
+                c.status = CheckoutStatus::Licensed;
+                c.licence = Some(licence_id);
+            }
+            Err(crate::store::StoreError::Book(e)) => {
+                // The money was taken but the licence refused (the offer closed meanwhile, say): the
+                // checkout says so and the payment stays in the provider's clearing account for refund.
+                // The purchase rolled back to its own savepoint; the rest of the unit goes on.
+                tracing::warn!(checkout = %c.id, error = %e, "paid checkout could not be fulfilled");
+                c.status = CheckoutStatus::Failed;
+                c.failure = Some(e.to_string());
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
-    }
-    if s.finish_checkout(&c)? {
-        if c.status == CheckoutStatus::Licensed {
-            state.metrics.licences_granted.fetch_add(1, Relaxed);
-            state.seals.refresh_work(s, &state.config.public_url, &c.work)?;
-            s.enqueue_mail(&licence_mail(state, s, &c, now)?, now)?;
+        if !s.finish_checkout(&c)? {
+            return Err(ApiError::internal("an open checkout did not end"));
         }
-        Ok(c)
-    } else {
-        s.checkout(checkout_id)?.ok_or_else(|| ApiError::internal("checkout vanished"))
+        match &c.licence {
+            Some(licence) => {
+                s.enqueue_mail(&licence_mail(state, s, &c, now)?, now)?;
+                let payload = serde_json::json!({
+                    "licence": licence.as_str(), "checkout": c.id, "work": c.work.as_str(),
+                    "amount_minor": c.amount_minor, "currency": c.currency,
+                });
+                s.record_event("licence.granted", licence.as_str(), &payload, now)?;
+            }
+            None => checkout_failed_event(s, &c, now)?,
+        }
+        Ok((c, true))
+    })?;
+    if ended_now && c.status == CheckoutStatus::Licensed {
+        // Subscribers of licence.granted that live in memory: the metric and the seal's pre-rendered
+        // answer (refreshed in the same store call, as the seal cache's invariant asks).
+        state.metrics.licences_granted.fetch_add(1, Relaxed);
+        state.seals.refresh_work(s, &state.config.public_url, &c.work)?;
     }
+    Ok(c)
+}
+
+/// Records that a checkout ended without a licence (declined by the buyer, or refused by the domain).
+fn checkout_failed_event(s: &mut SqliteStore, c: &Checkout, now: seal_licensing::Timestamp) -> Result<(), ApiError> {
+    let payload = serde_json::json!({
+        "checkout": c.id, "work": c.work.as_str(), "status": c.status.as_str(), "failure": c.failure,
+    });
+    Ok(s.record_event("checkout.failed", &c.id, &payload, now)?)
 }
 
 /// The email a buyer gets: what was licensed, where to download again, and the signed letter.
@@ -352,12 +379,16 @@ fn licence_mail(
 }
 
 fn decline(s: &mut SqliteStore, checkout_id: &str, now: seal_licensing::Timestamp) -> Result<(), ApiError> {
-    if let Some(mut c) = s.checkout(checkout_id)? {
-        c.status = CheckoutStatus::Declined;
-        c.updated_at = now;
-        s.finish_checkout(&c)?;
-    }
-    Ok(())
+    s.atomically(|s| {
+        if let Some(mut c) = s.checkout(checkout_id)? {
+            c.status = CheckoutStatus::Declined;
+            c.updated_at = now;
+            if s.finish_checkout(&c)? {
+                checkout_failed_event(s, &c, now)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Applies a provider event (from a webhook or a poll).

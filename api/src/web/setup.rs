@@ -379,8 +379,18 @@ struct OfferForm {
 /// Publishes an offer and refreshes the seals it shows on.
 pub async fn publish(state: &State, offer: Offer) -> Result<(), ApiError> {
     let st = state.clone();
+    let now = state.now();
     db(state, move |s| {
-        s.publish_offer(&offer)?;
+        s.atomically(|s| -> Result<(), ApiError> {
+            s.publish_offer(&offer)?;
+            let target = match &offer.target {
+                OfferTarget::Channel(c) => serde_json::json!({"channel": c.as_str()}),
+                OfferTarget::Work(w) => serde_json::json!({"work": w.as_str()}),
+            };
+            let payload =
+                serde_json::json!({"offer": offer.id.as_str(), "assigner": offer.assigner.as_str(), "target": target});
+            Ok(s.record_event("offer.changed", offer.id.as_str(), &payload, now)?)
+        })?;
         match &offer.target {
             OfferTarget::Channel(c) => st.seals.refresh_channel(s, &st.config.public_url, c)?,
             OfferTarget::Work(w) => st.seals.refresh_work(s, &st.config.public_url, w)?,
