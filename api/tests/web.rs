@@ -1316,3 +1316,42 @@ async fn registered_works_are_fingerprinted_and_matched_for_their_owner_only() -
     assert_eq!(hits["hits"][0]["work"], id.as_str(), "{hits}");
     Ok(())
 }
+
+/// Regression (issue 9): a guest checkout naming an existing password-less account's address used to
+/// attach the purchase to that account at once. Now the address's owner confirms by a mailed link first.
+#[actix_web::test]
+async fn a_guest_purchase_into_an_existing_account_waits_for_the_owners_confirmation() -> Result<()> {
+    let w = world()?;
+    // The owner bought once as a guest: a password-less account exists.
+    let mut owner = Browser::default();
+    start_checkout(&w, &mut owner, "rh-a-w1", "rh-a-w1-free", "owner@example.test").await;
+    assert_eq!(queued_mail_to(&w, "owner@example.test").len(), 1);
+    // Someone else names that address.
+    let mut other = Browser::default();
+    let r = start_checkout(&w, &mut other, "rh-a-w1", "rh-a-w1-free", "owner@example.test").await;
+    let page = other.get(&w, &r.location()).await.text();
+    assert!(page.contains("id=\"awaiting\""), "{page}");
+    let id = r.location().trim_start_matches("/checkout/").to_owned();
+    let status = other.get(&w, &format!("/api/v1/checkout/{id}")).await.json();
+    assert_eq!((status["status"].as_str(), status["licence"].as_str()), (Some("open"), None), "{status}");
+    // Guessing the link does nothing.
+    let guess = other.form(&w, &format!("/checkout/{id}/confirm/not-the-token"), &[]).await;
+    assert_eq!(guess.status, StatusCode::NOT_FOUND);
+    // The owner follows the mailed link and confirms; only then is the licence granted.
+    let mails = queued_mail_to(&w, "owner@example.test");
+    let confirm = mails.iter().find(|m| m.subject.contains("Confirm")).context("a confirmation mail")?;
+    assert!(!confirm.body.contains("Reuser") && !confirm.body.contains("reuse.example"), "{}", confirm.body);
+    let link = confirm.body.split_whitespace().find(|t| t.contains("/confirm/")).context("link")?;
+    let path = link[link.find("/checkout/").context("path")?..].to_owned();
+    let mut inbox = Browser::default();
+    let shown = inbox.get(&w, &path).await;
+    assert!(shown.text().contains("id=\"confirm\""), "{}", shown.text());
+    let done = inbox.form(&w, &path, &[]).await;
+    assert_eq!(done.location(), format!("/checkout/{id}"));
+    let status = other.get(&w, &format!("/api/v1/checkout/{id}")).await.json();
+    assert_eq!(status["status"], "licensed", "{status}");
+    // The link works once.
+    assert_eq!(inbox.form(&w, &path, &[]).await.status, StatusCode::NOT_FOUND);
+    invariants_hold(&w)?;
+    Ok(())
+}

@@ -292,6 +292,11 @@ pub struct Checkout {
     /// results. Empty for checkouts opened before it existed (they use `lic-` + the checkout id).
     #[serde(default)]
     pub licence_id: String,
+    /// SHA-256 of the token mailed to the buyer's address when a guest checkout names an existing
+    /// account's email: until the owner of the address follows the link, the checkout neither takes
+    /// a payment nor grants a licence, so nobody can attach purchases to someone else's account.
+    #[serde(default)]
+    pub confirm_hash: Option<String>,
     /// Why it failed.
     pub failure: Option<String>,
     /// Opened.
@@ -755,6 +760,15 @@ impl SqliteStore {
     /// A checkout session.
     pub fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
         self.doc_where("checkouts", "id = ?1", id)
+    }
+
+    /// Rewrites an open checkout's details (not its status); false when it has ended.
+    pub fn update_open_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE checkouts SET updated_at = ?2, doc = ?3 WHERE id = ?1 AND status = 'open'",
+            params![c.id, c.updated_at.unix_ms(), to_doc(c)],
+        )?;
+        Ok(changed == 1)
     }
 
     /// Moves an open checkout to its end state. Returns false (and writes nothing) if it had already

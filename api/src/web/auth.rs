@@ -109,7 +109,8 @@ pub fn short_id(prefix: &str, bytes: usize) -> String {
     format!("{prefix}-{}", random_token(bytes).to_ascii_lowercase().replace(['-', '_'], "x"))
 }
 
-fn token_hash(token: &str) -> String {
+/// SHA-256 of a secret token as hex: what the database keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 

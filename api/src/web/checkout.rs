@@ -20,6 +20,7 @@ use seal_licensing::ids::{LicenceId, OfferId, PartyId, WorkId};
 use seal_licensing::licence::UseScope;
 use serde::Deserialize;
 use std::sync::atomic::Ordering::Relaxed;
+use subtle::ConstantTimeEq;
 
 /// Query of the checkout page.
 #[derive(Debug, Deserialize)]
@@ -141,13 +142,13 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
         Err(m) => return fail(m).await,
     };
     let signed_in = current_user(&state, &req).await?;
-    let buyer = match signed_in {
-        Some(u) => u,
+    let (buyer, confirm_by_email) = match signed_in {
+        Some(u) => (u, false),
         None if !guest_allowed(&state, &req, &f.email) => {
             return Err(super::auth::throttled().page());
         }
         None => match guest(&state, &f.email, &f.name).await {
-            Ok(u) => u,
+            Ok(found) => found,
             Err(e) if e.status.is_client_error() => return fail(e.message).await,
             Err(e) => return Err(e.page()),
         },
@@ -157,7 +158,7 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let work = WorkId::new(f.work.as_str()).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let st = state.clone();
-    let order = Order { work, offer, buyer, buyer_name, scope };
+    let order = Order { work, offer, buyer, buyer_name, scope, confirm_by_email };
     let created = db(&state, move |s| open_checkout(&st, s, order, now)).await;
     let (checkout, payment) = match created {
         Ok(x) => x,
@@ -183,6 +184,9 @@ pub struct Order {
     pub buyer_name: String,
     /// Where the licence applies.
     pub scope: UseScope,
+    /// The buyer is a guest who named an existing account's address: the address's owner must
+    /// confirm by the mailed link before payment (see [`Checkout::confirm_hash`]).
+    pub confirm_by_email: bool,
 }
 
 /// Opens a checkout for an order (the web form and the REST API both come here). A free offer is
@@ -216,17 +220,61 @@ pub fn open_checkout(
         provider_ref: None,
         licence: None,
         licence_id: format!("lic-{}", super::auth::random_token(15).to_ascii_lowercase().replace(['-', '_'], "x")),
+        confirm_hash: None,
         failure: None,
         created_at: now,
         updated_at: now,
     };
+    if order.confirm_by_email {
+        let token = super::auth::random_token(32);
+        let c = Checkout { confirm_hash: Some(super::auth::token_hash(&token)), ..c };
+        s.atomically(|s| -> Result<(), ApiError> {
+            s.create_checkout(&c)?;
+            Ok(s.enqueue_mail(&confirm_mail(state, &c, &work.title, &token), now)?)
+        })?;
+        return Ok((c, None));
+    }
     s.create_checkout(&c)?;
-    if offer.is_free() {
+    proceed(state, s, c, now)
+}
+
+/// Takes a checkout on to payment: a free offer is fulfilled at once; a paid one gets a payment at the
+/// provider, whose id is returned.
+fn proceed(
+    state: &AppState,
+    s: &mut SqliteStore,
+    c: Checkout,
+    now: seal_licensing::Timestamp,
+) -> Result<(Checkout, Option<String>), ApiError> {
+    if c.amount_minor == 0 {
         return Ok((fulfil(state, s, &c.id, None, now)?, None));
     }
     let payment = format!("sp_{}", super::auth::random_token(18));
     s.create_sandbox_payment(&payment, &c.id, c.amount_minor, &c.currency, now)?;
     Ok((c, Some(payment)))
+}
+
+/// How long a purchase confirmation link works.
+const CONFIRM_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// The mail that asks an address's owner to confirm a guest purchase made in their name. Only text the
+/// platform or the verified rights holder wrote: the order's details are on the page the link opens.
+fn confirm_mail(state: &AppState, c: &Checkout, title: &str, token: &str) -> crate::store::platform::Mail {
+    crate::store::platform::Mail {
+        to: c.email.clone(),
+        subject: format!("请确认授权购买 Confirm a licence purchase: 《{title}》"),
+        body: format!(
+            "您好 / Hello,\n\n\
+             有人使用此邮箱申请《{title}》的使用授权。此邮箱已有账号，需要您确认后才能继续付款：\n\
+             Someone asked for a licence for \"{title}\" with this address, which has an account, so you \
+             must confirm before payment can go ahead:\n\n{base}/checkout/{id}/confirm/{token}\n\n\
+             链接 24 小时内有效。如果这不是您本人，请忽略本邮件，什么都不会发生。\n\
+             The link works for 24 hours. If this was not you, ignore this email: nothing will happen.\n",
+            base = state.config.public_url,
+            id = c.id,
+        ),
+        attachment: None,
+    }
 }
 
 /// Guest checkouts send mail to the address typed in, so they are throttled per client address (10 an
@@ -240,17 +288,21 @@ pub fn guest_allowed(state: &AppState, req: &HttpRequest, email: &str) -> bool {
 
 /// The account a guest buys with: found by email, or created without a password. An address that
 /// belongs to a full account must sign in first, so nobody buys into someone else's account.
-async fn guest(state: &State, email: &str, name: &str) -> Result<User, ApiError> {
+/// Returns whether the address's owner must confirm the purchase first: the account existed before
+/// (from an earlier guest purchase), so whoever typed the address now may not be its owner.
+async fn guest(state: &State, email: &str, name: &str) -> Result<(User, bool), ApiError> {
     let e = email.trim().to_owned();
     let existing = db(state, move |s| Ok(s.user_by_email(&e)?)).await?;
     match existing {
         Some(u) if u.password_hash.is_some() => {
             Err(ApiError::invalid("that email address has an account: sign in first, then take the licence"))
         }
-        Some(u) => Ok(u),
+        Some(u) => Ok((u, true)),
         None => {
             let name = if name.trim().is_empty() { email.split('@').next().unwrap_or("guest") } else { name };
-            super::auth::create_account(state, email.to_owned(), name.to_owned(), None, Role::Licensee).await
+            let user =
+                super::auth::create_account(state, email.to_owned(), name.to_owned(), None, Role::Licensee).await?;
+            Ok((user, false))
         }
     }
 }
@@ -264,6 +316,10 @@ pub fn fulfil(
     payment: Option<(&str, &str, i64, &str)>,
     now: seal_licensing::Timestamp,
 ) -> Result<Checkout, ApiError> {
+    // A checkout waiting for its address owner's confirmation has no payment and grants nothing.
+    if let Some(c) = s.checkout(checkout_id)?.filter(|c| c.confirm_hash.is_some()) {
+        return Ok(c);
+    }
     // One unit of work: the licence, the checkout's end, the buyer's mail and the domain event commit
     // together or not at all, so a crash can never leave a licence without its mail or a paid checkout
     // still open. The checkout is read inside the unit, under the write lock, so no other fulfilment
@@ -535,6 +591,10 @@ struct StatusPage {
     price: String,
     scope: String,
     pdf: bool,
+    /// Waiting for the address owner's confirmation.
+    awaiting: bool,
+    /// The confirmation form: CSRF token and link token.
+    confirm: Option<(String, String)>,
 }
 
 /// Reads a checkout, first asking the provider about an open one (recovers lost webhooks).
@@ -563,8 +623,71 @@ async fn poll(state: &State, id: String) -> Result<Checkout, ApiError> {
     .await
 }
 
+/// The page the confirmation link opens: the order as it was entered, and a button (a POST, so that
+/// mail scanners that follow links confirm nothing).
+async fn confirm_page(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, token) = path.into_inner();
+    let c = awaiting(&state, &id, &token).await.map_err(ApiError::page)?;
+    let (csrf, set) = super::auth::csrf_token(&req, state.config.secure_cookies);
+    let mut resp = status_response(&state, c, Some((csrf, token)))?;
+    if let Some(cookie) = set {
+        let _ = resp.add_cookie(&cookie);
+    }
+    Ok(resp)
+}
+
+/// The checkout a confirmation link names, if it is still waiting for that very token.
+async fn awaiting(state: &State, id: &str, token: &str) -> Result<Checkout, ApiError> {
+    let (id, hash, now) = (id.to_owned(), super::auth::token_hash(token), state.now());
+    db(state, move |s| {
+        let c = s.checkout(&id)?.filter(|c| {
+            c.status == CheckoutStatus::Open
+                && now.unix_ms() - c.created_at.unix_ms() <= CONFIRM_WINDOW_MS
+                && c.confirm_hash.as_deref().is_some_and(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes())))
+        });
+        c.ok_or_else(|| ApiError::not_found("confirmation link (unknown, used or expired)"))
+    })
+    .await
+}
+
+async fn confirm(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<super::auth::CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let (id, token) = path.into_inner();
+    let mut c = awaiting(&state, &id, &token).await.map_err(ApiError::page)?;
+    let (st, now) = (state.clone(), state.now());
+    let (c, payment) = db(&state, move |s| {
+        c.confirm_hash = None;
+        c.updated_at = now;
+        if !s.update_open_checkout(&c)? {
+            return Err(ApiError::not_found("confirmation link (unknown, used or expired)"));
+        }
+        proceed(&st, s, c, now)
+    })
+    .await
+    .map_err(ApiError::page)?;
+    let location = match payment {
+        Some(p) => format!("/pay/sandbox/{p}"),
+        None => format!("/checkout/{}", c.id),
+    };
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
 async fn status_page(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = poll(&state, path.into_inner()).await.map_err(ApiError::page)?;
+    status_response(&state, c, None)
+}
+
+/// The checkout's page; with `confirm` (CSRF token, link token) it carries the confirmation button.
+fn status_response(state: &State, c: Checkout, confirm: Option<(String, String)>) -> Result<HttpResponse, ApiError> {
     let title = state
         .seals
         .get(c.work.as_str())
@@ -577,7 +700,8 @@ async fn status_page(state: State, path: web::Path<String>) -> Result<HttpRespon
         format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
     };
     let scope = c.scope.describe();
-    let mut resp = render(&StatusPage { c, title, price, scope, pdf: state.font.is_some() })?;
+    let awaiting = c.confirm_hash.is_some() && c.status == CheckoutStatus::Open;
+    let mut resp = render(&StatusPage { c, title, price, scope, pdf: state.font.is_some(), awaiting, confirm })?;
     resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(resp)
 }
@@ -676,6 +800,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/checkout/{id}/letter.jws", web::get().to(letter_jws))
         .route("/checkout/{id}/letter.pdf", web::get().to(letter_pdf))
         .route("/checkout/{id}/receipt", web::get().to(receipt))
+        .route("/checkout/{id}/confirm/{token}", web::get().to(confirm_page))
+        .route("/checkout/{id}/confirm/{token}", web::post().to(confirm))
         .route("/api/v1/checkout/{id}", web::get().to(status_json))
         .route("/pay/sandbox/{id}", web::get().to(pay_page))
         .route("/pay/sandbox/{id}", web::post().to(pay_submit))

@@ -471,7 +471,8 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
     let name = body.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| u.name.clone());
     let now = state.now();
     let st = state.clone();
-    let order = super::checkout::Order { work, offer, buyer: u, buyer_name: name, scope };
+    // A signed-in buyer proved the account is theirs; nothing to confirm by mail.
+    let order = super::checkout::Order { work, offer, buyer: u, buyer_name: name, scope, confirm_by_email: false };
     let (c, payment) = db(&state, move |s| super::checkout::open_checkout(&st, s, order, now)).await?;
     let base = &state.config.public_url;
     Ok(HttpResponse::Created().json(CheckoutDto {
