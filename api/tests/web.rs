@@ -5,6 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{test, web};
 use anyhow::{Context, Result};
 use seal_api::config::ServeConfig;
+use seal_api::store::Outbox;
 use seal_api::web::payment::{PaymentEvent, PaymentStatus};
 use seal_api::web::{app, open_state, AppState};
 use seal_licensing::Timestamp;

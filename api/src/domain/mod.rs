@@ -1,12 +1,14 @@
 //! Platform domain values that both the store and the web layer use, and that know neither actix nor
 //! SQL. Dependencies point inward: `web` and `store` may import from here; this module imports from
-//! neither. (Accounts, checkouts and mail still live in `store::platform` and move here next.)
+//! neither. (Accounts and checkouts still live in `store::platform` and move here next.)
 
 mod content;
 mod ids;
+mod mail;
 
 pub use content::{ContentKind, Sha256Hex};
 pub use ids::EngineId;
+pub use mail::Mail;
 use serde::{Deserialize, Serialize};
 
 /// A payment's state at the provider.

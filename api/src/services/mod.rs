@@ -2,4 +2,5 @@
 //! written once without actix so that the web handlers, the command line and tests share them.
 
 pub mod import;
+pub mod outbox;
 pub mod registration;

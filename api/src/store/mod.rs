@@ -13,9 +13,12 @@
 
 pub mod contents;
 pub mod demo;
+mod outbox;
 pub mod platform;
 mod sqlite;
 mod unit;
+
+pub use outbox::Outbox;
 
 pub use sqlite::{status_counts, SqliteStore};
 

@@ -151,18 +151,7 @@ pub struct SettlementRun {
     pub paid_out_minor: i64,
 }
 
-/// A queued email.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mail {
-    /// Recipient address.
-    pub to: String,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body.
-    pub body: String,
-    /// One attachment: file name and bytes.
-    pub attachment: Option<(String, Vec<u8>)>,
-}
+pub use crate::domain::Mail;
 
 /// What a user may do. A rights holder is also a party in the licensing domain under the same id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,7 +344,7 @@ pub struct SandboxPayment {
     pub status: String,
 }
 
-fn page_limit(limit: usize) -> i64 {
+pub(super) fn page_limit(limit: usize) -> i64 {
     // Every listing is bounded; callers pass what the user asked, clamped here.
     limit.clamp(1, 500) as i64
 }
@@ -923,58 +912,6 @@ impl SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Queues an email.
-    pub fn enqueue_mail(&mut self, mail: &Mail, now: Timestamp) -> Result<(), StoreError> {
-        let (name, bytes) = mail.attachment.clone().map_or((None, None), |(n, b)| (Some(n), Some(b)));
-        self.conn.execute(
-            "INSERT INTO outbox (to_addr, subject, body, attachment_name, attachment, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![mail.to, mail.subject, mail.body, name, bytes, now.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// Unsent mail due at `now`, oldest first, with its attempt count.
-    pub fn due_mail(&self, now: Timestamp, limit: usize) -> Result<Vec<(i64, u32, Mail)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, attempts, to_addr, subject, body, attachment_name, attachment FROM outbox
-             WHERE sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now.unix_ms(), page_limit(limit)], |r| {
-            let name: Option<String> = r.get(5)?;
-            let bytes: Option<Vec<u8>> = r.get(6)?;
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, u32>(1)?,
-                Mail { to: r.get(2)?, subject: r.get(3)?, body: r.get(4)?, attachment: name.zip(bytes) },
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Marks a mail sent.
-    pub fn mail_sent(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-            params![id, now.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// Records a failed attempt and when to try again.
-    pub fn mail_failed(&mut self, id: i64, error: &str, retry_at: Timestamp) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-            params![id, error, retry_at.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// Mail still waiting to be sent.
-    pub fn unsent_mail(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))?)
     }
 
     /// Registers many works in one transaction (bulk imports and load tests).

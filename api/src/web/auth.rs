@@ -18,6 +18,7 @@
 use super::error::ApiError;
 use super::{db, render, State};
 use crate::store::platform::{Role, User};
+use crate::store::Outbox;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -12,7 +12,7 @@ use super::payment::{PaymentEvent, PaymentProvider, PaymentStatus, SIGNATURE_HEA
 use super::seal::{offer_rules, price_label};
 use super::{db, render, AppState, State};
 use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
-use crate::store::{Repository, SqliteStore};
+use crate::store::{Outbox, Repository, SqliteStore};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::book::{PaymentInput, PurchaseCommand};

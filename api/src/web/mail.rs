@@ -1,75 +1,15 @@
-//! Background work of the server: licence emails, and scheduled settlement ([`spawn_settlement`]).
-//!
-//! Licence emails. Fulfilment writes a message to the outbox table (`store::platform`) in the same
-//! store call that grants the licence; [`spawn`] starts a thread that drains the outbox over SMTP with
-//! retries and backoff, so mail survives an SMTP outage and a restart. Without `smtp_url` the mail
-//! stays queued.
-//!
-//! Plain SMTP to a relay on a trusted network (the relay does STARTTLS onwards); sending directly to
-//! the internet with authentication is left for when a deployment needs it.
+//! Background work of the server: the mail sender thread ([`spawn`]) and scheduled settlement
+//! ([`spawn_settlement`]). The sending itself is the `services::outbox` use case; this module only
+//! runs it on a schedule with the server's settings.
 
 use super::{AppState, State};
-use crate::store::platform::Mail;
-use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{Message, SmtpTransport, Transport};
-use seal_licensing::Timestamp;
+use crate::services::outbox::{self, SmtpRelay};
 
-/// Attempts before a mail is given up (it stays in the outbox with its last error).
-const MAX_ATTEMPTS: u32 = 10;
-
-fn build(from: &str, mail: &Mail) -> Result<Message, String> {
-    let from: Mailbox = from.parse().map_err(|e| format!("from: {e}"))?;
-    let to: Mailbox = mail.to.parse().map_err(|e| format!("to {}: {e}", mail.to))?;
-    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body.clone());
-    let builder = Message::builder().from(from).to(to).subject(mail.subject.clone());
-    let message = match &mail.attachment {
-        Some((name, bytes)) => {
-            let kind = ContentType::parse("application/jose").map_err(|e| e.to_string())?;
-            builder.multipart(
-                MultiPart::mixed().singlepart(text).singlepart(Attachment::new(name.clone()).body(bytes.clone(), kind)),
-            )
-        }
-        None => builder.singlepart(text),
-    };
-    message.map_err(|e| e.to_string())
-}
-
-/// Sends every mail due now; returns how many were sent. Failures are recorded with a retry time
-/// (1, 2, 4 … minutes).
+/// Sends every mail due now; returns how many were sent (0 without `smtp_url`).
 pub fn drain_once(state: &AppState) -> Result<usize, String> {
     let Some((host, port)) = state.config.smtp.clone() else { return Ok(0) };
-    let now = state.now();
-    let due = {
-        let store = state.store.lock().unwrap_or_else(|p| p.into_inner());
-        store.due_mail(now, 50).map_err(|e| e.to_string())?
-    };
-    if due.is_empty() {
-        return Ok(0);
-    }
-    let transport = SmtpTransport::builder_dangerous(host).port(port).build();
-    let mut sent = 0;
-    for (id, attempts, mail) in due {
-        let result = build(&state.config.mail_from, &mail).and_then(|m| transport.send(&m).map_err(|e| e.to_string()));
-        let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
-        match result {
-            Ok(_) => {
-                store.mail_sent(id, now).map_err(|e| e.to_string())?;
-                sent += 1;
-                tracing::info!(mail = id, to = %mail.to, "mail sent");
-            }
-            Err(e) => {
-                let backoff_ms = 60_000_i64 << attempts.min(MAX_ATTEMPTS);
-                let retry = if attempts + 1 >= MAX_ATTEMPTS {
-                    Timestamp::from_unix_ms(i64::MAX)
-                } else {
-                    now.saturating_add_ms(backoff_ms)
-                };
-                store.mail_failed(id, &e, retry).map_err(|e| e.to_string())?;
-                tracing::warn!(mail = id, error = %e, attempts = attempts + 1, "mail not sent; will retry");
-            }
-        }
-    }
-    Ok(sent)
+    let relay = SmtpRelay { host, port, from: state.config.mail_from.clone() };
+    outbox::drain_once(&state.store, &relay, state.now()).map_err(|e| e.to_string())
 }
 
 /// Starts the settlement thread: a pass every `settle_every_s` seconds settles licences whose publicity
