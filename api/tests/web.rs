@@ -42,6 +42,11 @@ fn world_with(adjust: impl FnOnce(&mut ServeConfig)) -> Result<World> {
     Ok(World { _dir: dir, state: web::Data::new(state), clock })
 }
 
+/// The server's sandbox payment provider, to sign webhooks as it would.
+fn sandbox(w: &World) -> &seal_api::web::sandbox::Sandbox {
+    w.state.providers.find::<seal_api::web::sandbox::Sandbox>().expect("the sandbox is registered")
+}
+
 /// A browser: keeps cookies between requests.
 #[derive(Default, Clone)]
 struct Browser {
@@ -482,7 +487,7 @@ async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
         currency: "CNY".into(),
         created: now_s,
     };
-    let (body, sig) = w.state.sandbox.sign(&event, now_s);
+    let (body, sig) = sandbox(&w).sign(&event, now_s);
     let hook = |body: Vec<u8>, sig: String| {
         test::TestRequest::post().uri("/webhooks/sandbox").insert_header(("seal-signature", sig)).set_payload(body)
     };
@@ -494,7 +499,7 @@ async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
     let pos = tampered.iter().position(|&c| c == b'9').context("a digit")?;
     tampered[pos] = b'1';
     assert_eq!(g.send(&w, hook(tampered, sig.clone())).await.json()["code"], "bad_webhook");
-    let (old_body, old_sig) = w.state.sandbox.sign(&event, now_s - 600);
+    let (old_body, old_sig) = sandbox(&w).sign(&event, now_s - 600);
     let stale = g.send(&w, hook(old_body, old_sig)).await;
     assert_eq!(stale.status, StatusCode::BAD_REQUEST);
     assert!(stale.json()["message"].as_str().unwrap_or("").contains("stale"));
@@ -763,6 +768,8 @@ async fn openapi_metrics_and_errors() -> Result<()> {
     assert!(m.contains("seal_sealed_works 6"));
     let e = b.get(&w, "/api/v1/nothing-here").await;
     assert_eq!((e.status, e.json()["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let unknown = b.send(&w, test::TestRequest::post().uri("/webhooks/no-such-provider").set_payload("{}")).await;
+    assert_eq!(unknown.json()["code"], "not_found");
     let big = b.send(&w, test::TestRequest::post().uri("/webhooks/sandbox").set_payload(vec![b'x'; 100 * 1024])).await;
     assert!(big.status.is_client_error());
     let mut h = Browser::sign_up(&w, "json@example.test", "holder").await;
@@ -942,10 +949,10 @@ async fn the_webhook_tolerance_setting_is_honoured() -> Result<()> {
         test::TestRequest::post().uri("/webhooks/sandbox").insert_header(("seal-signature", sig)).set_payload(body)
     };
     // Ten minutes old is inside a 1,000-second tolerance (the default, 300 s, refuses it), …
-    let ok = g.send(&w, hook(w.state.sandbox.sign(&event, now_s - 600))).await;
+    let ok = g.send(&w, hook(sandbox(&w).sign(&event, now_s - 600))).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
     // … twenty minutes is not.
-    let stale = g.send(&w, hook(w.state.sandbox.sign(&event, now_s - 1200))).await;
+    let stale = g.send(&w, hook(sandbox(&w).sign(&event, now_s - 1200))).await;
     assert_eq!(stale.json()["code"], "bad_webhook");
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use super::auth::{check_csrf, csrf_page, current_user};
 use super::error::ApiError;
-use super::payment::{PaymentEvent, PaymentProvider, PaymentStatus, SIGNATURE_HEADER};
+use super::payment::{PaymentEvent, PaymentStatus};
 use super::seal::{offer_rules, price_label};
 use super::{db, render, AppState, State};
 use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
@@ -165,10 +165,7 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
         Err(e) if e.status.is_client_error() => return fail(e.message).await,
         Err(e) => return Err(e.page()),
     };
-    let location = match payment {
-        Some(p) => format!("/pay/sandbox/{p}"),
-        None => format!("/checkout/{}", checkout.id),
-    };
+    let location = payment.unwrap_or_else(|| format!("/checkout/{}", checkout.id));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
@@ -190,7 +187,7 @@ pub struct Order {
 }
 
 /// Opens a checkout for an order (the web form and the REST API both come here). A free offer is
-/// fulfilled at once; a paid one gets a sandbox payment, whose id is returned.
+/// fulfilled at once; a paid one gets a payment at the default provider, whose page is returned.
 pub fn open_checkout(
     state: &AppState,
     s: &mut SqliteStore,
@@ -216,7 +213,7 @@ pub fn open_checkout(
         amount_minor: offer.price.amount.minor(),
         currency: offer.price.currency.code().to_owned(),
         status: CheckoutStatus::Open,
-        provider: if offer.is_free() { "free".into() } else { "sandbox".into() },
+        provider: if offer.is_free() { "free".into() } else { state.providers.default_provider().name().into() },
         provider_ref: None,
         licence: None,
         licence_id: format!("lic-{}", super::auth::random_token(15).to_ascii_lowercase().replace(['-', '_'], "x")),
@@ -238,8 +235,8 @@ pub fn open_checkout(
     proceed(state, s, c, now)
 }
 
-/// Takes a checkout on to payment: a free offer is fulfilled at once; a paid one gets a payment at the
-/// provider, whose id is returned.
+/// Takes a checkout on to payment: a free offer is fulfilled at once; a paid one gets a payment at its
+/// provider, whose page the buyer is sent to (returned).
 fn proceed(
     state: &AppState,
     s: &mut SqliteStore,
@@ -249,9 +246,10 @@ fn proceed(
     if c.amount_minor == 0 {
         return Ok((fulfil(state, s, &c.id, None, now)?, None));
     }
-    let payment = format!("sp_{}", super::auth::random_token(18));
-    s.create_sandbox_payment(&payment, &c.id, c.amount_minor, &c.currency, now)?;
-    Ok((c, Some(payment)))
+    let provider =
+        state.providers.get(&c.provider).ok_or_else(|| ApiError::internal(format!("no provider {}", c.provider)))?;
+    let started = provider.start(s, &c, now)?;
+    Ok((c, Some(started.url)))
 }
 
 /// How long a purchase confirmation link works.
@@ -451,12 +449,12 @@ fn decline(s: &mut SqliteStore, checkout_id: &str, now: seal_licensing::Timestam
 fn apply_event(
     state: &AppState,
     s: &mut SqliteStore,
+    provider: &str,
     e: &PaymentEvent,
     now: seal_licensing::Timestamp,
 ) -> Result<(), ApiError> {
     match e.status {
         PaymentStatus::Succeeded => {
-            let provider = state.sandbox.name();
             fulfil(state, s, &e.checkout_id, Some((provider, &e.payment_id, e.amount_minor, &e.currency)), now)?;
         }
         PaymentStatus::Declined => decline(s, &e.checkout_id, now)?,
@@ -465,105 +463,17 @@ fn apply_event(
     Ok(())
 }
 
-#[derive(askama::Template)]
-#[template(path = "pay_sandbox.html")]
-struct PayPage {
-    payment: String,
-    amount: String,
-    title: String,
-    holder: String,
-    status: String,
-    csrf: String,
-}
-
-async fn pay_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let pid = path.into_inner();
-    let p = pid.clone();
-    let (payment, checkout) = db(&state, move |s| {
-        let pay = s.sandbox_payment(&p)?.ok_or_else(|| ApiError::not_found("payment"))?;
-        let c = s.checkout(&pay.checkout)?.ok_or_else(|| ApiError::not_found("checkout"))?;
-        Ok((pay, c))
-    })
-    .await
-    .map_err(ApiError::page)?;
-    let view = state.seals.get(checkout.work.as_str());
-    let cur = seal_licensing::money::Currency::parse(&payment.currency).map_err(ApiError::internal)?;
-    csrf_page(&req, &state, |csrf| PayPage {
-        payment: pid,
-        amount: format!("{} {}", cur.format_minor(payment.amount_minor), payment.currency),
-        title: view.as_ref().and_then(|v| v.view()["work"]["title"].as_str().map(String::from)).unwrap_or_default(),
-        holder: view.as_ref().and_then(|v| v.view()["holder"]["name"].as_str().map(String::from)).unwrap_or_default(),
-        status: payment.status.clone(),
-        csrf,
-    })
-}
-
-/// The hosted payment page's form.
-#[derive(Debug, Deserialize)]
-pub struct PayForm {
-    csrf: String,
-    action: String,
-}
-
-async fn pay_submit(
+async fn webhook(
     state: State,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<PayForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
-    let status = match form.action.as_str() {
-        "pay" => PaymentStatus::Succeeded,
-        "decline" => PaymentStatus::Declined,
-        _ => return Err(ApiError::invalid("action must be pay or decline").page()),
-    };
-    let pid = path.into_inner();
+    let provider = state.providers.get(&path).ok_or_else(|| ApiError::not_found("payment provider"))?;
+    let name = provider.name();
+    let sig = req.headers().get(provider.signature_header()).and_then(|v| v.to_str().ok());
     let now = state.now();
-    let p = pid.clone();
-    let payment = db(&state, move |s| {
-        s.set_sandbox_payment_status(&p, status, now)?;
-        s.sandbox_payment(&p)?.ok_or_else(|| ApiError::not_found("payment"))
-    })
-    .await
-    .map_err(ApiError::page)?;
-    let event = PaymentEvent {
-        id: format!("evt_{pid}_{}", payment.status),
-        payment_id: pid,
-        checkout_id: payment.checkout.clone(),
-        status: PaymentStatus::parse(&payment.status),
-        amount_minor: payment.amount_minor,
-        currency: payment.currency,
-        created: now.unix_ms() / 1000,
-    };
-    deliver_webhook(&state, &event).await;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/checkout/{}", payment.checkout))).finish())
-}
-
-/// The sandbox delivers its webhook over real HTTP to the platform's public URL, like any provider.
-/// A failed delivery is only logged: the checkout page's polling picks the outcome up.
-async fn deliver_webhook(state: &State, event: &PaymentEvent) {
-    let (body, sig) = state.sandbox.sign(event, state.now().unix_ms() / 1000);
-    let url = format!("{}/webhooks/sandbox", state.config.public_url);
-    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(5)).finish();
-    match client
-        .post(&url)
-        .insert_header((SIGNATURE_HEADER, sig))
-        .content_type("application/json")
-        .send_body(body)
-        .await
-    {
-        Ok(r) if r.status().is_success() => tracing::info!(event = %event.id, "sandbox webhook delivered"),
-        Ok(r) => tracing::warn!(event = %event.id, status = %r.status(), "sandbox webhook refused"),
-        Err(e) => {
-            tracing::warn!(event = %event.id, error = %e, %url, "sandbox webhook not delivered; polling will recover")
-        }
-    }
-}
-
-async fn webhook(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let sig = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let now = state.now();
-    let event = match state.sandbox.verify_webhook(sig, &body, now.unix_ms() / 1000) {
+    let event = match provider.verify_webhook(sig, &body, now.unix_ms() / 1000) {
         Ok(e) => e,
         Err(e) => {
             state.metrics.webhooks_refused.fetch_add(1, Relaxed);
@@ -576,7 +486,7 @@ async fn webhook(state: State, req: HttpRequest, body: web::Bytes) -> Result<Htt
         let first = s.record_webhook_event(&event.id, now)?;
         // Applying is idempotent too; a replay is applied again only if the first attempt failed
         // before the checkout ended, which the checkout's status tells.
-        apply_event(&st, s, &event, now)?;
+        apply_event(&st, s, name, &event, now)?;
         Ok(!first)
     })
     .await?;
@@ -603,19 +513,12 @@ async fn poll(state: &State, id: String) -> Result<Checkout, ApiError> {
     let st = state.clone();
     db(state, move |s| {
         let c = s.checkout(&id)?.ok_or_else(|| ApiError::not_found(format!("checkout {id}")))?;
-        if c.status == CheckoutStatus::Open && c.provider == "sandbox" {
-            if let Some(p) = s.sandbox_payment_of(&c.id)? {
-                let event = PaymentEvent {
-                    id: format!("poll_{}", p.id),
-                    payment_id: p.id.clone(),
-                    checkout_id: c.id.clone(),
-                    status: PaymentStatus::parse(&p.status),
-                    amount_minor: p.amount_minor,
-                    currency: p.currency.clone(),
-                    created: now.unix_ms() / 1000,
-                };
-                apply_event(&st, s, &event, now)?;
-                return Ok(s.checkout(&id)?.unwrap_or(c));
+        if c.status == CheckoutStatus::Open {
+            if let Some(provider) = st.providers.get(&c.provider) {
+                if let Some(event) = provider.status(s, &c, now)? {
+                    apply_event(&st, s, provider.name(), &event, now)?;
+                    return Ok(s.checkout(&id)?.unwrap_or(c));
+                }
             }
         }
         Ok(c)
@@ -674,10 +577,7 @@ async fn confirm(
     })
     .await
     .map_err(ApiError::page)?;
-    let location = match payment {
-        Some(p) => format!("/pay/sandbox/{p}"),
-        None => format!("/checkout/{}", c.id),
-    };
+    let location = payment.unwrap_or_else(|| format!("/checkout/{}", c.id));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
@@ -803,9 +703,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/checkout/{id}/confirm/{token}", web::get().to(confirm_page))
         .route("/checkout/{id}/confirm/{token}", web::post().to(confirm))
         .route("/api/v1/checkout/{id}", web::get().to(status_json))
-        .route("/pay/sandbox/{id}", web::get().to(pay_page))
-        .route("/pay/sandbox/{id}", web::post().to(pay_submit))
-        .route("/webhooks/sandbox", web::post().to(webhook));
+        .route("/webhooks/{provider}", web::post().to(webhook));
 }
 
 #[cfg(test)]

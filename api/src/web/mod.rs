@@ -13,6 +13,7 @@ pub mod mail;
 pub mod metrics;
 pub mod payment;
 pub mod rest;
+pub mod sandbox;
 pub mod seal;
 pub mod setup;
 pub mod svg;
@@ -42,8 +43,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Sign-in attempt limits.
     pub limiter: auth::RateLimiter,
-    /// The built-in payment provider.
-    pub sandbox: payment::Sandbox,
+    /// The payment providers, by name.
+    pub providers: payment::Providers,
     /// The clock (a function so tests can move time).
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     /// The one guarded way out to the network (ownership checks, first-view fetches).
@@ -148,8 +149,10 @@ pub fn open_state(
     };
     let seals = seal::SealCache::default();
     seals.rebuild(&store, &config.public_url)?;
-    let mut sandbox = payment::Sandbox::open(&config.data)?;
+    // The composition root: the one place outside `sandbox` that names it.
+    let mut sandbox = sandbox::Sandbox::open(&config.data)?;
     sandbox.tolerance_s = config.webhook_tolerance_s;
+    let providers = payment::Providers::new(Arc::new(sandbox));
     let fetcher = seal_crawler::fetch::Fetcher::new(seal_crawler::fetch::FetchPolicy {
         allow_private: config.fetch_private,
         allowed_ports: config.fetch_ports.clone(),
@@ -175,7 +178,7 @@ pub fn open_state(
         seals,
         key,
         font,
-        sandbox,
+        providers,
         clock,
         config,
     })
@@ -227,6 +230,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(seal::configure)
         .configure(rest::configure)
         .configure(checkout::configure)
+        .configure(sandbox::configure)
         .configure(auth::configure)
         .configure(setup::configure)
         .configure(dashboard::configure)

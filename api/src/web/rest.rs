@@ -477,7 +477,7 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
     let base = &state.config.public_url;
     Ok(HttpResponse::Created().json(CheckoutDto {
         status: c.status.as_str().into(),
-        payment_url: payment.map(|p| format!("{base}/pay/sandbox/{p}")),
+        payment_url: payment.map(|url| if url.starts_with('/') { format!("{base}{url}") } else { url }),
         status_url: format!("{base}/api/v1/checkout/{}", c.id),
         licence: c.licence.map(|l| l.to_string()),
         id: c.id,
