@@ -1,4 +1,4 @@
-//! Payment providers, and the built-in `sandbox` provider.
+//! Payment providers: the [`PaymentProvider`] trait and the [`Providers`] registry that finds them by name.
 //!
 //! A provider does three things, captured by [`PaymentProvider`]: it opens a payment and says where to
 //! send the buyer ([`PaymentProvider::start`]); it tells the platform the outcome by a signed webhook
