@@ -801,7 +801,7 @@ async fn demo_data_loads_again_on_every_start() -> Result<()> {
         // A later start: demo works keep their first registration time instead of conflicting.
         let now = Timestamp::parse(T0)?.saturating_add_ms(day * seal_licensing::time::MS_PER_DAY);
         let state = open_state(config.clone(), Arc::new(move || now))?;
-        counts.push(state.seals.get("rh-a-w0").map(|e| e.view()["licences"]["count"].clone()));
+        counts.push(state.seals.get("rh-a-w0").and_then(|e| e.view()).map(|v| v.licences.count));
     }
     assert_eq!(counts[0], counts[1]);
     assert!(counts[0].is_some());

@@ -60,8 +60,11 @@ async fn show_checkout(
     work: &str,
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let entry = state.seals.get(work).ok_or_else(|| ApiError::not_found(format!("work {work}")).page())?;
-    let v = &entry.view();
+    let v = state
+        .seals
+        .get(work)
+        .and_then(|e| e.view())
+        .ok_or_else(|| ApiError::not_found(format!("work {work}")).page())?;
     let work_id = WorkId::new(work).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let now = state.now();
     let offers = db(state, move |s| {
@@ -80,9 +83,9 @@ async fn show_checkout(
     let failed = error.is_some();
     let mut resp = csrf_page(req, state, |csrf| CheckoutPage {
         work_id: work.to_owned(),
-        title: v["work"]["title"].as_str().unwrap_or("").to_owned(),
-        author: v["work"]["author"].as_str().unwrap_or("").to_owned(),
-        holder: v["holder"]["name"].as_str().unwrap_or("").to_owned(),
+        title: v.work.title,
+        author: v.work.author,
+        holder: v.holder.name,
         offers,
         csrf,
         user,
@@ -588,11 +591,7 @@ async fn status_page(state: State, path: web::Path<String>) -> Result<HttpRespon
 
 /// The checkout's page; with `confirm` (CSRF token, link token) it carries the confirmation button.
 fn status_response(state: &State, c: Checkout, confirm: Option<(String, String)>) -> Result<HttpResponse, ApiError> {
-    let title = state
-        .seals
-        .get(c.work.as_str())
-        .and_then(|e| e.view()["work"]["title"].as_str().map(String::from))
-        .unwrap_or_default();
+    let title = state.seals.get(c.work.as_str()).and_then(|e| e.view()).map(|v| v.work.title).unwrap_or_default();
     let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
     let price = if c.amount_minor == 0 {
         "免费 Free".to_owned()

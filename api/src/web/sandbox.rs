@@ -175,13 +175,13 @@ async fn pay_page(state: State, req: HttpRequest, path: web::Path<String>) -> Re
     })
     .await
     .map_err(ApiError::page)?;
-    let view = state.seals.get(checkout.work.as_str());
+    let view = state.seals.get(checkout.work.as_str()).and_then(|e| e.view());
     let cur = seal_licensing::money::Currency::parse(&payment.currency).map_err(ApiError::internal)?;
     csrf_page(&req, &state, |csrf| PayPage {
         payment: pid,
         amount: format!("{} {}", cur.format_minor(payment.amount_minor), payment.currency),
-        title: view.as_ref().and_then(|v| v.view()["work"]["title"].as_str().map(String::from)).unwrap_or_default(),
-        holder: view.as_ref().and_then(|v| v.view()["holder"]["name"].as_str().map(String::from)).unwrap_or_default(),
+        title: view.as_ref().map(|v| v.work.title.clone()).unwrap_or_default(),
+        holder: view.as_ref().map(|v| v.holder.name.clone()).unwrap_or_default(),
         status: payment.status.clone(),
         csrf,
     })

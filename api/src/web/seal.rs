@@ -17,7 +17,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{ChannelId, OfferId, PartyId, WorkId};
 use seal_licensing::offer::{Action, ChannelKind, Offer, OfferTarget, Work};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -37,11 +37,101 @@ pub struct SealEntry {
 }
 
 impl SealEntry {
-    /// The body as a JSON value, for the pages that show it (the hot path only ever sends the bytes; a
-    /// parsed copy per work would cost several kilobytes each at 100k works).
-    pub fn view(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    /// The answer as a typed view, for the pages that show it (the hot path only ever sends the bytes;
+    /// a parsed copy per work would cost several kilobytes each at 100k works). `None` only if the
+    /// bytes were not written by [`entry`], which cannot happen.
+    pub fn view(&self) -> Option<SealView> {
+        serde_json::from_slice(&self.body).ok()
     }
+}
+
+/// What the seal shows about a work: the JSON the widget renders (its keys are the public seal API)
+/// and what the seal page, checkout and payment pages read, typed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealView {
+    /// The work.
+    pub work: SealWork,
+    /// Its rights holder.
+    pub holder: SealHolder,
+    /// The copyright statement.
+    pub statement: String,
+    /// Rights status.
+    pub status: SealStatus,
+    /// Offers that cover the work, with their rules in plain words.
+    pub offers: Vec<SealOffer>,
+    /// Licence records.
+    pub licences: SealLicences,
+    /// Where Get licence leads.
+    pub licence_url: String,
+}
+
+/// The work part of a [`SealView`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealWork {
+    /// Work id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// Where it is published (may be empty).
+    pub source_url: String,
+    /// Registration time (RFC 3339).
+    pub registered_at: String,
+    /// SHA-256 of the registered content.
+    pub content_sha256: String,
+    /// The public seal page.
+    pub seal_page: String,
+}
+
+/// The holder part of a [`SealView`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealHolder {
+    /// Party id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Rights status.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealStatus {
+    /// `registered`.
+    pub code: String,
+    /// Label in Chinese and English.
+    pub label: String,
+    /// Since when (RFC 3339).
+    pub since: String,
+    /// The registration certificate, once certificates exist.
+    pub certificate_url: Option<String>,
+}
+
+/// One offer on the seal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealOffer {
+    /// Offer id.
+    pub id: String,
+    /// Whether it is free.
+    pub free: bool,
+    /// The price for people.
+    pub price: String,
+    /// Minor units.
+    pub price_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The terms in plain words.
+    pub rules: Vec<String>,
+    /// The offer as ODRL.
+    pub odrl_url: String,
+}
+
+/// Licence records on the seal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealLicences {
+    /// Licences not refunded.
+    pub count: i64,
+    /// Licensed sites, at most ten.
+    pub sites: Vec<String>,
 }
 
 /// Pre-rendered seal answers by work id, and work ids by channel and normalised source URL.
@@ -144,45 +234,48 @@ pub fn price_label(offer: &Offer) -> String {
     }
 }
 
-/// The seal's view of a work: the JSON the widget renders and the seal page shows.
-pub fn seal_view(base: &str, work: &Work, holder_name: &str, offers: &[&Offer], licences: &WorkLicences) -> Value {
+/// The seal's view of a work: what the widget renders and the seal page shows.
+pub fn seal_view(base: &str, work: &Work, holder_name: &str, offers: &[&Offer], licences: &WorkLicences) -> SealView {
     let registered = work.registered_at.to_string();
-    json!({
-        "work": {
-            "id": work.id.as_str(),
-            "title": work.title,
-            "author": work.author,
-            "source_url": work.source_url,
-            "registered_at": registered,
-            "content_sha256": work.content_sha256,
-            "seal_page": format!("{base}/w/{}", work.id),
+    SealView {
+        work: SealWork {
+            id: work.id.to_string(),
+            title: work.title.clone(),
+            author: work.author.clone(),
+            source_url: work.source_url.clone(),
+            registered_at: registered.clone(),
+            content_sha256: work.content_sha256.clone(),
+            seal_page: format!("{base}/w/{}", work.id),
         },
-        "holder": { "id": work.owner.as_str(), "name": holder_name },
-        "statement": format!(
+        holder: SealHolder { id: work.owner.to_string(), name: holder_name.to_owned() },
+        statement: format!(
             "© {} {holder_name}. All rights reserved. 版权所有，未经授权不得转载。",
             work.published_at.year()
         ),
-        "status": {
-            "code": "registered",
-            "label": "已登记 Registered",
-            "since": registered,
-            "certificate_url": Value::Null,
+        status: SealStatus {
+            code: "registered".into(),
+            label: "已登记 Registered".into(),
+            since: registered,
+            certificate_url: None,
         },
-        "offers": offers.iter().map(|o| json!({
-            "id": o.id.as_str(),
-            "free": o.is_free(),
-            "price": price_label(o),
-            "price_minor": o.price.amount.minor(),
-            "currency": o.price.currency.code(),
-            "rules": offer_rules(o),
-            "odrl_url": format!("{base}/api/v1/offers/{}/odrl", o.id),
-        })).collect::<Vec<_>>(),
-        "licences": { "count": licences.count, "sites": licences.sites },
-        "licence_url": format!("{base}/checkout?work={}", work.id),
-    })
+        offers: offers
+            .iter()
+            .map(|o| SealOffer {
+                id: o.id.to_string(),
+                free: o.is_free(),
+                price: price_label(o),
+                price_minor: o.price.amount.minor(),
+                currency: o.price.currency.code().to_owned(),
+                rules: offer_rules(o),
+                odrl_url: format!("{base}/api/v1/offers/{}/odrl", o.id),
+            })
+            .collect(),
+        licences: SealLicences { count: licences.count, sites: licences.sites.clone() },
+        licence_url: format!("{base}/checkout?work={}", work.id),
+    }
 }
 
-fn entry(view: Value) -> SealEntry {
+fn entry(view: SealView) -> SealEntry {
     let body = serde_json::to_vec(&view).unwrap_or_default();
     let digest = Sha256::digest(&body);
     let etag = format!("\"{}\"", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
@@ -381,7 +474,7 @@ pub struct BadgeQuery {
 
 async fn badge(state: State, q: web::Query<BadgeQuery>) -> HttpResponse {
     // An unknown work still gets a neutral badge: a broken image on a publisher's page helps nobody.
-    let count = state.seals.get(&q.work).map(|e| e.view()["licences"]["count"].as_i64().unwrap_or(0));
+    let count = state.seals.get(&q.work).and_then(|e| e.view()).map(|v| v.licences.count);
     HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
@@ -409,55 +502,40 @@ struct SealPage {
 }
 
 async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let e = state.seals.get(&path).ok_or_else(|| ApiError::not_found(format!("work {}", path.as_str())).page())?;
-    let v = &e.view();
+    let not_found = || ApiError::not_found(format!("work {}", path.as_str())).page();
+    let v = state.seals.get(&path).and_then(|e| e.view()).ok_or_else(not_found)?;
     let base = &state.config.public_url;
-    let offers = v["offers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|o| {
-            let rules = o["rules"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(String::from));
-            (
-                o["id"].as_str().unwrap_or("").to_owned(),
-                o["price"].as_str().unwrap_or("").to_owned(),
-                rules.collect(),
-                o["odrl_url"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect::<Vec<_>>();
-    let first_odrl = offers.first().map(|o| o.3.clone());
+    let offers: Vec<(String, String, Vec<String>, String)> =
+        v.offers.iter().map(|o| (o.id.clone(), o.price.clone(), o.rules.clone(), o.odrl_url.clone())).collect();
     let ld = json!({
         "@context": "https://schema.org",
         "@type": "CreativeWork",
-        "name": v["work"]["title"],
-        "author": { "@type": "Person", "name": v["work"]["author"] },
-        "copyrightHolder": { "@type": "Organization", "name": v["holder"]["name"] },
-        "copyrightYear": v["work"]["registered_at"].as_str().map(|s| &s[..4]),
-        "creditText": format!("{} / {}", v["work"]["author"].as_str().unwrap_or(""), v["holder"]["name"].as_str().unwrap_or("")),
-        "copyrightNotice": v["statement"],
-        "license": first_odrl.clone().unwrap_or_else(|| format!("{base}/w/{}", path.as_str())),
-        "acquireLicensePage": v["licence_url"],
-        "url": v["work"]["source_url"],
-        "sha256": v["work"]["content_sha256"],
+        "name": v.work.title,
+        "author": { "@type": "Person", "name": v.work.author },
+        "copyrightHolder": { "@type": "Organization", "name": v.holder.name },
+        "copyrightYear": v.work.registered_at.get(..4),
+        "creditText": format!("{} / {}", v.work.author, v.holder.name),
+        "copyrightNotice": v.statement,
+        "license": v.offers.first().map_or_else(|| format!("{base}/w/{}", path.as_str()), |o| o.odrl_url.clone()),
+        "acquireLicensePage": v.licence_url,
+        "url": v.work.source_url,
+        "sha256": v.work.content_sha256,
     });
     let json_ld = script_json(&ld);
-    let sites = v["licences"]["sites"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from));
     let embed = embed_code(base, None, Some(path.as_str()));
-    let text = |x: &Value| x.as_str().unwrap_or("").to_owned();
     render(&SealPage {
         id: path.into_inner(),
-        title: text(&v["work"]["title"]),
-        author: text(&v["work"]["author"]),
-        holder: text(&v["holder"]["name"]),
-        statement: text(&v["statement"]),
-        source_url: text(&v["work"]["source_url"]),
-        registered: text(&v["work"]["registered_at"]).chars().take(10).collect(),
-        sha256: text(&v["work"]["content_sha256"]),
-        licence_count: v["licences"]["count"].as_i64().unwrap_or(0),
-        licence_url: text(&v["licence_url"]),
+        registered: v.work.registered_at.chars().take(10).collect(),
+        title: v.work.title,
+        author: v.work.author,
+        holder: v.holder.name,
+        statement: v.statement,
+        source_url: v.work.source_url,
+        sha256: v.work.content_sha256,
+        licence_count: v.licences.count,
+        licence_url: v.licence_url,
         offers,
-        sites: sites.collect(),
+        sites: v.licences.sites,
         json_ld,
         embed,
     })
