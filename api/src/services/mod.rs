@@ -4,3 +4,4 @@
 pub mod import;
 pub mod outbox;
 pub mod registration;
+pub mod seal;

@@ -4,9 +4,10 @@
 
 use super::auth::{csrf_page, csrf_token, current_user, form_user, require, CsrfForm};
 use super::error::ApiError;
-use super::seal::{embed_code, offer_rules, price_label};
+use super::seal::embed_code;
 use super::setup::owned_channel;
 use super::{db, render, svg, State};
+use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{ChannelClaim, DayPoint, Earnings, Role, User};
 use crate::store::Repository;
 use actix_web::http::header;

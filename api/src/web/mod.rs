@@ -34,7 +34,7 @@ pub struct AppState {
     /// The store; use [`db`] to reach it.
     pub store: Mutex<SqliteStore>,
     /// Pre-rendered seal answers.
-    pub seals: seal::SealCache,
+    pub seals: crate::services::seal::SealCache,
     /// The platform's signing key for letters.
     pub key: PlatformKey,
     /// A CJK font for PDFs, if the machine has one (PDF downloads answer 503 without).
@@ -147,7 +147,7 @@ pub fn open_state(
             None
         }
     };
-    let seals = seal::SealCache::default();
+    let seals = crate::services::seal::SealCache::default();
     seals.rebuild(&store, &config.public_url)?;
     // The composition root: the one place outside `sandbox` that names it.
     let mut sandbox = sandbox::Sandbox::open(&config.data)?;

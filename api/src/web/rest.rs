@@ -11,9 +11,9 @@
 
 use super::auth::{check_csrf, csrf_token, require};
 use super::error::ApiError;
-use super::seal::{offer_rules, price_label};
 use super::setup::{create_channel, new_work, owned_channel, parse_kind, preset, publish, register, work_channel};
 use super::{db, State};
+use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{Role, User};
 use crate::store::Repository;
 use actix_web::http::StatusCode;
