@@ -3,5 +3,6 @@
 
 pub mod import;
 pub mod outbox;
+pub mod payment;
 pub mod registration;
 pub mod seal;

@@ -8,8 +8,8 @@
 
 use super::auth::{check_csrf, csrf_page, current_user};
 use super::error::ApiError;
-use super::payment::{PaymentEvent, PaymentStatus};
 use super::{db, render, AppState, State};
+use crate::services::payment::{PaymentEvent, PaymentStatus};
 use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
 use crate::store::{Outbox, Repository, SqliteStore};

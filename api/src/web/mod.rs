@@ -11,7 +11,6 @@ pub mod dashboard;
 pub mod error;
 pub mod mail;
 pub mod metrics;
-pub mod payment;
 pub mod rest;
 pub mod sandbox;
 pub mod seal;
@@ -44,7 +43,7 @@ pub struct AppState {
     /// Sign-in attempt limits.
     pub limiter: auth::RateLimiter,
     /// The payment providers, by name.
-    pub providers: payment::Providers,
+    pub providers: crate::services::payment::Providers,
     /// The clock (a function so tests can move time).
     pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
     /// The one guarded way out to the network (ownership checks, first-view fetches).
@@ -152,7 +151,7 @@ pub fn open_state(
     // The composition root: the one place outside `sandbox` that names it.
     let mut sandbox = sandbox::Sandbox::open(&config.data)?;
     sandbox.tolerance_s = config.webhook_tolerance_s;
-    let providers = payment::Providers::new(Arc::new(sandbox));
+    let providers = crate::services::payment::Providers::new(Arc::new(sandbox));
     let fetcher = seal_crawler::fetch::Fetcher::new(seal_crawler::fetch::FetchPolicy {
         allow_private: config.fetch_private,
         allowed_ports: config.fetch_ports.clone(),

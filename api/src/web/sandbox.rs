@@ -8,8 +8,8 @@
 
 use super::auth::{check_csrf, csrf_page, random_token};
 use super::error::ApiError;
-use super::payment::{PaymentEvent, PaymentProvider, PaymentStatus, StartedPayment, WebhookError};
 use super::{db, State};
+use crate::services::payment::{PaymentEvent, PaymentProvider, PaymentStatus, StartedPayment, WebhookError};
 use crate::store::platform::Checkout;
 use crate::store::{SqliteStore, StoreError};
 use actix_web::http::header;
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn providers_are_found_by_name() {
-        use super::super::payment::Providers;
+        use crate::services::payment::Providers;
         let mut providers = Providers::new(std::sync::Arc::new(Sandbox::with_secret(b"k".repeat(32).as_slice())));
         assert_eq!(providers.default_provider().name(), "sandbox");
         assert!(providers.get("sandbox").is_some() && providers.get("alipay").is_none());

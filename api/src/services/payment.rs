@@ -14,7 +14,7 @@
 //! Pay v3: the `Wechatpay-Signature` header, SHA256-RSA over timestamp, nonce and body, then AES-GCM to
 //! decrypt the resource; Stripe: the `Stripe-Signature` header, HMAC-SHA256 like ours) and maps the
 //! event to a [`PaymentEvent`]. `status` calls the provider's query API. Register it in [`Providers`]
-//! (`open_state`); `/webhooks/{name}` finds it by name, and nothing else changes.
+//! (`web::open_state`); `/webhooks/{name}` finds it by name, and nothing else changes.
 //!
 //! The built-in provider is the sandbox (`web/sandbox.rs`); nothing outside that module and the
 //! wiring in `open_state` names it.
