@@ -1,6 +1,7 @@
 //! Application services: operations that span the records store, the content store and the monitor,
 //! written once without actix so that the web handlers, the command line and tests share them.
 
+pub mod channels;
 pub mod import;
 pub mod outbox;
 pub mod payment;

@@ -248,9 +248,11 @@ async fn channel_page(
     csrf_page(&req, &state, |csrf| ChannelPage {
         csrf,
         meta_tag: format!("<meta name=\"copyright-seal-verification\" content=\"{token}\">"),
-        file_url: super::setup::ChannelScope::parse(channel.kind, &channel.handle)
+        file_url: crate::services::channels::ChannelScope::parse(channel.kind, &channel.handle)
             .ok()
-            .and_then(|scope| scope.bases().first().map(|base| super::setup::claim_urls(base).1.to_string()))
+            .and_then(|scope| {
+                scope.bases().first().map(|base| crate::services::channels::claim_urls(base).1.to_string())
+            })
             .unwrap_or_default(),
         embed: embed_code(&state.config.public_url, Some(channel.id.as_str()), None),
         offers: offers
