@@ -320,6 +320,18 @@ fn licence_mail(
     c: &Checkout,
     now: seal_licensing::Timestamp,
 ) -> Result<crate::store::platform::Mail, ApiError> {
+    /// The body (`templates/mail/licence.txt`). Only text the platform or the verified rights holder
+    /// wrote goes in: the buyer's name and scope are typed by whoever filled in the form, which may not
+    /// be the address's owner, so they stay in the attached letter and on the checkout page.
+    #[derive(askama::Template)]
+    #[template(path = "mail/licence.txt", escape = "none")]
+    struct Body<'a> {
+        title: &'a str,
+        licence: &'a str,
+        price: &'a str,
+        base: &'a str,
+        id: &'a str,
+    }
     let licence = c.licence.clone().ok_or_else(|| ApiError::internal("licensed checkout without licence"))?;
     let letter = crate::letters::issue_letter(s, &state.key, &licence, now).map_err(ApiError::internal)?;
     let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
@@ -330,23 +342,12 @@ fn licence_mail(
         let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
         format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
     };
-    // Only text the platform or the verified rights holder wrote goes into the body: the buyer's
-    // name and scope are typed by whoever filled in the form, which may not be the address's owner, so
-    // they stay in the attached letter and on the checkout page.
+    let body = Body { title: &title, licence: licence.as_str(), price: &price, base, id: &c.id };
+    let body = askama::Template::render(&body).map_err(ApiError::internal)?;
     Ok(crate::store::platform::Mail {
         to: c.email.clone(),
         subject: format!("授权成功 Licence {licence}: 《{title}》"),
-        body: format!(
-            "您好 / Hello,\n\n\
-             《{title}》的使用授权已签发到此邮箱。 A licence for \"{title}\" was issued to this address.\n\n\
-             授权编号 Licence: {licence}\n价格 Price: {price}\n\n\
-             授权书（签名 JSON，含被授权人与使用范围）已附上；下载与收据 The signed letter (naming the \
-             licensee and the scope) is attached; downloads and receipt:\n\
-             {base}/checkout/{id}\n\n\
-             核验 Verify offline: seal verify authorization-letter.jws --key platform.jwk\n\n\
-             如果这不是您的购买，请忽略本邮件。 If you did not buy this, ignore this email.\n",
-            id = c.id,
-        ),
+        body,
         attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),
     })
 }
