@@ -1363,3 +1363,51 @@ async fn a_guest_purchase_into_an_existing_account_waits_for_the_owners_confirma
     invariants_hold(&w)?;
     Ok(())
 }
+
+/// Browser-facing errors are pages of the site (issue 9): the layout's header, the message escaped,
+/// and a way back; API errors stay `{"code","message"}`.
+#[actix_web::test]
+async fn html_error_pages_keep_the_site_header_escape_the_message_and_lead_back() -> Result<()> {
+    let w = world()?;
+    let mut b = Browser::default();
+    let site_page = |r: &Reply, status: StatusCode| {
+        let html = r.text();
+        assert_eq!(r.status, status, "{html}");
+        let ct = r.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(ct.starts_with("text/html"), "{ct}");
+        // The layout's header, with the site's name and navigation.
+        assert!(html.contains("<header class=\"top\">") && html.contains("© 版权印"), "{html}");
+        assert!(html.contains("href=\"/dashboard\""), "{html}");
+        // A way home and a way back, in the page body and not only in the header.
+        assert!(html.contains("id=\"home\" class=\"button\" href=\"/\""), "{html}");
+        assert!(html.contains("id=\"back\""), "{html}");
+        html
+    };
+
+    let missing = b.get(&w, "/w/no-such-work").await;
+    let html = site_page(&missing, StatusCode::NOT_FOUND);
+    assert!(html.contains("work no-such-work not found"), "{html}");
+    assert!(html.contains("404 Not Found"), "{html}");
+
+    // An id that is markup comes back as text.
+    let evil = b.get(&w, "/w/%3Cscript%3Ealert(1)%3C%2Fscript%3E%22%3E%3Cimg%20src=x%20onerror=alert(2)%3E").await;
+    let html = site_page(&evil, StatusCode::NOT_FOUND);
+    assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
+    // askama escapes with numeric references.
+    assert!(html.contains("&#60;script&#62;alert(1)"), "{html}");
+
+    // A form posted with a wrong CSRF token.
+    b.get(&w, "/sign-in").await;
+    let forged =
+        b.send(&w, test::TestRequest::post().uri("/sign-out").set_form([("csrf", "<b>not-the-token</b>")])).await;
+    let html = site_page(&forged, StatusCode::FORBIDDEN);
+    assert!(html.contains("the form expired or came from another site"), "{html}");
+    assert!(!html.contains("<b>not-the-token"), "{html}");
+
+    // The JSON error body is unchanged: exactly a code and a message.
+    let api = b.get(&w, "/api/v1/nothing-here").await;
+    let body = api.json();
+    assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{body}");
+    assert_eq!((body["code"].as_str(), body["message"].is_string()), (Some("not_found"), true), "{body}");
+    Ok(())
+}

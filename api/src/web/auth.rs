@@ -513,6 +513,13 @@ async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> 
     let ip = client_ip(&req, &state.config.trusted_proxies);
     let allowed = state.limiter.allow(&format!("forgot-ip:{ip}"), now.unix_ms(), 10, 60 * 60_000)
         && state.limiter.allow(&format!("forgot:{email}"), now.unix_ms(), 3, 60 * 60_000);
+    /// The body (`templates/mail/reset.txt`).
+    #[derive(askama::Template)]
+    #[template(path = "mail/reset.txt", escape = "none")]
+    struct ResetMail<'a> {
+        name: &'a str,
+        link: &'a str,
+    }
     if allowed {
         let token = random_token(32);
         let hash = token_hash(&token);
@@ -523,12 +530,8 @@ async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> 
                 let mail = crate::store::platform::Mail {
                     to: user.email.clone(),
                     subject: "重设密码 Reset your Copyright Seal password".into(),
-                    body: format!(
-                        "{name}，您好 / Hello {name},\n\n一小时内打开此链接设置新密码（仅可使用一次）：\n\
-                         Open this link within an hour to set a new password (it works once):\n\n{link}\n\n\
-                         如果不是您本人操作，请忽略本邮件。 If you did not ask for this, ignore this email.\n",
-                        name = user.name
-                    ),
+                    body: askama::Template::render(&ResetMail { name: &user.name, link: &link })
+                        .map_err(ApiError::internal)?,
                     attachment: None,
                 };
                 s.enqueue_mail(&mail, now)?;

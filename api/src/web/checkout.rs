@@ -230,7 +230,7 @@ pub fn open_checkout(
         let c = Checkout { confirm_hash: Some(super::auth::token_hash(&token)), ..c };
         s.atomically(|s| -> Result<(), ApiError> {
             s.create_checkout(&c)?;
-            Ok(s.enqueue_mail(&confirm_mail(state, &c, &work.title, &token), now)?)
+            Ok(s.enqueue_mail(&confirm_mail(state, &c, &work.title, &token)?, now)?)
         })?;
         return Ok((c, None));
     }
@@ -260,22 +260,28 @@ const CONFIRM_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// The mail that asks an address's owner to confirm a guest purchase made in their name. Only text the
 /// platform or the verified rights holder wrote: the order's details are on the page the link opens.
-fn confirm_mail(state: &AppState, c: &Checkout, title: &str, token: &str) -> crate::store::platform::Mail {
-    crate::store::platform::Mail {
+fn confirm_mail(
+    state: &AppState,
+    c: &Checkout,
+    title: &str,
+    token: &str,
+) -> Result<crate::store::platform::Mail, ApiError> {
+    /// The body (`templates/mail/confirm.txt`).
+    #[derive(askama::Template)]
+    #[template(path = "mail/confirm.txt", escape = "none")]
+    struct Body<'a> {
+        title: &'a str,
+        base: &'a str,
+        id: &'a str,
+        token: &'a str,
+    }
+    let body = Body { title, base: &state.config.public_url, id: &c.id, token };
+    Ok(crate::store::platform::Mail {
         to: c.email.clone(),
         subject: format!("请确认授权购买 Confirm a licence purchase: 《{title}》"),
-        body: format!(
-            "您好 / Hello,\n\n\
-             有人使用此邮箱申请《{title}》的使用授权。此邮箱已有账号，需要您确认后才能继续付款：\n\
-             Someone asked for a licence for \"{title}\" with this address, which has an account, so you \
-             must confirm before payment can go ahead:\n\n{base}/checkout/{id}/confirm/{token}\n\n\
-             链接 24 小时内有效。如果这不是您本人，请忽略本邮件，什么都不会发生。\n\
-             The link works for 24 hours. If this was not you, ignore this email: nothing will happen.\n",
-            base = state.config.public_url,
-            id = c.id,
-        ),
+        body: askama::Template::render(&body).map_err(ApiError::internal)?,
         attachment: None,
-    }
+    })
 }
 
 /// Guest checkouts send mail to the address typed in, so they are throttled per client address (10 an
@@ -404,6 +410,18 @@ fn licence_mail(
     c: &Checkout,
     now: seal_licensing::Timestamp,
 ) -> Result<crate::store::platform::Mail, ApiError> {
+    /// The body (`templates/mail/licence.txt`). Only text the platform or the verified rights holder
+    /// wrote goes in: the buyer's name and scope are typed by whoever filled in the form, which may not
+    /// be the address's owner, so they stay in the attached letter and on the checkout page.
+    #[derive(askama::Template)]
+    #[template(path = "mail/licence.txt", escape = "none")]
+    struct Body<'a> {
+        title: &'a str,
+        licence: &'a str,
+        price: &'a str,
+        base: &'a str,
+        id: &'a str,
+    }
     let licence = c.licence.clone().ok_or_else(|| ApiError::internal("licensed checkout without licence"))?;
     let letter = crate::letters::issue_letter(s, &state.key, &licence, now).map_err(ApiError::internal)?;
     let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
@@ -414,23 +432,12 @@ fn licence_mail(
         let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
         format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
     };
-    // Only text the platform or the verified rights holder wrote goes into the body: the buyer's
-    // name and scope are typed by whoever filled in the form, which may not be the address's owner, so
-    // they stay in the attached letter and on the checkout page.
+    let body = Body { title: &title, licence: licence.as_str(), price: &price, base, id: &c.id };
+    let body = askama::Template::render(&body).map_err(ApiError::internal)?;
     Ok(crate::store::platform::Mail {
         to: c.email.clone(),
         subject: format!("授权成功 Licence {licence}: 《{title}》"),
-        body: format!(
-            "您好 / Hello,\n\n\
-             《{title}》的使用授权已签发到此邮箱。 A licence for \"{title}\" was issued to this address.\n\n\
-             授权编号 Licence: {licence}\n价格 Price: {price}\n\n\
-             授权书（签名 JSON，含被授权人与使用范围）已附上；下载与收据 The signed letter (naming the \
-             licensee and the scope) is attached; downloads and receipt:\n\
-             {base}/checkout/{id}\n\n\
-             核验 Verify offline: seal verify authorization-letter.jws --key platform.jwk\n\n\
-             如果这不是您的购买，请忽略本邮件。 If you did not buy this, ignore this email.\n",
-            id = c.id,
-        ),
+        body,
         attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),
     })
 }

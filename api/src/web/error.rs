@@ -1,13 +1,25 @@
 //! Errors at the HTTP boundary. Every failure leaves as `{"code": "...", "message": "..."}` with a
 //! status that says whose fault it was (4xx: the caller's, 5xx: ours); `code` is stable and documented
 //! in the OpenAPI document, `message` is for people. Pages meant for browsers render the same error as
-//! a small HTML page instead.
+//! an HTML page in the site's layout instead (`templates/error.html`).
 
 use crate::store::StoreError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use seal_licensing::book::BookError;
 use std::fmt;
+
+/// The HTML form of an error: the site's layout (header and navigation, so the visitor is still on the
+/// site), the status, the message (escaped by askama: messages can echo ids from the URL) and a way back.
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: StatusCode,
+    code: &'a str,
+    message: &'a str,
+    /// 5xx: our fault, which the heading says rather than blaming the visitor.
+    server_fault: bool,
+}
 
 /// An error answer.
 #[derive(Debug, Clone)]
@@ -74,15 +86,21 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if self.html {
-            let body = format!(
-                "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>{code}</title>\
-                 <link rel=\"stylesheet\" href=\"/static/site.css\"><main class=\"card\"><h1>{status}</h1>\
-                 <p>{msg}</p><p><a href=\"javascript:history.back()\">← 返回 Back</a></p></main></html>",
-                code = self.code,
-                status = self.status,
-                msg = super::html_escape(&self.message)
-            );
-            return HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(body);
+            let page = ErrorPage {
+                status: self.status,
+                code: self.code,
+                message: &self.message,
+                server_fault: self.status.is_server_error(),
+            };
+            // Rendering cannot fail for this template short of running out of memory; should it ever,
+            // the status still reaches the browser, with the message as plain text.
+            return match askama::Template::render(&page) {
+                Ok(body) => HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(body),
+                Err(e) => {
+                    tracing::error!(error = %e, "error page did not render");
+                    HttpResponse::build(self.status).content_type("text/plain; charset=utf-8").body(self.to_string())
+                }
+            };
         }
         HttpResponse::build(self.status)
             .insert_header((header::CACHE_CONTROL, "no-store"))
