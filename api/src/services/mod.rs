@@ -7,3 +7,4 @@ pub mod outbox;
 pub mod payment;
 pub mod registration;
 pub mod seal;
+pub mod tokens;

@@ -92,12 +92,7 @@ pub enum RegistrationError {
 
 /// A new work id: `wk-` and 9 random bytes, as the web layer makes them.
 pub fn new_work_id() -> Result<WorkId, RegistrationError> {
-    let mut buf = [0u8; 9];
-    getrandom::fill(&mut buf).map_err(|e| RegistrationError::Invalid(format!("no randomness: {e}")))?;
-    use base64::Engine;
-    let token =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf).to_ascii_lowercase().replace(['-', '_'], "x");
-    WorkId::new(format!("wk-{token}")).map_err(|e| RegistrationError::Invalid(e.to_string()))
+    WorkId::new(super::tokens::short_id("wk", 9)).map_err(|e| RegistrationError::Invalid(e.to_string()))
 }
 
 /// Registers one work: see the module docs. The same as a batch of one.

@@ -97,23 +97,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// A random token, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    // The OS random source failing is not recoverable; no token is better than a guessable one.
-    getrandom::fill(&mut buf).unwrap_or_else(|e| panic!("OS random source failed: {e}"));
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-}
-
-/// A lower-case id `PREFIX-RANDOM` (`bytes` random bytes), readable in URLs and safe as a domain id.
-pub fn short_id(prefix: &str, bytes: usize) -> String {
-    format!("{prefix}-{}", random_token(bytes).to_ascii_lowercase().replace(['-', '_'], "x"))
-}
-
-/// SHA-256 of a secret token as hex: what the database keeps instead of the token.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::services::tokens::{random_token, short_id, token_hash};
 
 /// Token buckets per key: `limit` tokens, refilled at `limit` per `window_ms`. A burst of `limit` is
 /// allowed, then one more each `window_ms / limit`: a throttle, never a lock-out.
