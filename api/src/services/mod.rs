@@ -2,6 +2,7 @@
 //! written once without actix so that the web handlers, the command line and tests share them.
 
 pub mod channels;
+pub mod checkout;
 pub mod import;
 pub mod outbox;
 pub mod payment;

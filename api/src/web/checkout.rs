@@ -1,26 +1,22 @@
 //! Licence checkout: Get licence → choose an offer → say who you are (account or guest email) → say
 //! where you will use the work → pay → download the letter and receipt.
 //!
-//! Fulfilment is one idempotent function, [`fulfil`]: the licence id is derived from the checkout id,
-//! the licensing core's purchase is idempotent on it, and a checkout leaves `open` exactly once (a
-//! database trigger enforces it). So the webhook, its replays and the status page's polling can all
-//! call it, in any order, and one licence results. Free offers are fulfilled at once, without payment.
+//! The use cases (open, confirm, fulfil, apply a provider's event) are `services::checkout`; this
+//! module holds the pages, forms, the generic webhook route and the downloads.
 
 use super::auth::{check_csrf, csrf_page, current_user};
 use super::error::ApiError;
 use super::{db, render, AppState, State};
-use crate::services::payment::{PaymentEvent, PaymentStatus};
+use crate::services::checkout::{self, Order};
 use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
-use crate::store::{Outbox, Repository, SqliteStore};
+use crate::store::Repository;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use seal_licensing::book::{PaymentInput, PurchaseCommand};
-use seal_licensing::ids::{LicenceId, OfferId, PartyId, WorkId};
+use seal_licensing::ids::{LicenceId, OfferId, WorkId};
 use seal_licensing::licence::UseScope;
 use serde::Deserialize;
 use std::sync::atomic::Ordering::Relaxed;
-use subtle::ConstantTimeEq;
 
 /// Query of the checkout page.
 #[derive(Debug, Deserialize)]
@@ -162,7 +158,7 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let st = state.clone();
     let order = Order { work, offer, buyer, buyer_name, scope, confirm_by_email };
-    let created = db(&state, move |s| open_checkout(&st, s, order, now)).await;
+    let created = db(&state, move |s| Ok(checkout::open_checkout(&st.checkout_context(), s, order, now)?)).await;
     let (checkout, payment) = match created {
         Ok(x) => x,
         Err(e) if e.status.is_client_error() => return fail(e.message).await,
@@ -170,118 +166,6 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     };
     let location = payment.unwrap_or_else(|| format!("/checkout/{}", checkout.id));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
-}
-
-/// What a buyer asked for: one work under one offer, for one scope.
-pub struct Order {
-    /// The work.
-    pub work: WorkId,
-    /// The offer.
-    pub offer: OfferId,
-    /// The buyer's account.
-    pub buyer: User,
-    /// The name to put on the letter.
-    pub buyer_name: String,
-    /// Where the licence applies.
-    pub scope: UseScope,
-    /// The buyer is a guest who named an existing account's address: the address's owner must
-    /// confirm by the mailed link before payment (see [`Checkout::confirm_hash`]).
-    pub confirm_by_email: bool,
-}
-
-/// Opens a checkout for an order (the web form and the REST API both come here). A free offer is
-/// fulfilled at once; a paid one gets a payment at the default provider, whose page is returned.
-pub fn open_checkout(
-    state: &AppState,
-    s: &mut SqliteStore,
-    order: Order,
-    now: seal_licensing::Timestamp,
-) -> Result<(Checkout, Option<String>), ApiError> {
-    if order.buyer_name.chars().count() > 100 {
-        return Err(ApiError::invalid("enter a name of at most 100 characters"));
-    }
-    seal_licensing::offer::check_display_text("name", &order.buyer_name)
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
-    let work = s.work(&order.work)?.ok_or_else(|| ApiError::not_found(format!("work {}", order.work)))?;
-    let offer = s.offer(&order.offer)?.filter(|x| x.covers(&work) && x.is_open(now));
-    let offer = offer.ok_or_else(|| ApiError::invalid("that offer does not apply to this work"))?;
-    let c = Checkout {
-        id: format!("co_{}", super::auth::random_token(18)),
-        work: order.work,
-        offer: order.offer,
-        buyer: order.buyer.id,
-        buyer_name: order.buyer_name,
-        email: order.buyer.email,
-        scope: order.scope,
-        amount_minor: offer.price.amount.minor(),
-        currency: offer.price.currency.code().to_owned(),
-        status: CheckoutStatus::Open,
-        provider: if offer.is_free() { "free".into() } else { state.providers.default_provider().name().into() },
-        provider_ref: None,
-        licence: None,
-        licence_id: format!("lic-{}", super::auth::random_token(15).to_ascii_lowercase().replace(['-', '_'], "x")),
-        confirm_hash: None,
-        failure: None,
-        created_at: now,
-        updated_at: now,
-    };
-    if order.confirm_by_email {
-        let token = super::auth::random_token(32);
-        let c = Checkout { confirm_hash: Some(super::auth::token_hash(&token)), ..c };
-        s.atomically(|s| -> Result<(), ApiError> {
-            s.create_checkout(&c)?;
-            Ok(s.enqueue_mail(&confirm_mail(state, &c, &work.title, &token)?, now)?)
-        })?;
-        return Ok((c, None));
-    }
-    s.create_checkout(&c)?;
-    proceed(state, s, c, now)
-}
-
-/// Takes a checkout on to payment: a free offer is fulfilled at once; a paid one gets a payment at its
-/// provider, whose page the buyer is sent to (returned).
-fn proceed(
-    state: &AppState,
-    s: &mut SqliteStore,
-    c: Checkout,
-    now: seal_licensing::Timestamp,
-) -> Result<(Checkout, Option<String>), ApiError> {
-    if c.amount_minor == 0 {
-        return Ok((fulfil(state, s, &c.id, None, now)?, None));
-    }
-    let provider =
-        state.providers.get(&c.provider).ok_or_else(|| ApiError::internal(format!("no provider {}", c.provider)))?;
-    let started = provider.start(s, &c, now)?;
-    Ok((c, Some(started.url)))
-}
-
-/// How long a purchase confirmation link works.
-const CONFIRM_WINDOW_MS: i64 = 24 * 3_600_000;
-
-/// The mail that asks an address's owner to confirm a guest purchase made in their name. Only text the
-/// platform or the verified rights holder wrote: the order's details are on the page the link opens.
-fn confirm_mail(
-    state: &AppState,
-    c: &Checkout,
-    title: &str,
-    token: &str,
-) -> Result<crate::store::platform::Mail, ApiError> {
-    /// The body (`templates/mail/confirm.txt`).
-    #[derive(askama::Template)]
-    #[template(path = "mail/confirm.txt", escape = "none")]
-    struct Body<'a> {
-        title: &'a str,
-        base: &'a str,
-        id: &'a str,
-        token: &'a str,
-    }
-    let body = Body { title, base: &state.config.public_url, id: &c.id, token };
-    Ok(crate::store::platform::Mail {
-        to: c.email.clone(),
-        subject: format!("请确认授权购买 Confirm a licence purchase: 《{title}》"),
-        body: askama::Template::render(&body).map_err(ApiError::internal)?,
-        attachment: None,
-    })
 }
 
 /// Guest checkouts send mail to the address typed in, so they are throttled per client address (10 an
@@ -314,165 +198,6 @@ async fn guest(state: &State, email: &str, name: &str) -> Result<(User, bool), A
     }
 }
 
-/// Grants the licence of a checkout once it is paid (or free). Idempotent: an ended checkout is
-/// returned as it is. `payment` is the provider's reference, amount and currency.
-pub fn fulfil(
-    state: &AppState,
-    s: &mut SqliteStore,
-    checkout_id: &str,
-    payment: Option<(&str, &str, i64, &str)>,
-    now: seal_licensing::Timestamp,
-) -> Result<Checkout, ApiError> {
-    // A checkout waiting for its address owner's confirmation has no payment and grants nothing.
-    if let Some(c) = s.checkout(checkout_id)?.filter(|c| c.confirm_hash.is_some()) {
-        return Ok(c);
-    }
-    // One unit of work: the licence, the checkout's end, the buyer's mail and the domain event commit
-    // together or not at all, so a crash can never leave a licence without its mail or a paid checkout
-    // still open. The checkout is read inside the unit, under the write lock, so no other fulfilment
-    // can end it between the read and the write.
-    let (c, ended_now) = s.atomically(|s| -> Result<(Checkout, bool), ApiError> {
-        let mut c = s.checkout(checkout_id)?.ok_or_else(|| ApiError::not_found(format!("checkout {checkout_id}")))?;
-        if c.status != CheckoutStatus::Open {
-            return Ok((c, false));
-        }
-        let planned = if c.licence_id.is_empty() { format!("lic-{}", c.id) } else { c.licence_id.clone() };
-        let licence_id = LicenceId::new(planned).map_err(|e| ApiError::internal(e.to_string()))?;
-        let cmd = PurchaseCommand {
-            licence_id: licence_id.clone(),
-            offer: c.offer.clone(),
-            work: c.work.clone(),
-            licensee: c.buyer.clone(),
-            licensee_name: c.buyer_name.clone(),
-            scope: c.scope.clone(),
-            payment: payment.map(|(provider, reference, amount, currency)| PaymentInput {
-                provider: PartyId::new(provider).unwrap_or_else(|_| unreachable!("provider names are valid ids")),
-                provider_ref: reference.to_owned(),
-                amount_minor: amount,
-                currency: currency.to_owned(),
-            }),
-            app: None,
-        };
-        c.updated_at = now;
-        c.provider_ref = payment.map(|p| p.1.to_owned());
-        match s.purchase(&cmd, now) {
-            Ok(_) => {
-                c.status = CheckoutStatus::Licensed;
-                c.licence = Some(licence_id);
-            }
-            Err(crate::store::StoreError::Book(e)) => {
-                // The money was taken but the licence refused (the offer closed meanwhile, say): the
-                // checkout says so and the payment stays in the provider's clearing account for refund.
-                // The purchase rolled back to its own savepoint; the rest of the unit goes on.
-                tracing::warn!(checkout = %c.id, error = %e, "paid checkout could not be fulfilled");
-                c.status = CheckoutStatus::Failed;
-                c.failure = Some(e.to_string());
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if !s.finish_checkout(&c)? {
-            return Err(ApiError::internal("an open checkout did not end"));
-        }
-        match &c.licence {
-            Some(licence) => {
-                s.enqueue_mail(&licence_mail(state, s, &c, now)?, now)?;
-                let payload = serde_json::json!({
-                    "licence": licence.as_str(), "checkout": c.id, "work": c.work.as_str(),
-                    "amount_minor": c.amount_minor, "currency": c.currency,
-                });
-                s.record_event("licence.granted", licence.as_str(), &payload, now)?;
-            }
-            None => checkout_failed_event(s, &c, now)?,
-        }
-        Ok((c, true))
-    })?;
-    if ended_now && c.status == CheckoutStatus::Licensed {
-        // Subscribers of licence.granted that live in memory: the metric and the seal's pre-rendered
-        // answer (refreshed in the same store call, as the seal cache's invariant asks).
-        state.metrics.licences_granted.fetch_add(1, Relaxed);
-        state.seals.refresh_work(s, &state.config.public_url, &c.work)?;
-    }
-    Ok(c)
-}
-
-/// Records that a checkout ended without a licence (declined by the buyer, or refused by the domain).
-fn checkout_failed_event(s: &mut SqliteStore, c: &Checkout, now: seal_licensing::Timestamp) -> Result<(), ApiError> {
-    let payload = serde_json::json!({
-        "checkout": c.id, "work": c.work.as_str(), "status": c.status.as_str(), "failure": c.failure,
-    });
-    Ok(s.record_event("checkout.failed", &c.id, &payload, now)?)
-}
-
-/// The email a buyer gets: what was licensed, where to download again, and the signed letter.
-fn licence_mail(
-    state: &AppState,
-    s: &SqliteStore,
-    c: &Checkout,
-    now: seal_licensing::Timestamp,
-) -> Result<crate::store::platform::Mail, ApiError> {
-    /// The body (`templates/mail/licence.txt`). Only text the platform or the verified rights holder
-    /// wrote goes in: the buyer's name and scope are typed by whoever filled in the form, which may not
-    /// be the address's owner, so they stay in the attached letter and on the checkout page.
-    #[derive(askama::Template)]
-    #[template(path = "mail/licence.txt", escape = "none")]
-    struct Body<'a> {
-        title: &'a str,
-        licence: &'a str,
-        price: &'a str,
-        base: &'a str,
-        id: &'a str,
-    }
-    let licence = c.licence.clone().ok_or_else(|| ApiError::internal("licensed checkout without licence"))?;
-    let letter = crate::letters::issue_letter(s, &state.key, &licence, now).map_err(ApiError::internal)?;
-    let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
-    let base = &state.config.public_url;
-    let price = if c.amount_minor == 0 {
-        "免费 Free".to_owned()
-    } else {
-        let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
-        format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
-    };
-    let body = Body { title: &title, licence: licence.as_str(), price: &price, base, id: &c.id };
-    let body = askama::Template::render(&body).map_err(ApiError::internal)?;
-    Ok(crate::store::platform::Mail {
-        to: c.email.clone(),
-        subject: format!("授权成功 Licence {licence}: 《{title}》"),
-        body,
-        attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),
-    })
-}
-
-fn decline(s: &mut SqliteStore, checkout_id: &str, now: seal_licensing::Timestamp) -> Result<(), ApiError> {
-    s.atomically(|s| {
-        if let Some(mut c) = s.checkout(checkout_id)? {
-            c.status = CheckoutStatus::Declined;
-            c.updated_at = now;
-            if s.finish_checkout(&c)? {
-                checkout_failed_event(s, &c, now)?;
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Applies a provider event (from a webhook or a poll).
-fn apply_event(
-    state: &AppState,
-    s: &mut SqliteStore,
-    provider: &str,
-    e: &PaymentEvent,
-    now: seal_licensing::Timestamp,
-) -> Result<(), ApiError> {
-    match e.status {
-        PaymentStatus::Succeeded => {
-            fulfil(state, s, &e.checkout_id, Some((provider, &e.payment_id, e.amount_minor, &e.currency)), now)?;
-        }
-        PaymentStatus::Declined => decline(s, &e.checkout_id, now)?,
-        PaymentStatus::Pending => {}
-    }
-    Ok(())
-}
-
 async fn webhook(
     state: State,
     req: HttpRequest,
@@ -496,7 +221,7 @@ async fn webhook(
         let first = s.record_webhook_event(&event.id, now)?;
         // Applying is idempotent too; a replay is applied again only if the first attempt failed
         // before the checkout ended, which the checkout's status tells.
-        apply_event(&st, s, name, &event, now)?;
+        checkout::apply_event(&st.checkout_context(), s, name, &event, now)?;
         Ok(!first)
     })
     .await?;
@@ -519,21 +244,8 @@ struct StatusPage {
 
 /// Reads a checkout, first asking the provider about an open one (recovers lost webhooks).
 async fn poll(state: &State, id: String) -> Result<Checkout, ApiError> {
-    let now = state.now();
-    let st = state.clone();
-    db(state, move |s| {
-        let c = s.checkout(&id)?.ok_or_else(|| ApiError::not_found(format!("checkout {id}")))?;
-        if c.status == CheckoutStatus::Open {
-            if let Some(provider) = st.providers.get(&c.provider) {
-                if let Some(event) = provider.status(s, &c, now)? {
-                    apply_event(&st, s, provider.name(), &event, now)?;
-                    return Ok(s.checkout(&id)?.unwrap_or(c));
-                }
-            }
-        }
-        Ok(c)
-    })
-    .await
+    let (st, now) = (state.clone(), state.now());
+    db(state, move |s| Ok(checkout::refresh(&st.checkout_context(), s, &id, now)?)).await
 }
 
 /// The page the confirmation link opens: the order as it was entered, and a button (a POST, so that
@@ -555,16 +267,8 @@ async fn confirm_page(
 
 /// The checkout a confirmation link names, if it is still waiting for that very token.
 async fn awaiting(state: &State, id: &str, token: &str) -> Result<Checkout, ApiError> {
-    let (id, hash, now) = (id.to_owned(), super::auth::token_hash(token), state.now());
-    db(state, move |s| {
-        let c = s.checkout(&id)?.filter(|c| {
-            c.status == CheckoutStatus::Open
-                && now.unix_ms() - c.created_at.unix_ms() <= CONFIRM_WINDOW_MS
-                && c.confirm_hash.as_deref().is_some_and(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes())))
-        });
-        c.ok_or_else(|| ApiError::not_found("confirmation link (unknown, used or expired)"))
-    })
-    .await
+    let (id, token, now) = (id.to_owned(), token.to_owned(), state.now());
+    db(state, move |s| Ok(checkout::awaiting_confirmation(s, &id, &token, now)?)).await
 }
 
 async fn confirm(
@@ -575,18 +279,10 @@ async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let (id, token) = path.into_inner();
-    let mut c = awaiting(&state, &id, &token).await.map_err(ApiError::page)?;
     let (st, now) = (state.clone(), state.now());
-    let (c, payment) = db(&state, move |s| {
-        c.confirm_hash = None;
-        c.updated_at = now;
-        if !s.update_open_checkout(&c)? {
-            return Err(ApiError::not_found("confirmation link (unknown, used or expired)"));
-        }
-        proceed(&st, s, c, now)
-    })
-    .await
-    .map_err(ApiError::page)?;
+    let (c, payment) = db(&state, move |s| Ok(checkout::confirm(&st.checkout_context(), s, &id, &token, now)?))
+        .await
+        .map_err(ApiError::page)?;
     let location = payment.unwrap_or_else(|| format!("/checkout/{}", c.id));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }

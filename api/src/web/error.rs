@@ -136,3 +136,15 @@ impl From<actix_web::error::BlockingError> for ApiError {
         ApiError::internal(e)
     }
 }
+
+impl From<crate::services::checkout::CheckoutError> for ApiError {
+    fn from(e: crate::services::checkout::CheckoutError) -> Self {
+        use crate::services::checkout::CheckoutError;
+        match e {
+            CheckoutError::NotFound(what) => ApiError::not_found(what),
+            CheckoutError::Invalid(message) => ApiError::invalid(message),
+            CheckoutError::Store(e) => e.into(),
+            CheckoutError::Internal(detail) => ApiError::internal(detail),
+        }
+    }
+}

@@ -58,6 +58,17 @@ pub struct AppState {
 pub type State = web::Data<AppState>;
 
 impl AppState {
+    /// What the checkout use cases need of this server.
+    pub fn checkout_context(&self) -> crate::services::checkout::CheckoutContext<'_> {
+        crate::services::checkout::CheckoutContext {
+            key: &self.key,
+            seals: &self.seals,
+            providers: &self.providers,
+            public_url: &self.config.public_url,
+            licences_granted: &self.metrics.licences_granted,
+        }
+    }
+
     /// The current time.
     pub fn now(&self) -> Timestamp {
         (self.clock)()

@@ -472,8 +472,11 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
     let now = state.now();
     let st = state.clone();
     // A signed-in buyer proved the account is theirs; nothing to confirm by mail.
-    let order = super::checkout::Order { work, offer, buyer: u, buyer_name: name, scope, confirm_by_email: false };
-    let (c, payment) = db(&state, move |s| super::checkout::open_checkout(&st, s, order, now)).await?;
+    let order =
+        crate::services::checkout::Order { work, offer, buyer: u, buyer_name: name, scope, confirm_by_email: false };
+    let (c, payment) =
+        db(&state, move |s| Ok(crate::services::checkout::open_checkout(&st.checkout_context(), s, order, now)?))
+            .await?;
     let base = &state.config.public_url;
     Ok(HttpResponse::Created().json(CheckoutDto {
         status: c.status.as_str().into(),
