@@ -1411,3 +1411,37 @@ async fn html_error_pages_keep_the_site_header_escape_the_message_and_lead_back(
     assert_eq!((body["code"].as_str(), body["message"].is_string()), (Some("not_found"), true), "{body}");
     Ok(())
 }
+
+/// The demo works carry real content: it is stored and fingerprinted once, however often the demo is
+/// loaded, and a holder matching a reprint of one finds that work (and another holder does not).
+#[actix_web::test]
+async fn demo_works_are_in_the_monitor_and_found_by_their_holder() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServeConfig::for_tests(dir.path(), "127.0.0.1:1".parse()?);
+    config.demo = true;
+    for day in 0..2 {
+        let now = Timestamp::parse(T0)?.saturating_add_ms(day * seal_licensing::time::MS_PER_DAY);
+        let state = open_state(config.clone(), Arc::new(move || now))?;
+        let counts = state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.content_counts()?;
+        assert_eq!(counts, (6, 6), "one text item per demo work, not duplicated by the reload");
+        assert_eq!(state.monitor.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len(), (6, 0));
+    }
+    let clock = Arc::new(AtomicI64::new(Timestamp::parse(T0)?.unix_ms()));
+    let c = clock.clone();
+    let state = open_state(config, Arc::new(move || Timestamp::from_unix_ms(c.load(Ordering::SeqCst))))?;
+    let w = World { _dir: tempfile::tempdir()?, state: web::Data::new(state), clock };
+    // A reprint carries the article without the title, author and address lines.
+    let body = seal_api::store::demo::work_body(0, 0).3;
+    let article = body.rsplit("\n\n").next().context("article")?.trim().to_owned();
+    assert!(article.chars().count() >= 150, "{article}");
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    let hits = a.post_json(&w, "/api/v1/match", json!({"kind": "text", "content": article})).await;
+    assert_eq!(hits.status, StatusCode::OK, "{}", hits.text());
+    assert_eq!(hits.json()["hits"][0]["work"], "rh-a-w0", "{}", hits.text());
+    // The other demo works are different articles, so only this one is named.
+    assert_eq!(hits.json()["hits"].as_array().map(Vec::len), Some(1), "{}", hits.text());
+    let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+    let none = b.post_json(&w, "/api/v1/match", json!({"kind": "text", "content": article})).await.json();
+    assert_eq!(none["hits"].as_array().map(Vec::len), Some(0), "{none}");
+    Ok(())
+}

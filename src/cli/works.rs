@@ -78,6 +78,9 @@ fn import(args: &ImportArgs) -> Result<()> {
     let files = collect_files(&args.paths).context("listing the files to import")?;
     let bar = progress(files.len(), "import");
     let mut report = Report::default();
+    // Snapshots once at the end (below) instead of every 20,000 works; the log keeps every batch
+    // durable meanwhile (see `Monitor::defer_checkpoints`).
+    data.monitor.defer_checkpoints();
     for chunk in files.chunks(BATCH) {
         let mut works: Vec<NewWork> = Vec::with_capacity(chunk.len());
         let mut paths: Vec<&PathBuf> = Vec::with_capacity(chunk.len());

@@ -280,3 +280,57 @@ fn owner_scope_and_channel_checks() -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// `seal demo --works N` the way the CLI runs it, in-process with a small checkpoint interval: the demo
+/// works get their content once however often the demo loads, the bulk works keep their `bulk-{n}` ids,
+/// and a bulk import with deferred checkpoints writes no snapshot until its end, yet reopens complete.
+#[test]
+fn demo_content_attaches_once_and_deferred_checkpoints_wait_for_the_end() -> Result<()> {
+    use seal_api::content::ContentStore;
+    use seal_api::monitor::{Monitor, MonitorConfig};
+    use seal_api::services::{demo, registration};
+    let dir = tempdir("demo")?;
+    let now = seal_licensing::Timestamp::from_unix_ms(1_795_000_000_000);
+    let config = MonitorConfig { checkpoint_records: 10, ..MonitorConfig::default() };
+    let mut store = seal_api::store::SqliteStore::open_in(&dir)?;
+    let content = ContentStore::open(&dir)?;
+    let (mut monitor, _) = Monitor::open(&dir, &store, &content, config.clone())?;
+    assert_eq!(demo::load(&mut store, &content, &mut monitor, now)?.attached, 6);
+    assert_eq!(demo::load(&mut store, &content, &mut monitor, now)?.attached, 0, "loading again adds nothing");
+    assert_eq!(store.unpublished_events(100)?.len(), 6);
+    let other = registration::NewItem {
+        kind: seal_api::domain::ContentKind::Text,
+        bytes: b"a different body for a work already registered with another".to_vec(),
+        file: None,
+    };
+    let work = seal_licensing::ids::WorkId::new("rh-a-w0")?;
+    let refused = registration::attach_content(&mut store, &content, &mut monitor, &work, vec![other], now);
+    assert!(refused.is_err(), "a work's content must be what its content_sha256 names");
+
+    let snap = dir.join("index").join("text.snap");
+    let _ = std::fs::remove_file(&snap);
+    monitor.defer_checkpoints();
+    for from in (0..40).step_by(10) {
+        let batch = demo::bulk_works(from, from + 10);
+        let results = registration::register_batch_with_ids(&mut store, &content, &mut monitor, batch, now)?;
+        assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.new)));
+        assert!(!snap.exists(), "a deferred import wrote a snapshot before its end");
+    }
+    monitor.checkpoint()?;
+    assert!(snap.exists());
+    // Once the import has ended, the server's bound applies again.
+    let batch = demo::bulk_works(40, 52);
+    registration::register_batch_with_ids(&mut store, &content, &mut monitor, batch, now)?;
+    let log = std::fs::metadata(dir.join("index").join("log"))?.len();
+    assert!(log < 200, "the log was not emptied by the next checkpoint ({log} bytes)");
+    drop((monitor, store));
+
+    let open = DataDir::open(&dir)?;
+    assert_engine_ids_agree(&open)?;
+    assert_eq!(open.monitor.len(), (58, 0));
+    let (_, _, _, _, _, body) = seal_api::store::demo::bulk_work(17);
+    let hits = open.monitor.match_bytes(&open.store, body.as_bytes(), KindHint::Text, &Scope::All)?;
+    assert_eq!(hits.first().map(|h| h.work.as_str()), Some("bulk-17"));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod checkout;
+pub mod demo;
 pub mod import;
 pub mod outbox;
 pub mod payment;

@@ -1,6 +1,8 @@
-//! Registering works, the one way: every path (dashboard form, REST, first view, `seal works import`)
-//! calls [`register_work`] or [`register_batch`], so validation, idempotency, storage and fingerprinting
-//! cannot drift apart between them.
+//! Registering works, the one way: every path (dashboard form, REST, first view, `seal works import`,
+//! `seal demo --works`) calls [`register_work`], [`register_batch`] or [`register_batch_with_ids`], so
+//! validation, idempotency, storage and fingerprinting cannot drift apart between them. The demo world's
+//! fixed works, registered as records first, get their content through [`attach_content`], which keeps
+//! the same order.
 //!
 //! Order, for crash safety: (1) fingerprint every item, so anything the engine refuses is refused before
 //! a record exists; (2) the content files, made durable with one flush per batch; (3) one SQLite
@@ -12,6 +14,9 @@
 //!
 //! Idempotency is by content hash per rights holder: if any item of a new work is already registered
 //! by the same owner, the call answers that work with `new: false` and writes nothing.
+//!
+//! Every batch ends with [`Monitor::maybe_checkpoint`]; a bulk import first calls
+//! [`Monitor::defer_checkpoints`] so that snapshots are written once at its end instead.
 
 use crate::content::ContentStore;
 use crate::domain::{ContentKind, Sha256Hex};
@@ -125,13 +130,36 @@ pub fn register_batch(
     inputs: Vec<NewWork>,
     now: Timestamp,
 ) -> Result<Vec<Result<Registered, RegistrationError>>, RegistrationError> {
+    register(store, content, monitor, inputs.into_iter().map(|w| (None, w)).collect(), now)
+}
+
+/// [`register_batch`] for works whose ids are chosen by the caller (the demo's `bulk-{n}` works, which
+/// load tests address by id) instead of drawn at random. An id that is already taken fails that work
+/// alone; the same content again answers the existing work, as always.
+pub fn register_batch_with_ids(
+    store: &mut SqliteStore,
+    content: &ContentStore,
+    monitor: &mut Monitor,
+    inputs: Vec<(WorkId, NewWork)>,
+    now: Timestamp,
+) -> Result<Vec<Result<Registered, RegistrationError>>, RegistrationError> {
+    register(store, content, monitor, inputs.into_iter().map(|(id, w)| (Some(id), w)).collect(), now)
+}
+
+fn register(
+    store: &mut SqliteStore,
+    content: &ContentStore,
+    monitor: &mut Monitor,
+    inputs: Vec<(Option<WorkId>, NewWork)>,
+    now: Timestamp,
+) -> Result<Vec<Result<Registered, RegistrationError>>, RegistrationError> {
     let mut results: Vec<Option<Result<Registered, RegistrationError>>> = Vec::with_capacity(inputs.len());
     let mut pending: Vec<Pending> = Vec::new();
     let mut bytes: Vec<Vec<u8>> = Vec::new();
     // Content of this batch by (owner, hash) -> the slot of the work that carries it.
     let mut in_batch: HashMap<(PartyId, Sha256Hex), usize> = HashMap::new();
     let mut duplicates: Vec<(usize, usize)> = Vec::new();
-    for (slot, input) in inputs.into_iter().enumerate() {
+    for (slot, (preset, input)) in inputs.into_iter().enumerate() {
         results.push(None);
         let hashes: Vec<Sha256Hex> = input.items.iter().map(|i| Sha256Hex::of(&i.bytes)).collect();
         if let Some(first) = hashes.iter().find_map(|h| in_batch.get(&(input.owner.clone(), h.clone()))) {
@@ -149,7 +177,7 @@ pub fn register_batch(
                 continue;
             }
         }
-        match prepare(monitor, input, &hashes, now) {
+        match prepare(monitor, preset, input, &hashes, now) {
             Ok((work, items, item_bytes)) => {
                 for hash in &hashes {
                     in_batch.insert((work.owner.clone(), hash.clone()), slot);
@@ -202,6 +230,7 @@ type PreparedWork = (Work, Vec<(NewContent, Prepared)>, Vec<Vec<u8>>);
 /// Validates a work the way the web form does and fingerprints its items.
 fn prepare(
     monitor: &Monitor,
+    preset: Option<WorkId>,
     input: NewWork,
     hashes: &[Sha256Hex],
     now: Timestamp,
@@ -227,7 +256,10 @@ fn prepare(
         return Err(invalid("title, author and source URL take at most 500 characters each"));
     }
     let work = Work {
-        id: new_work_id()?,
+        id: match preset {
+            Some(id) => id,
+            None => new_work_id()?,
+        },
         owner: input.owner,
         title: input.title.trim().to_owned(),
         author: input.author.trim().to_owned(),
@@ -238,9 +270,21 @@ fn prepare(
         registered_at: now,
     };
     work.validate().map_err(|e| RegistrationError::Invalid(e.to_string()))?;
-    let mut items = Vec::with_capacity(input.items.len());
-    let mut item_bytes = Vec::with_capacity(input.items.len());
-    for (n, (item, hash)) in input.items.into_iter().zip(hashes).enumerate() {
+    let (items, item_bytes) = prepare_items(monitor, input.items, hashes)?;
+    Ok((work, items, item_bytes))
+}
+
+type PreparedItems = (Vec<(NewContent, Prepared)>, Vec<Vec<u8>>);
+
+/// Fingerprints items (refusing any the engine cannot read) and splits off their bytes.
+fn prepare_items(
+    monitor: &Monitor,
+    input: Vec<NewItem>,
+    hashes: &[Sha256Hex],
+) -> Result<PreparedItems, RegistrationError> {
+    let mut items = Vec::with_capacity(input.len());
+    let mut item_bytes = Vec::with_capacity(input.len());
+    for (n, (item, hash)) in input.into_iter().zip(hashes).enumerate() {
         let prepared = monitor.prepare(item.kind, &item.bytes).map_err(|error| RegistrationError::Unreadable {
             file: item.file.clone().unwrap_or_else(|| format!("item {}", n + 1)),
             error,
@@ -248,5 +292,38 @@ fn prepare(
         items.push((NewContent { sha256: hash.clone(), kind: item.kind, file: item.file }, prepared));
         item_bytes.push(item.bytes);
     }
-    Ok((work, items, item_bytes))
+    Ok((items, item_bytes))
+}
+
+/// Gives an existing work that was registered without content (through
+/// [`crate::store::Repository::register_work`], as the demo world is) its content items, in the order of
+/// [`register_batch`]: fingerprint, content durable, one SQLite transaction with the content rows, engine
+/// ids and a `work.registered` event, then the indexes and their log. The first item must be what the
+/// work's `content_sha256` names. Idempotent: returns `false` and changes nothing when the work already
+/// holds exactly these items.
+pub fn attach_content(
+    store: &mut SqliteStore,
+    content: &ContentStore,
+    monitor: &mut Monitor,
+    work: &WorkId,
+    items: Vec<NewItem>,
+    now: Timestamp,
+) -> Result<bool, RegistrationError> {
+    if items.is_empty() || items.iter().any(|i| i.bytes.is_empty()) {
+        return Err(RegistrationError::Invalid("a work needs its content, and no item may be empty".into()));
+    }
+    let hashes: Vec<Sha256Hex> = items.iter().map(|i| Sha256Hex::of(&i.bytes)).collect();
+    let (prepared, bytes) = prepare_items(monitor, items, &hashes)?;
+    let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    // Files already stored are not written again, so attaching twice costs no flush.
+    content.put_many(&refs)?;
+    let rows: Vec<NewContent> = prepared.iter().map(|(c, _)| c.clone()).collect();
+    let Some(engine_ids) = store.attach_contents(work, &rows, now)? else {
+        return Ok(false);
+    };
+    let to_index: Vec<_> =
+        engine_ids.into_iter().zip(prepared).map(|(id, (row, p))| (id, row.kind, row.sha256, p)).collect();
+    monitor.add(&to_index)?;
+    monitor.maybe_checkpoint()?;
+    Ok(true)
 }

@@ -145,6 +145,53 @@ impl SqliteStore {
         Ok(results)
     }
 
+    /// Gives an already registered work that has no content yet (one registered through
+    /// [`crate::store::Repository::register_work`], like the demo world's) its content rows, engine ids and
+    /// a `work.registered` event, in one transaction: the event is written here because the work gained
+    /// what makes it matchable only now, and a subscriber needs the same payload as for any other
+    /// registration. The first item's hash must be the work's `content_sha256`. Idempotent: `Ok(None)`
+    /// when the work already holds exactly these items; a work holding other content is a conflict.
+    pub fn attach_contents(
+        &mut self,
+        work: &WorkId,
+        items: &[NewContent],
+        now: Timestamp,
+    ) -> Result<Option<Vec<EngineId>>, StoreError> {
+        let first =
+            items.first().ok_or_else(|| StoreError::Conflict("a work needs at least one content item".into()))?;
+        let tx = super::unit::begin(&self.conn)?;
+        let doc: Option<String> = tx
+            .prepare_cached("SELECT doc FROM works WHERE id = ?1")?
+            .query_row([work.as_str()], |r| r.get(0))
+            .optional()?;
+        let doc = doc.ok_or_else(|| StoreError::Conflict(format!("there is no work {work}")))?;
+        let stored: Work = from_doc("works", &doc)?;
+        if stored.content_sha256 != first.sha256.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "work {work} was registered with content {}, not {}",
+                stored.content_sha256, first.sha256
+            )));
+        }
+        let mut held: Vec<String> = tx
+            .prepare_cached("SELECT sha256 FROM work_contents WHERE work = ?1")?
+            .query_map([work.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !held.is_empty() {
+            let mut wanted: Vec<String> = items.iter().map(|i| i.sha256.as_str().to_owned()).collect();
+            held.sort_unstable();
+            wanted.sort_unstable();
+            wanted.dedup();
+            return if held == wanted {
+                Ok(None)
+            } else {
+                Err(StoreError::Conflict(format!("work {work} already holds other content")))
+            };
+        }
+        let ids = insert_contents(&tx, &stored, items, now)?;
+        tx.commit()?;
+        Ok(Some(ids))
+    }
+
     /// Every stored content item, in engine-id order (what the monitor checks its indexes against).
     pub fn content_rows(&self) -> Result<Vec<ContentRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!("{CONTENT_SELECT} ORDER BY engine_id"))?;
@@ -235,6 +282,16 @@ fn insert_one(
         return Err(StoreError::Conflict("a work needs at least one content item".into()));
     }
     book::register_work(&mut Sql(conn), work)?;
+    insert_contents(conn, work, items, now)
+}
+
+/// The content rows, engine ids and `work.registered` event of a work that is already stored.
+fn insert_contents(
+    conn: &rusqlite::Connection,
+    work: &Work,
+    items: &[NewContent],
+    now: Timestamp,
+) -> Result<Vec<EngineId>, StoreError> {
     let count = i64::try_from(items.len()).map_err(|_| StoreError::Conflict("too many items".into()))?;
     let first: i64 =
         conn.prepare_cached("SELECT next FROM id_counters WHERE name = 'engine_id'")?.query_row([], |r| r.get(0))?;

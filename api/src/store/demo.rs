@@ -1,5 +1,7 @@
 //! A small, deterministic world of rights holders, channels, works and offers, used by the store's
-//! tests, the crash test and the benchmarks (and handy for trying `seal settle` by hand).
+//! tests, the crash test and the benchmarks (and handy for trying `seal settle` by hand). Each work's
+//! body is defined here ([`work_bodies`]); `services::demo` stores and fingerprints it, which this
+//! layer cannot do.
 
 use super::{Repository, StoreError};
 use seal_licensing::book::{PaymentInput, PurchaseCommand};
@@ -30,9 +32,9 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
     let mut paid = Vec::new();
     let mut free = None;
     for (i, (h, days, fee, price, cur)) in [
-        ("rh-a", 7, 1000, 1999, Currency::CNY),
-        ("rh-b", 1, 500, 500, Currency::USD),
-        ("rh-c", 30, 2500, 88_800, Currency::CNY),
+        (HOLDERS[0], 7, 1000, 1999, Currency::CNY),
+        (HOLDERS[1], 1, 500, 500, Currency::USD),
+        (HOLDERS[2], 30, 2500, 88_800, Currency::CNY),
     ]
     .into_iter()
     .enumerate()
@@ -68,10 +70,9 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
             valid_until: None,
         };
         for w in 0..2 {
-            let (title, author) = (format!("示例作品 {i}-{w}"), format!("作者 {h}"));
-            let source_url = format!("https://{h}.example.com/articles/{w}");
-            // A demo work's body is its title, author and address; the registered hash is of that body.
-            let body = format!("{title}\n\n{author}\n{source_url}\n");
+            let (title, author, source_url, body) = work_body(i, w);
+            // The registered hash is of the body, which is also the work's one content item
+            // (`services::demo` stores and fingerprints it), so the two always agree.
             let content_sha256 = Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
             let work = Work {
                 id: id(WorkId::new(format!("{h}-w{w}"))),
@@ -110,23 +111,130 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
     Ok(DemoWorld { paid, free })
 }
 
-/// The `n`-th bulk work for load tests: `bulk-{n}`, on one of the demo channels (so it inherits that
-/// channel's default offer), with the SHA-256 of its own defined body.
-pub fn bulk_work(n: u64, now: Timestamp) -> Work {
-    let h = ["rh-a", "rh-b", "rh-c"][(n % 3) as usize];
-    let (title, source_url) = (format!("批量作品 {n}"), format!("https://{h}.example.com/bulk/{n}"));
-    let body = format!("{title}\n\n{source_url}\n");
-    Work {
-        id: id(WorkId::new(format!("bulk-{n}"))),
-        owner: id(PartyId::new(h)),
-        title,
-        author: format!("作者 {h}"),
-        source_url,
-        channel: Some(id(ChannelId::new(format!("{h}-site")))),
-        content_sha256: Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
-        published_at: now,
-        registered_at: now,
+/// The holders of the demo world, in the order [`seed`] creates them.
+pub const HOLDERS: [&str; 3] = ["rh-a", "rh-b", "rh-c"];
+
+/// The articles of the six demo works (holder `i`, work `w` at `2 * i + w`): short news items, half
+/// Chinese and half English, distinct enough that matching one never names another.
+const ARTICLES: [&str; 6] = [
+    "本报讯 今年秋季，江南多地迎来稻谷丰收。记者在嘉兴市郊的一处合作社看到，收割机在金黄的田野间来回穿梭，\
+     农户们忙着把新米装袋入仓。合作社负责人介绍，今年引进的优质品种亩产比去年提高了近一成，\
+     部分大米已通过电商平台销往北京、广州等地。当地农业部门表示，将继续推广节水灌溉和绿色防控技术，\
+     帮助更多种植户稳产增收。",
+    "Residents of the harbour district packed the town hall on Tuesday evening to debate plans for a new \
+     ferry terminal. The council says the terminal would cut crossing times to the island by half and \
+     bring two hundred jobs, while opponents worry about traffic on the narrow coast road and the loss \
+     of the old fish market. A final vote is expected before the end of the year, after an independent \
+     review of the environmental report.",
+    "近日，市图书馆古籍修复中心完成了一批明清地方志的修复工作。修复师们用传统的托裱和补纸工艺，\
+     让虫蛀、霉变的书页重新变得平整可读。中心主任说，这批文献记录了当地数百年来的水利、物产和风俗，\
+     对研究区域历史很有价值。修复后的古籍将陆续完成数字化，读者今后可以在线查阅高清影像，\
+     而不必再翻动脆弱的原件。",
+    "A small bakery on Elm Street has become the unlikely centre of a neighbourhood recycling drive. \
+     Every Saturday morning customers bring glass jars, which the owners wash and refill with jam made \
+     from fruit donated by local gardeners. In six months the shop says it has kept more than four \
+     thousand jars out of the bin, and the idea has spread to a grocer and a café across the river, \
+     who now share a weekly collection van.",
+    "随着气温回升，高原湖泊迎来了今年第一批越冬候鸟。保护区工作人员在湖边监测点观察到，\
+     黑颈鹤、斑头雁和赤麻鸭等鸟类数量明显多于往年。工作人员认为，这与近年来退耕还湿、\
+     严格管控游客活动有关。保护区提醒前来观鸟的市民，请在指定区域使用望远镜观察，\
+     不要投喂或靠近鸟群，以免惊扰它们休息和觅食。",
+    "The regional orchestra opened its winter season with a programme of music written by composers \
+     who had never been performed in the city before. The conductor, who spent two years searching \
+     archives for forgotten scores, told the audience that several of the pieces had lain in boxes \
+     for almost a century. Tickets for the remaining concerts are already scarce, and the orchestra \
+     plans to record the series for radio next spring.",
+];
+
+/// The `w`-th work of the `i`-th demo holder: `(title, author, source URL, body)`. The body is the
+/// title, author and address lines followed by the article; it is what is hashed, stored and
+/// fingerprinted.
+pub fn work_body(i: usize, w: usize) -> (String, String, String, String) {
+    let h = HOLDERS[i % HOLDERS.len()];
+    let (title, author) = (format!("示例作品 {i}-{w}"), format!("作者 {h}"));
+    let source_url = format!("https://{h}.example.com/articles/{w}");
+    let article = ARTICLES[(2 * i + w) % ARTICLES.len()];
+    let body = format!("{title}\n\n{author}\n{source_url}\n\n{article}\n");
+    (title, author, source_url, body)
+}
+
+/// Every demo work's id with its body (see [`work_body`]), in the order [`seed`] registers them.
+pub fn work_bodies() -> Vec<(WorkId, String)> {
+    let mut out = Vec::with_capacity(2 * HOLDERS.len());
+    for (i, h) in HOLDERS.iter().enumerate() {
+        for w in 0..2 {
+            out.push((id(WorkId::new(format!("{h}-w{w}"))), work_body(i, w).3));
+        }
     }
+    out
+}
+
+/// The `n`-th bulk work for load tests: `(id, owner, channel, title, source URL, body)`. Id `bulk-{n}`,
+/// on one of the demo channels (so it inherits that channel's default offer); the body is a short
+/// generated news item, different for every `n` (see [`bulk_body`]).
+pub fn bulk_work(n: u64) -> (WorkId, PartyId, ChannelId, String, String, String) {
+    let h = HOLDERS[(n % 3) as usize];
+    let title = format!("批量作品 {n}");
+    let source_url = format!("https://{h}.example.com/bulk/{n}");
+    (
+        id(WorkId::new(format!("bulk-{n}"))),
+        id(PartyId::new(h)),
+        id(ChannelId::new(format!("{h}-site"))),
+        title,
+        source_url,
+        bulk_body(n),
+    )
+}
+
+/// A generated news item for bulk work `n`: three sentences picked and filled by a PRNG seeded with
+/// `n`, plus `n` itself, so every body (and hash) differs while each still reads like an article.
+pub fn bulk_body(n: u64) -> String {
+    const CITIES: [&str; 12] =
+        ["杭州", "成都", "青岛", "长沙", "昆明", "厦门", "西安", "南京", "武汉", "大连", "贵阳", "苏州"];
+    const TOPICS: [&str; 10] = [
+        "公共交通",
+        "社区养老",
+        "中小学教育",
+        "旧城改造",
+        "文化旅游",
+        "生鲜物流",
+        "新能源汽车",
+        "医疗服务",
+        "体育场馆",
+        "夜间经济",
+    ];
+    const PLACES: [&str; 8] =
+        ["Riverside", "Northgate", "Millbrook", "Ashford", "Kingsport", "Larkhill", "Eastwood", "Bayview"];
+    const SUBJECTS: [&str; 8] = [
+        "the library",
+        "bus services",
+        "the new bridge",
+        "school meals",
+        "the market hall",
+        "cycle lanes",
+        "the clinic",
+        "the harbour",
+    ];
+    let mut state = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x2545_f491_4f6c_dd1d;
+    let mut next = |m: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % m as u64) as usize
+    };
+    let (city, topic, place, subject) = (
+        CITIES[next(CITIES.len())],
+        TOPICS[next(TOPICS.len())],
+        PLACES[next(PLACES.len())],
+        SUBJECTS[next(SUBJECTS.len())],
+    );
+    let (pct, people, month) = (next(40) + 3, next(9000) + 500, next(12) + 1);
+    format!(
+        "第 {n} 号快讯：{city}市今年{month}月发布{topic}专项报告，相关投入同比增长{pct}%，惠及居民约{people}人。\
+         负责人表示，下一步将听取市民意见，逐步完善配套措施。\
+         In {place}, officials said {subject} would be reviewed after {people} residents signed a petition; \
+         a decision is due within {month} weeks, according to bulletin {n}.\n"
+    )
 }
 
 /// The `n`-th paid purchase in the demo world: cycles through the paid offers, licence id `lic-{n}`.

@@ -136,6 +136,9 @@ pub enum StartError {
     /// The fingerprint indexes.
     #[error(transparent)]
     Monitor(#[from] crate::monitor::MonitorError),
+    /// Registering the demo works' content.
+    #[error("demo data: {0}")]
+    Demo(#[from] crate::services::registration::RegistrationError),
 }
 
 /// Opens the data directory, loads demo data if asked, and builds the state.
@@ -146,8 +149,11 @@ pub fn open_state(
     std::fs::create_dir_all(&config.data)?;
     let mut store = SqliteStore::open_in(&config.data)?;
     let key = crate::keys::load_or_create(&config.data)?;
+    let content = crate::content::ContentStore::open(&config.data)?;
+    let (mut monitor, report) =
+        crate::monitor::Monitor::open(&config.data, &store, &content, crate::monitor::MonitorConfig::default())?;
     if config.demo {
-        let n = demo_platform(&mut store, clock())?;
+        let n = demo_platform(&mut store, &content, &mut monitor, clock())?;
         tracing::info!(licences = n, "demo data loaded");
     }
     let font = match crate::pdf::find_font(&config.data) {
@@ -168,9 +174,6 @@ pub fn open_state(
         allowed_ports: config.fetch_ports.clone(),
         ..seal_crawler::fetch::FetchPolicy::default()
     })?;
-    let content = crate::content::ContentStore::open(&config.data)?;
-    let (monitor, report) =
-        crate::monitor::Monitor::open(&config.data, &store, &content, crate::monitor::MonitorConfig::default())?;
     tracing::info!(
         text = report.registered.0,
         images = report.registered.1,
@@ -194,10 +197,20 @@ pub fn open_state(
     })
 }
 
-/// Loads the licensing demo world plus accounts for its rights holders, and buys a few licences over
-/// the past days so dashboards and charts have something to show. Returns the licences bought.
-pub fn demo_platform(store: &mut SqliteStore, now: Timestamp) -> Result<u64, crate::store::StoreError> {
-    let world = demo::seed(store, now)?;
+/// Loads the licensing demo world (its works' content stored and fingerprinted) plus accounts for its
+/// rights holders, and buys a few licences over the past days so dashboards and charts have something
+/// to show. Returns the licences bought.
+pub fn demo_platform(
+    store: &mut SqliteStore,
+    content: &crate::content::ContentStore,
+    monitor: &mut crate::monitor::Monitor,
+    now: Timestamp,
+) -> Result<u64, StartError> {
+    let loaded = crate::services::demo::load(store, content, monitor, now)?;
+    if !loaded.stale.is_empty() {
+        tracing::warn!(works = ?loaded.stale, "demo works from an older version keep no content");
+    }
+    let world = loaded.world;
     let passwords = auth::hash_password("demo-password").map_err(crate::store::StoreError::Conflict)?;
     for (id, email, name) in [
         ("rh-a", "holder-a@demo.test", "权利人 rh-a"),
