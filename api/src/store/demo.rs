@@ -186,55 +186,85 @@ pub fn bulk_work(n: u64) -> (WorkId, PartyId, ChannelId, String, String, String)
     )
 }
 
-/// A generated news item for bulk work `n`: three sentences picked and filled by a PRNG seeded with
-/// `n`, plus `n` itself, so every body (and hash) differs while each still reads like an article.
+/// A generated news item for bulk work `n`: four Chinese and four English sentences drawn from pools by
+/// a PRNG seeded with `n`, and `n` itself, so every body (and hash) differs and two bulk works share
+/// few sentences (matching one names it first), while each still reads like an article.
 pub fn bulk_body(n: u64) -> String {
-    const CITIES: [&str; 12] =
-        ["杭州", "成都", "青岛", "长沙", "昆明", "厦门", "西安", "南京", "武汉", "大连", "贵阳", "苏州"];
-    const TOPICS: [&str; 10] = [
-        "公共交通",
-        "社区养老",
-        "中小学教育",
-        "旧城改造",
-        "文化旅游",
-        "生鲜物流",
-        "新能源汽车",
-        "医疗服务",
-        "体育场馆",
-        "夜间经济",
+    const ZH: [&str; 24] = [
+        "市交通部门宣布将在明年春季开通两条夜间公交线路。",
+        "社区卫生服务中心新增了儿科和康复门诊。",
+        "一座建于上世纪的老粮仓被改造成了城市书房。",
+        "今年夏粮收购价格总体平稳，农户售粮积极。",
+        "沿江步道的最后一段于上周末正式向市民开放。",
+        "多所中学试点延时服务，家长反映接送压力减轻。",
+        "博物馆推出青铜器特展，首日预约名额即被抢完。",
+        "气象台预计本周后期将有一次明显降温过程。",
+        "老旧小区加装电梯工程已完成过半。",
+        "本地一家纺织企业的新生产线通过验收投产。",
+        "志愿者们在湿地公园清理了数百公斤垃圾。",
+        "菜市场改造后增加了冷链柜台和无障碍通道。",
+        "高铁站扩建工程进入主体结构施工阶段。",
+        "一批返乡青年在山区开办民宿，带动村民就业。",
+        "图书馆延长了周末开放时间，自习座位更加紧张。",
+        "消防部门提醒居民入冬后注意用电用气安全。",
+        "新建的体育公园设有篮球场、足球场和儿童游乐区。",
+        "茶农们正在抢摘今年的头茬春茶。",
+        "市民热线上月共受理各类诉求一万多件。",
+        "跨海大桥的检修工作将在夜间分段进行。",
+        "地方戏剧团带着新编剧目走进了乡村舞台。",
+        "养老服务中心开设了老年人智能手机课程。",
+        "港口集装箱吞吐量连续三个月保持增长。",
+        "城郊的樱花园迎来了今年第一波赏花客流。",
     ];
-    const PLACES: [&str; 8] =
-        ["Riverside", "Northgate", "Millbrook", "Ashford", "Kingsport", "Larkhill", "Eastwood", "Bayview"];
-    const SUBJECTS: [&str; 8] = [
-        "the library",
-        "bus services",
-        "the new bridge",
-        "school meals",
-        "the market hall",
-        "cycle lanes",
-        "the clinic",
-        "the harbour",
+    const EN: [&str; 24] = [
+        "The council approved a budget for repairing the old stone bridge.",
+        "A local choir will perform carols at the railway station next week.",
+        "Volunteers planted two hundred oak saplings along the ring road.",
+        "The hospital opened a new wing for outpatient eye care.",
+        "Shopkeepers on the high street reported a busy autumn season.",
+        "The ferry timetable changes on Monday to add an early crossing.",
+        "Students at the technical college built a solar powered boat.",
+        "Heavy rain flooded several cellars in the lower part of town.",
+        "The museum has acquired a collection of nineteenth century maps.",
+        "A farmers market will return to the square every Saturday.",
+        "Road works on the northern approach are expected to last a month.",
+        "The swimming pool reopens after a year of refurbishment.",
+        "Police thanked residents for reporting a string of bicycle thefts.",
+        "A new cycle path links the estate to the science park.",
+        "The library is lending out telescopes for the meteor shower.",
+        "An amateur historian traced the origins of the old mill.",
+        "The football club unveiled plans for a larger youth academy.",
+        "Fishermen said the mackerel season started unusually early.",
+        "A charity run raised money for the children's hospice.",
+        "The theatre restored its painted ceiling with public donations.",
+        "Bus drivers will receive training in first aid this winter.",
+        "A pop-up clinic offered free blood pressure checks in the park.",
+        "The harbour authority is dredging the channel for larger ships.",
+        "Allotment holders complained about a shortage of water butts.",
     ];
     let mut state = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x2545_f491_4f6c_dd1d;
-    let mut next = |m: usize| {
+    let mut pick = |pool: &[&'static str; 24], taken: &mut Vec<usize>| loop {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        (state % m as u64) as usize
+        let i = (state % pool.len() as u64) as usize;
+        if !taken.contains(&i) {
+            taken.push(i);
+            return pool[i];
+        }
     };
-    let (city, topic, place, subject) = (
-        CITIES[next(CITIES.len())],
-        TOPICS[next(TOPICS.len())],
-        PLACES[next(PLACES.len())],
-        SUBJECTS[next(SUBJECTS.len())],
-    );
-    let (pct, people, month) = (next(40) + 3, next(9000) + 500, next(12) + 1);
-    format!(
-        "第 {n} 号快讯：{city}市今年{month}月发布{topic}专项报告，相关投入同比增长{pct}%，惠及居民约{people}人。\
-         负责人表示，下一步将听取市民意见，逐步完善配套措施。\
-         In {place}, officials said {subject} would be reviewed after {people} residents signed a petition; \
-         a decision is due within {month} weeks, according to bulletin {n}.\n"
-    )
+    let (mut zh, mut en) = (Vec::new(), Vec::new());
+    let mut body = format!("第 {n} 号快讯：");
+    for _ in 0..4 {
+        body.push_str(pick(&ZH, &mut zh));
+    }
+    body.push('\n');
+    for _ in 0..4 {
+        body.push_str(pick(&EN, &mut en));
+        body.push(' ');
+    }
+    body.push_str(&format!("(Bulletin {n}.)\n"));
+    body
 }
 
 /// The `n`-th paid purchase in the demo world: cycles through the paid offers, licence id `lic-{n}`.
