@@ -167,7 +167,8 @@ impl SqliteStore {
         // registration takes a savepoint per work, whose statement journal SQLite otherwise writes to
         // a temporary file on disk; and a batch of 1,000 works touches more index pages than the
         // default 2 MB page cache holds, so pages spilled to the WAL mid-transaction and were read
-        // back. Profiling `cargo bench --bench monitor` put those two at about a quarter of an import.
+        // back. Profiling `cargo bench --bench monitor` with its data on tmpfs (so that the disk does
+        // not hide CPU costs) put those two at about a quarter of an import's samples.
         conn.execute_batch("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")?;
         let mut store = SqliteStore { conn, units: 0 };
         store.migrate()?;
