@@ -1445,3 +1445,97 @@ async fn demo_works_are_in_the_monitor_and_found_by_their_holder() -> Result<()>
     assert_eq!(none["hits"].as_array().map(Vec::len), Some(0), "{none}");
     Ok(())
 }
+
+/// A `multipart/form-data` body of text fields and one file.
+fn multipart(boundary: &str, fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// Images are registered by upload (REST multipart and the dashboard form), stored, fingerprinted, and a
+/// cropped copy is found by matching.
+#[actix_web::test]
+async fn an_uploaded_image_is_fingerprinted_and_its_crop_is_found() -> Result<()> {
+    let w = world()?;
+    let images = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images");
+    let original = std::fs::read(images.join("originals/lo_Picture_0B_by_freespace_a.jpg"))?;
+    let crop = std::fs::read(images.join("queries/lo_Picture_0B_by_freespace_a__crop_0.jpg"))?;
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    let boundary = "sealtestboundary7MA4YWxk";
+    let body =
+        multipart(boundary, &[("title", "江畔图片"), ("author", "摄影记者")], Some(("image", "river.jpg", &original)));
+    let csrf = a.csrf();
+    let upload = |body: Vec<u8>| {
+        test::TestRequest::post()
+            .uri("/api/v1/works")
+            .insert_header(("x-csrf-token", csrf.clone()))
+            .insert_header((header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")))
+            .set_payload(body)
+    };
+    let r = a.send(&w, upload(body.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().context("id")?.to_owned();
+    // The same file again is the same work.
+    let again = a.send(&w, upload(body)).await;
+    assert_eq!((again.status, again.json()["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+    // Neither text nor image: refused with a reason.
+    let empty = a.send(&w, upload(multipart(boundary, &[("title", "t"), ("author", "a")], None))).await;
+    assert_eq!(empty.json()["code"], "invalid_input", "{}", empty.text());
+    // Not an image: refused, nothing registered.
+    let junk = a
+        .send(
+            &w,
+            upload(multipart(boundary, &[("title", "t"), ("author", "a")], Some(("image", "x.jpg", b"not a jpeg")))),
+        )
+        .await;
+    assert_eq!(junk.json()["code"], "invalid_input", "{}", junk.text());
+    // A crop of it is found.
+    use base64::Engine;
+    let query = base64::engine::general_purpose::STANDARD.encode(&crop);
+    let hits = a.post_json(&w, "/api/v1/match", json!({"kind": "image", "content": query})).await.json();
+    assert_eq!(hits["hits"][0]["work"], id.as_str(), "{hits}");
+    assert_eq!(hits["hits"][0]["kind"], "image", "{hits}");
+    // The dashboard form takes an image and text together (an article with its photo).
+    let form = multipart(
+        boundary,
+        &[
+            ("csrf", &a.csrf()),
+            ("title", "图文报道"),
+            ("author", "记者"),
+            (
+                "content",
+                "江边的清晨，渔民们早早地收起了渔网，薄雾笼罩着江面，远处传来汽笛声，码头上的工人开始一天的劳作。",
+            ),
+        ],
+        Some(("image", "photo.png", &crop)),
+    );
+    let r = a
+        .send(
+            &w,
+            test::TestRequest::post()
+                .uri("/dashboard/works")
+                .insert_header((header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")))
+                .set_payload(form),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(a.get(&w, "/dashboard").await.text().contains("图文报道"));
+    Ok(())
+}

@@ -236,8 +236,12 @@ pub struct NewWork {
     content: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/works", tag = "works", request_body = NewWork,
-    responses((status = 201, body = WorkDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Registers a work: JSON with its text, or `multipart/form-data` with text, an image or both. The same
+/// content registered again answers the existing work with 200.
+#[utoipa::path(post, path = "/api/v1/works", tag = "works",
+    request_body(content((NewWork = "application/json"), (NewWorkUpload = "multipart/form-data"))),
+    responses((status = 201, body = WorkDto), (status = 200, body = WorkDto, description = "the same content was registered before"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn post_work(state: State, req: HttpRequest, body: web::Json<NewWork>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, None)?;
     let u = require(&state, &req, &[Role::Holder]).await?;
@@ -257,6 +261,46 @@ async fn post_work(state: State, req: HttpRequest, body: web::Json<NewWork>) -> 
     let dto = work_dto(&state.config.public_url, w);
     // The same content registered again answers the existing work.
     Ok(if new { HttpResponse::Created().json(dto) } else { HttpResponse::Ok().json(dto) })
+}
+
+/// `POST /api/v1/works` as `multipart/form-data`: the fields of [`NewWork`] plus an image file.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The schema of the OpenAPI document; the handler reads `setup::WorkUpload`.
+pub struct NewWorkUpload {
+    title: String,
+    author: String,
+    /// Where the work is published: only on a verified channel of yours, inside its domain.
+    source_url: Option<String>,
+    /// One of your channels.
+    channel: Option<String>,
+    /// The text or HTML (optional when an image is given).
+    content: Option<String>,
+    /// An image file (JPEG, PNG, WebP, GIF), at most 12 MB.
+    #[schema(value_type = String, format = Binary)]
+    image: Option<Vec<u8>>,
+}
+
+/// `POST /api/v1/works` with a multipart body (documented on [`post_work`]).
+async fn post_work_upload(
+    state: State,
+    req: HttpRequest,
+    form: actix_multipart::form::MultipartForm<super::setup::WorkUpload>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let work = form.into_inner().into_work(&state, &u.id).await?;
+    let (w, new) = register(&state, work).await?;
+    let dto = work_dto(&state.config.public_url, w);
+    Ok(if new { HttpResponse::Created().json(dto) } else { HttpResponse::Ok().json(dto) })
+}
+
+/// Whether a request's body is `multipart/form-data`.
+fn is_multipart(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 #[utoipa::path(get, path = "/api/v1/works/{id}", tag = "works",
@@ -620,6 +664,7 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         WorkDto,
         WorkPage,
         NewWork,
+        NewWorkUpload,
         OfferDto,
         OfferPage,
         NewOffer,
@@ -723,8 +768,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/channels", web::get().to(list_channels))
         .route("/api/v1/channels", web::post().to(post_channel))
         .route("/api/v1/channels/{id}", web::get().to(get_channel))
-        .route("/api/v1/works", web::get().to(list_works))
-        .route("/api/v1/works", web::post().to(post_work))
+        .service(
+            web::resource("/api/v1/works")
+                .app_data(super::setup::upload_config())
+                .route(web::get().to(list_works))
+                .route(web::post().guard(actix_web::guard::fn_guard(is_multipart)).to(post_work_upload))
+                .route(web::post().to(post_work))
+                .default_service(web::to(not_found_api)),
+        )
         .route("/api/v1/works/{id}", web::get().to(get_work))
         .route("/api/v1/offers", web::get().to(list_offers))
         .route("/api/v1/offers", web::post().to(post_offer))
@@ -741,7 +792,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .error_handler(|e, _| ApiError::invalid(format!("JSON body: {e}")).into()),
                 )
                 .app_data(web::PayloadConfig::new(12 * 1024 * 1024))
-                .route(web::post().to(post_match)),
+                .route(web::post().to(post_match))
+                .default_service(web::to(not_found_api)),
         );
 }
 

@@ -16,6 +16,9 @@ use crate::services::channels::ChannelScope;
 use crate::services::registration::{register_work, NewItem, NewWork, RegistrationError};
 use crate::store::platform::Role;
 use crate::store::Repository;
+use actix_multipart::form::bytes::Bytes as MultipartBytes;
+use actix_multipart::form::text::Text;
+use actix_multipart::form::{MultipartForm, MultipartFormConfig};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{ChannelId, OfferId, PartyId, WorkId};
@@ -309,8 +312,10 @@ pub fn new_work(
     source_url: &str,
     items: Vec<NewItem>,
 ) -> Result<NewWork, ApiError> {
-    if items.iter().all(|i| i.bytes.iter().all(u8::is_ascii_whitespace)) {
-        return Err(ApiError::invalid("paste the work's text or HTML"));
+    if items.is_empty()
+        || items.iter().all(|i| i.kind != ContentKind::Image && i.bytes.iter().all(u8::is_ascii_whitespace))
+    {
+        return Err(ApiError::invalid("give the work's text or an image file"));
     }
     let source_url = check_source_url(source_url, channel)?;
     Ok(NewWork {
@@ -355,34 +360,66 @@ pub fn registration_error(e: RegistrationError) -> ApiError {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct WorkForm {
-    csrf: String,
-    title: String,
-    author: String,
-    #[serde(default)]
-    source_url: String,
-    #[serde(default)]
-    channel: String,
-    content: String,
+/// A work as the dashboard form or a multipart API call submits it: text, an image, or both (an
+/// article with its photo). Text fields and files travel as `multipart/form-data`.
+#[derive(Debug, MultipartForm)]
+pub struct WorkUpload {
+    /// The CSRF token (form field; API calls send the `X-CSRF-Token` header instead).
+    pub csrf: Option<Text<String>>,
+    /// Title.
+    pub title: Text<String>,
+    /// Author.
+    pub author: Text<String>,
+    /// Where it is published, on a verified channel.
+    pub source_url: Option<Text<String>>,
+    /// One of the holder's channels.
+    pub channel: Option<Text<String>>,
+    /// The text or HTML.
+    pub content: Option<Text<String>>,
+    /// An image file (JPEG, PNG, WebP, GIF).
+    #[multipart(limit = "12MB")]
+    pub image: Option<MultipartBytes>,
 }
 
-async fn add_work(state: State, req: HttpRequest, form: web::Form<WorkForm>) -> Result<HttpResponse, ApiError> {
-    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
-    let channel = if form.channel.is_empty() {
-        None
-    } else {
-        Some(work_channel(&state, &user.id, &form.channel).await.map_err(ApiError::page)?)
-    };
-    let work = new_work(
-        &user.id,
-        channel.as_ref(),
-        &form.title,
-        &form.author,
-        &form.source_url,
-        vec![text_item(&form.content)],
-    )
-    .map_err(ApiError::page)?;
+impl WorkUpload {
+    /// The content items: the text when it is not blank, the image when a file was chosen.
+    pub fn items(&self) -> Vec<NewItem> {
+        let mut items = Vec::new();
+        if let Some(text) = self.content.as_ref().filter(|t| !t.trim().is_empty()) {
+            items.push(text_item(text));
+        }
+        if let Some(image) = self.image.as_ref().filter(|f| !f.data.is_empty()) {
+            let file = image.file_name.clone().filter(|n| !n.is_empty());
+            items.push(NewItem { kind: ContentKind::Image, bytes: image.data.to_vec(), file });
+        }
+        items
+    }
+
+    /// Checks it as [`new_work`] does and turns it into a registration for `owner`.
+    pub async fn into_work(self, state: &State, owner: &PartyId) -> Result<NewWork, ApiError> {
+        let channel = match self.channel.as_ref().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+            Some(c) => Some(work_channel(state, owner, c).await?),
+            None => None,
+        };
+        let items = self.items();
+        if items.is_empty() {
+            return Err(ApiError::invalid("give the work's text or an image file"));
+        }
+        let source_url = self.source_url.as_deref().map_or("", |s| s.as_str());
+        new_work(owner, channel.as_ref(), &self.title, &self.author, source_url, items)
+    }
+}
+
+/// Multipart limits of work uploads: one image of up to 12 MB plus its text fields.
+pub fn upload_config() -> MultipartFormConfig {
+    MultipartFormConfig::default().total_limit(13 * 1024 * 1024).memory_limit(13 * 1024 * 1024)
+}
+
+async fn add_work(state: State, req: HttpRequest, form: MultipartForm<WorkUpload>) -> Result<HttpResponse, ApiError> {
+    let form = form.into_inner();
+    let csrf = form.csrf.as_ref().map_or("", |t| t.as_str()).to_owned();
+    let user = form_user(&state, &req, &csrf, &[Role::Holder]).await?;
+    let work = form.into_work(&state, &user.id).await.map_err(ApiError::page)?;
     register(&state, work).await.map_err(ApiError::page)?;
     Ok(see_other("/dashboard#works"))
 }
@@ -472,7 +509,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/dashboard/channels", web::post().to(new_channel))
         .route("/dashboard/channels/{id}/verify", web::post().to(verify))
         .route("/dashboard/channels/{id}/offers", web::post().to(add_offer))
-        .route("/dashboard/works", web::post().to(add_work));
+        .service(web::resource("/dashboard/works").app_data(upload_config()).route(web::post().to(add_work)));
 }
 
 #[cfg(test)]
