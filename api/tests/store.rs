@@ -2,7 +2,8 @@
 //! in-memory simulation, and the invariants checked on what is on disk.
 
 use anyhow::Result;
-use seal_api::store::{demo, Repository, SettleOptions, SqliteStore, StoreError};
+use seal_api::store::prelude::*;
+use seal_api::store::{demo, SettleOptions, SqliteStore, StoreError};
 use seal_licensing::book::{self, BookError, BookStore};
 use seal_licensing::ids::{LicenceId, OfferId, OperationId};
 use seal_licensing::invariants;

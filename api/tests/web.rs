@@ -6,7 +6,7 @@ use actix_web::{test, web};
 use anyhow::{Context, Result};
 use seal_api::config::ServeConfig;
 use seal_api::services::payment::{PaymentEvent, PaymentStatus};
-use seal_api::store::Outbox;
+use seal_api::store::prelude::*;
 use seal_api::web::{app, open_state, AppState};
 use seal_licensing::Timestamp;
 use serde_json::{json, Value};

@@ -4,6 +4,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use seal_api::store::platform::{Role, User};
+use seal_api::store::prelude::*;
 use seal_api::store::SqliteStore;
 use std::io::BufRead;
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ use crate::{corpus, eval_json};
 use anyhow::{ensure, Context, Result};
 use seal_api::monitor::{KindHint, Scope};
 use seal_api::services::import::DataDir;
+use seal_api::store::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

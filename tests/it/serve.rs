@@ -2,6 +2,7 @@
 //! and clear errors for bad settings.
 
 use anyhow::{ensure, Result};
+use seal_api::store::prelude::*;
 use std::process::Command;
 
 fn seal() -> Command {

@@ -13,6 +13,7 @@ pub mod log;
 
 use crate::content::ContentStore;
 use crate::domain::{ContentKind, EngineId, Sha256Hex};
+use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
 use log::{LogRecord, LogWriter, Op};
 use seal_engine::image::{self, ImageConfig, ImageMatcher, OriginalFingerprint};

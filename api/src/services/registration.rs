@@ -22,6 +22,7 @@ use crate::content::ContentStore;
 use crate::domain::{ContentKind, Sha256Hex};
 use crate::monitor::{Monitor, MonitorError, Prepared};
 use crate::store::contents::NewContent;
+use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
 use seal_licensing::ids::{ChannelId, PartyId, WorkId};
 use seal_licensing::offer::Work;

@@ -10,6 +10,7 @@
 //! another holder's page show their seal by registering a work with that page's URL.
 
 use crate::store::platform::WorkLicences;
+use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
 use bytes::Bytes;
 use seal_licensing::ids::{ChannelId, PartyId, WorkId};

@@ -105,10 +105,58 @@ fn content_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ContentRow, Sto
 
 const CONTENT_SELECT: &str = "SELECT engine_id, work, owner, sha256, kind, file FROM work_contents";
 
-impl SqliteStore {
+/// What registered works contain, their engine ids, and the domain-event outbox.
+pub trait Contents {
     /// The work of `owner` that already holds one of these content hashes, if any: registration is
     /// idempotent by content per rights holder.
-    pub fn work_with_content(&self, owner: &PartyId, hashes: &[Sha256Hex]) -> Result<Option<WorkId>, StoreError> {
+    fn work_with_content(&self, owner: &PartyId, hashes: &[Sha256Hex]) -> Result<Option<WorkId>, StoreError>;
+    /// Registers works with their contents in ONE transaction: per work the work record, one
+    /// `work_contents` row per item with a freshly allocated engine id, and a `work.registered` event.
+    /// Each work is all-or-nothing on its own (a savepoint), so one refused work does not affect the
+    /// others; the outer `Err` means the commit failed and nothing was stored. Returns, per work, the
+    /// engine ids given to its items (in item order) or why it was refused.
+    fn register_works_with_contents(
+        &mut self,
+        works: &[(Work, Vec<NewContent>)],
+        now: Timestamp,
+    ) -> Result<Vec<Result<Vec<EngineId>, StoreError>>, StoreError>;
+    /// Gives an already registered work that has no content yet (one registered through
+    /// [`crate::store::Repository::register_work`], like the demo world's) its content rows, engine ids and
+    /// a `work.registered` event, in one transaction: the event is written here because the work gained
+    /// what makes it matchable only now, and a subscriber needs the same payload as for any other
+    /// registration. The first item's hash must be the work's `content_sha256`. Idempotent: `Ok(None)`
+    /// when the work already holds exactly these items; a work holding other content is a conflict.
+    fn attach_contents(
+        &mut self,
+        work: &WorkId,
+        items: &[NewContent],
+        now: Timestamp,
+    ) -> Result<Option<Vec<EngineId>>, StoreError>;
+    /// Every stored content item, in engine-id order (what the monitor checks its indexes against).
+    fn content_rows(&self) -> Result<Vec<ContentRow>, StoreError>;
+    /// Every stored engine id with its kind: the cheap form of [`Self::content_rows`] for start-up.
+    fn engine_ids(&self) -> Result<Vec<(EngineId, ContentKind)>, StoreError>;
+    /// The content item fingerprinted under `engine_id`, with its work's title.
+    fn content_by_engine_id(&self, engine_id: EngineId) -> Result<Option<(ContentRow, String)>, StoreError>;
+    /// Works and content items stored: `(works with contents, content rows)`.
+    fn content_counts(&self) -> Result<(i64, i64), StoreError>;
+    /// The oldest events not yet published, at most `limit`.
+    fn unpublished_events(&self, limit: usize) -> Result<Vec<Event>, StoreError>;
+    /// Writes a domain event into the outbox. Call it inside the use case's unit
+    /// ([`SqliteStore::atomically`]) so the event commits exactly when the change does.
+    fn record_event(
+        &mut self,
+        kind: &str,
+        subject: &str,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Marks an event published (once; a second call changes nothing).
+    fn mark_event_published(&mut self, id: i64, at: Timestamp) -> Result<(), StoreError>;
+}
+
+impl Contents for SqliteStore {
+    fn work_with_content(&self, owner: &PartyId, hashes: &[Sha256Hex]) -> Result<Option<WorkId>, StoreError> {
         let mut stmt = self.conn.prepare_cached("SELECT work FROM work_contents WHERE owner = ?1 AND sha256 = ?2")?;
         for hash in hashes {
             let work: Option<String> =
@@ -120,12 +168,7 @@ impl SqliteStore {
         Ok(None)
     }
 
-    /// Registers works with their contents in ONE transaction: per work the work record, one
-    /// `work_contents` row per item with a freshly allocated engine id, and a `work.registered` event.
-    /// Each work is all-or-nothing on its own (a savepoint), so one refused work does not affect the
-    /// others; the outer `Err` means the commit failed and nothing was stored. Returns, per work, the
-    /// engine ids given to its items (in item order) or why it was refused.
-    pub fn register_works_with_contents(
+    fn register_works_with_contents(
         &mut self,
         works: &[(Work, Vec<NewContent>)],
         now: Timestamp,
@@ -145,13 +188,7 @@ impl SqliteStore {
         Ok(results)
     }
 
-    /// Gives an already registered work that has no content yet (one registered through
-    /// [`crate::store::Repository::register_work`], like the demo world's) its content rows, engine ids and
-    /// a `work.registered` event, in one transaction: the event is written here because the work gained
-    /// what makes it matchable only now, and a subscriber needs the same payload as for any other
-    /// registration. The first item's hash must be the work's `content_sha256`. Idempotent: `Ok(None)`
-    /// when the work already holds exactly these items; a work holding other content is a conflict.
-    pub fn attach_contents(
+    fn attach_contents(
         &mut self,
         work: &WorkId,
         items: &[NewContent],
@@ -192,15 +229,13 @@ impl SqliteStore {
         Ok(Some(ids))
     }
 
-    /// Every stored content item, in engine-id order (what the monitor checks its indexes against).
-    pub fn content_rows(&self) -> Result<Vec<ContentRow>, StoreError> {
+    fn content_rows(&self) -> Result<Vec<ContentRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!("{CONTENT_SELECT} ORDER BY engine_id"))?;
         let rows = stmt.query_map([], content_row)?;
         rows.map(|r| r?).collect()
     }
 
-    /// Every stored engine id with its kind: the cheap form of [`Self::content_rows`] for start-up.
-    pub fn engine_ids(&self) -> Result<Vec<(EngineId, ContentKind)>, StoreError> {
+    fn engine_ids(&self) -> Result<Vec<(EngineId, ContentKind)>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT engine_id, kind FROM work_contents")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         rows.map(|r| {
@@ -211,8 +246,7 @@ impl SqliteStore {
         .collect()
     }
 
-    /// The content item fingerprinted under `engine_id`, with its work's title.
-    pub fn content_by_engine_id(&self, engine_id: EngineId) -> Result<Option<(ContentRow, String)>, StoreError> {
+    fn content_by_engine_id(&self, engine_id: EngineId) -> Result<Option<(ContentRow, String)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!("{CONTENT_SELECT} WHERE engine_id = ?1"))?;
         let row = stmt.query_row([engine_id.stored()], content_row).optional()?;
         let Some(row) = row.transpose()? else { return Ok(None) };
@@ -225,15 +259,13 @@ impl SqliteStore {
         Ok(Some((row, work.title)))
     }
 
-    /// Works and content items stored: `(works with contents, content rows)`.
-    pub fn content_counts(&self) -> Result<(i64, i64), StoreError> {
+    fn content_counts(&self) -> Result<(i64, i64), StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(DISTINCT work), COUNT(*) FROM work_contents", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?)
     }
 
-    /// The oldest events not yet published, at most `limit`.
-    pub fn unpublished_events(&self, limit: usize) -> Result<Vec<Event>, StoreError> {
+    fn unpublished_events(&self, limit: usize) -> Result<Vec<Event>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, kind, subject, payload, at FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?1",
         )?;
@@ -250,9 +282,7 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Writes a domain event into the outbox. Call it inside the use case's unit
-    /// ([`SqliteStore::atomically`]) so the event commits exactly when the change does.
-    pub fn record_event(
+    fn record_event(
         &mut self,
         kind: &str,
         subject: &str,
@@ -262,8 +292,7 @@ impl SqliteStore {
         insert_event(&self.conn, kind, subject, payload, now)
     }
 
-    /// Marks an event published (once; a second call changes nothing).
-    pub fn mark_event_published(&mut self, id: i64, at: Timestamp) -> Result<(), StoreError> {
+    fn mark_event_published(&mut self, id: i64, at: Timestamp) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE events SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL",
             params![id, at.unix_ms()],

@@ -1,10 +1,15 @@
-//! Storage for the licensing domain.
+//! Storage, behind one trait per area, each implemented by the SQLite backend ([`SqliteStore`], the
+//! embedded default) and next by PostgreSQL:
 //!
-//! [`Repository`] is the narrow interface the rest of the platform uses: register records, buy, object,
-//! resolve, run a settlement pass, read balances and records, and export a [`Snapshot`] for checks. The
-//! SQLite backend ([`SqliteStore`]) is the embedded default; a PostgreSQL backend implements the same
-//! trait by implementing `seal_licensing::book::BookStore` on its transaction type and wrapping each
-//! operation in a transaction, exactly as `sqlite.rs` does.
+//! - [`Repository`]: the licensing domain: register records, buy, object, resolve, run a settlement
+//!   pass, read balances and records, and export a [`Snapshot`] for checks. A PostgreSQL backend
+//!   implements `seal_licensing::book::BookStore` on its transaction type and wraps each operation in a
+//!   transaction, exactly as `sqlite.rs` does.
+//! - [`Accounts`] (users, sessions, resets), [`Channels`] (channels, offers, ownership claims),
+//!   [`Checkouts`] (checkouts, the sandbox's payments, webhook events), [`Reports`] (listings and
+//!   reports), [`Contents`] (work contents, engine ids, the domain-event outbox), [`Outbox`] (mail).
+//!   `prelude` brings them all into scope.
+//! - Units of work (`unit.rs`, [`SqliteStore::atomically`]): a use case is one transaction.
 //!
 //! **Architecture invariant**: every business rule lives in `seal-licensing`; this module only
 //! translates between rows and domain values and decides transaction boundaries. Every multi-row change
@@ -18,7 +23,14 @@ pub mod platform;
 mod sqlite;
 mod unit;
 
+pub use contents::Contents;
 pub use outbox::Outbox;
+pub use platform::{Accounts, Channels, Checkouts, Reports};
+
+/// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
+pub mod prelude {
+    pub use super::{Accounts, Channels, Checkouts, Contents, Outbox, Reports, Repository};
+}
 
 pub use sqlite::{status_counts, SqliteStore};
 

@@ -350,32 +350,33 @@ pub(super) fn page_limit(limit: usize) -> i64 {
 }
 
 impl SqliteStore {
-    /// Creates a user. A taken email address gives [`StoreError::Conflict`].
-    pub fn create_user(&mut self, user: &User) -> Result<(), StoreError> {
-        let inserted = self.conn.execute(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT DO NOTHING",
-            params![
-                user.id.as_str(),
-                user.email,
-                user.name,
-                user.role.as_str(),
-                user.password_hash,
-                user.created_at.unix_ms()
-            ],
+    /// Runs a settlement pass and records it (who started it, what it did) for the admin console.
+    pub fn settle_and_record(&mut self, started_by: &str, now: Timestamp) -> Result<SettlementRun, StoreError> {
+        use super::Repository;
+        let report = self.settle(now, super::SettleOptions::default())?;
+        let run = SettlementRun {
+            started_by: started_by.to_owned(),
+            at: now,
+            licences: report.invoices.len() as i64,
+            payouts: report.payouts.len() as i64,
+            paid_out_minor: report.by_holder.values().map(|t| t.paid_out_minor).sum(),
+        };
+        self.conn.execute(
+            "INSERT INTO settlement_runs (started_by, at, licences, payouts, paid_out_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![run.started_by, now.unix_ms(), run.licences, run.payouts, run.paid_out_minor],
         )?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(format!("the email address {} is already registered", user.email)));
-        }
-        Ok(())
+        Ok(run)
     }
 
-    /// Sets a password on an account and ends every session of it, in one transaction.
-    pub fn set_password(&mut self, user: &PartyId, password_hash: &str) -> Result<(), StoreError> {
+    /// Registers many works in one transaction (bulk imports and load tests).
+    pub fn register_works(&mut self, works: &[Work]) -> Result<(), StoreError> {
         let tx = super::unit::begin(&self.conn)?;
-        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.as_str()])?;
-        tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [user.as_str()])?;
+        {
+            let mut sql = super::sqlite::Sql(&tx);
+            for w in works {
+                seal_licensing::book::register_work(&mut sql, w)?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }
@@ -409,57 +410,6 @@ impl SqliteStore {
         .transpose()
     }
 
-    /// The user with this email address (any letter case).
-    pub fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        self.user_where("email = ?1", email)
-    }
-
-    /// The user with this id.
-    pub fn user(&self, id: &PartyId) -> Result<Option<User>, StoreError> {
-        self.user_where("id = ?1", id.as_str())
-    }
-
-    /// Stores a session under the SHA-256 of its token (a stolen database yields no usable cookie).
-    pub fn create_session(
-        &mut self,
-        token_hash: &str,
-        user: &PartyId,
-        expires_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-            params![token_hash, user.as_str(), expires_at.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// The user of an unexpired session.
-    pub fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>, StoreError> {
-        let id: Option<String> = self
-            .conn
-            .prepare_cached("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
-            .query_row(params![token_hash, now.unix_ms()], |r| r.get(0))
-            .optional()?;
-        match id {
-            Some(id) => self.user_where("id = ?1", &id),
-            None => Ok(None),
-        }
-    }
-
-    /// Ends a session, and drops every expired one while at it.
-    pub fn delete_session(&mut self, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.conn.execute(
-            "DELETE FROM sessions WHERE token_hash = ?1 OR expires_at <= ?2",
-            params![token_hash, now.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// A channel.
-    pub fn channel(&self, id: &ChannelId) -> Result<Option<Channel>, StoreError> {
-        self.doc_where("channels", "id = ?1", id.as_str())
-    }
-
     fn doc_where<T: serde::de::DeserializeOwned>(
         &self,
         table: &'static str,
@@ -480,103 +430,6 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(params, |r| r.get::<_, String>(0))?;
         rows.map(|d| from_doc(table, &d?)).collect()
-    }
-
-    /// An offer.
-    pub fn offer(&self, id: &OfferId) -> Result<Option<Offer>, StoreError> {
-        self.doc_where("offers", "id = ?1", id.as_str())
-    }
-
-    /// A page of a holder's channels, by id after `cursor`.
-    pub fn channels_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Channel>, StoreError> {
-        self.docs(
-            "channels",
-            "SELECT doc FROM channels WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-            params![owner.as_str(), cursor, page_limit(limit)],
-        )
-    }
-
-    /// A page of a holder's works.
-    pub fn works_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Work>, StoreError> {
-        self.docs(
-            "works",
-            "SELECT doc FROM works WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-            params![owner.as_str(), cursor, page_limit(limit)],
-        )
-    }
-
-    /// A page of a holder's offers.
-    pub fn offers_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Offer>, StoreError> {
-        self.docs(
-            "offers",
-            "SELECT doc FROM offers WHERE assigner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-            params![owner.as_str(), cursor, page_limit(limit)],
-        )
-    }
-
-    /// A page of the licences a holder granted.
-    pub fn licences_granted(&self, holder: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError> {
-        self.docs(
-            "licences",
-            "SELECT doc FROM licences WHERE holder = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-            params![holder.as_str(), cursor, page_limit(limit)],
-        )
-    }
-
-    /// A page of the licences a licensee holds.
-    pub fn licences_held(&self, licensee: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError> {
-        self.docs(
-            "licences",
-            "SELECT doc FROM licences WHERE licensee = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-            params![licensee.as_str(), cursor, page_limit(limit)],
-        )
-    }
-
-    /// Invoices of licences a party granted or holds, newest first (at most `limit`).
-    pub fn invoices_of(&self, party: &PartyId, limit: usize) -> Result<Vec<Invoice>, StoreError> {
-        self.docs(
-            "invoices",
-            "SELECT i.doc FROM invoices i JOIN licences l ON l.id = i.licence
-             WHERE l.holder = ?1 OR l.licensee = ?1 ORDER BY i.issued_at DESC, i.number DESC LIMIT ?2",
-            params![party.as_str(), page_limit(limit)],
-        )
-    }
-
-    /// Every work, every offer and every channel: what the seal cache is built from at start.
-    pub fn all_works(&self) -> Result<Vec<Work>, StoreError> {
-        self.docs("works", "SELECT doc FROM works ORDER BY id", [])
-    }
-
-    /// Every offer.
-    pub fn all_offers(&self) -> Result<Vec<Offer>, StoreError> {
-        self.docs("offers", "SELECT doc FROM offers ORDER BY id", [])
-    }
-
-    /// Every rights holder.
-    pub fn all_holders(&self) -> Result<Vec<seal_licensing::offer::RightsHolder>, StoreError> {
-        self.docs("holders", "SELECT doc FROM holders ORDER BY id", [])
-    }
-
-    /// A rights holder's display name (empty if unknown).
-    pub fn holder_name(&self, id: &PartyId) -> Result<String, StoreError> {
-        let h: Option<seal_licensing::offer::RightsHolder> = self.doc_where("holders", "id = ?1", id.as_str())?;
-        Ok(h.map(|h| h.name).unwrap_or_default())
-    }
-
-    /// Every channel.
-    pub fn all_channels(&self) -> Result<Vec<Channel>, StoreError> {
-        self.docs("channels", "SELECT doc FROM channels ORDER BY id", [])
-    }
-
-    /// Licence counts and licensed sites of every work that has licences (of one rights holder, or of
-    /// all).
-    pub fn licence_aggregates(&self, holder: Option<&PartyId>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
-        self.aggregate("(?1 IS NULL OR holder = ?1)", holder.map(|h| h.as_str()))
-    }
-
-    /// The licence aggregates of one work.
-    pub fn work_licences(&self, work: &WorkId) -> Result<WorkLicences, StoreError> {
-        Ok(self.aggregate("work = ?1", Some(work.as_str()))?.pop().map(|(_, agg)| agg).unwrap_or_default())
     }
 
     fn aggregate(&self, clause: &str, value: Option<&str>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
@@ -600,13 +453,486 @@ impl SqliteStore {
         Ok(out)
     }
 
+    fn sandbox_payment_where(&self, clause: &str, value: &str) -> Result<Option<SandboxPayment>, StoreError> {
+        let sql = format!("SELECT id, checkout, amount_minor, currency, status FROM sandbox_payments WHERE {clause}");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([value], |r| {
+                Ok(SandboxPayment {
+                    id: r.get(0)?,
+                    checkout: r.get(1)?,
+                    amount_minor: r.get(2)?,
+                    currency: r.get(3)?,
+                    status: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+}
+
+/// Users, sessions and password resets.
+pub trait Accounts {
+    /// Creates a user. A taken email address gives [`StoreError::Conflict`].
+    fn create_user(&mut self, user: &User) -> Result<(), StoreError>;
+    /// Sets a password on an account and ends every session of it, in one transaction.
+    fn set_password(&mut self, user: &PartyId, password_hash: &str) -> Result<(), StoreError>;
+    /// The user with this email address (any letter case).
+    fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this id.
+    fn user(&self, id: &PartyId) -> Result<Option<User>, StoreError>;
+    /// Stores a session under the SHA-256 of its token (a stolen database yields no usable cookie).
+    fn create_session(&mut self, token_hash: &str, user: &PartyId, expires_at: Timestamp) -> Result<(), StoreError>;
+    /// The user of an unexpired session.
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>, StoreError>;
+    /// Ends a session, and drops every expired one while at it.
+    fn delete_session(&mut self, token_hash: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Stores a password-reset token (its SHA-256).
+    fn create_reset(&mut self, token_hash: &str, user: &PartyId, expires_at: Timestamp) -> Result<(), StoreError>;
+    /// Uses a reset token: sets the password and ends every session of the account, in one
+    /// transaction. `Ok(None)` when the token is unknown, used or expired.
+    fn reset_password(
+        &mut self,
+        token_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PartyId>, StoreError>;
+}
+
+impl Accounts for SqliteStore {
+    fn create_user(&mut self, user: &User) -> Result<(), StoreError> {
+        let inserted = self.conn.execute(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT DO NOTHING",
+            params![
+                user.id.as_str(),
+                user.email,
+                user.name,
+                user.role.as_str(),
+                user.password_hash,
+                user.created_at.unix_ms()
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!("the email address {} is already registered", user.email)));
+        }
+        Ok(())
+    }
+
+    fn set_password(&mut self, user: &PartyId, password_hash: &str) -> Result<(), StoreError> {
+        let tx = super::unit::begin(&self.conn)?;
+        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.as_str(), password_hash])?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.as_str()])?;
+        tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [user.as_str()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("email = ?1", email)
+    }
+
+    fn user(&self, id: &PartyId) -> Result<Option<User>, StoreError> {
+        self.user_where("id = ?1", id.as_str())
+    }
+
+    fn create_session(&mut self, token_hash: &str, user: &PartyId, expires_at: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user.as_str(), expires_at.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn session_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>, StoreError> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
+            .query_row(params![token_hash, now.unix_ms()], |r| r.get(0))
+            .optional()?;
+        match id {
+            Some(id) => self.user_where("id = ?1", &id),
+            None => Ok(None),
+        }
+    }
+
+    fn delete_session(&mut self, token_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1 OR expires_at <= ?2",
+            params![token_hash, now.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn create_reset(&mut self, token_hash: &str, user: &PartyId, expires_at: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user.as_str(), expires_at.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn reset_password(
+        &mut self,
+        token_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<PartyId>, StoreError> {
+        let tx = super::unit::begin(&self.conn)?;
+        let user: Option<String> = tx
+            .query_row(
+                "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                 RETURNING user_id",
+                params![token_hash, now.unix_ms()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(user) = user else { return Ok(None) };
+        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user, password_hash])?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+        // Every other reset link of the account dies with this one: a link sent earlier (perhaps to a
+        // mailbox read by someone else) must not undo the new password.
+        tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [&user])?;
+        tx.commit()?;
+        Ok(Some(PartyId::new(user).map_err(|e| corrupt("password_resets", e))?))
+    }
+}
+
+/// Channels, offers and ownership claims.
+pub trait Channels {
+    /// A channel.
+    fn channel(&self, id: &ChannelId) -> Result<Option<Channel>, StoreError>;
+    /// An offer.
+    fn offer(&self, id: &OfferId) -> Result<Option<Offer>, StoreError>;
+    /// A page of a holder's channels, by id after `cursor`.
+    fn channels_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Channel>, StoreError>;
+    /// A page of a holder's offers.
+    fn offers_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Offer>, StoreError>;
+    /// Every offer.
+    fn all_offers(&self) -> Result<Vec<Offer>, StoreError>;
+    /// Every channel.
+    fn all_channels(&self) -> Result<Vec<Channel>, StoreError>;
+    /// Channels whose ownership is not yet proven, with their claims.
+    fn pending_claims(&self, limit: usize) -> Result<Vec<(Channel, ChannelClaim)>, StoreError>;
+    /// The claim of a channel.
+    fn claim(&self, channel: &ChannelId) -> Result<Option<ChannelClaim>, StoreError>;
+    /// Records a claim token for a channel (keeps an existing one).
+    fn put_claim(&mut self, channel: &ChannelId, token: &str) -> Result<(), StoreError>;
+    /// Marks a channel's ownership proven.
+    fn verify_claim(&mut self, channel: &ChannelId, method: &str, now: Timestamp) -> Result<(), StoreError>;
+}
+
+impl Channels for SqliteStore {
+    fn channel(&self, id: &ChannelId) -> Result<Option<Channel>, StoreError> {
+        self.doc_where("channels", "id = ?1", id.as_str())
+    }
+
+    fn offer(&self, id: &OfferId) -> Result<Option<Offer>, StoreError> {
+        self.doc_where("offers", "id = ?1", id.as_str())
+    }
+
+    fn channels_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Channel>, StoreError> {
+        self.docs(
+            "channels",
+            "SELECT doc FROM channels WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![owner.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    fn offers_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Offer>, StoreError> {
+        self.docs(
+            "offers",
+            "SELECT doc FROM offers WHERE assigner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![owner.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    fn all_offers(&self) -> Result<Vec<Offer>, StoreError> {
+        self.docs("offers", "SELECT doc FROM offers ORDER BY id", [])
+    }
+
+    fn all_channels(&self) -> Result<Vec<Channel>, StoreError> {
+        self.docs("channels", "SELECT doc FROM channels ORDER BY id", [])
+    }
+
+    fn pending_claims(&self, limit: usize) -> Result<Vec<(Channel, ChannelClaim)>, StoreError> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT channel FROM channel_claims WHERE verified_at IS NULL ORDER BY channel LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([page_limit(limit)], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            let id = ChannelId::new(id).map_err(|e| corrupt("channel_claims", e))?;
+            if let (Some(c), Some(k)) = (self.channel(&id)?, self.claim(&id)?) {
+                out.push((c, k));
+            }
+        }
+        Ok(out)
+    }
+
+    fn claim(&self, channel: &ChannelId) -> Result<Option<ChannelClaim>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT token, verified_at, method FROM channel_claims WHERE channel = ?1")?
+            .query_row([channel.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<String>>(2)?))
+            })
+            .optional()?;
+        Ok(row.map(|(token, verified, method)| ChannelClaim {
+            channel: channel.clone(),
+            token,
+            verified_at: verified.map(Timestamp::from_unix_ms),
+            method,
+        }))
+    }
+
+    fn put_claim(&mut self, channel: &ChannelId, token: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO channel_claims (channel, token) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![channel.as_str(), token],
+        )?;
+        Ok(())
+    }
+
+    fn verify_claim(&mut self, channel: &ChannelId, method: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE channel_claims SET verified_at = ?2, method = ?3 WHERE channel = ?1 AND verified_at IS NULL",
+            params![channel.as_str(), now.unix_ms(), method],
+        )?;
+        Ok(())
+    }
+}
+
+/// Checkout sessions, the sandbox provider's payments and received webhook events.
+pub trait Checkouts {
+    /// Opens a checkout session.
+    fn create_checkout(&mut self, c: &Checkout) -> Result<(), StoreError>;
+    /// A checkout session.
+    fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError>;
+    /// Rewrites an open checkout's details (not its status); false when it has ended.
+    fn update_open_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError>;
+    /// Moves an open checkout to its end state. Returns false (and writes nothing) if it had already
+    /// ended: the caller then reads the stored outcome instead.
+    fn finish_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError>;
+    /// Records a webhook event id; false if it was seen before (a replay).
+    fn record_webhook_event(&mut self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Opens a sandbox payment.
+    fn create_sandbox_payment(
+        &mut self,
+        id: &str,
+        checkout: &str,
+        amount_minor: i64,
+        currency: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// A sandbox payment.
+    fn sandbox_payment(&self, id: &str) -> Result<Option<SandboxPayment>, StoreError>;
+    /// The sandbox payment of a checkout.
+    fn sandbox_payment_of(&self, checkout: &str) -> Result<Option<SandboxPayment>, StoreError>;
+    /// Ends a pending sandbox payment (a second pay or decline is ignored: the first answer stands).
+    fn set_sandbox_payment_status(&mut self, id: &str, status: PaymentStatus, now: Timestamp)
+        -> Result<(), StoreError>;
+}
+
+impl Checkouts for SqliteStore {
+    fn create_checkout(&mut self, c: &Checkout) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO checkouts (id, work, offer, buyer, status, licence, created_at, updated_at, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                c.id,
+                c.work.as_str(),
+                c.offer.as_str(),
+                c.buyer.as_str(),
+                c.status.as_str(),
+                c.licence.as_ref().map(|l| l.as_str()),
+                c.created_at.unix_ms(),
+                c.updated_at.unix_ms(),
+                to_doc(c)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
+        self.doc_where("checkouts", "id = ?1", id)
+    }
+
+    fn update_open_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE checkouts SET updated_at = ?2, doc = ?3 WHERE id = ?1 AND status = 'open'",
+            params![c.id, c.updated_at.unix_ms(), to_doc(c)],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn finish_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
+        let tx = super::unit::begin(&self.conn)?;
+        let changed = tx.execute(
+            "UPDATE checkouts SET status = ?2, licence = ?3, updated_at = ?4, doc = ?5 WHERE id = ?1 AND status = 'open'",
+            params![c.id, c.status.as_str(), c.licence.as_ref().map(|l| l.as_str()), c.updated_at.unix_ms(), to_doc(c)],
+        )?;
+        tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    fn record_webhook_event(&mut self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO webhook_events (id, received_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![id, now.unix_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn create_sandbox_payment(
+        &mut self,
+        id: &str,
+        checkout: &str,
+        amount_minor: i64,
+        currency: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sandbox_payments (id, checkout, amount_minor, currency, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![id, checkout, amount_minor, currency, now.unix_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn sandbox_payment(&self, id: &str) -> Result<Option<SandboxPayment>, StoreError> {
+        self.sandbox_payment_where("id = ?1", id)
+    }
+
+    fn sandbox_payment_of(&self, checkout: &str) -> Result<Option<SandboxPayment>, StoreError> {
+        self.sandbox_payment_where("checkout = ?1", checkout)
+    }
+
+    fn set_sandbox_payment_status(
+        &mut self,
+        id: &str,
+        status: PaymentStatus,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if status == PaymentStatus::Pending {
+            return Ok(());
+        }
+        let status = status.as_str();
+        self.conn.execute(
+            "UPDATE sandbox_payments SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
+            params![id, status, now.unix_ms()],
+        )?;
+        Ok(())
+    }
+}
+
+/// Listings and reports for dashboards, the REST API and the seal cache (keyset pages, plain columns).
+pub trait Reports {
+    /// A page of a holder's works.
+    fn works_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Work>, StoreError>;
+    /// A page of the licences a holder granted.
+    fn licences_granted(&self, holder: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError>;
+    /// A page of the licences a licensee holds.
+    fn licences_held(&self, licensee: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError>;
+    /// Invoices of licences a party granted or holds, newest first (at most `limit`).
+    fn invoices_of(&self, party: &PartyId, limit: usize) -> Result<Vec<Invoice>, StoreError>;
+    /// Every work, every offer and every channel: what the seal cache is built from at start.
+    fn all_works(&self) -> Result<Vec<Work>, StoreError>;
+    /// Every rights holder.
+    fn all_holders(&self) -> Result<Vec<seal_licensing::offer::RightsHolder>, StoreError>;
+    /// A rights holder's display name (empty if unknown).
+    fn holder_name(&self, id: &PartyId) -> Result<String, StoreError>;
+    /// Licence counts and licensed sites of every work that has licences (of one rights holder, or of
+    /// all).
+    fn licence_aggregates(&self, holder: Option<&PartyId>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError>;
+    /// The licence aggregates of one work.
+    fn work_licences(&self, work: &WorkId) -> Result<WorkLicences, StoreError>;
     /// Every work of a rights holder (for re-rendering their seals in one pass).
-    pub fn all_works_of(&self, owner: &PartyId) -> Result<Vec<Work>, StoreError> {
+    fn all_works_of(&self, owner: &PartyId) -> Result<Vec<Work>, StoreError>;
+    /// A holder's net money by currency and stage.
+    fn earnings(&self, holder: &PartyId) -> Result<Vec<Earnings>, StoreError>;
+    /// Licences granted per UTC day by a holder (all holders when `None`), over the `days` up to `now`.
+    fn licences_per_day(
+        &self,
+        holder: Option<&PartyId>,
+        now: Timestamp,
+        days: i64,
+    ) -> Result<Vec<DayPoint>, StoreError>;
+    /// Licences in one status (objections for the admin console), oldest first.
+    fn licences_with_status(
+        &self,
+        status: seal_licensing::licence::LicenceStatus,
+        limit: usize,
+    ) -> Result<Vec<Licence>, StoreError>;
+    /// The most recent payouts.
+    fn recent_payouts(&self, limit: usize) -> Result<Vec<seal_licensing::book::Payout>, StoreError>;
+    /// The most recent settlement runs.
+    fn settlement_runs(&self, limit: usize) -> Result<Vec<SettlementRun>, StoreError>;
+}
+
+impl Reports for SqliteStore {
+    fn works_of(&self, owner: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Work>, StoreError> {
+        self.docs(
+            "works",
+            "SELECT doc FROM works WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![owner.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    fn licences_granted(&self, holder: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError> {
+        self.docs(
+            "licences",
+            "SELECT doc FROM licences WHERE holder = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![holder.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    fn licences_held(&self, licensee: &PartyId, cursor: &str, limit: usize) -> Result<Vec<Licence>, StoreError> {
+        self.docs(
+            "licences",
+            "SELECT doc FROM licences WHERE licensee = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            params![licensee.as_str(), cursor, page_limit(limit)],
+        )
+    }
+
+    fn invoices_of(&self, party: &PartyId, limit: usize) -> Result<Vec<Invoice>, StoreError> {
+        self.docs(
+            "invoices",
+            "SELECT i.doc FROM invoices i JOIN licences l ON l.id = i.licence
+             WHERE l.holder = ?1 OR l.licensee = ?1 ORDER BY i.issued_at DESC, i.number DESC LIMIT ?2",
+            params![party.as_str(), page_limit(limit)],
+        )
+    }
+
+    fn all_works(&self) -> Result<Vec<Work>, StoreError> {
+        self.docs("works", "SELECT doc FROM works ORDER BY id", [])
+    }
+
+    fn all_holders(&self) -> Result<Vec<seal_licensing::offer::RightsHolder>, StoreError> {
+        self.docs("holders", "SELECT doc FROM holders ORDER BY id", [])
+    }
+
+    fn holder_name(&self, id: &PartyId) -> Result<String, StoreError> {
+        let h: Option<seal_licensing::offer::RightsHolder> = self.doc_where("holders", "id = ?1", id.as_str())?;
+        Ok(h.map(|h| h.name).unwrap_or_default())
+    }
+
+    fn licence_aggregates(&self, holder: Option<&PartyId>) -> Result<Vec<(WorkId, WorkLicences)>, StoreError> {
+        self.aggregate("(?1 IS NULL OR holder = ?1)", holder.map(|h| h.as_str()))
+    }
+
+    fn work_licences(&self, work: &WorkId) -> Result<WorkLicences, StoreError> {
+        Ok(self.aggregate("work = ?1", Some(work.as_str()))?.pop().map(|(_, agg)| agg).unwrap_or_default())
+    }
+
+    fn all_works_of(&self, owner: &PartyId) -> Result<Vec<Work>, StoreError> {
         self.docs("works", "SELECT doc FROM works WHERE owner = ?1 ORDER BY id", [owner.as_str()])
     }
 
-    /// A holder's net money by currency and stage.
-    pub fn earnings(&self, holder: &PartyId) -> Result<Vec<Earnings>, StoreError> {
+    fn earnings(&self, holder: &PartyId) -> Result<Vec<Earnings>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT currency,
                     SUM(CASE WHEN status IN ('held', 'frozen') THEN net_minor ELSE 0 END),
@@ -627,8 +953,7 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Licences granted per UTC day by a holder (all holders when `None`), over the `days` up to `now`.
-    pub fn licences_per_day(
+    fn licences_per_day(
         &self,
         holder: Option<&PartyId>,
         now: Timestamp,
@@ -654,8 +979,7 @@ impl SqliteStore {
             .collect())
     }
 
-    /// Licences in one status (objections for the admin console), oldest first.
-    pub fn licences_with_status(
+    fn licences_with_status(
         &self,
         status: seal_licensing::licence::LicenceStatus,
         limit: usize,
@@ -667,238 +991,11 @@ impl SqliteStore {
         )
     }
 
-    /// The most recent payouts.
-    pub fn recent_payouts(&self, limit: usize) -> Result<Vec<seal_licensing::book::Payout>, StoreError> {
+    fn recent_payouts(&self, limit: usize) -> Result<Vec<seal_licensing::book::Payout>, StoreError> {
         self.docs("payouts", "SELECT doc FROM payouts ORDER BY created_at DESC, id DESC LIMIT ?1", [page_limit(limit)])
     }
 
-    /// Channels whose ownership is not yet proven, with their claims.
-    pub fn pending_claims(&self, limit: usize) -> Result<Vec<(Channel, ChannelClaim)>, StoreError> {
-        let ids: Vec<String> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT channel FROM channel_claims WHERE verified_at IS NULL ORDER BY channel LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([page_limit(limit)], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let mut out = Vec::new();
-        for id in ids {
-            let id = ChannelId::new(id).map_err(|e| corrupt("channel_claims", e))?;
-            if let (Some(c), Some(k)) = (self.channel(&id)?, self.claim(&id)?) {
-                out.push((c, k));
-            }
-        }
-        Ok(out)
-    }
-
-    /// The claim of a channel.
-    pub fn claim(&self, channel: &ChannelId) -> Result<Option<ChannelClaim>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached("SELECT token, verified_at, method FROM channel_claims WHERE channel = ?1")?
-            .query_row([channel.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<String>>(2)?))
-            })
-            .optional()?;
-        Ok(row.map(|(token, verified, method)| ChannelClaim {
-            channel: channel.clone(),
-            token,
-            verified_at: verified.map(Timestamp::from_unix_ms),
-            method,
-        }))
-    }
-
-    /// Records a claim token for a channel (keeps an existing one).
-    pub fn put_claim(&mut self, channel: &ChannelId, token: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO channel_claims (channel, token) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![channel.as_str(), token],
-        )?;
-        Ok(())
-    }
-
-    /// Marks a channel's ownership proven.
-    pub fn verify_claim(&mut self, channel: &ChannelId, method: &str, now: Timestamp) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE channel_claims SET verified_at = ?2, method = ?3 WHERE channel = ?1 AND verified_at IS NULL",
-            params![channel.as_str(), now.unix_ms(), method],
-        )?;
-        Ok(())
-    }
-
-    /// Opens a checkout session.
-    pub fn create_checkout(&mut self, c: &Checkout) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO checkouts (id, work, offer, buyer, status, licence, created_at, updated_at, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                c.id,
-                c.work.as_str(),
-                c.offer.as_str(),
-                c.buyer.as_str(),
-                c.status.as_str(),
-                c.licence.as_ref().map(|l| l.as_str()),
-                c.created_at.unix_ms(),
-                c.updated_at.unix_ms(),
-                to_doc(c)
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// A checkout session.
-    pub fn checkout(&self, id: &str) -> Result<Option<Checkout>, StoreError> {
-        self.doc_where("checkouts", "id = ?1", id)
-    }
-
-    /// Rewrites an open checkout's details (not its status); false when it has ended.
-    pub fn update_open_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
-        let changed = self.conn.execute(
-            "UPDATE checkouts SET updated_at = ?2, doc = ?3 WHERE id = ?1 AND status = 'open'",
-            params![c.id, c.updated_at.unix_ms(), to_doc(c)],
-        )?;
-        Ok(changed == 1)
-    }
-
-    /// Moves an open checkout to its end state. Returns false (and writes nothing) if it had already
-    /// ended: the caller then reads the stored outcome instead.
-    pub fn finish_checkout(&mut self, c: &Checkout) -> Result<bool, StoreError> {
-        let tx = super::unit::begin(&self.conn)?;
-        let changed = tx.execute(
-            "UPDATE checkouts SET status = ?2, licence = ?3, updated_at = ?4, doc = ?5 WHERE id = ?1 AND status = 'open'",
-            params![c.id, c.status.as_str(), c.licence.as_ref().map(|l| l.as_str()), c.updated_at.unix_ms(), to_doc(c)],
-        )?;
-        tx.commit()?;
-        Ok(changed == 1)
-    }
-
-    /// Records a webhook event id; false if it was seen before (a replay).
-    pub fn record_webhook_event(&mut self, id: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
-            "INSERT INTO webhook_events (id, received_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![id, now.unix_ms()],
-        )?;
-        Ok(n == 1)
-    }
-
-    /// Opens a sandbox payment.
-    pub fn create_sandbox_payment(
-        &mut self,
-        id: &str,
-        checkout: &str,
-        amount_minor: i64,
-        currency: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO sandbox_payments (id, checkout, amount_minor, currency, status, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
-            params![id, checkout, amount_minor, currency, now.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    fn sandbox_payment_where(&self, clause: &str, value: &str) -> Result<Option<SandboxPayment>, StoreError> {
-        let sql = format!("SELECT id, checkout, amount_minor, currency, status FROM sandbox_payments WHERE {clause}");
-        Ok(self
-            .conn
-            .prepare_cached(&sql)?
-            .query_row([value], |r| {
-                Ok(SandboxPayment {
-                    id: r.get(0)?,
-                    checkout: r.get(1)?,
-                    amount_minor: r.get(2)?,
-                    currency: r.get(3)?,
-                    status: r.get(4)?,
-                })
-            })
-            .optional()?)
-    }
-
-    /// A sandbox payment.
-    pub fn sandbox_payment(&self, id: &str) -> Result<Option<SandboxPayment>, StoreError> {
-        self.sandbox_payment_where("id = ?1", id)
-    }
-
-    /// The sandbox payment of a checkout.
-    pub fn sandbox_payment_of(&self, checkout: &str) -> Result<Option<SandboxPayment>, StoreError> {
-        self.sandbox_payment_where("checkout = ?1", checkout)
-    }
-
-    /// Ends a pending sandbox payment (a second pay or decline is ignored: the first answer stands).
-    pub fn set_sandbox_payment_status(
-        &mut self,
-        id: &str,
-        status: PaymentStatus,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        if status == PaymentStatus::Pending {
-            return Ok(());
-        }
-        let status = status.as_str();
-        self.conn.execute(
-            "UPDATE sandbox_payments SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'pending'",
-            params![id, status, now.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// Stores a password-reset token (its SHA-256).
-    pub fn create_reset(&mut self, token_hash: &str, user: &PartyId, expires_at: Timestamp) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-            params![token_hash, user.as_str(), expires_at.unix_ms()],
-        )?;
-        Ok(())
-    }
-
-    /// Uses a reset token: sets the password and ends every session of the account, in one
-    /// transaction. `Ok(None)` when the token is unknown, used or expired.
-    pub fn reset_password(
-        &mut self,
-        token_hash: &str,
-        password_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<PartyId>, StoreError> {
-        let tx = super::unit::begin(&self.conn)?;
-        let user: Option<String> = tx
-            .query_row(
-                "UPDATE password_resets SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-                 RETURNING user_id",
-                params![token_hash, now.unix_ms()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(user) = user else { return Ok(None) };
-        tx.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user, password_hash])?;
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
-        // Every other reset link of the account dies with this one: a link sent earlier (perhaps to a
-        // mailbox read by someone else) must not undo the new password.
-        tx.execute("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL", [&user])?;
-        tx.commit()?;
-        Ok(Some(PartyId::new(user).map_err(|e| corrupt("password_resets", e))?))
-    }
-
-    /// Runs a settlement pass and records it.
-    pub fn settle_and_record(&mut self, started_by: &str, now: Timestamp) -> Result<SettlementRun, StoreError> {
-        use super::Repository;
-        let report = self.settle(now, super::SettleOptions::default())?;
-        let run = SettlementRun {
-            started_by: started_by.to_owned(),
-            at: now,
-            licences: report.invoices.len() as i64,
-            payouts: report.payouts.len() as i64,
-            paid_out_minor: report.by_holder.values().map(|t| t.paid_out_minor).sum(),
-        };
-        self.conn.execute(
-            "INSERT INTO settlement_runs (started_by, at, licences, payouts, paid_out_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![run.started_by, now.unix_ms(), run.licences, run.payouts, run.paid_out_minor],
-        )?;
-        Ok(run)
-    }
-
-    /// The most recent settlement runs.
-    pub fn settlement_runs(&self, limit: usize) -> Result<Vec<SettlementRun>, StoreError> {
+    fn settlement_runs(&self, limit: usize) -> Result<Vec<SettlementRun>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT started_by, at, licences, payouts, paid_out_minor FROM settlement_runs ORDER BY id DESC LIMIT ?1",
         )?;
@@ -912,18 +1009,5 @@ impl SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Registers many works in one transaction (bulk imports and load tests).
-    pub fn register_works(&mut self, works: &[Work]) -> Result<(), StoreError> {
-        let tx = super::unit::begin(&self.conn)?;
-        {
-            let mut sql = super::sqlite::Sql(&tx);
-            for w in works {
-                seal_licensing::book::register_work(&mut sql, w)?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
     }
 }

@@ -18,7 +18,7 @@
 use super::error::ApiError;
 use super::{db, render, State};
 use crate::store::platform::{Role, User};
-use crate::store::Outbox;
+use crate::store::prelude::*;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -295,7 +295,6 @@ pub async fn create_account(
     db(state, move |s| {
         s.create_user(&u)?;
         if u.role == Role::Holder {
-            use crate::store::Repository;
             s.register_holder(&RightsHolder::new(u.id.clone(), u.name.clone()))?;
         }
         Ok(())

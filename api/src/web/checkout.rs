@@ -10,7 +10,7 @@ use super::{db, render, AppState, State};
 use crate::services::checkout::{self, Order};
 use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
-use crate::store::Repository;
+use crate::store::prelude::*;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{LicenceId, OfferId, WorkId};

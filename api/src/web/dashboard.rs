@@ -9,7 +9,7 @@ use super::setup::owned_channel;
 use super::{db, render, svg, State};
 use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{ChannelClaim, DayPoint, Earnings, Role, User};
-use crate::store::Repository;
+use crate::store::prelude::*;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::LicenceId;

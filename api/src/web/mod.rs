@@ -19,7 +19,8 @@ pub mod svg;
 
 use crate::config::ServeConfig;
 use crate::pdf::PdfFont;
-use crate::store::{demo, Repository, SqliteStore};
+use crate::store::prelude::*;
+use crate::store::{demo, SqliteStore};
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
 use error::ApiError;
 use seal_licensing::letter::PlatformKey;

@@ -15,7 +15,7 @@ use super::setup::{create_channel, new_work, owned_channel, parse_kind, preset, 
 use super::{db, State};
 use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{Role, User};
-use crate::store::Repository;
+use crate::store::prelude::*;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{LicenceId, OfferId, WorkId};

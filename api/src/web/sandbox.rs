@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::{db, State};
 use crate::services::payment::{PaymentEvent, PaymentProvider, PaymentStatus, StartedPayment, WebhookError};
 use crate::store::platform::Checkout;
+use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

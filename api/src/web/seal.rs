@@ -12,6 +12,7 @@
 use super::error::ApiError;
 use super::{render, svg, State};
 use crate::services::seal::SealEntry;
+use crate::store::prelude::*;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{ChannelId, OfferId};

@@ -15,7 +15,7 @@ use crate::domain::ContentKind;
 use crate::services::channels::ChannelScope;
 use crate::services::registration::{register_work, NewItem, NewWork, RegistrationError};
 use crate::store::platform::Role;
-use crate::store::Repository;
+use crate::store::prelude::*;
 use actix_multipart::form::bytes::Bytes as MultipartBytes;
 use actix_multipart::form::text::Text;
 use actix_multipart::form::{MultipartForm, MultipartFormConfig};
