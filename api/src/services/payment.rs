@@ -14,9 +14,9 @@
 //! Pay v3: the `Wechatpay-Signature` header, SHA256-RSA over timestamp, nonce and body, then AES-GCM to
 //! decrypt the resource; Stripe: the `Stripe-Signature` header, HMAC-SHA256 like ours) and maps the
 //! event to a [`PaymentEvent`]. `status` calls the provider's query API. Register it in [`Providers`]
-//! (`web::open_state`); `/webhooks/{name}` finds it by name, and nothing else changes.
+//! (`open_state`, in the web layer); `/webhooks/{name}` finds it by name, and nothing else changes.
 //!
-//! The built-in provider is the sandbox (`web/sandbox.rs`); nothing outside that module and the
+//! The built-in provider is the sandbox (the web layer's `sandbox` module); nothing outside it and the
 //! wiring in `open_state` names it.
 
 use crate::store::platform::Checkout;

@@ -2,7 +2,7 @@
 //!
 //! [`SealCache`] holds each work's seal answer as JSON bytes with a strong ETag, rebuilt at start and
 //! refreshed per work (or per channel) when a licence, a work or an offer changes, so the hot path
-//! (`web::seal`) never touches the database. [`SealView`] is the typed form of that answer: its keys
+//! (the web layer's seal handler) never touches the database. [`SealView`] is the typed form of that answer: its keys
 //! are the public seal API, and the seal page, checkout and payment pages read its fields.
 //!
 //! The URL map is keyed per channel: an embed that names channel C only ever resolves to a work
