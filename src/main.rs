@@ -44,6 +44,9 @@ enum Command {
     Works(cli::works::WorksCommand),
     /// Match files against every registered work of a data directory.
     Match(cli::matching::MatchArgs),
+    /// Licences recorded without payment, and allowlists.
+    #[command(subcommand)]
+    Licences(cli::licences::LicencesCommand),
     /// Export offers as ODRL JSON-LD.
     #[command(subcommand)]
     Offers(cli::offers::OffersCommand),
@@ -73,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         Command::Invoice(args) => cli::invoice::run(&args),
         Command::Offers(cmd) => cli::offers::run(&cmd),
         Command::Works(cmd) => cli::works::run(&cmd),
+        Command::Licences(cmd) => cli::licences::run(&cmd),
         Command::Match(args) => cli::matching::run(&args),
     }
 }

@@ -20,12 +20,15 @@ pub enum UseScope {
 }
 
 impl UseScope {
-    /// Whether `url` falls in the scope. Scheme and letter case of the host are ignored.
+    /// Whether `url` falls in the scope. Scheme and letter case of the host are ignored. A domain
+    /// covers every port of its hosts; a URL prefix that names a port covers only that port (a
+    /// contract for `host:8080/partners/` says nothing about the site on port 80), and one without a
+    /// port covers only URLs without one.
     pub fn covers(&self, url: &str) -> bool {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
         let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let host = rest[..host_end].rsplit('@').next().unwrap_or("").split(':').next().unwrap_or("");
-        let host = host.to_ascii_lowercase();
+        let authority = rest[..host_end].rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+        let host = authority.split(':').next().unwrap_or("");
         match self {
             UseScope::Domain(d) => {
                 let d = d.to_ascii_lowercase();
@@ -33,8 +36,8 @@ impl UseScope {
             }
             UseScope::UrlPrefix(p) => {
                 let p = p.split_once("://").map_or(p.as_str(), |(_, r)| r);
-                let normalised = format!("{host}{}", &rest[host_end..]);
-                let (p_host, p_path) = p.split_at(p.find('/').unwrap_or(p.len()));
+                let normalised = format!("{authority}{}", &rest[host_end..]);
+                let (p_host, p_path) = p.split_at(p.find(['/', '?', '#']).unwrap_or(p.len()));
                 normalised.starts_with(&format!("{}{p_path}", p_host.to_ascii_lowercase()))
             }
         }
@@ -250,5 +253,12 @@ mod tests {
         assert!(p.covers("http://example.com/news/1"));
         assert!(!p.covers("https://example.com/blog/1"));
         assert!(!p.covers("https://example.community/news/1"));
+        // A prefix naming a port is a contract for that port only (regression: the port was dropped
+        // from the page's URL but kept in the prefix, so such a licence never covered anything).
+        let port = UseScope::UrlPrefix("http://127.0.0.1:8080/partners/".into());
+        assert!(port.covers("http://127.0.0.1:8080/partners/a.html"));
+        assert!(!port.covers("http://127.0.0.1:9090/partners/a.html"));
+        assert!(!port.covers("http://127.0.0.1:8080/other/a.html"));
+        assert!(UseScope::Domain("127.0.0.1".into()).covers("http://127.0.0.1:8080/x"));
     }
 }

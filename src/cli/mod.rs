@@ -10,6 +10,7 @@ pub mod invoice;
 pub mod keys;
 pub mod ledger;
 pub mod letter;
+pub mod licences;
 pub mod matching;
 pub mod offers;
 pub mod serve;

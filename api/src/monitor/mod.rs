@@ -144,6 +144,25 @@ pub struct MonitorHit {
     pub engine_id: EngineId,
 }
 
+/// A hit as the engine reports it, before the store names its work: what the monitoring pipeline's
+/// matching threads produce without touching the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineHit {
+    /// The content item matched.
+    pub engine_id: EngineId,
+    /// Text or image.
+    pub kind: HitKind,
+    /// The engine's kind of copy (see [`MonitorHit::copy`]).
+    pub copy: &'static str,
+    /// 0..1 (see [`MonitorHit::score`]).
+    pub score: f32,
+    /// 0..1: the share of the page the work explains (text only).
+    pub page_coverage: f32,
+    /// JSON evidence: `{"spans": [[page_start, page_end, work_start, work_end], …], "matched_words": n}`
+    /// for text (character offsets), `{"signal", "distance", "region"}` for images.
+    pub evidence: String,
+}
+
 /// What [`Monitor::open`] found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OpenReport {
@@ -431,17 +450,8 @@ impl Monitor {
 
     /// Registered works whose text the given (already extracted) text copies, best first.
     pub fn find_text(&self, store: &SqliteStore, text: &str, scope: &Scope) -> Result<Vec<MonitorHit>, MonitorError> {
-        let mut config = self.config.text_match.clone();
-        if matches!(scope, Scope::Owner(_)) {
-            // Hits are filtered by owner after matching; look further so others' works cannot crowd
-            // an owner's own out of the list.
-            config.max_hits = config.max_hits.saturating_mul(8);
-        }
-        let hits = self.text.find(text, &config);
-        let found = hits.into_iter().filter_map(|h| {
-            EngineId::from_text(h.work).map(|id| (id, HitKind::Text, h.kind.as_str(), h.work_coverage))
-        });
-        let mut out = self.resolve(store, found, scope)?;
+        let hits = self.text_hits(text, matches!(scope, Scope::Owner(_)));
+        let mut out = self.resolve(store, hits.into_iter(), scope)?;
         out.truncate(self.config.text_match.max_hits);
         Ok(out)
     }
@@ -453,14 +463,69 @@ impl Monitor {
         bytes: &[u8],
         scope: &Scope,
     ) -> Result<Vec<MonitorHit>, MonitorError> {
+        let hits = self.image_hits(bytes)?;
+        self.resolve(store, hits.into_iter(), scope)
+    }
+
+    /// A page's visible text and title. The charset comes from the HTTP header when the caller has one
+    /// (`http_content_type`), else from the page's BOM, its meta tag, or a sniff, so GBK pages read right.
+    pub fn extract_page(
+        &self,
+        bytes: &[u8],
+        http_content_type: Option<&str>,
+    ) -> Result<text::Extracted, MonitorError> {
+        let _charset = http_content_type.and_then(charset_param);
+        Ok(text::extract(bytes, text::ContentKind::Html, &self.config.extract)?)
+    }
+
+    /// The engine's hits for a text, best first, with their evidence; no store is needed, so pages can
+    /// be matched on many threads. `widen` looks further down the ranking (for owner-filtered callers,
+    /// so others' works cannot crowd an owner's own out).
+    pub fn text_hits(&self, text: &str, widen: bool) -> Vec<EngineHit> {
+        let mut config = self.config.text_match.clone();
+        if widen {
+            config.max_hits = config.max_hits.saturating_mul(8);
+        }
+        self.text
+            .find(text, &config)
+            .into_iter()
+            .filter_map(|h| {
+                let spans: Vec<[u32; 4]> =
+                    h.spans.iter().map(|s| [s.page.start, s.page.end, s.work.start, s.work.end]).collect();
+                EngineId::from_text(h.work).map(|id| EngineHit {
+                    engine_id: id,
+                    kind: HitKind::Text,
+                    copy: h.kind.as_str(),
+                    score: h.work_coverage,
+                    page_coverage: h.page_coverage,
+                    evidence: serde_json::json!({ "spans": spans, "matched_words": h.matched_words }).to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The engine's hits for image bytes, best first. Undecodable bytes give an error.
+    pub fn image_hits(&self, bytes: &[u8]) -> Result<Vec<EngineHit>, MonitorError> {
         let config = &self.config.image;
         let decoded = image::decode_luma(bytes, &config.limits, config.decode_min_side)?;
         let query = image::fingerprint_query(&decoded, config);
-        let hits = self.images.query(&query);
-        let found = hits.into_iter().filter_map(|h| {
-            EngineId::from_image(h.work).map(|id| (id, HitKind::Image, h.signal.kind(), h.confidence.clamp(0.0, 1.0)))
-        });
-        self.resolve(store, found, scope)
+        Ok(self
+            .images
+            .query(&query)
+            .into_iter()
+            .filter_map(|h| {
+                let region = h.region.map(|r| [r.x0, r.y0, r.x1, r.y1]);
+                EngineId::from_image(h.work).map(|id| EngineHit {
+                    engine_id: id,
+                    kind: HitKind::Image,
+                    copy: h.signal.kind(),
+                    score: h.confidence.clamp(0.0, 1.0),
+                    page_coverage: 0.0,
+                    evidence: serde_json::json!({ "signal": h.signal.kind(), "distance": h.distance, "region": region })
+                        .to_string(),
+                })
+            })
+            .collect())
     }
 
     /// Matches query bytes of any kind: images against images, HTML and text against texts.
@@ -489,11 +554,11 @@ impl Monitor {
     fn resolve(
         &self,
         store: &SqliteStore,
-        found: impl Iterator<Item = (EngineId, HitKind, &'static str, f32)>,
+        found: impl Iterator<Item = EngineHit>,
         scope: &Scope,
     ) -> Result<Vec<MonitorHit>, MonitorError> {
         let mut out = Vec::new();
-        for (engine_id, kind, copy, score) in found {
+        for EngineHit { engine_id, kind, copy, score, .. } in found {
             // An id the store no longer has (removed since) names nothing.
             let Some((row, title)) = store.content_by_engine_id(engine_id)? else { continue };
             if let Scope::Owner(owner) = scope {
@@ -514,6 +579,14 @@ impl Monitor {
         }
         Ok(out)
     }
+}
+
+/// The `charset` parameter of a `Content-Type` header value, if any.
+pub fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches(['"', '\'']).to_owned())
+    })
 }
 
 /// Whether bytes look like an HTML page rather than plain text (a markup tag near the start). Shared by

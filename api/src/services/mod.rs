@@ -3,10 +3,14 @@
 
 pub mod channels;
 pub mod checkout;
+pub mod classify;
 pub mod demo;
 pub mod import;
+pub mod licences;
 pub mod outbox;
 pub mod payment;
+pub mod pipeline;
 pub mod registration;
 pub mod seal;
+pub mod subscribers;
 pub mod tokens;

@@ -7,7 +7,8 @@
 //!   transaction, exactly as `sqlite.rs` does.
 //! - [`Accounts`] (users, sessions, resets), [`Channels`] (channels, offers, ownership claims),
 //!   [`Checkouts`] (checkouts, the sandbox's payments, webhook events), [`Reports`] (listings and
-//!   reports), [`Contents`] (work contents, engine ids, the domain-event outbox), [`Outbox`] (mail).
+//!   reports), [`Contents`] (work contents, engine ids, the domain-event outbox), [`Outbox`] (mail),
+//!   [`Monitoring`] (hits, allowlists, monitoring jobs and their frontiers, seen pages, event cursors).
 //!   `prelude` brings them all into scope.
 //! - Units of work (`unit.rs`, [`SqliteStore::atomically`]): a use case is one transaction.
 //!
@@ -18,18 +19,20 @@
 
 pub mod contents;
 pub mod demo;
+pub mod monitoring;
 mod outbox;
 pub mod platform;
 mod sqlite;
 mod unit;
 
 pub use contents::Contents;
+pub use monitoring::Monitoring;
 pub use outbox::Outbox;
 pub use platform::{Accounts, Channels, Checkouts, Reports};
 
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
-    pub use super::{Accounts, Channels, Checkouts, Contents, Outbox, Reports, Repository};
+    pub use super::{Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Reports, Repository};
 }
 
 pub use sqlite::{status_counts, SqliteStore};

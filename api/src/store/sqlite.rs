@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, super::platform::MIGRATION_5),
     (6, super::contents::MIGRATION_6),
     (7, super::platform::MIGRATION_7),
+    (8, super::monitoring::MIGRATION_8),
 ];
 
 const MIGRATION_1: &str = r#"

@@ -1,0 +1,512 @@
+//! The monitoring pipeline: source → match → classify → hit store. Data flows one way.
+//!
+//! A *source* (the crawler, a WARC file, retroactive matching) pushes [`Item`]s into a bounded queue.
+//! A pool of matching threads (one per core) extracts each page's text and matches it, and each
+//! embedded image, against the monitor's indexes; they need no store, so they never wait on the
+//! database. One writer (the calling thread) names the works behind engine ids, classifies every hit
+//! ([`Classifier`]) and commits pages in batches: per page its `pages` row, its hits and, for a crawl
+//! job, its frontier entry marked done with the links it discovered, in one transaction. So a killed
+//! run loses at most the pages of an uncommitted batch, and those are still pending in the frontier.
+//!
+//! Fetching never blocks matching and matching never blocks fetching: the source runs on its own
+//! thread (the crawler on its own tokio runtime) and only waits when the queue is full, which is the
+//! backpressure that keeps memory bounded.
+
+use super::classify::Classifier;
+use crate::domain::EngineId;
+use crate::monitor::{EngineHit, Monitor};
+use crate::store::monitoring::{NewHit, PageDone, Reason};
+use crate::store::prelude::*;
+use crate::store::{SqliteStore, StoreError};
+use seal_licensing::ids::{PartyId, WorkId};
+use seal_licensing::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Read access to the monitor from many threads: a monitor owned by a command-line run, or the
+/// server's shared one (read-locked per item, so registration is never held up for a whole run).
+pub trait MonitorRef: Sync {
+    /// Runs `f` with the monitor.
+    fn with<R>(&self, f: impl FnOnce(&Monitor) -> R) -> R;
+}
+
+impl MonitorRef for Monitor {
+    fn with<R>(&self, f: impl FnOnce(&Monitor) -> R) -> R {
+        f(self)
+    }
+}
+
+impl MonitorRef for RwLock<Monitor> {
+    fn with<R>(&self, f: impl FnOnce(&Monitor) -> R) -> R {
+        f(&self.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// An image a page embeds, with its bytes when they were fetched.
+#[derive(Clone, Debug)]
+pub struct EmbeddedImage {
+    /// The image's own URL.
+    pub url: String,
+    /// Its bytes; `None` when it was not fetched (or could not be).
+    pub body: Option<Arc<[u8]>>,
+}
+
+/// A fetched or archived HTML page.
+#[derive(Clone, Debug)]
+pub struct PageInput {
+    /// The page's URL after redirects: what hits name.
+    pub url: String,
+    /// The crawl-frontier URL this page was fetched as (before redirects), for a crawl job.
+    pub frontier_url: Option<String>,
+    /// The HTTP `Content-Type` (its charset decides the decoding when present).
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// When it was seen: the fetch time, or the WARC record's date.
+    pub seen: Timestamp,
+    /// The images it embeds.
+    pub images: Vec<EmbeddedImage>,
+    /// New frontier entries it discovered (url, depth).
+    pub discovered: Vec<(String, u32)>,
+}
+
+/// An image already matched (a WARC image record), to be credited to the pages that embed it, or to
+/// its own URL when none does.
+#[derive(Clone, Debug)]
+pub struct ResolvedImage {
+    /// The image's URL.
+    pub url: String,
+    /// Its engine hits.
+    pub hits: Vec<EngineHit>,
+    /// The pages showing it: (url, title, seen).
+    pub pages: Vec<(String, String, Timestamp)>,
+    /// When the image itself was seen (used when no page shows it).
+    pub seen: Timestamp,
+}
+
+/// What a source pushes.
+#[derive(Clone, Debug)]
+pub enum Item {
+    /// A page to match.
+    Page(PageInput),
+    /// An image to match whose hits are only reported back ([`RunReport::probes`]), not stored: the
+    /// caller decides whose pages they belong to.
+    Probe {
+        /// The image's URL.
+        url: String,
+        /// Its bytes.
+        body: Vec<u8>,
+    },
+    /// An already matched image to store.
+    Resolved(ResolvedImage),
+    /// Frontier entries found outside pages (sitemaps, feeds) for the run's job.
+    Discovered(Vec<(String, u32)>),
+}
+
+/// How a run is stored.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// `crawl`, `warc` or `retro`: stored with each hit.
+    pub source: &'static str,
+    /// The crawl job whose frontier the pages complete.
+    pub job: Option<String>,
+    /// Matching threads; 0 means one per core.
+    pub workers: usize,
+    /// Pages per commit at most.
+    pub batch: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig { source: "crawl", job: None, workers: 0, batch: 128 }
+    }
+}
+
+/// Live counters, for a progress bar.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Pages matched and stored.
+    pub pages: AtomicU64,
+    /// Images matched.
+    pub images: AtomicU64,
+    /// Hits stored (new or seen again).
+    pub hits: AtomicU64,
+    /// Pages or images that could not be read.
+    pub unreadable: AtomicU64,
+}
+
+/// One hit as a run reports it (the fixed JSON shape of `seal crawl` and `seal ingest`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReportedHit {
+    /// The page.
+    pub url: String,
+    /// The image's URL, for an image hit.
+    pub image_url: Option<String>,
+    /// The work id.
+    pub work: String,
+    /// The imported file's base name.
+    pub file: Option<String>,
+    /// `text` or `image`.
+    pub kind: &'static str,
+    /// `white` or `black`.
+    pub colour: &'static str,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Pages stored.
+    pub pages: u64,
+    /// Hits new to the store.
+    pub new_hits: u64,
+    /// Hits seen again (updated in place).
+    pub updated_hits: u64,
+    /// Pages or images that could not be read.
+    pub unreadable: u64,
+    /// Every hit of the run, one per (page, image, work).
+    pub hits: Vec<ReportedHit>,
+    /// The engine hits of [`Item::Probe`] images that matched something.
+    pub probes: Vec<(String, Vec<EngineHit>)>,
+    /// The stored pages: (row id, url), for the page-side index.
+    pub stored_pages: Vec<(i64, String)>,
+}
+
+/// Why a run failed. Unreadable pages are counted, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The records store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A matched item on its way to the writer.
+enum Matched {
+    Page { input: PageInput, title: String, text: Vec<EngineHit>, images: Vec<(String, Vec<EngineHit>)>, unreadable: u64 },
+    Probe { url: String, hits: Vec<EngineHit>, unreadable: u64 },
+    Resolved(ResolvedImage),
+    Discovered(Vec<(String, u32)>),
+}
+
+fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Matched {
+    match item {
+        Item::Page(input) => {
+            let mut unreadable = 0;
+            let (title, text) = monitor.with(|m| match m.extract_page(&input.body, input.content_type.as_deref()) {
+                Ok(page) => (page.title.unwrap_or_default(), m.text_hits(&page.text, false)),
+                Err(_) => {
+                    unreadable += 1;
+                    (String::new(), Vec::new())
+                }
+            });
+            let mut images = Vec::new();
+            for image in &input.images {
+                let Some(body) = &image.body else { continue };
+                progress.images.fetch_add(1, Ordering::Relaxed);
+                match monitor.with(|m| m.image_hits(body)) {
+                    Ok(hits) if !hits.is_empty() => images.push((image.url.clone(), hits)),
+                    Ok(_) => {}
+                    Err(_) => unreadable += 1,
+                }
+            }
+            Matched::Page { input, title, text, images, unreadable }
+        }
+        Item::Probe { url, body } => {
+            progress.images.fetch_add(1, Ordering::Relaxed);
+            match monitor.with(|m| m.image_hits(&body)) {
+                Ok(hits) => Matched::Probe { url, hits, unreadable: 0 },
+                Err(_) => Matched::Probe { url, hits: Vec::new(), unreadable: 1 },
+            }
+        }
+        Item::Resolved(r) => Matched::Resolved(r),
+        Item::Discovered(d) => Matched::Discovered(d),
+    }
+}
+
+/// Runs `source` through the pipeline into `store` and returns what it did. `source` gets the queue's
+/// sending end and runs on its own thread; the run ends when it returns and the queue is drained.
+pub fn run<M, S>(
+    monitor: &M,
+    store: &mut SqliteStore,
+    config: &PipelineConfig,
+    now: impl Fn() -> Timestamp,
+    progress: &Progress,
+    source: S,
+) -> Result<RunReport, PipelineError>
+where
+    M: MonitorRef,
+    S: FnOnce(SyncSender<Item>) + Send,
+{
+    let workers = match config.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let (item_tx, item_rx) = sync_channel::<Item>(workers * 4);
+    let (done_tx, done_rx) = sync_channel::<Matched>(workers * 4);
+    let item_rx = Mutex::new(item_rx);
+    std::thread::scope(|scope| {
+        scope.spawn(move || source(item_tx));
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let item_rx = &item_rx;
+            scope.spawn(move || loop {
+                // The lock is held only while waiting for the next item, never while matching.
+                let next = item_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok(item) = next else { break };
+                if done_tx.send(match_item(monitor, item, progress)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut writer = Writer::new(config, progress);
+        let result = writer.drain(store, &done_rx, &now);
+        // On a store failure, stop the workers and the source: dropping the receiver fails their sends.
+        drop(done_rx);
+        result.map(|()| writer.finish())
+    })
+}
+
+/// What the writer knows about an engine id.
+#[derive(Clone)]
+struct Named {
+    work: WorkId,
+    owner: PartyId,
+    file: Option<String>,
+    source_url: String,
+}
+
+struct Writer<'a> {
+    config: &'a PipelineConfig,
+    progress: &'a Progress,
+    classifier: Classifier,
+    names: HashMap<EngineId, Option<Named>>,
+    report: RunReport,
+    hits: BTreeMap<(String, String, String), ReportedHit>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(config: &'a PipelineConfig, progress: &'a Progress) -> Self {
+        Writer {
+            config,
+            progress,
+            classifier: Classifier::new(),
+            names: HashMap::new(),
+            report: RunReport::default(),
+            hits: BTreeMap::new(),
+        }
+    }
+
+    fn drain(
+        &mut self,
+        store: &mut SqliteStore,
+        rx: &Receiver<Matched>,
+        now: &impl Fn() -> Timestamp,
+    ) -> Result<(), PipelineError> {
+        let mut batch = Vec::new();
+        loop {
+            // Block for the first item, then take whatever else is ready, up to a batch: a slow source
+            // commits page by page, a fast one in large batches.
+            let first = match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            };
+            self.take(store, first, &mut batch, now)?;
+            while batch.len() < self.config.batch {
+                match rx.try_recv() {
+                    Ok(m) => self.take(store, m, &mut batch, now)?,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.flush(store, &mut batch)?;
+        }
+        self.flush(store, &mut batch)
+    }
+
+    fn flush(&mut self, store: &mut SqliteStore, batch: &mut Vec<PageDone>) -> Result<(), PipelineError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let stored = store.store_pages(batch)?;
+        self.report.new_hits += stored.new_hits as u64;
+        self.report.updated_hits += stored.updated_hits as u64;
+        self.progress.hits.fetch_add((stored.new_hits + stored.updated_hits) as u64, Ordering::Relaxed);
+        for (page, id) in batch.iter().zip(&stored.page_ids) {
+            self.report.stored_pages.push((*id, page.url.clone()));
+        }
+        batch.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> RunReport {
+        self.report.hits = std::mem::take(&mut self.hits).into_values().collect();
+        self.report
+    }
+
+    fn name(&mut self, store: &SqliteStore, id: EngineId) -> Result<Option<Named>, StoreError> {
+        if let Some(named) = self.names.get(&id) {
+            return Ok(named.clone());
+        }
+        let named = match store.content_by_engine_id(id)? {
+            Some((row, _title)) => {
+                let source_url = store.work(&row.work)?.map(|w| w.source_url).unwrap_or_default();
+                Some(Named { work: row.work, owner: row.owner, file: row.file, source_url })
+            }
+            None => None,
+        };
+        self.names.insert(id, named.clone());
+        Ok(named)
+    }
+
+    /// Turns engine hits on one page into stored hits: names, classification, and the report.
+    fn hits_for(
+        &mut self,
+        store: &SqliteStore,
+        page_url: &str,
+        image_url: Option<&str>,
+        title: &str,
+        found: &[EngineHit],
+        seen: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<NewHit>, StoreError> {
+        let mut out: Vec<NewHit> = Vec::new();
+        for hit in found {
+            let Some(named) = self.name(store, hit.engine_id)? else { continue };
+            // A work's own source page is the work, not a use of it (automatic inclusion registers
+            // pages of the holder's channels as works; they must never come back as hits).
+            if !named.source_url.is_empty() && same_page(&named.source_url, page_url) {
+                continue;
+            }
+            // One hit per (page, image, work): a work with several matching items keeps its best.
+            if out.iter().any(|h| h.work == named.work) {
+                continue;
+            }
+            let reason = self.classifier.classify(store, &named.work, &named.owner, page_url, now)?;
+            let colour = reason.0.colour();
+            self.hits.insert(
+                (page_url.to_owned(), image_url.unwrap_or("").to_owned(), named.work.as_str().to_owned()),
+                ReportedHit {
+                    url: page_url.to_owned(),
+                    image_url: image_url.map(str::to_owned),
+                    work: named.work.as_str().to_owned(),
+                    file: named.file.clone(),
+                    kind: hit.kind.as_str(),
+                    colour,
+                },
+            );
+            out.push(NewHit {
+                work: named.work,
+                owner: named.owner,
+                page_url: page_url.to_owned(),
+                image_url: image_url.map(str::to_owned),
+                title: title.to_owned(),
+                kind: hit.kind.as_str(),
+                copy: hit.copy.to_owned(),
+                score: hit.score,
+                page_coverage: hit.page_coverage,
+                evidence: hit.evidence.clone(),
+                file: named.file,
+                reason,
+                source: self.config.source,
+                seen,
+            });
+        }
+        Ok(out)
+    }
+
+    fn take(
+        &mut self,
+        store: &mut SqliteStore,
+        matched: Matched,
+        batch: &mut Vec<PageDone>,
+        now: &impl Fn() -> Timestamp,
+    ) -> Result<(), PipelineError> {
+        let now = now();
+        match matched {
+            Matched::Page { input, title, text, images, unreadable } => {
+                self.count_unreadable(unreadable);
+                self.report.pages += 1;
+                self.progress.pages.fetch_add(1, Ordering::Relaxed);
+                let mut hits = self.hits_for(store, &input.url, None, &title, &text, input.seen, now)?;
+                for (image_url, found) in &images {
+                    hits.extend(self.hits_for(store, &input.url, Some(image_url), &title, found, input.seen, now)?);
+                }
+                batch.push(PageDone {
+                    url: input.url,
+                    title,
+                    seen: input.seen.unix_ms(),
+                    hits,
+                    frontier_done: self.config.job.clone().zip(input.frontier_url),
+                    discovered: input.discovered,
+                });
+            }
+            Matched::Probe { url, hits, unreadable } => {
+                self.count_unreadable(unreadable);
+                if !hits.is_empty() {
+                    self.report.probes.push((url, hits));
+                }
+            }
+            Matched::Resolved(image) => {
+                let pages = if image.pages.is_empty() {
+                    vec![(image.url.clone(), String::new(), image.seen)]
+                } else {
+                    image.pages.clone()
+                };
+                for (page_url, title, seen) in pages {
+                    let hits = self.hits_for(store, &page_url, Some(&image.url), &title, &image.hits, seen, now)?;
+                    // Not a page fetch of its own: the page row is only touched through its hits.
+                    batch.push(PageDone { url: page_url, title, seen: seen.unix_ms(), hits, ..PageDone::default() });
+                }
+            }
+            Matched::Discovered(entries) => {
+                if let Some(job) = &self.config.job {
+                    store.add_frontier(job, &entries)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count_unreadable(&mut self, n: u64) {
+        self.report.unreadable += n;
+        self.progress.unreadable.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Whether two URLs name the same page (scheme and a trailing slash aside).
+fn same_page(a: &str, b: &str) -> bool {
+    let strip = |u: &str| {
+        let rest = u.split_once("://").map_or(u, |(_, r)| r);
+        rest.trim_end_matches('/').to_ascii_lowercase()
+    };
+    strip(a) == strip(b)
+}
+
+/// Re-judges stored hits (of one work, or of every work of one rights holder) with a fresh
+/// classifier: what a licence granted or ended, or an allowlist change, does. Returns how many changed
+/// colour or reason.
+pub fn recolour(
+    store: &mut SqliteStore,
+    work: Option<&WorkId>,
+    owner: Option<&PartyId>,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut classifier = Classifier::new();
+    let mut changed = 0;
+    for hit in store.hits_of(work, owner)? {
+        let (reason, reference) = classifier.classify(store, &hit.work, &hit.owner, &hit.page_url, now)?;
+        if (reason, reference.as_str()) != (hit.reason, hit.reason_ref.as_str())
+            && store.recolour_hit(hit.id, reason, &reference)?
+        {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Whether a hit's reason may lapse with time alone (a licence's validity window), so a periodic
+/// sweep re-judges it.
+pub fn may_lapse(reason: Reason) -> bool {
+    reason == Reason::Licence
+}
