@@ -1424,7 +1424,7 @@ async fn demo_works_are_in_the_monitor_and_found_by_their_holder() -> Result<()>
         let state = open_state(config.clone(), Arc::new(move || now))?;
         let counts = state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.content_counts()?;
         assert_eq!(counts, (6, 6), "one text item per demo work, not duplicated by the reload");
-        assert_eq!(state.monitor.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len(), (6, 0));
+        assert_eq!(state.monitor.read().map_err(|_| anyhow::anyhow!("poisoned"))?.len(), (6, 0));
     }
     let clock = Arc::new(AtomicI64::new(Timestamp::parse(T0)?.unix_ms()));
     let c = clock.clone();

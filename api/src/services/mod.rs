@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod classify;
 pub mod demo;
 pub mod import;
+pub mod jobs;
 pub mod licences;
 pub mod outbox;
 pub mod payment;

@@ -51,8 +51,9 @@ pub struct AppState {
     pub fetcher: seal_crawler::fetch::Fetcher,
     /// Registered works' content, by SHA-256 (`DATA/content`).
     pub content: crate::content::ContentStore,
-    /// The fingerprint indexes (`DATA/index`). Lock order: the store first, then this.
-    pub monitor: Mutex<crate::monitor::Monitor>,
+    /// The fingerprint indexes (`DATA/index`). Lock order: the store first, then this. Matching (the
+    /// monitoring pipeline, `/api/v1/match`) takes it for reading per item, registration for writing.
+    pub monitor: std::sync::RwLock<crate::monitor::Monitor>,
 }
 
 /// Shared state as handlers receive it.
@@ -184,7 +185,7 @@ pub fn open_state(
     );
     Ok(AppState {
         content,
-        monitor: Mutex::new(monitor),
+        monitor: std::sync::RwLock::new(monitor),
         fetcher,
         limiter: auth::RateLimiter::default(),
         metrics: metrics::Metrics::default(),

@@ -590,7 +590,7 @@ async fn post_match(state: State, req: HttpRequest, body: web::Json<MatchRequest
     }
     let st = state.clone();
     let hits = db(&state, move |s| {
-        let monitor = st.monitor.lock().unwrap_or_else(|p| p.into_inner());
+        let monitor = st.monitor.read().unwrap_or_else(|p| p.into_inner());
         monitor.match_bytes(s, &bytes, hint, &scope).map_err(|e| ApiError::invalid(format!("not matchable: {e}")))
     })
     .await?;

@@ -340,7 +340,7 @@ pub async fn register(state: &State, work: NewWork) -> Result<(Work, bool), ApiE
     let st = state.clone();
     let now = state.now();
     db(state, move |s| {
-        let mut monitor = st.monitor.lock().unwrap_or_else(|p| p.into_inner());
+        let mut monitor = st.monitor.write().unwrap_or_else(|p| p.into_inner());
         let done = register_work(s, &st.content, &mut monitor, work, now).map_err(registration_error)?;
         drop(monitor);
         st.seals.refresh_work(s, &st.config.public_url, &done.work)?;
