@@ -15,7 +15,7 @@
 use super::classify::Classifier;
 use crate::domain::EngineId;
 use crate::monitor::{EngineHit, Monitor};
-use crate::store::monitoring::{NewHit, PageDone, Reason};
+use crate::store::monitoring::{FrontierEntry, NewHit, PageDone, Reason};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
 use seal_licensing::ids::{PartyId, WorkId};
@@ -68,8 +68,8 @@ pub struct PageInput {
     pub seen: Timestamp,
     /// The images it embeds.
     pub images: Vec<EmbeddedImage>,
-    /// New frontier entries it discovered (url, depth).
-    pub discovered: Vec<(String, u32)>,
+    /// New frontier entries it discovered.
+    pub discovered: Vec<FrontierEntry>,
 }
 
 /// An image already matched (a WARC image record), to be credited to the pages that embed it, or to
@@ -101,8 +101,14 @@ pub enum Item {
     },
     /// An already matched image to store.
     Resolved(ResolvedImage),
-    /// Frontier entries found outside pages (sitemaps, feeds) for the run's job.
-    Discovered(Vec<(String, u32)>),
+    /// Frontier changes outside pages for the run's job: a sitemap or feed read (done) with the
+    /// entries it listed, or an entry skipped (done, no entries).
+    Frontier {
+        /// The entry that is finished.
+        done: Option<String>,
+        /// New entries.
+        entries: Vec<FrontierEntry>,
+    },
 }
 
 /// How a run is stored.
@@ -186,7 +192,7 @@ enum Matched {
     Page { input: PageInput, title: String, text: Vec<EngineHit>, images: Vec<(String, Vec<EngineHit>)>, unreadable: u64 },
     Probe { url: String, hits: Vec<EngineHit>, unreadable: u64 },
     Resolved(ResolvedImage),
-    Discovered(Vec<(String, u32)>),
+    Frontier { done: Option<String>, entries: Vec<FrontierEntry> },
 }
 
 fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Matched {
@@ -220,7 +226,7 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
             }
         }
         Item::Resolved(r) => Matched::Resolved(r),
-        Item::Discovered(d) => Matched::Discovered(d),
+        Item::Frontier { done, entries } => Matched::Frontier { done, entries },
     }
 }
 
@@ -459,9 +465,12 @@ impl<'a> Writer<'a> {
                     batch.push(PageDone { url: page_url, title, seen: seen.unix_ms(), hits, ..PageDone::default() });
                 }
             }
-            Matched::Discovered(entries) => {
+            Matched::Frontier { done, entries } => {
                 if let Some(job) = &self.config.job {
-                    store.add_frontier(job, &entries)?;
+                    // Earlier pages of the batch must be committed first, so that on resume nothing
+                    // is marked done before the page that discovered it.
+                    self.flush(store, batch)?;
+                    store.add_frontier(job, done.as_deref(), &entries)?;
                 }
             }
         }

@@ -81,7 +81,9 @@ CREATE TABLE frontier (
     job TEXT NOT NULL REFERENCES monitor_jobs(id) ON DELETE CASCADE,
     url TEXT NOT NULL,
     depth INTEGER NOT NULL CHECK (depth >= 0),
+    kind TEXT NOT NULL DEFAULT 'page' CHECK (kind IN ('page', 'sitemap', 'feed')),
     done INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+    final_url TEXT,
     PRIMARY KEY (job, url)
 ) STRICT;
 CREATE INDEX frontier_pending ON frontier(job, done);
@@ -286,6 +288,20 @@ pub struct JobRow {
     pub created_at: Timestamp,
 }
 
+/// One crawl-frontier entry: URL, link depth, and what it is fetched as (`page`, `sitemap`, `feed`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrontierEntry {
+    /// The normalised URL.
+    pub url: String,
+    /// Link distance from a seed.
+    pub depth: u32,
+    /// `page`, `sitemap` or `feed`.
+    pub kind: &'static str,
+}
+
+/// The kinds a frontier entry may have, as stored.
+pub const ENTRY_KINDS: [&str; 3] = ["page", "sitemap", "feed"];
+
 /// One page the pipeline finished: its hits, and for a crawl job the frontier changes, committed
 /// together.
 #[derive(Clone, Debug, Default)]
@@ -300,8 +316,8 @@ pub struct PageDone {
     pub hits: Vec<NewHit>,
     /// The crawl job and the frontier URL to mark done (the URL as enqueued, before redirects).
     pub frontier_done: Option<(String, String)>,
-    /// New frontier entries the page discovered: (url, depth).
-    pub discovered: Vec<(String, u32)>,
+    /// New frontier entries the page discovered.
+    pub discovered: Vec<FrontierEntry>,
 }
 
 /// What storing a batch of pages gave back.
@@ -421,15 +437,17 @@ pub trait Monitoring {
     /// Active jobs due at `now` or still marked running (killed mid-run), oldest due first.
     fn due_jobs(&self, now: Timestamp) -> Result<Vec<JobRow>, StoreError>;
     /// Marks a run started. A fresh run (not a resume) clears the old frontier and seeds it.
-    fn start_run(&mut self, id: &str, seeds: &[(String, u32)], fresh: bool, now: Timestamp) -> Result<(), StoreError>;
+    fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError>;
     /// Marks a run finished: counts, next run time, frontier cleared.
     fn finish_run(&mut self, id: &str, counts: (i64, i64, i64), next_run_at: Option<Timestamp>, now: Timestamp)
         -> Result<(), StoreError>;
-    /// A job's frontier: pending entries (url, depth), every URL it holds, and how many are done.
-    fn frontier(&self, id: &str) -> Result<(Vec<(String, u32)>, Vec<String>, usize), StoreError>;
-    /// Adds frontier entries (ignoring ones already present), outside a page (sitemaps, feeds).
-    fn add_frontier(&mut self, id: &str, entries: &[(String, u32)]) -> Result<(), StoreError>;
-    /// The URLs a job has finished in its current run.
+    /// A job's frontier: pending entries, every URL it holds (done or pending, and the final URLs of
+    /// redirected pages), and how many pages are done.
+    fn frontier(&self, id: &str) -> Result<(Vec<FrontierEntry>, Vec<String>, usize), StoreError>;
+    /// Adds frontier entries (ignoring ones already present) found outside a page (sitemaps, feeds),
+    /// and marks the document they came from (or a skipped entry) done, in one transaction.
+    fn add_frontier(&mut self, id: &str, done: Option<&str>, entries: &[FrontierEntry]) -> Result<(), StoreError>;
+    /// The final URLs of the pages a job has finished in its current run.
     fn frontier_done_urls(&self, id: &str) -> Result<Vec<String>, StoreError>;
 
     /// The licences of a work that are not refunded (whether each covers a URL now is the domain's
@@ -482,10 +500,8 @@ impl Monitoring for SqliteStore {
                      first_seen = MIN(hits.first_seen, excluded.first_seen),
                      last_seen = MAX(hits.last_seen, excluded.last_seen)",
             )?;
-            let mut done = tx.prepare_cached("UPDATE frontier SET done = 1 WHERE job = ?1 AND url = ?2")?;
-            let mut add = tx.prepare_cached(
-                "INSERT INTO frontier (job, url, depth) VALUES (?1, ?2, ?3) ON CONFLICT (job, url) DO NOTHING",
-            )?;
+            let mut done =
+                tx.prepare_cached("UPDATE frontier SET done = 1, final_url = ?3 WHERE job = ?1 AND url = ?2")?;
             for p in pages {
                 let id: i64 = page.query_row(params![p.url, p.title, p.seen], |r| r.get(0))?;
                 out.page_ids.push(id);
@@ -519,10 +535,8 @@ impl Monitoring for SqliteStore {
                     }
                 }
                 if let Some((job, url)) = &p.frontier_done {
-                    done.execute(params![job, url])?;
-                    for (u, depth) in &p.discovered {
-                        add.execute(params![job, u, depth])?;
-                    }
+                    done.execute(params![job, url, p.url])?;
+                    insert_entries(&tx, job, &p.discovered)?;
                 }
             }
         }
@@ -695,16 +709,11 @@ impl Monitoring for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn start_run(&mut self, id: &str, seeds: &[(String, u32)], fresh: bool, now: Timestamp) -> Result<(), StoreError> {
+    fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError> {
         let tx = super::unit::begin(&self.conn)?;
         if fresh {
             tx.execute("DELETE FROM frontier WHERE job = ?1", [id])?;
-            let mut add = tx.prepare_cached(
-                "INSERT INTO frontier (job, url, depth) VALUES (?1, ?2, ?3) ON CONFLICT (job, url) DO NOTHING",
-            )?;
-            for (url, depth) in seeds {
-                add.execute(params![id, url, depth])?;
-            }
+            insert_entries(&tx, id, seeds)?;
         }
         tx.execute(
             "UPDATE monitor_jobs SET running = 1, last_started = CASE WHEN ?3 THEN ?2 ELSE last_started END
@@ -733,38 +742,48 @@ impl Monitoring for SqliteStore {
         Ok(())
     }
 
-    fn frontier(&self, id: &str) -> Result<(Vec<(String, u32)>, Vec<String>, usize), StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT url, depth, done FROM frontier WHERE job = ?1 ORDER BY rowid")?;
-        let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?)))?;
+    fn frontier(&self, id: &str) -> Result<(Vec<FrontierEntry>, Vec<String>, usize), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT url, depth, kind, done, final_url FROM frontier WHERE job = ?1 ORDER BY rowid")?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
         let (mut pending, mut seen, mut done) = (Vec::new(), Vec::new(), 0);
         for row in rows {
-            let (url, depth, is_done) = row?;
+            let (url, depth, kind, is_done, final_url) = row?;
+            let kind = ENTRY_KINDS.into_iter().find(|k| *k == kind).ok_or_else(|| corrupt("frontier", &kind))?;
             if is_done == 1 {
-                done += 1;
+                done += usize::from(kind == "page");
             } else {
-                pending.push((url.clone(), depth));
+                pending.push(FrontierEntry { url: url.clone(), depth, kind });
             }
             seen.push(url);
+            seen.extend(final_url);
         }
         Ok((pending, seen, done))
     }
 
-    fn add_frontier(&mut self, id: &str, entries: &[(String, u32)]) -> Result<(), StoreError> {
+    fn add_frontier(&mut self, id: &str, done: Option<&str>, entries: &[FrontierEntry]) -> Result<(), StoreError> {
         let tx = super::unit::begin(&self.conn)?;
-        {
-            let mut add = tx.prepare_cached(
-                "INSERT INTO frontier (job, url, depth) VALUES (?1, ?2, ?3) ON CONFLICT (job, url) DO NOTHING",
-            )?;
-            for (url, depth) in entries {
-                add.execute(params![id, url, depth])?;
-            }
+        insert_entries(&tx, id, entries)?;
+        if let Some(url) = done {
+            tx.prepare_cached("UPDATE frontier SET done = 1 WHERE job = ?1 AND url = ?2")?.execute(params![id, url])?;
         }
         tx.commit()?;
         Ok(())
     }
 
     fn frontier_done_urls(&self, id: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT url FROM frontier WHERE job = ?1 AND done = 1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT COALESCE(final_url, url) FROM frontier WHERE job = ?1 AND done = 1 AND kind = 'page'",
+        )?;
         let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -840,6 +859,16 @@ impl Monitoring for SqliteStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+fn insert_entries(conn: &rusqlite::Connection, job: &str, entries: &[FrontierEntry]) -> Result<(), StoreError> {
+    let mut add = conn.prepare_cached(
+        "INSERT INTO frontier (job, url, depth, kind) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (job, url) DO NOTHING",
+    )?;
+    for e in entries {
+        add.execute(params![job, e.url, e.depth, e.kind])?;
+    }
+    Ok(())
 }
 
 /// The WHERE clause of a hit listing and its values, in order.
