@@ -44,6 +44,10 @@ enum Command {
     Works(cli::works::WorksCommand),
     /// Match files against every registered work of a data directory.
     Match(cli::matching::MatchArgs),
+    /// Crawl from seed URLs within their hosts and record every copy of a registered work as a hit.
+    Crawl(cli::crawl::CrawlArgs),
+    /// Read WARC files (Common Crawl) and record every copy of a registered work as a hit.
+    Ingest(cli::ingest::IngestArgs),
     /// Licences recorded without payment, and allowlists.
     #[command(subcommand)]
     Licences(cli::licences::LicencesCommand),
@@ -77,6 +81,8 @@ fn main() -> anyhow::Result<()> {
         Command::Offers(cmd) => cli::offers::run(&cmd),
         Command::Works(cmd) => cli::works::run(&cmd),
         Command::Licences(cmd) => cli::licences::run(&cmd),
+        Command::Crawl(args) => cli::crawl::run(&args),
+        Command::Ingest(args) => cli::ingest::run(&args),
         Command::Match(args) => cli::matching::run(&args),
     }
 }

@@ -2,10 +2,12 @@
 //! library crates; none holds domain logic.
 
 pub mod admin;
+pub mod crawl;
 pub mod demo;
 pub mod eval;
 pub mod eval_image;
 pub mod eval_text;
+pub mod ingest;
 pub mod invoice;
 pub mod keys;
 pub mod ledger;

@@ -4,8 +4,10 @@
 pub mod channels;
 pub mod checkout;
 pub mod classify;
+pub mod crawl;
 pub mod demo;
 pub mod import;
+pub mod ingest;
 pub mod jobs;
 pub mod licences;
 pub mod outbox;

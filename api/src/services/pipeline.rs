@@ -98,6 +98,8 @@ pub enum Item {
         url: String,
         /// Its bytes.
         body: Vec<u8>,
+        /// When it was seen.
+        seen: Timestamp,
     },
     /// An already matched image to store.
     Resolved(ResolvedImage),
@@ -173,8 +175,8 @@ pub struct RunReport {
     pub unreadable: u64,
     /// Every hit of the run, one per (page, image, work).
     pub hits: Vec<ReportedHit>,
-    /// The engine hits of [`Item::Probe`] images that matched something.
-    pub probes: Vec<(String, Vec<EngineHit>)>,
+    /// The engine hits of [`Item::Probe`] images that matched something: (url, seen, hits).
+    pub probes: Vec<(String, Timestamp, Vec<EngineHit>)>,
     /// The stored pages: (row id, url), for the page-side index.
     pub stored_pages: Vec<(i64, String)>,
 }
@@ -190,7 +192,7 @@ pub enum PipelineError {
 /// A matched item on its way to the writer.
 enum Matched {
     Page { input: PageInput, title: String, text: Vec<EngineHit>, images: Vec<(String, Vec<EngineHit>)>, unreadable: u64 },
-    Probe { url: String, hits: Vec<EngineHit>, unreadable: u64 },
+    Probe { url: String, seen: Timestamp, hits: Vec<EngineHit>, unreadable: u64 },
     Resolved(ResolvedImage),
     Frontier { done: Option<String>, entries: Vec<FrontierEntry> },
 }
@@ -218,11 +220,11 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
             }
             Matched::Page { input, title, text, images, unreadable }
         }
-        Item::Probe { url, body } => {
+        Item::Probe { url, body, seen } => {
             progress.images.fetch_add(1, Ordering::Relaxed);
             match monitor.with(|m| m.image_hits(&body)) {
-                Ok(hits) => Matched::Probe { url, hits, unreadable: 0 },
-                Err(_) => Matched::Probe { url, hits: Vec::new(), unreadable: 1 },
+                Ok(hits) => Matched::Probe { url, seen, hits, unreadable: 0 },
+                Err(_) => Matched::Probe { url, seen, hits: Vec::new(), unreadable: 1 },
             }
         }
         Item::Resolved(r) => Matched::Resolved(r),
@@ -447,10 +449,10 @@ impl<'a> Writer<'a> {
                     discovered: input.discovered,
                 });
             }
-            Matched::Probe { url, hits, unreadable } => {
+            Matched::Probe { url, seen, hits, unreadable } => {
                 self.count_unreadable(unreadable);
                 if !hits.is_empty() {
-                    self.report.probes.push((url, hits));
+                    self.report.probes.push((url, seen, hits));
                 }
             }
             Matched::Resolved(image) => {

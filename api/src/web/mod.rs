@@ -12,6 +12,7 @@ pub mod error;
 pub mod mail;
 pub mod metrics;
 pub mod rest;
+pub mod scheduler;
 pub mod sandbox;
 pub mod seal;
 pub mod setup;
@@ -356,6 +357,7 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     let state = web::Data::new(state);
     mail::spawn(state.clone());
     mail::spawn_settlement(state.clone());
+    scheduler::spawn(state.clone());
     let server = HttpServer::new(move || app(state.clone())).workers(workers).shutdown_timeout(10).bind(bind)?.run();
     tracing::info!(%url, %bind, "Copyright Seal is serving");
     println!("Copyright Seal is running at {url}/ (listening on {bind}; Ctrl-C or SIGTERM stops it)");

@@ -1,0 +1,105 @@
+//! `seal ingest`: reads WARC files (Common Crawl's format, gzip per record or plain) and runs every
+//! HTML and image record through the monitoring pipeline. The flags and the JSON keys are a fixed
+//! contract; the hit list has the shape of `seal crawl`'s.
+
+use super::crawl::{bytes, json_hits, live_bar};
+use super::settle::system_now;
+use anyhow::{Context, Result};
+use clap::Args;
+use seal_api::services::import::DataDir;
+use seal_api::services::ingest::{ingest, IngestProgress};
+use seal_api::services::pipeline::Progress;
+use seal_api::services::subscribers::drain_recolour;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Arguments of `seal ingest`.
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Data directory.
+    #[arg(long, default_value = "./seal-data")]
+    pub data: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Matching threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// WARC files (`.warc` or `.warc.gz`).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs `seal ingest`.
+pub fn run(args: &IngestArgs) -> Result<()> {
+    for file in &args.files {
+        if !file.is_file() {
+            anyhow::bail!("{} is not a readable file", file.display());
+        }
+    }
+    let mut data = DataDir::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
+    let progress = Progress::default();
+    let counters = IngestProgress::default();
+    let total: u64 = args.files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
+    let bar = live_bar();
+    let started = Instant::now();
+    let outcome = std::thread::scope(|scope| {
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let ticker = scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                let pages = progress.pages.load(Ordering::Relaxed);
+                let read = counters.bytes.load(Ordering::Relaxed);
+                bar.set_message(format!(
+                    "{} of {} ({:.0}%) · records {} · pages {pages} ({:.0}/s) · hits {} · skipped {}",
+                    bytes(read),
+                    bytes(total),
+                    100.0 * read as f64 / total.max(1) as f64,
+                    counters.records.load(Ordering::Relaxed),
+                    pages as f64 / secs,
+                    progress.hits.load(Ordering::Relaxed),
+                    counters.skipped.load(Ordering::Relaxed),
+                ));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let outcome =
+            ingest(&data.monitor, &mut data.store, &args.files, args.workers, system_now, &progress, &counters);
+        done.store(true, Ordering::Relaxed);
+        let _ = ticker.join();
+        outcome
+    })?;
+    bar.finish_and_clear();
+    drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
+    for (file, error) in &outcome.unreadable_files {
+        eprintln!("warning: {}: {error}", file.display());
+    }
+    let secs = outcome.elapsed.as_secs_f64().max(0.001);
+    let pages_per_s = outcome.pages as f64 / secs;
+    if args.json {
+        let out = serde_json::json!({
+            "records_read": outcome.records_read,
+            "records_skipped": outcome.records_skipped,
+            "pages_per_s": (pages_per_s * 10.0).round() / 10.0,
+            "errors": outcome.unreadable_files.len(),
+            "hits": json_hits(&outcome.hits),
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    let black = outcome.hits.iter().filter(|h| h.colour == "black").count();
+    println!(
+        "{} records read, {} skipped; {} pages ({:.0}/s), {} images; {} hits ({} white, {} black)",
+        outcome.records_read,
+        outcome.records_skipped,
+        outcome.pages,
+        pages_per_s,
+        outcome.images,
+        outcome.hits.len(),
+        outcome.hits.len() - black,
+        black
+    );
+    Ok(())
+}
