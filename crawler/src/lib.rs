@@ -12,6 +12,7 @@
 
 pub mod fetch;
 pub mod guard;
+pub mod warc;
 
 pub use fetch::{FetchError, FetchPolicy, Fetched, Fetcher};
 pub use guard::is_forbidden;
