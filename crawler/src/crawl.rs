@@ -456,9 +456,7 @@ impl Ctx {
         let mut out_of_scope = Vec::new();
         {
             let mut frontier = self.frontier();
-            for url in resume.seen.iter().filter_map(normalize) {
-                frontier.mark_seen(url);
-            }
+            // Pending entries are in the platform's seen set too: queue them before marking it.
             let mut initial = Vec::new();
             for entry in resume.pending {
                 let Some(url) = normalize(&entry.url) else { continue };
@@ -470,6 +468,11 @@ impl Ctx {
                     continue;
                 }
                 initial.push(entry);
+            }
+            let pending: Vec<Entry> = initial.drain(..).filter(|e| frontier.reserve(e)).collect();
+            frontier.release(pending);
+            for url in resume.seen.iter().filter_map(normalize) {
+                frontier.mark_seen(url);
             }
             for url in self.config.seeds.iter().filter_map(normalize) {
                 let entry = Entry::page(url, 0);
@@ -750,10 +753,8 @@ impl Ctx {
         loop {
             let result = {
                 let Some(_pass) = gate.pass(&self.global).await else { return Err(FetchError::Unreachable) };
-                self.count(|c| &c.in_flight, 1);
-                let result = self.fetcher.get(url, cap).await;
-                self.progress.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-                result
+                let _in_flight = InFlight::new(&self.progress);
+                self.fetcher.get(url, cap).await
             };
             if let Ok(f) = &result {
                 self.count(|c| &c.bytes, f.body.len() as u64);
@@ -769,6 +770,22 @@ impl Ctx {
             tokio::time::sleep(backoff(self.config.backoff_base, attempt, self.config.max_backoff)).await;
             attempt += 1;
         }
+    }
+}
+
+/// Counts a request in [`Progress::in_flight`] for as long as it lives, aborted tasks included.
+struct InFlight<'a>(&'a Progress);
+
+impl<'a> InFlight<'a> {
+    fn new(progress: &'a Progress) -> InFlight<'a> {
+        progress.0.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(progress)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0 .0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

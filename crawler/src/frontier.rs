@@ -14,7 +14,7 @@
 //!   flight and queued never exceed `max_pages`. The frontier therefore stays bounded and every
 //!   reported frontier entry will be fetched (or skipped) unless the crawl is stopped. The price: a
 //!   queued URL that later fails still used a slot that another URL could have had.
-//! - Offering is two-step ([`Frontier::reserve`], then [`Frontier::release`]): a reserved URL is seen
+//! - Offering is two-step (`reserve`, then `release`): a reserved URL is seen
 //!   and counted in the budget but cannot be dispatched until the event that reports it has been sent,
 //!   so the platform always learns of a frontier entry before any event about fetching it.
 
