@@ -19,7 +19,7 @@
 //!
 //! Concurrency: every entry runs as its own tokio task in a `JoinSet` (so HTML parsing uses every
 //! worker thread of a multi-threaded runtime), at most `max_tasks` at once and at most
-//! `per_host_concurrency` per host; requests pass the host's politeness gate ([`crate::polite`]) and
+//! `per_host_concurrency` per host; requests pass the host's politeness gate (`polite.rs`) and
 //! a crawl-wide permit sized to the fetcher's own concurrency cap. Dropping the future returned by
 //! [`crawl`] drops the `JoinSet`, which aborts every task; when the event receiver is dropped, the
 //! crawl stops dispatching, aborts what is running and returns.

@@ -7,7 +7,7 @@
 //! from an open one; [`guard`] holds the address rules that close those holes.
 //!
 //! The monitoring crawler ([`crawl::crawl`]) is built on the same fetcher and never around it:
-//! robots.txt ([`robots`], texting_robots), per-host politeness ([`polite`]), discovery through
+//! robots.txt ([`robots`], texting_robots), per-host politeness (`polite`), discovery through
 //! links, sitemaps and feeds ([`discover`]), a deduplicating, budgeted frontier ([`frontier`]) and a
 //! shared image cache. It does not decode or match: it hands bytes and their `Content-Type` to the
 //! platform in events, and the platform hands them to `seal-engine`, so the engine stays pure.
@@ -18,7 +18,7 @@ pub mod fetch;
 pub mod frontier;
 pub mod guard;
 mod images;
-pub mod polite;
+mod polite;
 pub mod robots;
 
 pub use crawl::{
