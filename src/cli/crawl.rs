@@ -97,6 +97,27 @@ pub fn live_bar() -> ProgressBar {
     bar
 }
 
+/// Runs `work` while a thread refreshes `bar`'s message from `render` five times a second.
+pub fn with_ticker<R: Send>(
+    bar: &ProgressBar,
+    render: impl Fn() -> String + Sync,
+    work: impl FnOnce() -> R + Send,
+) -> R {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let ticker = scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_message(render());
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        let _ = ticker.join();
+        result
+    })
+}
+
 /// Human bytes.
 pub fn bytes(n: u64) -> String {
     match n {
@@ -171,9 +192,22 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
 
     let mut policy = FetchPolicy { deadline: Duration::from_secs(args.timeout_secs.max(1)), ..FetchPolicy::default() };
     if args.allow_private {
-        policy.allow_private = true;
-        for seed in &spec.seeds {
-            if let Some(port) = url::Url::parse(seed).ok().and_then(|u| u.port_or_known_default()) {
+        // Seeds on literal addresses (a test site on 127.0.0.1:PORT) are allowed exactly and nothing
+        // else private is, so a redirect to another local port or address is still refused. Seeds
+        // by name lift the address rules, on the seeds' ports only.
+        let seeds: Vec<url::Url> = spec.seeds.iter().filter_map(|s| url::Url::parse(s).ok()).collect();
+        let exact: Vec<std::net::SocketAddr> = seeds
+            .iter()
+            .filter_map(|u| {
+                let ip: std::net::IpAddr = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+                Some(std::net::SocketAddr::new(ip, u.port_or_known_default()?))
+            })
+            .collect();
+        if exact.len() == seeds.len() {
+            policy.allow_exact = exact;
+        } else {
+            policy.allow_private = true;
+            for port in seeds.iter().filter_map(url::Url::port_or_known_default) {
                 if !policy.allowed_ports.contains(&port) {
                     policy.allowed_ports.push(port);
                 }
@@ -192,29 +226,22 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
     let progress = Progress::default();
     let bar = live_bar();
     let started = Instant::now();
-    let outcome = std::thread::scope(|scope| {
-        let done = std::sync::atomic::AtomicBool::new(false);
-        let ticker = scope.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                let secs = started.elapsed().as_secs_f64().max(0.001);
-                let pages = crawl_progress.pages();
-                bar.set_message(format!(
-                    "pages {pages} · {} · hits {} · {:.0} pages/s · errors {} · robots skipped {}",
-                    bytes(crawl_progress.bytes()),
-                    progress.hits.load(Ordering::Relaxed),
-                    pages as f64 / secs,
-                    crawl_progress.errors(),
-                    crawl_progress.robots_skipped(),
-                ));
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        let outcome =
-            run_job(&data.monitor, &mut data.store, &fetcher, &job, &settings, system_now, &crawl_progress, &progress);
-        done.store(true, Ordering::Relaxed);
-        let _ = ticker.join();
-        outcome
-    })?;
+    let outcome = with_ticker(
+        &bar,
+        || {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let pages = crawl_progress.pages();
+            format!(
+                "pages {pages} · {} · hits {} · {:.0} pages/s · errors {} · robots skipped {}",
+                bytes(crawl_progress.bytes()),
+                progress.hits.load(Ordering::Relaxed),
+                pages as f64 / secs,
+                crawl_progress.errors(),
+                crawl_progress.robots_skipped(),
+            )
+        },
+        || run_job(&data.monitor, &mut data.store, &fetcher, &job, &settings, system_now, &crawl_progress, &progress),
+    )?;
     bar.finish_and_clear();
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
     let secs = outcome.stats.elapsed.as_secs_f64().max(0.001);

@@ -2,7 +2,7 @@
 //! HTML and image record through the monitoring pipeline. The flags and the JSON keys are a fixed
 //! contract; the hit list has the shape of `seal crawl`'s.
 
-use super::crawl::{bytes, json_hits, live_bar};
+use super::crawl::{bytes, json_hits, live_bar, with_ticker};
 use super::settle::system_now;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -12,7 +12,7 @@ use seal_api::services::pipeline::Progress;
 use seal_api::services::subscribers::drain_recolour;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Arguments of `seal ingest`.
 #[derive(Args, Debug)]
@@ -45,32 +45,25 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     let total: u64 = args.files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
     let bar = live_bar();
     let started = Instant::now();
-    let outcome = std::thread::scope(|scope| {
-        let done = std::sync::atomic::AtomicBool::new(false);
-        let ticker = scope.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                let secs = started.elapsed().as_secs_f64().max(0.001);
-                let pages = progress.pages.load(Ordering::Relaxed);
-                let read = counters.bytes.load(Ordering::Relaxed);
-                bar.set_message(format!(
-                    "{} of {} ({:.0}%) · records {} · pages {pages} ({:.0}/s) · hits {} · skipped {}",
-                    bytes(read),
-                    bytes(total),
-                    100.0 * read as f64 / total.max(1) as f64,
-                    counters.records.load(Ordering::Relaxed),
-                    pages as f64 / secs,
-                    progress.hits.load(Ordering::Relaxed),
-                    counters.skipped.load(Ordering::Relaxed),
-                ));
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        let outcome =
-            ingest(&data.monitor, &mut data.store, &args.files, args.workers, system_now, &progress, &counters);
-        done.store(true, Ordering::Relaxed);
-        let _ = ticker.join();
-        outcome
-    })?;
+    let outcome = with_ticker(
+        &bar,
+        || {
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let pages = progress.pages.load(Ordering::Relaxed);
+            let read = counters.bytes.load(Ordering::Relaxed);
+            format!(
+                "{} of {} ({:.0}%) · records {} · pages {pages} ({:.0}/s) · hits {} · skipped {}",
+                bytes(read),
+                bytes(total),
+                100.0 * read as f64 / total.max(1) as f64,
+                counters.records.load(Ordering::Relaxed),
+                pages as f64 / secs,
+                progress.hits.load(Ordering::Relaxed),
+                counters.skipped.load(Ordering::Relaxed),
+            )
+        },
+        || ingest(&data.monitor, &mut data.store, &args.files, args.workers, system_now, &progress, &counters),
+    )?;
     bar.finish_and_clear();
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
     for (file, error) in &outcome.unreadable_files {

@@ -2,6 +2,7 @@
 //! capability end to end over the fixtures in `fixtures/`, through the library crates and the `seal` binary.
 
 mod browser;
+mod crawl;
 mod image;
 mod licensing;
 mod monitor;

@@ -159,7 +159,7 @@ pub fn run_job<M: MonitorRef>(
     fetcher: &Fetcher,
     job: &JobRow,
     settings: &CrawlSettings,
-    now: impl Fn() -> Timestamp,
+    now: impl Fn() -> Timestamp + Sync,
     crawl_progress: &seal_crawler::crawl::Progress,
     progress: &Progress,
 ) -> Result<CrawlOutcome, CrawlRunError> {

@@ -1,0 +1,124 @@
+//! Politeness: how many requests one host gets at once and how far apart they start.
+//!
+//! Every request the crawler makes (robots.txt, pages, sitemaps, feeds, images) passes a per-host
+//! gate first: at most `per_host` requests in flight, and each request *starts* at least `delay`
+//! after the previous one started. The delay is `max(min_host_delay, Crawl-delay)` and rises once the
+//! host's robots.txt is read. Spacing starts (rather than ends) is what `Crawl-delay` is usually read
+//! as, and it gives a host a predictable request rate whatever its response times.
+//!
+//! A gate only holds its slot while the fetch runs (not during retry backoff), and the crawl-wide
+//! fetch permit is taken only once the host's delay has passed, so a host with a long Crawl-delay
+//! does not sit on permits that other hosts could use. The crawl-wide permits exist because the
+//! fetcher counts the wait for its own permits against each fetch's deadline: queueing more fetches
+//! than it runs at once would turn waiting into timeouts.
+//!
+//! Hosts are keyed by authority (host and port). Redirect hops are followed inside the fetcher and do
+//! not pass the target host's gate (a known gap: it costs a host at most `max_redirects` extra
+//! requests per fetch).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The right to make one request: the host's slot and a crawl-wide slot, released on drop.
+pub(crate) struct Pass {
+    _host: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
+}
+
+struct GateState {
+    last_start: Option<Instant>,
+    delay: Duration,
+}
+
+/// One host's gate.
+pub(crate) struct HostGate {
+    slots: Arc<Semaphore>,
+    state: Mutex<GateState>,
+}
+
+impl HostGate {
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Raises the delay to at least `delay` (never lowers it: the configured minimum stays).
+    pub(crate) fn raise_delay(&self, delay: Duration) {
+        let mut state = self.state();
+        state.delay = state.delay.max(delay);
+    }
+
+    /// Waits for a host slot, the host's delay and a crawl-wide slot, in that order. `None` only if a
+    /// semaphore was closed, which the crawl never does.
+    pub(crate) async fn pass(&self, global: &Arc<Semaphore>) -> Option<Pass> {
+        let host = Arc::clone(&self.slots).acquire_owned().await.ok()?;
+        loop {
+            let ready_at = {
+                let state = self.state();
+                state.last_start.map(|t| t + state.delay)
+            };
+            if let Some(at) = ready_at.filter(|at| *at > Instant::now()) {
+                tokio::time::sleep_until(at).await;
+                continue;
+            }
+            let global = Arc::clone(global).acquire_owned().await.ok()?;
+            // Another holder of this host's slots may have started while we waited for the global
+            // slot; check again under the lock and claim the start time.
+            let mut state = self.state();
+            let now = Instant::now();
+            if state.last_start.is_some_and(|t| t + state.delay > now) {
+                continue;
+            }
+            state.last_start = Some(now);
+            return Some(Pass { _host: host, _global: global });
+        }
+    }
+}
+
+/// All hosts' gates for one crawl.
+pub(crate) struct Gates {
+    gates: Mutex<HashMap<String, Arc<HostGate>>>,
+    per_host: usize,
+    min_delay: Duration,
+}
+
+impl Gates {
+    pub(crate) fn new(per_host: usize, min_delay: Duration) -> Gates {
+        Gates { gates: Mutex::new(HashMap::new()), per_host: per_host.max(1), min_delay }
+    }
+
+    /// The gate of `authority` (see [`crate::frontier::authority`]), created on first use.
+    pub(crate) fn gate(&self, authority: &str) -> Arc<HostGate> {
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(gates.entry(authority.to_owned()).or_insert_with(|| {
+            Arc::new(HostGate {
+                slots: Arc::new(Semaphore::new(self.per_host)),
+                state: Mutex::new(GateState { last_start: None, delay: self.min_delay }),
+            })
+        }))
+    }
+}
+
+/// The wait before attempt `attempt + 1` (attempt counts from 1): `base * 2^(attempt-1)`, at most
+/// `max`.
+pub(crate) fn backoff(base: Duration, attempt: u32, max: Duration) -> Duration {
+    let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+    base.checked_mul(factor).unwrap_or(max).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let b = Duration::from_millis(100);
+        let max = Duration::from_secs(1);
+        let got: Vec<u128> = (1..=6).map(|a| backoff(b, a, max).as_millis()).collect();
+        assert_eq!(got, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(backoff(b, 60, max), max);
+    }
+}
