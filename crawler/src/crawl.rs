@@ -754,7 +754,11 @@ impl Ctx {
             let result = {
                 let Some(_pass) = gate.pass(&self.global).await else { return Err(FetchError::Unreachable) };
                 let _in_flight = InFlight::new(&self.progress);
-                self.fetcher.get(url, cap).await
+                let hop = |next: Url| -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+                    let gate = self.gates.gate(&authority(&next));
+                    Box::pin(async move { gate.pace().await })
+                };
+                self.fetcher.get_paced(url, cap, Some(&hop)).await
             };
             if let Ok(f) = &result {
                 self.count(|c| &c.bytes, f.body.len() as u64);

@@ -115,6 +115,10 @@ pub enum FetchError {
     BadPolicy,
 }
 
+/// A callback run before each redirect hop with the hop's URL (see [`Fetcher::get_paced`]).
+pub type HopHook<'a> =
+    &'a (dyn Fn(Url) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync);
+
 /// The guarded HTTP client. Cheap to clone; clones share the connection pool and the concurrency cap.
 #[derive(Clone, Debug)]
 pub struct Fetcher {
@@ -162,7 +166,20 @@ impl Fetcher {
     /// of at most `max_body_bytes` bytes. Everything, including the wait for a concurrency slot, runs
     /// under the policy's one deadline.
     pub async fn get(&self, url: &Url, max_body_bytes: usize) -> Result<Fetched, FetchError> {
-        match tokio::time::timeout(self.inner.policy.deadline, self.get_within_deadline(url, max_body_bytes)).await {
+        self.get_paced(url, max_body_bytes, None).await
+    }
+
+    /// [`Fetcher::get`], calling `before_hop` with each redirect target before requesting it and
+    /// waiting for what it returns: the crawler waits there for the target host's politeness delay,
+    /// so redirect hops keep a site's `Crawl-delay` too. The wait counts against the deadline.
+    pub async fn get_paced(
+        &self,
+        url: &Url,
+        max_body_bytes: usize,
+        before_hop: Option<HopHook<'_>>,
+    ) -> Result<Fetched, FetchError> {
+        let fetch = self.get_within_deadline(url, max_body_bytes, before_hop);
+        match tokio::time::timeout(self.inner.policy.deadline, fetch).await {
             Ok(result) => result,
             Err(_) => {
                 tracing::debug!(%url, "fetch passed its deadline");
@@ -171,7 +188,12 @@ impl Fetcher {
         }
     }
 
-    async fn get_within_deadline(&self, url: &Url, max_body_bytes: usize) -> Result<Fetched, FetchError> {
+    async fn get_within_deadline(
+        &self,
+        url: &Url,
+        max_body_bytes: usize,
+        before_hop: Option<HopHook<'_>>,
+    ) -> Result<Fetched, FetchError> {
         // The semaphore lives as long as `inner` and is never closed, so acquiring cannot fail; map it
         // anyway rather than panic.
         let _permit = self.inner.permits.acquire().await.map_err(|_| FetchError::Unreachable)?;
@@ -190,6 +212,9 @@ impl Fetcher {
                         return Err(FetchError::TooManyRedirects);
                     }
                     redirects += 1;
+                    if let Some(hook) = before_hop {
+                        hook(next.clone()).await;
+                    }
                     current = next;
                     continue;
                 }

@@ -12,9 +12,10 @@
 //! fetcher counts the wait for its own permits against each fetch's deadline: queueing more fetches
 //! than it runs at once would turn waiting into timeouts.
 //!
-//! Hosts are keyed by authority (host and port). Redirect hops are followed inside the fetcher and do
-//! not pass the target host's gate (a known gap: it costs a host at most `max_redirects` extra
-//! requests per fetch).
+//! Hosts are keyed by authority (host and port). Redirect hops are followed inside the fetcher, which
+//! calls back before each hop: the hop waits for its host's delay ([`HostGate::pace`]) without taking
+//! a slot (the request it continues already holds one), so a redirect loop cannot burst past a
+//! site's `Crawl-delay`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,30 @@ impl HostGate {
             }
             state.last_start = Some(now);
             return Some(Pass { _host: host, _global: global });
+        }
+    }
+}
+
+impl HostGate {
+    /// Waits for the host's delay and claims a start time, without taking a slot: for a redirect hop,
+    /// which continues a request that already holds one.
+    pub(crate) async fn pace(&self) {
+        loop {
+            let ready_at = {
+                let state = self.state();
+                state.last_start.map(|t| t + state.delay)
+            };
+            if let Some(at) = ready_at.filter(|at| *at > Instant::now()) {
+                tokio::time::sleep_until(at).await;
+                continue;
+            }
+            let mut state = self.state();
+            let now = Instant::now();
+            if state.last_start.is_some_and(|t| t + state.delay > now) {
+                continue;
+            }
+            state.last_start = Some(now);
+            return;
         }
     }
 }
