@@ -1,4 +1,5 @@
-//! A bounds-checked little-endian reader for the engine's snapshot formats (text index, image matcher).
+//! A bounds-checked little-endian reader for the engine's snapshot formats (text index, page index, image
+//! matcher).
 //!
 //! Snapshots come back from disk or another process, so they are hostile input: every read is checked,
 //! and a forged record count is compared with the bytes that are left before anything is allocated.
@@ -33,6 +34,10 @@ impl<'a> ByteReader<'a> {
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
         self.slice(N)?.try_into().map_err(|_| Malformed("truncated"))
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16, Malformed> {
+        self.array::<2>().map(u16::from_le_bytes)
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, Malformed> {

@@ -59,11 +59,29 @@ pub struct Extracted {
 ///
 /// Empty input gives empty text. Input that looks binary (NUL bytes in the first kilobyte of a page
 /// that is not UTF-16) gives [`TextError::Binary`]; input over the byte bound gives [`TextError::TooLarge`].
+/// The same as [`extract_with_charset`] without a charset from the transport.
 pub fn extract(bytes: &[u8], kind: ContentKind, config: &ExtractConfig) -> Result<Extracted, TextError> {
+    extract_with_charset(bytes, kind, None, config)
+}
+
+/// [`extract`] for bytes that came with a charset from the transport: the `charset` parameter of an HTTP
+/// `Content-Type` header (`gbk` in `text/html; charset=gbk`), given as `http_charset`.
+///
+/// The encoding is chosen as browsers do: a byte order mark, then the HTTP charset, then a charset
+/// declared in the page, then UTF-8 if the bytes are valid UTF-8, then a statistical guess. The HTTP
+/// charset is a WHATWG label (`gbk`, `GB2312`, `big5`, `utf-8`, … in any case, quotes and spaces
+/// tolerated); an unknown label is ignored, and so is one that names the `replacement` encoding (such as
+/// `iso-2022-kr`), which would turn the whole page into U+FFFD and hide any copy in it.
+pub fn extract_with_charset(
+    bytes: &[u8],
+    kind: ContentKind,
+    http_charset: Option<&str>,
+    config: &ExtractConfig,
+) -> Result<Extracted, TextError> {
     if bytes.len() > config.max_input_bytes {
         return Err(TextError::TooLarge { bytes: bytes.len(), limit: config.max_input_bytes });
     }
-    let encoding = detect_encoding(bytes);
+    let encoding = detect_encoding(bytes, http_charset.and_then(transport_encoding));
     if encoding != encoding_rs::UTF_16LE && encoding != encoding_rs::UTF_16BE && looks_binary(bytes) {
         return Err(TextError::Binary);
     }
@@ -92,13 +110,24 @@ fn looks_binary(bytes: &[u8]) -> bool {
 /// A page's bytes as text, in the encoding [`extract`] would pick (so a GBK page reads right), with
 /// malformed sequences replaced.
 pub fn decode_html(bytes: &[u8]) -> String {
-    detect_encoding(bytes).decode_without_bom_handling(bytes).0.into_owned()
+    detect_encoding(bytes, None).decode_without_bom_handling(bytes).0.into_owned()
 }
 
-/// BOM, then a `charset` declared in the first 1,024 bytes, then UTF-8 if the bytes are valid UTF-8,
-/// then a statistical guess (chardetng), which tells GBK from Big5 from windows-1252 on real pages.
-fn detect_encoding(bytes: &[u8]) -> &'static Encoding {
+/// The encoding an HTTP charset label names, if it is a WHATWG label of a usable encoding.
+fn transport_encoding(label: &str) -> Option<&'static Encoding> {
+    let label = label.trim().trim_matches(['"', '\'']);
+    Encoding::for_label(label.as_bytes()).filter(|encoding| *encoding != encoding_rs::REPLACEMENT)
+}
+
+/// BOM, then the transport's charset (HTTP), then a `charset` declared in the first 1,024 bytes, then
+/// UTF-8 if the bytes are valid UTF-8, then a statistical guess (chardetng), which tells GBK from Big5
+/// from windows-1252 on real pages.
+fn detect_encoding(bytes: &[u8], transport: Option<&'static Encoding>) -> &'static Encoding {
     if let Some((encoding, _)) = Encoding::for_bom(bytes) {
+        return encoding;
+    }
+    // Unlike an in-page declaration, the transport's UTF-16 is believed: browsers decode with it too.
+    if let Some(encoding) = transport {
         return encoding;
     }
     if let Some(encoding) = declared_charset(&bytes[..bytes.len().min(1024)]) {
@@ -604,6 +633,53 @@ mod tests {
         let (undeclared, _, _) = encoding_rs::GBK.encode(sentence);
         let extracted = extract(&undeclared, ContentKind::Html, &ExtractConfig::default()).ok();
         assert_eq!(extracted.map(|e| e.encoding), Some("GBK"));
+    }
+
+    #[test]
+    fn the_http_charset_comes_after_the_bom_and_before_everything_else() {
+        let gbk = |text: &str| encoding_rs::GBK.encode(text).0.into_owned();
+        let body = "<p>新闻媒体的大部分侵权是转载：整篇文章、摘录、轻度编辑的副本，被包裹在另一个网站的导航、广告和评论中。</p>";
+        let text =
+            "新闻媒体的大部分侵权是转载：整篇文章、摘录、轻度编辑的副本，被包裹在另一个网站的导航、广告和评论中。";
+        // Two characters are too few to sniff: chardetng takes these bytes for EUC-KR.
+        let short = "<p>版权</p>";
+        let with_bom = [&b"\xef\xbb\xbf"[..], "<p>版权印章</p>".as_bytes()].concat();
+        let mislabelled = gbk(&format!("<head><meta charset=\"utf-8\"></head>{body}"));
+        let big5 = encoding_rs::BIG5.encode("<p>著作權印章保護原創文章</p>").0.into_owned();
+        // (bytes, HTTP charset, expected encoding, expected text).
+        let cases: Vec<(Vec<u8>, Option<&str>, &str, &str)> = vec![
+            // No charset anywhere: sniffed.
+            (gbk(body), None, "GBK", text),
+            // The header says GBK: believed, whatever sniffing would make of a short page.
+            (gbk(body), Some("gbk"), "GBK", text),
+            (gbk(short), None, "EUC-KR", "경홈"),
+            (gbk(short), Some("gbk"), "GBK", "版权"),
+            (gbk(short), Some(" \"GB2312\" "), "GBK", "版权"),
+            // The header wins over a wrong in-page declaration.
+            (mislabelled.clone(), Some("GBK"), "GBK", text),
+            // Without the header, the declaration is believed (and the text garbled: what the header fixes).
+            (mislabelled.clone(), None, "UTF-8", ""),
+            // A byte order mark wins over the header.
+            (with_bom, Some("gbk"), "UTF-8", "版权印章"),
+            // Unknown labels and the replacement encoding are ignored.
+            (gbk(body), Some("no-such-charset"), "GBK", text),
+            (gbk(body), Some("iso-2022-kr"), "GBK", text),
+            (big5, Some("big5"), "Big5", "著作權印章保護原創文章"),
+        ];
+        for (i, (bytes, http, encoding, expected)) in cases.iter().enumerate() {
+            let extracted = extract_with_charset(bytes, ContentKind::Html, *http, &ExtractConfig::default());
+            let extracted = extracted.map(|e| (e.encoding, e.text));
+            match *expected {
+                "" => assert_eq!(extracted.as_ref().map(|e| e.0), Ok(*encoding), "case {i}"),
+                _ => assert_eq!(extracted, Ok((*encoding, expected.to_string())), "case {i}"),
+            }
+            if http.is_none() {
+                assert_eq!(
+                    extract(bytes, ContentKind::Html, &ExtractConfig::default()),
+                    extract_with_charset(bytes, ContentKind::Html, None, &ExtractConfig::default())
+                );
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!    work appears in the page"), page coverage the share of the page's tokens ("how much of the page the
 //!    work explains"). Evidence is measured in word equivalents, where one CJK character counts
 //!    [`CJK_WORD_EQUIVALENT`] of a word (Chinese words average about 1.6 characters).
+//!
+//! Steps 3 and 4 see anchors only as (page token, work token) pairs (`Anchored`), so retroactive
+//! matching ([`super::pages`]), which finds its anchors from the other side, chains and judges them with
+//! the same code and thresholds.
 
 use super::fingerprint::simhash;
 use super::fingerprint::{grams, Gram};
@@ -152,12 +156,13 @@ struct Anchor {
     posting: Posting,
 }
 
-/// A run of anchors that advance together on the page and in the work.
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    first: Anchor,
-    last: Anchor,
-    anchors: u32,
+impl Anchored for Anchor {
+    fn page_token(&self) -> u32 {
+        self.page_token
+    }
+    fn work_token(&self) -> u32 {
+        self.posting.token
+    }
 }
 
 impl TextIndex {
@@ -199,48 +204,21 @@ impl TextIndex {
     ) -> Option<(u32, Hit)> {
         let meta = self.works[anchors[0].slot as usize];
         let k = self.config().k;
-        let segments: Vec<Segment> =
-            chain(anchors, config).into_iter().filter(|s| s.anchors >= config.min_segment_anchors).collect();
-        if segments.is_empty() {
-            return None;
-        }
-        let page_ranges =
-            union(segments.iter().map(|s| s.first.page_token..s.last.page_token + k).collect(), tokens.len() as u32);
-        let work_ranges =
-            union(segments.iter().map(|s| s.first.posting.token..s.last.posting.token + k).collect(), meta.tokens);
-        let matched_words: f32 = page_ranges.iter().map(|r| weights[r.end as usize] - weights[r.start as usize]).sum();
-        let work_covered: u32 = work_ranges.iter().map(|r| r.end - r.start).sum();
-        let work_coverage = work_covered as f32 / meta.tokens.max(1) as f32;
-        if matched_words < config.min_matched_words
-            || (work_coverage < config.min_work_coverage && matched_words < config.substantial_words)
-        {
-            return None;
-        }
-        let page_covered: u32 = page_ranges.iter().map(|r| r.end - r.start).sum();
-        let mut verbatim: Vec<u32> = anchors.iter().map(|a| a.posting.token).collect();
-        verbatim.sort_unstable();
-        verbatim.dedup();
-        let verbatim_fraction = (verbatim.len() as f32 / meta.fingerprints.max(1) as f32).min(1.0);
+        let extent = Extent { k, page_tokens: tokens.len() as u32, work_tokens: meta.tokens };
+        let chained = chain_and_measure(anchors, extent, Weighed::Page(weights), config)?;
+        let verbatim_fraction = verbatim_fraction(anchors, meta.fingerprints);
         let region_hash = simhash(
-            page_ranges
+            chained
+                .page_ranges
                 .iter()
                 .flat_map(|r| page_grams.get(r.start as usize..(r.end + 1).saturating_sub(k) as usize))
                 .flatten()
                 .map(|g| g.hash),
         );
         let simhash_distance = (region_hash ^ meta.simhash).count_ones();
-        let kind = if work_coverage >= config.full_coverage {
-            if verbatim_fraction >= config.verbatim_fingerprints {
-                CopyKind::Full
-            } else {
-                CopyKind::NearDuplicate
-            }
-        } else if work_coverage >= config.near_duplicate_coverage && simhash_distance <= config.near_duplicate_bits {
-            CopyKind::NearDuplicate
-        } else {
-            CopyKind::Excerpt
-        };
-        let spans = segments
+        let kind = classify(chained.work_coverage, verbatim_fraction, simhash_distance, config);
+        let spans = chained
+            .segments
             .iter()
             .map(|s| {
                 let last_token = (s.last.page_token + k - 1).min(tokens.len() as u32 - 1);
@@ -253,19 +231,138 @@ impl TextIndex {
         let hit = Hit {
             work: meta.id,
             kind,
-            work_coverage: work_coverage.min(1.0),
-            page_coverage: page_covered as f32 / tokens.len().max(1) as f32,
+            work_coverage: chained.work_coverage.min(1.0),
+            page_coverage: chained.page_covered as f32 / tokens.len().max(1) as f32,
             verbatim_fraction,
             simhash_distance,
-            matched_words,
+            matched_words: chained.matched_words,
             spans,
         };
-        Some((work_covered, hit))
+        Some((chained.work_covered, hit))
+    }
+}
+
+/// One k-gram shared by a page and a work, seen only through its two token positions. The live matcher
+/// ([`TextIndex::find`]) and the retroactive one ([`super::pages::PageIndex::find_work`]) find anchors
+/// from opposite sides but chain and judge them with the same code, below.
+pub(crate) trait Anchored: Copy {
+    /// Index of the k-gram's first token on the page.
+    fn page_token(&self) -> u32;
+    /// Index of the k-gram's first token in the work.
+    fn work_token(&self) -> u32;
+}
+
+/// A run of anchors that advance together on the page and in the work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment<A> {
+    pub first: A,
+    pub last: A,
+    pub anchors: u32,
+}
+
+/// The sizes that turn anchor positions into ranges and shares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Extent {
+    /// Tokens per k-gram.
+    pub k: u32,
+    /// Tokens on the page.
+    pub page_tokens: u32,
+    /// Tokens in the work.
+    pub work_tokens: u32,
+}
+
+/// Which text's tokens weigh the copied words, as prefix sums from [`word_weights`]: the page's when its
+/// tokens are at hand (live), the work's when only the page's fingerprints were kept (retroactive).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Weighed<'a> {
+    Page(&'a [f32]),
+    Work(&'a [f32]),
+}
+
+/// A candidate's anchors chained and measured, having passed the evidence thresholds.
+#[derive(Debug, Clone)]
+pub(crate) struct Chained<A> {
+    /// Segments with enough anchors to count, in page order.
+    pub segments: Vec<Segment<A>>,
+    /// Page tokens covered by the segments, merged.
+    pub page_ranges: Vec<Range<u32>>,
+    /// Work tokens covered by the segments, merged.
+    pub work_ranges: Vec<Range<u32>>,
+    /// Number of work tokens covered, which ranks hits.
+    pub work_covered: u32,
+    /// Number of page tokens covered.
+    pub page_covered: u32,
+    /// `work_covered` over the work's tokens (not clamped: the ranges may run one k-gram past a short work).
+    pub work_coverage: f32,
+    /// Copied text in word equivalents.
+    pub matched_words: f32,
+}
+
+/// Chains one candidate's anchors (sorted by page position) into segments and applies the evidence
+/// thresholds ([`MatchConfig::min_segment_anchors`], [`MatchConfig::min_matched_words`],
+/// [`MatchConfig::min_work_coverage`] unless [`MatchConfig::substantial_words`]); `None` when they fail.
+pub(crate) fn chain_and_measure<A: Anchored>(
+    anchors: &[A],
+    extent: Extent,
+    weights: Weighed<'_>,
+    config: &MatchConfig,
+) -> Option<Chained<A>> {
+    let k = extent.k;
+    let segments: Vec<Segment<A>> =
+        chain(anchors, config).into_iter().filter(|s| s.anchors >= config.min_segment_anchors).collect();
+    if segments.is_empty() {
+        return None;
+    }
+    let page_ranges =
+        union(segments.iter().map(|s| s.first.page_token()..s.last.page_token() + k).collect(), extent.page_tokens);
+    let work_ranges =
+        union(segments.iter().map(|s| s.first.work_token()..s.last.work_token() + k).collect(), extent.work_tokens);
+    let (weighed_ranges, weights) = match weights {
+        Weighed::Page(weights) => (&page_ranges, weights),
+        Weighed::Work(weights) => (&work_ranges, weights),
+    };
+    let matched_words: f32 = weighed_ranges.iter().map(|r| weights[r.end as usize] - weights[r.start as usize]).sum();
+    let work_covered: u32 = work_ranges.iter().map(|r| r.end - r.start).sum();
+    let work_coverage = work_covered as f32 / extent.work_tokens.max(1) as f32;
+    if matched_words < config.min_matched_words
+        || (work_coverage < config.min_work_coverage && matched_words < config.substantial_words)
+    {
+        return None;
+    }
+    let page_covered: u32 = page_ranges.iter().map(|r| r.end - r.start).sum();
+    Some(Chained { segments, page_ranges, work_ranges, work_covered, page_covered, work_coverage, matched_words })
+}
+
+/// Share of the work's `fingerprints` that anchors found verbatim (distinct work positions), at most 1.
+pub(crate) fn verbatim_fraction<A: Anchored>(anchors: &[A], fingerprints: u32) -> f32 {
+    let mut verbatim: Vec<u32> = anchors.iter().map(Anchored::work_token).collect();
+    verbatim.sort_unstable();
+    verbatim.dedup();
+    (verbatim.len() as f32 / fingerprints.max(1) as f32).min(1.0)
+}
+
+/// The kind of a copy that passed the evidence thresholds.
+pub(crate) fn classify(
+    work_coverage: f32,
+    verbatim_fraction: f32,
+    simhash_distance: u32,
+    config: &MatchConfig,
+) -> CopyKind {
+    if work_coverage >= config.full_coverage {
+        if verbatim_fraction >= config.verbatim_fingerprints {
+            CopyKind::Full
+        } else {
+            CopyKind::NearDuplicate
+        }
+    } else if work_coverage >= config.near_duplicate_coverage && simhash_distance <= config.near_duplicate_bits {
+        CopyKind::NearDuplicate
+    } else {
+        CopyKind::Excerpt
     }
 }
 
 /// Prefix sums of evidence weight per token: `weights[i]` is the weight of tokens `0..i`.
-fn word_weights(tokens: &[Token]) -> Vec<f32> {
+pub(crate) fn word_weights(tokens: &[Token]) -> Vec<f32> {
     let mut sums = Vec::with_capacity(tokens.len() + 1);
     let mut total = 0.0f32;
     sums.push(total);
@@ -278,15 +375,15 @@ fn word_weights(tokens: &[Token]) -> Vec<f32> {
 
 /// Greedy chaining with a few open segments at once, so that interleaved stray anchors and reordered
 /// paragraphs do not break a run in two. Anchors arrive sorted by page position.
-fn chain(anchors: &[Anchor], config: &MatchConfig) -> Vec<Segment> {
+fn chain<A: Anchored>(anchors: &[A], config: &MatchConfig) -> Vec<Segment<A>> {
     const OPEN: usize = 8;
-    let mut open: Vec<Segment> = Vec::with_capacity(OPEN);
+    let mut open: Vec<Segment<A>> = Vec::with_capacity(OPEN);
     let mut closed = Vec::new();
     for &anchor in anchors {
-        let (page, work) = (anchor.page_token, anchor.posting.token);
+        let (page, work) = (anchor.page_token(), anchor.work_token());
         // Segments that can no longer be extended are closed.
         open.retain(|s| {
-            let alive = page <= s.last.page_token + config.max_gap_tokens;
+            let alive = page <= s.last.page_token() + config.max_gap_tokens;
             if !alive {
                 closed.push(*s);
             }
@@ -295,7 +392,7 @@ fn chain(anchors: &[Anchor], config: &MatchConfig) -> Vec<Segment> {
         let best = open
             .iter_mut()
             .filter_map(|s| {
-                let (last_page, last_work) = (s.last.page_token, s.last.posting.token);
+                let (last_page, last_work) = (s.last.page_token(), s.last.work_token());
                 if page <= last_page || work <= last_work {
                     return None;
                 }
@@ -322,7 +419,7 @@ fn chain(anchors: &[Anchor], config: &MatchConfig) -> Vec<Segment> {
         }
     }
     closed.extend(open);
-    closed.sort_by_key(|s| s.first.page_token);
+    closed.sort_by_key(|s| s.first.page_token());
     closed
 }
 

@@ -3,17 +3,22 @@
 //! The pipeline is [`extract`] (bytes → visible text) → [`tokens`] (normalized word and CJK-character
 //! tokens) → [`fingerprint`] (k-grams, winnowing, SimHash) → [`index`] (registered works) → [`matcher`]
 //! (candidates, chaining, scores, hits). [`match_page`] runs it end to end.
+//!
+//! [`pages`] turns the roles round for retroactive matching: compact fingerprints of crawled pages, searched
+//! by a newly registered work with the same chaining and thresholds.
 
 pub mod extract;
 pub mod fingerprint;
 pub mod index;
 pub mod matcher;
+pub mod pages;
 pub mod tokens;
 
-pub use extract::{extract, ContentKind, ExtractConfig, Extracted};
+pub use extract::{extract, extract_with_charset, ContentKind, ExtractConfig, Extracted};
 pub use fingerprint::FingerprintConfig;
 pub use index::{Registered, TextIndex, WorkId};
 pub use matcher::{CopyKind, Hit, MatchConfig, MatchedSpan};
+pub use pages::{PageFingerprint, PageHit, PageIndex, PageIndexConfig, PageIndexError, PageKey, PageSpan, RetroConfig};
 
 /// Why text could not be extracted, registered or loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
