@@ -13,6 +13,7 @@ use seal_api::services::crawl::{run_job, CrawlSettings};
 use seal_api::services::import::DataDir;
 use seal_api::services::jobs::{JobSpec, MAX_PAGES};
 use seal_api::services::pipeline::{Progress, ReportedHit};
+use seal_api::services::retro::drain_retro;
 use seal_api::services::subscribers::drain_recolour;
 use seal_api::store::monitoring::JobRow;
 use seal_api::store::prelude::*;
@@ -155,8 +156,10 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
     .validated()
     .context("the seed URLs")?;
     let mut data = DataDir::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
-    // Licences granted and allowlists changed since the last run recolour first.
+    // Licences granted and allowlists changed since the last run recolour first, and works registered
+    // since are looked for on the pages already seen.
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
+    drain_retro(&mut data.store, &data.content, &data.pages, system_now()).context("retroactive matching")?;
 
     let id = job_id(&spec.seeds);
     let spec_json = serde_json::to_string(&spec)?;
@@ -240,9 +243,13 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
                 crawl_progress.robots_skipped(),
             )
         },
-        || run_job(&data.monitor, &mut data.store, &fetcher, &job, &settings, system_now, &crawl_progress, &progress),
+        || {
+            let pages = Some(&data.pages);
+            run_job(&data.monitor, &mut data.store, pages, &fetcher, &job, &settings, system_now, &crawl_progress, &progress)
+        },
     )?;
     bar.finish_and_clear();
+    data.pages.checkpoint().context("writing the page index")?;
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
     let secs = outcome.stats.elapsed.as_secs_f64().max(0.001);
     let pages_per_s = outcome.stats.pages_fetched as f64 / secs;

@@ -9,6 +9,7 @@ use clap::Args;
 use seal_api::services::import::DataDir;
 use seal_api::services::ingest::{ingest, IngestProgress};
 use seal_api::services::pipeline::Progress;
+use seal_api::services::retro::drain_retro;
 use seal_api::services::subscribers::drain_recolour;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -40,6 +41,7 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     }
     let mut data = DataDir::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
+    drain_retro(&mut data.store, &data.content, &data.pages, system_now()).context("retroactive matching")?;
     let progress = Progress::default();
     let counters = IngestProgress::default();
     let total: u64 = args.files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
@@ -62,9 +64,13 @@ pub fn run(args: &IngestArgs) -> Result<()> {
                 counters.skipped.load(Ordering::Relaxed),
             )
         },
-        || ingest(&data.monitor, &mut data.store, &args.files, args.workers, system_now, &progress, &counters),
+        || {
+            let pages = Some(&data.pages);
+            ingest(&data.monitor, &mut data.store, pages, &args.files, args.workers, system_now, &progress, &counters)
+        },
     )?;
     bar.finish_and_clear();
+    data.pages.checkpoint().context("writing the page index")?;
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
     for (file, error) in &outcome.unreadable_files {
         eprintln!("warning: {}: {error}", file.display());

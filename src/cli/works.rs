@@ -123,6 +123,9 @@ fn import(args: &ImportArgs) -> Result<()> {
     bar.finish_and_clear();
     if report.imported > 0 {
         data.monitor.checkpoint().context("writing index snapshots")?;
+        // New works are looked for at once on the pages already crawled or ingested.
+        seal_api::services::retro::drain_retro(&mut data.store, &data.content, &data.pages, now)
+            .context("retroactive matching")?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

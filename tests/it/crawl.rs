@@ -88,7 +88,7 @@ impl Site {
 <a href="/private/secret.html">secret</a> <a href="/private/open.html">open</a>
 <a href="/go/redirect">moved</a> <a href="/go/loop1">loop</a> <a href="/go/evil">evil</a>
 <a href="/missing.html">missing</a> <a href="/broken.html">broken</a> <a href="/slow.html">slow</a>
-<a href="/huge.html">huge</a> <a href="/gbk.html">gbk</a> <a href="/news/a.html#again">same page</a>
+<a href="/huge.html">huge</a> <a href="/gbk.html">gbk</a> <a href="/news/later.html">later</a> <a href="/news/a.html#again">same page</a>
 <a href="https://elsewhere.example/">off-site</a>
 </body></html>"#
                     .to_vec(),
@@ -100,6 +100,7 @@ impl Site {
             "/private/open.html" => ok(html, work_html("en-0006.txt", "Open", "")?),
             "/go/redirect" => redirect(301, "/news/moved.html"),
             "/news/moved.html" => ok(html, work_html("en-0010.txt", "Moved", "")?),
+            "/news/later.html" => ok(html, work_html("en-0011.txt", "Registered after the crawl", "")?),
             "/go/loop1" => redirect(302, "/go/loop2"),
             "/go/loop2" => redirect(302, "/go/loop1"),
             "/go/evil" => redirect(302, &format!("http://127.0.0.1:{}/steal", self.trap)),
@@ -345,6 +346,19 @@ fn crawl_finds_every_copy_keeps_the_rules_and_colours_hits() -> Result<()> {
     assert_eq!(hit_set(&site, &again), expected());
     assert_eq!(DataDir::open(&data)?.store.count_hits(&Default::default())?, before, "a re-crawl duplicated hits");
 
+    // A work registered after the crawl is found on the page already seen, without fetching it again.
+    let fetched_before = paths(&log).len();
+    let later = corpus("text").join("originals").join("en-0011.txt");
+    seal(&["works", "import", "--data", &d, "--owner", "news-co", "--json", &later.to_string_lossy()])?;
+    assert_eq!(paths(&log).len(), fetched_before, "retroactive matching fetched pages");
+    let open = DataDir::open(&data)?;
+    let retro: Vec<_> = open.store.hits(&Default::default(), 100)?.into_iter().filter(|h| h.source == "retro").collect();
+    ensure!(
+        retro.len() == 1 && retro[0].page_url == site.url("/news/later.html") && retro[0].colour == "black",
+        "retroactive hits: {retro:?}"
+    );
+    drop(open);
+
     // A licence granted afterwards turns exactly the hits it covers white.
     seal(&["licences", "grant", "--data", &d, "--work", "en-0001", "--scope", &site.url("/news/"), "--json"])?;
     let open = DataDir::open(&data)?;
@@ -357,7 +371,13 @@ fn crawl_finds_every_copy_keeps_the_rules_and_colours_hits() -> Result<()> {
             .map(|e| e.4.clone())
             .unwrap_or_default();
         let now_white = path == "/news/a.html" && hit.kind == "text";
-        let colour = if now_white { "white" } else { want.as_str() };
+        let colour = if now_white {
+            "white"
+        } else if path == "/news/later.html" {
+            "black"
+        } else {
+            want.as_str()
+        };
         assert_eq!(hit.colour, colour, "{path} {:?} {}", hit.image_url, hit.kind);
     }
 

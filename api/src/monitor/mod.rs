@@ -10,6 +10,7 @@
 //! directory or a stale snapshot harmless; the log only keeps the common start-up short.
 
 pub mod log;
+pub mod pages;
 
 use crate::content::ContentStore;
 use crate::domain::{ContentKind, EngineId, Sha256Hex};
@@ -474,8 +475,8 @@ impl Monitor {
         bytes: &[u8],
         http_content_type: Option<&str>,
     ) -> Result<text::Extracted, MonitorError> {
-        let _charset = http_content_type.and_then(charset_param);
-        Ok(text::extract(bytes, text::ContentKind::Html, &self.config.extract)?)
+        let charset = http_content_type.and_then(charset_param);
+        Ok(text::extract_with_charset(bytes, text::ContentKind::Html, charset.as_deref(), &self.config.extract)?)
     }
 
     /// The engine's hits for a text, best first, with their evidence; no store is needed, so pages can

@@ -12,6 +12,7 @@
 
 use super::jobs::{spec_of, JobError, JobSpec};
 use super::pipeline::{self, EmbeddedImage, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, RunReport};
+use crate::monitor::pages::PageStore;
 use crate::store::monitoring::{FrontierEntry, HitRow, JobRow};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
@@ -156,6 +157,7 @@ pub fn reported(h: &HitRow) -> ReportedHit {
 pub fn run_job<M: MonitorRef>(
     monitor: &M,
     store: &mut SqliteStore,
+    pages: Option<&PageStore>,
     fetcher: &Fetcher,
     job: &JobRow,
     settings: &CrawlSettings,
@@ -186,7 +188,7 @@ pub fn run_job<M: MonitorRef>(
         ..PipelineConfig::default()
     };
     let clock = &now;
-    let report = pipeline::run(monitor, store, &pipeline_config, clock, progress, move |tx| {
+    let report = pipeline::run(monitor, store, pages, &pipeline_config, clock, progress, move |tx| {
         let (events_tx, mut events_rx) = tokio::sync::mpsc::channel::<CrawlEvent>(64);
         let crawler = std::thread::spawn(move || {
             let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

@@ -9,6 +9,7 @@
 use super::registration::{NewItem, NewWork};
 use crate::content::ContentStore;
 use crate::domain::ContentKind;
+use crate::monitor::pages::PageStore;
 use crate::monitor::{KindHint, Monitor, MonitorConfig, MonitorError, OpenReport};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
@@ -27,6 +28,8 @@ pub struct DataDir {
     pub monitor: Monitor,
     /// What opening the indexes found and repaired.
     pub report: OpenReport,
+    /// The page side of retroactive matching (`DATA/index/pages.snap`).
+    pub pages: PageStore,
 }
 
 impl DataDir {
@@ -35,7 +38,8 @@ impl DataDir {
         let store = SqliteStore::open_in(data_dir)?;
         let content = ContentStore::open(data_dir)?;
         let (monitor, report) = Monitor::open(data_dir, &store, &content, MonitorConfig::default())?;
-        Ok(DataDir { store, content, monitor, report })
+        let pages = PageStore::open(data_dir, Default::default())?;
+        Ok(DataDir { store, content, monitor, report, pages })
     }
 }
 

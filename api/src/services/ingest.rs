@@ -14,6 +14,7 @@
 //! Damaged, oversize or truncated records are counted and skipped, never fatal.
 
 use super::pipeline::{self, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, ResolvedImage};
+use crate::monitor::pages::PageStore;
 use crate::monitor::EngineHit;
 use crate::store::SqliteStore;
 use seal_crawler::discover::html_links;
@@ -136,6 +137,7 @@ fn read_file(
 pub fn ingest<M: MonitorRef>(
     monitor: &M,
     store: &mut SqliteStore,
+    pages: Option<&PageStore>,
     files: &[PathBuf],
     workers: usize,
     now: impl Fn() -> Timestamp,
@@ -145,7 +147,7 @@ pub fn ingest<M: MonitorRef>(
     let started = Instant::now();
     let config = PipelineConfig { source: "warc", job: None, workers, ..PipelineConfig::default() };
     let totals = Mutex::new(IngestOutcome::default());
-    let first = pipeline::run(monitor, store, &config, &now, progress, |tx| {
+    let first = pipeline::run(monitor, store, pages, &config, &now, progress, |tx| {
         for path in files {
             let mut images = 0;
             let result = read_file(path, ingest_progress, true, |doc| {
@@ -229,7 +231,7 @@ fn credit_images<M: MonitorRef>(
             true
         });
     }
-    let report = pipeline::run(monitor, store, config, now, progress, |tx| {
+    let report = pipeline::run(monitor, store, None, config, now, progress, |tx| {
         for (url, seen, hits) in probes {
             let pages = pages_of.remove(&normalise(&url)).unwrap_or_default();
             let image = ResolvedImage { url, hits, pages, seen };

@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod payment;
 pub mod pipeline;
 pub mod registration;
+pub mod retro;
 pub mod seal;
 pub mod subscribers;
 pub mod tokens;

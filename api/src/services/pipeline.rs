@@ -14,7 +14,9 @@
 
 use super::classify::Classifier;
 use crate::domain::EngineId;
+use crate::monitor::pages::PageStore;
 use crate::monitor::{EngineHit, Monitor};
+use seal_engine::text::{PageFingerprint, PageIndexConfig, PageKey};
 use crate::store::monitoring::{FrontierEntry, NewHit, PageDone, Reason};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
@@ -191,7 +193,14 @@ pub enum PipelineError {
 
 /// A matched item on its way to the writer.
 enum Matched {
-    Page { input: PageInput, title: String, text: Vec<EngineHit>, images: Vec<(String, Vec<EngineHit>)>, unreadable: u64 },
+    Page {
+        input: PageInput,
+        title: String,
+        text: Vec<EngineHit>,
+        images: Vec<(String, Vec<EngineHit>)>,
+        fingerprint: Option<PageFingerprint>,
+        unreadable: u64,
+    },
     Probe { url: String, seen: Timestamp, hits: Vec<EngineHit>, unreadable: u64 },
     Resolved(ResolvedImage),
     Frontier { done: Option<String>, entries: Vec<FrontierEntry> },
@@ -201,13 +210,18 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
     match item {
         Item::Page(input) => {
             let mut unreadable = 0;
-            let (title, text) = monitor.with(|m| match m.extract_page(&input.body, input.content_type.as_deref()) {
-                Ok(page) => (page.title.unwrap_or_default(), m.text_hits(&page.text, false)),
-                Err(_) => {
-                    unreadable += 1;
-                    (String::new(), Vec::new())
-                }
-            });
+            let (title, text, fingerprint) =
+                monitor.with(|m| match m.extract_page(&input.body, input.content_type.as_deref()) {
+                    Ok(page) => {
+                        // The page side of retroactive matching, cut here so the writer only inserts.
+                        let fingerprint = PageFingerprint::new(&page.text, PageIndexConfig::default().fingerprint);
+                        (page.title.unwrap_or_default(), m.text_hits(&page.text, false), Some(fingerprint))
+                    }
+                    Err(_) => {
+                        unreadable += 1;
+                        (String::new(), Vec::new(), None)
+                    }
+                });
             let mut images = Vec::new();
             for image in &input.images {
                 let Some(body) = &image.body else { continue };
@@ -218,7 +232,7 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
                     Err(_) => unreadable += 1,
                 }
             }
-            Matched::Page { input, title, text, images, unreadable }
+            Matched::Page { input, title, text, images, fingerprint, unreadable }
         }
         Item::Probe { url, body, seen } => {
             progress.images.fetch_add(1, Ordering::Relaxed);
@@ -237,6 +251,7 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
 pub fn run<M, S>(
     monitor: &M,
     store: &mut SqliteStore,
+    pages: Option<&PageStore>,
     config: &PipelineConfig,
     now: impl Fn() -> Timestamp,
     progress: &Progress,
@@ -268,7 +283,7 @@ where
             });
         }
         drop(done_tx);
-        let mut writer = Writer::new(config, progress);
+        let mut writer = Writer::new(config, progress, pages);
         let result = writer.drain(store, &done_rx, &now);
         // On a store failure, stop the workers and the source: dropping the receiver fails their sends.
         drop(done_rx);
@@ -287,6 +302,9 @@ struct Named {
 
 struct Writer<'a> {
     config: &'a PipelineConfig,
+    pages: Option<&'a PageStore>,
+    /// The fingerprints of the batch's pages, in batch order (`None` for rows that are not fetched pages).
+    fingerprints: Vec<Option<PageFingerprint>>,
     progress: &'a Progress,
     classifier: Classifier,
     names: HashMap<EngineId, Option<Named>>,
@@ -295,9 +313,11 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn new(config: &'a PipelineConfig, progress: &'a Progress) -> Self {
+    fn new(config: &'a PipelineConfig, progress: &'a Progress, pages: Option<&'a PageStore>) -> Self {
         Writer {
             config,
+            pages,
+            fingerprints: Vec::new(),
             progress,
             classifier: Classifier::new(),
             names: HashMap::new(),
@@ -343,6 +363,17 @@ impl<'a> Writer<'a> {
         for (page, id) in batch.iter().zip(&stored.page_ids) {
             self.report.stored_pages.push((*id, page.url.clone()));
         }
+        if let Some(pages) = self.pages {
+            let mut index = pages.index().lock().unwrap_or_else(|p| p.into_inner());
+            for (fingerprint, id) in self.fingerprints.drain(..).zip(&stored.page_ids) {
+                if let (Some(fp), Ok(key)) = (fingerprint, u64::try_from(*id)) {
+                    if let Err(e) = index.insert(PageKey(key), &fp) {
+                        tracing::warn!(error = %e, "page fingerprint not kept");
+                    }
+                }
+            }
+        }
+        self.fingerprints.clear();
         batch.clear();
         Ok(())
     }
@@ -432,7 +463,7 @@ impl<'a> Writer<'a> {
     ) -> Result<(), PipelineError> {
         let now = now();
         match matched {
-            Matched::Page { input, title, text, images, unreadable } => {
+            Matched::Page { input, title, text, images, fingerprint, unreadable } => {
                 self.count_unreadable(unreadable);
                 self.report.pages += 1;
                 self.progress.pages.fetch_add(1, Ordering::Relaxed);
@@ -448,6 +479,7 @@ impl<'a> Writer<'a> {
                     frontier_done: self.config.job.clone().zip(input.frontier_url),
                     discovered: input.discovered,
                 });
+                self.fingerprints.push(fingerprint);
             }
             Matched::Probe { url, seen, hits, unreadable } => {
                 self.count_unreadable(unreadable);
@@ -465,6 +497,7 @@ impl<'a> Writer<'a> {
                     let hits = self.hits_for(store, &page_url, Some(&image.url), &title, &image.hits, seen, now)?;
                     // Not a page fetch of its own: the page row is only touched through its hits.
                     batch.push(PageDone { url: page_url, title, seen: seen.unix_ms(), hits, ..PageDone::default() });
+                    self.fingerprints.push(None);
                 }
             }
             Matched::Frontier { done, entries } => {

@@ -467,6 +467,8 @@ pub trait Monitoring {
     fn event_cursor(&self, subscriber: &str) -> Result<i64, StoreError>;
     /// Moves a subscriber's cursor (call it in the unit that applies the event's effect).
     fn set_event_cursor(&mut self, subscriber: &str, last_event: i64) -> Result<(), StoreError>;
+    /// The newest event's id (0 when there is none).
+    fn latest_event_id(&self) -> Result<i64, StoreError>;
     /// Events after `after`, oldest first, at most `limit`.
     fn events_after(&self, after: i64, limit: usize) -> Result<Vec<super::contents::Event>, StoreError>;
 }
@@ -842,6 +844,10 @@ impl Monitoring for SqliteStore {
         .execute(params![subscriber, last_event])?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn latest_event_id(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
     }
 
     fn events_after(&self, after: i64, limit: usize) -> Result<Vec<super::contents::Event>, StoreError> {

@@ -55,6 +55,8 @@ pub struct AppState {
     /// The fingerprint indexes (`DATA/index`). Lock order: the store first, then this. Matching (the
     /// monitoring pipeline, `/api/v1/match`) takes it for reading per item, registration for writing.
     pub monitor: std::sync::RwLock<crate::monitor::Monitor>,
+    /// The page side of retroactive matching (`DATA/index/pages.snap`).
+    pub pages: crate::monitor::pages::PageStore,
 }
 
 /// Shared state as handlers receive it.
@@ -184,7 +186,9 @@ pub fn open_state(
         repaired = report.added + report.removed,
         "fingerprint index open"
     );
+    let pages = crate::monitor::pages::PageStore::open(&config.data, Default::default())?;
     Ok(AppState {
+        pages,
         content,
         monitor: std::sync::RwLock::new(monitor),
         fetcher,

@@ -1,5 +1,6 @@
 //! The server's monitoring scheduler: one background thread that, every few seconds, applies pending
-//! domain events (recolouring hits when licences or allowlists change) and runs the monitoring jobs
+//! domain events (recolouring hits when licences or allowlists change, matching newly registered
+//! works against the pages already seen) and runs the monitoring jobs
 //! that are due, one at a time, resuming any run a restart interrupted.
 //!
 //! A run gets its own SQLite connection (the pipeline commits in batches; the request handlers'
@@ -9,6 +10,7 @@
 use super::State;
 use crate::services::crawl::{run_job, CrawlSettings};
 use crate::services::pipeline::Progress;
+use crate::services::retro::drain_retro;
 use crate::services::subscribers::drain_recolour;
 use crate::store::prelude::*;
 use crate::store::SqliteStore;
@@ -38,6 +40,11 @@ pub fn tick(state: &State) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "recolouring"),
         }
+        match drain_retro(&mut store, &state.content, &state.pages, state.now()) {
+            Ok(n) if n > 0 => tracing::info!(hits = n, "new works found on pages already seen"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retroactive matching"),
+        }
     }
     let mut store = match SqliteStore::open_in(&state.config.data) {
         Ok(s) => s,
@@ -58,7 +65,12 @@ pub fn tick(state: &State) {
         let crawl_progress = seal_crawler::crawl::Progress::default();
         let progress = Progress::default();
         let clock = || state.now();
-        match run_job(&state.monitor, &mut store, &state.fetcher, &job, &settings, clock, &crawl_progress, &progress) {
+        let pages = Some(&state.pages);
+        let run = run_job(&state.monitor, &mut store, pages, &state.fetcher, &job, &settings, clock, &crawl_progress, &progress);
+        if let Err(e) = state.pages.checkpoint() {
+            tracing::warn!(error = %e, "writing the page index snapshot");
+        }
+        match run {
             Ok(outcome) => tracing::info!(
                 job = %job.id,
                 pages = outcome.stats.pages_fetched,
