@@ -1539,3 +1539,462 @@ async fn an_uploaded_image_is_fingerprinted_and_its_crop_is_found() -> Result<()
     assert!(a.get(&w, "/dashboard").await.text().contains("图文报道"));
     Ok(())
 }
+
+/// Monitoring on the web: the hits dashboard, the allowlist, suspect-site submissions and jobs, and
+/// their REST v1 endpoints. Hits are made with `store_pages`, as the pipeline stores them.
+mod monitoring {
+    use super::*;
+    use seal_api::store::monitoring::{NewHit, PageDone, Reason};
+
+    /// A hit of `work` (of demo holder `owner`) on `url`, coloured by `reason`.
+    fn hit(work: &str, url: &str, title: &str, kind: &'static str, reason: Reason) -> Result<NewHit> {
+        let owner = work.rsplit_once("-w").map(|(o, _)| o).context("a demo work id")?;
+        Ok(NewHit {
+            work: seal_licensing::ids::WorkId::new(work)?,
+            owner: seal_licensing::ids::PartyId::new(owner)?,
+            page_url: url.into(),
+            image_url: (kind == "image").then(|| format!("{url}.jpg")),
+            title: title.into(),
+            kind,
+            copy: if kind == "image" { "whole".into() } else { "excerpt".into() },
+            score: 0.42,
+            page_coverage: 0.3,
+            evidence: "[[0, 10, 0, 10]]".into(),
+            file: None,
+            reason: (reason, if reason == Reason::Licence { "lic-demo".into() } else { String::new() }),
+            source: "crawl",
+            seen: Timestamp::parse(T0)?,
+        })
+    }
+
+    /// Stores hits, one page each, and returns their ids in order.
+    fn store_hits(w: &World, hits: Vec<NewHit>) -> Result<Vec<i64>> {
+        let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let pages: Vec<PageDone> = hits
+            .iter()
+            .map(|h| PageDone {
+                url: h.page_url.clone(),
+                title: h.title.clone(),
+                seen: h.seen.unix_ms(),
+                hits: vec![h.clone()],
+                ..PageDone::default()
+            })
+            .collect();
+        s.store_pages(&pages)?;
+        let mut ids = Vec::new();
+        for h in &hits {
+            let filter = seal_api::store::monitoring::HitFilter { work: Some(h.work.clone()), ..Default::default() };
+            let found = s.hits(&filter, 500)?;
+            let row = found
+                .iter()
+                .find(|r| r.page_url == h.page_url && r.image_url == h.image_url)
+                .context("the stored hit")?;
+            ids.push(row.id);
+        }
+        Ok(ids)
+    }
+
+    /// An administrator, signed in.
+    async fn admin(w: &World) -> Result<Browser> {
+        {
+            let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            s.create_user(&seal_api::store::platform::User {
+                id: seal_licensing::ids::PartyId::new("admin-m")?,
+                email: "monitor-admin@example.test".into(),
+                name: "管理员".into(),
+                role: seal_api::store::platform::Role::Admin,
+                password_hash: Some(seal_api::web::auth::hash_password("admin password").map_err(anyhow::Error::msg)?),
+                created_at: Timestamp::parse(T0)?,
+            })?;
+        }
+        Ok(sign_in(w, "monitor-admin@example.test", "admin password").await)
+    }
+
+    async fn delete(b: &mut Browser, w: &World, path: &str) -> Reply {
+        let csrf = b.csrf();
+        b.send(w, test::TestRequest::delete().uri(path).insert_header(("x-csrf-token", csrf))).await
+    }
+
+    fn ids(v: &Value) -> Vec<i64> {
+        v["hits"].as_array().map(|a| a.iter().filter_map(|h| h["id"].as_i64()).collect()).unwrap_or_default()
+    }
+
+    #[actix_web::test]
+    async fn a_holder_sees_only_their_own_hits_allowlist_and_jobs() -> Result<()> {
+        let w = world()?;
+        let a_hits = store_hits(
+            &w,
+            vec![
+                hit("rh-a-w0", "https://copy-a.example.net/1", "A 的转载", "text", Reason::Unlicensed)?,
+                hit("rh-a-w1", "https://copy-a.example.net/2", "A image", "image", Reason::Unlicensed)?,
+            ],
+        )?;
+        let b_hit = store_hits(
+            &w,
+            vec![hit("rh-b-w0", "https://copy-b.example.net/1", "B 的转载", "text", Reason::Unlicensed)?],
+        )?[0];
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        let mut licensee = Browser::sign_up(&w, "reader@example.test", "licensee").await;
+        let mut admin = admin(&w).await?;
+        // B's allowlist entry and suspect-site submission.
+        let entry = b.post_json(&w, "/api/v1/allowlist", json!({"pattern": "friend-b.example.net", "note": "B"})).await;
+        assert_eq!(entry.status, StatusCode::CREATED, "{}", entry.text());
+        let entry = entry.json()["id"].as_i64().context("entry id")?;
+        let job = b
+            .post_json(&w, "/api/v1/jobs", json!({"name": "B suspects", "seeds": ["https://sus-b.example.net/"]}))
+            .await;
+        assert_eq!(job.status, StatusCode::CREATED, "{}", job.text());
+        let job = job.json()["id"].as_str().context("job id")?.to_owned();
+        // A's listing holds A's hits only, whatever the filter asks.
+        for query in ["", "?work=rh-b-w0", "?domain=copy-b.example.net", "?colour=black&limit=200"] {
+            let got = a.get(&w, &format!("/api/v1/hits{query}")).await.json();
+            let expect: Vec<i64> = if query.contains("rh-b") || query.contains("copy-b") {
+                vec![]
+            } else {
+                a_hits.iter().rev().copied().collect()
+            };
+            assert_eq!(ids(&got), expect, "{query}");
+        }
+        let page = a.get(&w, "/dashboard/hits").await.text();
+        assert!(page.contains("copy-a.example.net/1") && !page.contains("copy-b.example.net"), "{page}");
+        // Someone else's records answer 404 (never 403), as missing ones do, for reads and writes.
+        let cases: Vec<(char, String, StatusCode)> = vec![
+            ('a', format!("/api/v1/hits/{b_hit}"), StatusCode::NOT_FOUND),
+            ('a', "/api/v1/hits/999999".into(), StatusCode::NOT_FOUND),
+            ('a', "/api/v1/hits/not-a-number".into(), StatusCode::NOT_FOUND),
+            ('l', format!("/api/v1/hits/{b_hit}"), StatusCode::NOT_FOUND),
+            ('a', format!("/api/v1/jobs/{job}"), StatusCode::NOT_FOUND),
+            ('b', format!("/api/v1/hits/{b_hit}"), StatusCode::OK),
+            ('b', format!("/api/v1/jobs/{job}"), StatusCode::OK),
+            ('l', "/api/v1/hits".into(), StatusCode::FORBIDDEN),
+            ('l', "/dashboard/hits".into(), StatusCode::FORBIDDEN),
+        ];
+        for (who, path, status) in cases {
+            let browser = match who {
+                'a' => &mut a,
+                'b' => &mut b,
+                _ => &mut licensee,
+            };
+            let r = browser.get(&w, &path).await;
+            assert_eq!(r.status, status, "{who} {path}: {}", r.text());
+        }
+        assert_eq!(a.get(&w, &format!("/api/v1/hits/{}", a_hits[0])).await.json()["title"], "A 的转载");
+        assert_eq!(a.get(&w, "/api/v1/jobs").await.json()["items"].as_array().map(Vec::len), Some(0));
+        assert_eq!(delete(&mut a, &w, &format!("/api/v1/allowlist/{entry}")).await.status, StatusCode::NOT_FOUND);
+        let form = a.form(&w, &format!("/dashboard/allowlist/{entry}/remove"), &[]).await;
+        assert_eq!(form.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get(&w, "/api/v1/allowlist").await.json()["items"][0]["pattern"], "friend-b.example.net");
+        assert!(!a.get(&w, "/dashboard/allowlist").await.text().contains("friend-b"));
+        // The administrator sees every holder's hits, with the owner.
+        let all = admin.get(&w, "/api/v1/hits").await.json();
+        assert_eq!(ids(&all).len(), 3);
+        assert_eq!(admin.get(&w, &format!("/api/v1/hits/{b_hit}")).await.json()["owner"], "rh-b");
+        let page = admin.get(&w, "/dashboard/hits").await.text();
+        assert!(page.contains("权利人 Holder") && page.contains("rh-b") && page.contains("copy-b.example.net"));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn crawled_titles_and_urls_are_escaped_and_only_web_addresses_link() -> Result<()> {
+        let w = world()?;
+        store_hits(
+            &w,
+            vec![
+                hit(
+                    "rh-a-w0",
+                    "https://evil.example.net/x?a=1&b=\"2\"",
+                    "<script>alert(1)</script>",
+                    "text",
+                    Reason::Unlicensed,
+                )?,
+                hit("rh-a-w1", "javascript:alert(2)", "<img src=x onerror=alert(3)>", "image", Reason::Unlicensed)?,
+            ],
+        )?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let page = a.get(&w, "/dashboard/hits").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        for raw in ["<script>alert", "<img src=x", "href=\"javascript:", "b=\"2\""] {
+            assert!(!html.contains(raw), "{raw} is in the page");
+        }
+        // askama writes numeric entities.
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{html}");
+        assert!(html.contains("rel=\"nofollow noopener noreferrer\""));
+        // The dashboard links to it.
+        assert!(a.get(&w, "/dashboard").await.text().contains("href=\"/dashboard/hits\""));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn hits_page_by_keyset_and_filter_by_colour_kind_domain_and_work() -> Result<()> {
+        let w = world()?;
+        let mut made = Vec::new();
+        for i in 0..23 {
+            let reason = if i % 3 == 0 { Reason::Licence } else { Reason::Unlicensed };
+            let kind = if i % 4 == 0 { "image" } else { "text" };
+            let work = if i % 2 == 0 { "rh-a-w0" } else { "rh-a-w1" };
+            made.push(hit(work, &format!("https://copy{}.example.net/p/{i}", i % 5), &format!("p{i}"), kind, reason)?);
+        }
+        let count = |f: &dyn Fn(usize, &NewHit) -> bool| made.iter().enumerate().filter(|(i, h)| f(*i, h)).count();
+        let cases: Vec<(&str, usize)> = vec![
+            ("", made.len()),
+            ("colour=white", count(&|_, h| h.reason.0 == Reason::Licence)),
+            ("colour=black", count(&|_, h| h.reason.0 == Reason::Unlicensed)),
+            ("kind=image", count(&|_, h| h.kind == "image")),
+            ("domain=copy1.example.net", count(&|i, _| i % 5 == 1)),
+            ("domain=https%3A%2F%2FCOPY1.example.net%2Fwhatever", count(&|i, _| i % 5 == 1)),
+            (
+                "work=rh-a-w1&colour=black",
+                count(&|_, h| h.work.as_str() == "rh-a-w1" && h.reason.0 == Reason::Unlicensed),
+            ),
+            ("colour=white&kind=image", count(&|_, h| h.kind == "image" && h.reason.0 == Reason::Licence)),
+        ];
+        let stored = store_hits(&w, made.clone())?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        for (query, expected) in cases {
+            // Page through five at a time: every hit exactly once, newest first, and no cursor at the end.
+            let mut seen: Vec<i64> = Vec::new();
+            let mut before: Option<i64> = None;
+            for _ in 0..20 {
+                let cursor = before.map(|b| format!("&before={b}")).unwrap_or_default();
+                let r = a.get(&w, &format!("/api/v1/hits?limit=5&{query}{cursor}")).await;
+                assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
+                let v = r.json();
+                seen.extend(ids(&v));
+                match v["next"].as_i64() {
+                    Some(n) => before = Some(n),
+                    None => break,
+                }
+            }
+            let mut unique = seen.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), seen.len(), "{query}: a hit came twice");
+            assert_eq!(seen.len(), expected, "{query}");
+            assert!(seen.windows(2).all(|p| p[0] > p[1]), "{query}: newest first");
+            if query.is_empty() {
+                let mut all = stored.clone();
+                all.sort_unstable();
+                assert_eq!(unique, all);
+            }
+            // The dashboard's colour filter agrees.
+            if let Some(colour) = query.strip_prefix("colour=").filter(|c| !c.contains('&')) {
+                let html = a.get(&w, &format!("/dashboard/hits?colour={colour}")).await.text();
+                let other = if colour == "white" { "black" } else { "white" };
+                assert!(!html.contains(&format!("<tr class=\"hit {other}\">")), "{colour}");
+                assert_eq!(html.matches(&format!("<tr class=\"hit {colour}\">")).count(), expected);
+            }
+        }
+        // The dashboard pages by "older" links, 50 a page: 23 hits fit in one, so there is none.
+        let first = a.get(&w, "/dashboard/hits").await.text();
+        assert!(!first.contains("rel=\"next\"") && first.contains("<b>23</b>"));
+        let older = a.get(&w, &format!("/dashboard/hits?before={}", stored[10])).await.text();
+        assert_eq!(older.matches("<tr class=\"hit ").count(), 10);
+        assert!(older.contains("最新 Newest"));
+        // Bad input is a JSON error with a stable code.
+        for query in [
+            "colour=red",
+            "kind=video",
+            "limit=0",
+            "limit=201",
+            "before=abc",
+            "before=-1",
+            "work=a%3Cb",
+            "domain=a%20b",
+        ] {
+            let r = a.get(&w, &format!("/api/v1/hits?{query}")).await;
+            assert_eq!(
+                (r.status, r.json()["code"].clone()),
+                (StatusCode::BAD_REQUEST, json!("invalid_input")),
+                "{query}"
+            );
+        }
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn allowing_a_domain_by_form_recolours_its_hits_at_once() -> Result<()> {
+        let w = world()?;
+        let ids = store_hits(
+            &w,
+            vec![
+                hit("rh-a-w0", "https://partner-site.example.net/reprint/1", "合作转载", "text", Reason::Unlicensed)?,
+                hit("rh-a-w0", "https://stranger.example.net/1", "陌生网站", "text", Reason::Unlicensed)?,
+            ],
+        )?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let bad = a.form(&w, "/dashboard/allowlist", &[("pattern", "not a domain"), ("note", "")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.text().contains("class=\"error\"") && bad.text().contains("value=\"not a domain\""));
+        let r =
+            a.form(&w, "/dashboard/allowlist", &[("pattern", "Partner-Site.example.net"), ("note", "合同 42")]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/dashboard/allowlist?recoloured=1".to_owned()));
+        let page = a.get(&w, &r.location()).await.text();
+        assert!(
+            page.contains("1 hits recoloured") && page.contains("partner-site.example.net") && page.contains("合同 42")
+        );
+        let white = a.get(&w, &format!("/api/v1/hits/{}", ids[0])).await.json();
+        assert_eq!((white["colour"].as_str(), white["reason"].as_str()), (Some("white"), Some("allowlist")));
+        assert_eq!(white["reason_text"], "白名单 allowlist: partner-site.example.net");
+        assert_eq!(a.get(&w, &format!("/api/v1/hits/{}", ids[1])).await.json()["colour"], "black");
+        assert!(a.get(&w, "/dashboard/hits?colour=white").await.text().contains("allowlist: partner-site.example.net"));
+        // Removing it turns the hit black again.
+        let entry = a.get(&w, "/api/v1/allowlist").await.json()["items"][0]["id"].as_i64().context("entry")?;
+        let r = a.form(&w, &format!("/dashboard/allowlist/{entry}/remove"), &[]).await;
+        assert_eq!(r.location(), "/dashboard/allowlist?removed=1&recoloured=1");
+        assert_eq!(a.get(&w, &format!("/api/v1/hits/{}", ids[0])).await.json()["reason"], "unlicensed");
+        // The same over the API, by URL prefix; a forged form changes nothing.
+        let r =
+            a.post_json(&w, "/api/v1/allowlist", json!({"pattern": "https://partner-site.example.net/reprint/"})).await;
+        assert_eq!((r.status, r.json()["recoloured"].as_i64()), (StatusCode::CREATED, Some(1)));
+        assert_eq!(a.get(&w, "/api/v1/allowlist").await.json()["items"][0]["kind"], "url_prefix");
+        let forged = a
+            .send(
+                &w,
+                test::TestRequest::post()
+                    .uri("/dashboard/allowlist")
+                    .set_form([("csrf", "x"), ("pattern", "evil.example")]),
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(delete(&mut a, &w, "/api/v1/allowlist/not-a-number").await.status, StatusCode::NOT_FOUND);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn suspect_sites_wait_for_an_administrator() -> Result<()> {
+        let w = world()?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        let r = a
+            .form(
+                &w,
+                "/dashboard/jobs",
+                &[
+                    ("name", "抄袭网 <b>copycat</b>"),
+                    ("seeds", "https://copycat.example.net/news/\nhttps://copycat.example.net/tech/"),
+                    ("sitemaps", ""),
+                    ("feeds", "https://copycat.example.net/feed"),
+                ],
+            )
+            .await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/dashboard/jobs".to_owned()), "{}", r.text());
+        let mine = a.get(&w, "/api/v1/jobs").await.json();
+        let job = mine["items"][0].clone();
+        assert_eq!((job["status"].as_str(), job["submitted_by"].as_str()), (Some("pending"), Some("rh-a")));
+        assert_eq!(job["spec"]["hosts"], json!(["copycat.example.net"]));
+        assert_eq!(job["interval_minutes"], Value::Null);
+        let id = job["id"].as_str().context("job id")?.to_owned();
+        let page = a.get(&w, "/dashboard/jobs").await.text();
+        assert!(page.contains("待审核 pending") && page.contains("抄袭网 &#60;b&#62;copycat"), "{page}");
+        // Nobody but an administrator decides; another holder does not even see it.
+        assert_eq!(b.get(&w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::NOT_FOUND);
+        let decide = a.post_json(&w, &format!("/api/v1/jobs/{id}/decision"), json!({"decision": "approve"})).await;
+        assert_eq!((decide.status, decide.json()["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+        assert_eq!(
+            a.form(&w, &format!("/admin/jobs/{id}/decision"), &[("decision", "approve")]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(delete(&mut a, &w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(a.get(&w, "/admin/jobs").await.status, StatusCode::FORBIDDEN);
+        // Holders' bad or oversized submissions are refused with a reason.
+        let bad: Vec<(Value, &str)> = vec![
+            (json!({"name": "x", "seeds": ["ftp://x.example/"]}), "seeds"),
+            (json!({"name": "x"}), "seeds"),
+            (json!({"name": "", "seeds": ["https://x.example/"]}), "name"),
+            (json!({"name": "x", "seeds": ["https://x.example/"], "interval_minutes": 60}), "interval"),
+            (json!({"name": "x", "seeds": ["https://x.example/"], "max_pages": 5000}), "at most"),
+            (json!({"name": "x", "seeds": ["https://x.example/"], "path_prefixes": ["news"]}), "path_prefixes"),
+        ];
+        for (body, word) in bad {
+            let r = a.post_json(&w, "/api/v1/jobs", body.clone()).await;
+            assert_eq!(
+                (r.status, r.json()["code"].clone()),
+                (StatusCode::BAD_REQUEST, json!("invalid_input")),
+                "{body}"
+            );
+            assert!(r.json()["message"].as_str().is_some_and(|m| m.contains(word)), "{body}: {}", r.text());
+        }
+        let bad_form = a.form(&w, "/dashboard/jobs", &[("name", "y"), ("seeds", "javascript:alert(1)")]).await;
+        assert_eq!(bad_form.status, StatusCode::BAD_REQUEST);
+        assert!(bad_form.text().contains("class=\"error\""));
+        // The administrator approves it from the console: active and due now.
+        let mut admin = admin(&w).await?;
+        let console = admin.get(&w, "/admin/jobs").await.text();
+        assert!(console.contains(&id) && console.contains("批准 Approve"), "{console}");
+        let r = admin.form(&w, &format!("/admin/jobs/{id}/decision"), &[("decision", "approve")]).await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/jobs".to_owned()));
+        let active = a.get(&w, &format!("/api/v1/jobs/{id}")).await.json();
+        assert_eq!(active["status"], "active");
+        assert_eq!(active["next_run_at"].as_str().map(|t| t.starts_with("2026-11-20T08:00")), Some(true));
+        for (decision, status) in [("pause", "paused"), ("approve", "active"), ("reject", "rejected")] {
+            let r = admin.post_json(&w, &format!("/api/v1/jobs/{id}/decision"), json!({"decision": decision})).await;
+            assert_eq!(r.json()["status"], status, "{}", r.text());
+        }
+        let r = admin.post_json(&w, &format!("/api/v1/jobs/{id}/decision"), json!({"decision": "maybe"})).await;
+        assert_eq!(r.json()["code"], "invalid_input");
+        let r = admin.post_json(&w, "/api/v1/jobs/job-nope/decision", json!({"decision": "pause"})).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        // An administrator's own job: active at once, repeating.
+        let r = admin
+            .form(
+                &w,
+                "/admin/jobs",
+                &[
+                    ("name", "门户 portal"),
+                    ("seeds", "https://portal.example.net/"),
+                    ("hosts", ""),
+                    ("path_prefixes", "/news/"),
+                    ("max_pages", "500"),
+                    ("max_depth", "2"),
+                    ("interval", "24"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let all = admin.get(&w, "/api/v1/jobs").await.json();
+        let portal = all["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|j| j["name"] == "门户 portal"))
+            .context("portal")?
+            .clone();
+        assert_eq!((portal["status"].as_str(), portal["interval_minutes"].as_i64()), (Some("active"), Some(1440)));
+        assert_eq!(portal["spec"]["path_prefixes"], json!(["/news/"]));
+        assert!(admin.get(&w, "/admin/jobs").await.text().contains("every 24 h"));
+        let bad = admin
+            .form(&w, "/admin/jobs", &[("name", "z"), ("seeds", "https://z.example/"), ("max_pages", "many")])
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.text().contains("value=\"many\""), "the form keeps what was typed");
+        // Delete.
+        assert_eq!(delete(&mut admin, &w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(a.get(&w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::NOT_FOUND);
+        let pid = portal["id"].as_str().context("portal id")?;
+        assert_eq!(admin.form(&w, &format!("/admin/jobs/{pid}/delete"), &[]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(admin.get(&w, "/api/v1/jobs").await.json()["items"], json!([]));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn the_openapi_document_lists_the_monitoring_endpoints() -> Result<()> {
+        let w = world()?;
+        let doc = Browser::default().get(&w, "/api/v1/openapi.json").await.json();
+        for (path, method) in [
+            ("/api/v1/hits", "get"),
+            ("/api/v1/hits/{id}", "get"),
+            ("/api/v1/jobs", "get"),
+            ("/api/v1/jobs", "post"),
+            ("/api/v1/jobs/{id}", "get"),
+            ("/api/v1/jobs/{id}", "delete"),
+            ("/api/v1/jobs/{id}/decision", "post"),
+            ("/api/v1/allowlist", "get"),
+            ("/api/v1/allowlist", "post"),
+            ("/api/v1/allowlist/{id}", "delete"),
+        ] {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+        }
+        assert!(doc["components"]["schemas"]["HitList"]["properties"]["next"].is_object());
+        Ok(())
+    }
+}

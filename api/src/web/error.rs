@@ -148,3 +148,14 @@ impl From<crate::services::checkout::CheckoutError> for ApiError {
         }
     }
 }
+
+impl From<crate::services::jobs::JobError> for ApiError {
+    fn from(e: crate::services::jobs::JobError) -> Self {
+        use crate::services::jobs::JobError;
+        match e {
+            e @ JobError::Invalid { .. } => ApiError::invalid(e.to_string()),
+            JobError::NotFound => ApiError::not_found("monitoring job"),
+            JobError::Store(e) => e.into(),
+        }
+    }
+}

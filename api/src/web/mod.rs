@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod mail;
 pub mod metrics;
+pub mod monitoring;
 pub mod rest;
 pub mod scheduler;
 pub mod sandbox;
@@ -264,6 +265,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(auth::configure)
         .configure(setup::configure)
         .configure(dashboard::configure)
+        .configure(monitoring::configure)
         .configure(rest::configure_fallback)
         .route("/metrics", web::get().to(metrics::render))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))

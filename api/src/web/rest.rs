@@ -1,4 +1,5 @@
-//! REST API v1: channels, works, offers, licences, checkout sessions and ledger statements, as JSON.
+//! REST API v1: channels, works, offers, licences, checkout sessions, ledger statements and monitoring
+//! (hits, jobs, the allowlist), as JSON.
 //!
 //! - The OpenAPI 3.1 document is generated from these handlers by utoipa and served at
 //!   `/api/v1/openapi.json`; `/api/docs` renders it with a small built-in page (no CDN, works offline).
@@ -627,13 +628,389 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
     Ok(HttpResponse::Ok().json(Statement { earnings, per_day }))
 }
 
+/// A hit: a registered work found on a crawled page.
+#[derive(Serialize, ToSchema)]
+pub struct HitDto {
+    /// Row id; newest hits have the largest.
+    id: i64,
+    /// The work found.
+    work: String,
+    /// The work's rights holder.
+    owner: String,
+    /// The page showing the copy.
+    page_url: String,
+    /// The page's host.
+    domain: String,
+    /// The page's title as crawled (untrusted text: escape it).
+    title: String,
+    /// `text` or `image`.
+    kind: String,
+    /// The image's own URL, for an image hit.
+    image_url: Option<String>,
+    /// The kind of copy: `full`, `excerpt`, `near-duplicate`, or the image signal that matched.
+    copy: String,
+    /// 0..1: the share of the work found (text) or the engine's confidence (image).
+    score: f64,
+    /// 0..1: the share of the page the work explains (text; 0 for images).
+    page_coverage: f64,
+    /// Matched spans `[[page_start, page_end, work_start, work_end], …]` (text) or the image signal.
+    #[schema(value_type = Object)]
+    evidence: serde_json::Value,
+    /// `white` (licensed) or `black` (unlicensed).
+    colour: String,
+    /// `licence`, `own_channel`, `allowlist` or `unlicensed`.
+    reason: String,
+    /// The licence id, channel id or allowlist entry id behind the reason (empty when unlicensed).
+    reason_ref: String,
+    /// The reason in plain words.
+    reason_text: String,
+    /// `crawl`, `warc` or `retro`.
+    source: String,
+    first_seen: String,
+    last_seen: String,
+}
+
+fn hit_dto(
+    h: crate::store::monitoring::HitRow,
+    patterns: &std::collections::HashMap<i64, String>,
+    admin: bool,
+) -> HitDto {
+    HitDto {
+        reason_text: super::monitoring::reason_words(&h, patterns, admin),
+        evidence: serde_json::from_str(&h.evidence).unwrap_or(serde_json::Value::String(h.evidence.clone())),
+        id: h.id,
+        work: h.work.to_string(),
+        owner: h.owner.to_string(),
+        page_url: h.page_url,
+        domain: h.domain,
+        title: h.title,
+        kind: h.kind,
+        image_url: h.image_url,
+        copy: h.copy,
+        score: h.score,
+        page_coverage: h.page_coverage,
+        colour: h.colour,
+        reason: h.reason.as_str().into(),
+        reason_ref: h.reason_ref,
+        source: h.source,
+        first_seen: h.first_seen.to_string(),
+        last_seen: h.last_seen.to_string(),
+    }
+}
+
+/// A page of hits, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct HitList {
+    hits: Vec<HitDto>,
+    /// Pass as `before` for the next (older) page; null on the last page.
+    next: Option<i64>,
+}
+
+/// Hits of your works (rights holders) or of every work (administrators), newest first, keyset-paged.
+#[utoipa::path(get, path = "/api/v1/hits", tag = "monitoring", params(super::monitoring::HitQuery),
+    responses((status = 200, body = HitList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_hits(
+    state: State,
+    req: HttpRequest,
+    q: web::Query<super::monitoring::HitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder, Role::Admin]).await?;
+    let admin = u.role == Role::Admin;
+    let (filter, limit) = q.filter(&u)?;
+    let (rows, next, patterns) = db(&state, move |s| {
+        let (rows, next) = super::monitoring::hit_page(s, &filter, limit)?;
+        let patterns = super::monitoring::allow_patterns(s, &rows)?;
+        Ok((rows, next, patterns))
+    })
+    .await?;
+    let hits = rows.into_iter().map(|h| hit_dto(h, &patterns, admin)).collect();
+    Ok(HttpResponse::Ok().json(HitList { hits, next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/hits/{id}", tag = "monitoring",
+    responses((status = 200, body = HitDto), (status = 404, body = ErrorBody)))]
+async fn get_hit(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = super::auth::require_for_record(&state, &req, &[Role::Holder, Role::Admin], "hit").await?;
+    let admin = u.role == Role::Admin;
+    let id = path.parse::<i64>().map_err(|_| ApiError::not_found("hit"))?;
+    let found = db(&state, move |s| {
+        // Another holder's hit answers exactly like a missing one.
+        let Some(h) = s.hit(id)?.filter(|h| admin || h.owner == u.id) else { return Ok(None) };
+        let patterns = super::monitoring::allow_patterns(s, std::slice::from_ref(&h))?;
+        Ok(Some((h, patterns)))
+    })
+    .await?;
+    let (h, patterns) = found.ok_or_else(|| ApiError::not_found("hit"))?;
+    Ok(HttpResponse::Ok().json(hit_dto(h, &patterns, admin)))
+}
+
+/// What a monitoring job crawls.
+#[derive(Serialize, ToSchema)]
+pub struct JobSpecDto {
+    seeds: Vec<String>,
+    sitemaps: Vec<String>,
+    feeds: Vec<String>,
+    /// Hosts the crawl may visit.
+    hosts: Vec<String>,
+    /// Path prefixes pages must start with (empty: any).
+    path_prefixes: Vec<String>,
+    max_pages: usize,
+    max_depth: u32,
+    fetch_images: bool,
+}
+
+/// A monitoring job.
+#[derive(Serialize, ToSchema)]
+pub struct JobDto {
+    id: String,
+    name: String,
+    /// The rights holder who submitted it as a suspect site; null when an administrator made it.
+    submitted_by: Option<String>,
+    /// `pending`, `active`, `paused` or `rejected`.
+    status: String,
+    /// Whether a run is in progress.
+    running: bool,
+    /// Re-run interval in minutes; null runs once.
+    interval_minutes: Option<i64>,
+    next_run_at: Option<String>,
+    last_started: Option<String>,
+    last_finished: Option<String>,
+    /// The last run's pages fetched, errors and hits.
+    last_pages: i64,
+    last_errors: i64,
+    last_hits: i64,
+    created_at: String,
+    spec: Option<JobSpecDto>,
+}
+
+fn job_dto(j: crate::store::monitoring::JobRow) -> JobDto {
+    let spec = crate::services::jobs::spec_of(&j).ok().map(|s| JobSpecDto {
+        seeds: s.seeds,
+        sitemaps: s.sitemaps,
+        feeds: s.feeds,
+        hosts: s.hosts,
+        path_prefixes: s.path_prefixes,
+        max_pages: s.max_pages,
+        max_depth: s.max_depth,
+        fetch_images: s.fetch_images,
+    });
+    JobDto {
+        spec,
+        submitted_by: j.submitted_by.map(|p| p.to_string()),
+        interval_minutes: j.interval_ms.map(|ms| ms / 60_000),
+        next_run_at: j.next_run_at.map(|t| t.to_string()),
+        last_started: j.last_started.map(|t| t.to_string()),
+        last_finished: j.last_finished.map(|t| t.to_string()),
+        last_pages: j.last_counts.0,
+        last_errors: j.last_counts.1,
+        last_hits: j.last_counts.2,
+        created_at: j.created_at.to_string(),
+        running: j.running,
+        status: j.status,
+        name: j.name,
+        id: j.id,
+    }
+}
+
+/// Monitoring jobs.
+#[derive(Serialize, ToSchema)]
+pub struct JobList {
+    items: Vec<JobDto>,
+}
+
+/// A new monitoring job. From a rights holder it is a suspect site: `pending` until an administrator
+/// approves it, run once, at most 1000 pages and depth 5.
+#[derive(Deserialize, ToSchema)]
+pub struct NewJob {
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// Start pages (http or https).
+    #[serde(default)]
+    seeds: Vec<String>,
+    #[serde(default)]
+    sitemaps: Vec<String>,
+    #[serde(default)]
+    feeds: Vec<String>,
+    /// Hosts the crawl may visit (default: the hosts of the seeds, sitemaps and feeds).
+    #[serde(default)]
+    hosts: Vec<String>,
+    /// Path prefixes, each starting with `/` (default: any path).
+    #[serde(default)]
+    path_prefixes: Vec<String>,
+    /// Page budget per run (default 200 for a holder, 1000 for an administrator).
+    max_pages: Option<usize>,
+    /// Link depth budget (default 2 for a holder, 3 for an administrator).
+    max_depth: Option<u32>,
+    /// Re-run every this many minutes (administrators; at least 1); absent runs once.
+    #[schema(minimum = 1)]
+    interval_minutes: Option<i64>,
+    /// Whether to fetch and match embedded images (default true).
+    fetch_images: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "monitoring",
+    description = "Every job (administrators) or your suspect-site submissions (rights holders).",
+    responses((status = 200, body = JobList), (status = 403, body = ErrorBody)))]
+async fn list_jobs(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder, Role::Admin]).await?;
+    let actor = super::monitoring::actor_of(&u);
+    let rows = db(&state, move |s| Ok(crate::services::jobs::list(s, &actor)?)).await?;
+    Ok(HttpResponse::Ok().json(JobList { items: rows.into_iter().map(job_dto).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "monitoring", request_body = NewJob,
+    responses((status = 201, body = JobDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn post_job(state: State, req: HttpRequest, body: web::Json<NewJob>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder, Role::Admin]).await?;
+    let b = body.into_inner();
+    let interval_ms = match b.interval_minutes {
+        None => None,
+        Some(m @ 1..=527_040) => Some(m * 60_000),
+        Some(_) => return Err(ApiError::invalid("interval_minutes must be 1 to 527040 (a year)")),
+    };
+    let input = super::monitoring::JobInput {
+        name: b.name,
+        seeds: b.seeds,
+        sitemaps: b.sitemaps,
+        feeds: b.feeds,
+        hosts: b.hosts,
+        path_prefixes: b.path_prefixes,
+        max_pages: b.max_pages,
+        max_depth: b.max_depth,
+        interval_ms,
+        fetch_images: b.fetch_images,
+    };
+    let job = super::monitoring::create_job(&state, &u, input).await?;
+    Ok(HttpResponse::Created().json(job_dto(job)))
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "monitoring",
+    responses((status = 200, body = JobDto), (status = 404, body = ErrorBody)))]
+async fn get_job(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let u = super::auth::require_for_record(&state, &req, &[Role::Holder, Role::Admin], "monitoring job").await?;
+    let actor = super::monitoring::actor_of(&u);
+    let id = path.into_inner();
+    let job = db(&state, move |s| Ok(crate::services::jobs::get(s, &actor, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(job_dto(job)))
+}
+
+/// An administrator's decision on a job.
+#[derive(Deserialize, ToSchema)]
+pub struct JobDecision {
+    /// `approve` (also resumes a paused job), `pause` or `reject`.
+    #[schema(pattern = "^(approve|pause|reject)$")]
+    decision: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/decision", tag = "monitoring", request_body = JobDecision,
+    description = "Administrators only.",
+    responses((status = 200, body = JobDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn post_job_decision(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<JobDecision>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    require(&state, &req, &[Role::Admin]).await?;
+    let job = super::monitoring::decide_job(&state, path.into_inner(), &body.decision).await?;
+    Ok(HttpResponse::Ok().json(job_dto(job)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "monitoring", description = "Administrators only.",
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the job is running")))]
+async fn delete_job(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    require(&state, &req, &[Role::Admin]).await?;
+    super::monitoring::delete_job(&state, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An allowlist entry: a domain or URL prefix licensed outside the platform, whose hits are white.
+#[derive(Serialize, ToSchema)]
+pub struct AllowDto {
+    id: i64,
+    /// `domain` (the host and its subdomains) or `url_prefix`.
+    kind: String,
+    pattern: String,
+    note: String,
+    created_at: String,
+}
+
+/// Your allowlist.
+#[derive(Serialize, ToSchema)]
+pub struct AllowList {
+    items: Vec<AllowDto>,
+}
+
+/// A new allowlist entry.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAllow {
+    /// A domain (`partner.example.com`) or a URL prefix (`https://partner.example.com/reprints/`).
+    #[schema(min_length = 1, max_length = 2000)]
+    pattern: String,
+    /// Contract number, partner name.
+    #[schema(max_length = 200)]
+    #[serde(default)]
+    note: String,
+}
+
+/// What an allowlist change did.
+#[derive(Serialize, ToSchema)]
+pub struct AllowChange {
+    /// The entry added or removed.
+    id: i64,
+    /// Hits whose colour or reason changed as a result.
+    recoloured: usize,
+}
+
+#[utoipa::path(get, path = "/api/v1/allowlist", tag = "monitoring",
+    responses((status = 200, body = AllowList), (status = 403, body = ErrorBody)))]
+async fn list_allow(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let entries = db(&state, move |s| Ok(s.allowlist(&u.id)?)).await?;
+    let items = entries
+        .into_iter()
+        .map(|e| AllowDto {
+            id: e.id,
+            kind: e.kind,
+            pattern: e.pattern,
+            note: e.note,
+            created_at: e.created_at.to_string(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(AllowList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/allowlist", tag = "monitoring", request_body = NewAllow,
+    responses((status = 201, body = AllowChange), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn post_allow(state: State, req: HttpRequest, body: web::Json<NewAllow>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = require(&state, &req, &[Role::Holder]).await?;
+    let (id, recoloured) = super::monitoring::add_allow(&state, u.id, &body.pattern, &body.note).await?;
+    Ok(HttpResponse::Created().json(AllowChange { id, recoloured }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/allowlist/{id}", tag = "monitoring",
+    responses((status = 200, body = AllowChange), (status = 404, body = ErrorBody)))]
+async fn delete_allow(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let u = super::auth::require_for_record(&state, &req, &[Role::Holder], "allowlist entry").await?;
+    let id = path.parse::<i64>().map_err(|_| ApiError::not_found("allowlist entry"))?;
+    let recoloured = super::monitoring::remove_allow(&state, u.id, id).await?;
+    Ok(HttpResponse::Ok().json(AllowChange { id, recoloured }))
+}
+
 /// The generated OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Copyright Seal API",
         version = "1",
-        description = "Channels, works, offers, licences, checkout and statements."
+        description = "Channels, works, offers, licences, checkout, statements and monitoring (hits, jobs, allowlist)."
     ),
     paths(
         me,
@@ -650,6 +1027,16 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         post_checkout,
         statement,
         post_match,
+        list_hits,
+        get_hit,
+        list_jobs,
+        post_job,
+        get_job,
+        post_job_decision,
+        delete_job,
+        list_allow,
+        post_allow,
+        delete_allow,
         super::seal::seal_json,
         super::seal::resolve,
         super::seal::odrl,
@@ -675,7 +1062,18 @@ async fn statement(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         Statement,
         MatchRequest,
         MatchHitDto,
-        MatchResult
+        MatchResult,
+        HitDto,
+        HitList,
+        JobSpecDto,
+        JobDto,
+        JobList,
+        NewJob,
+        JobDecision,
+        AllowDto,
+        AllowList,
+        NewAllow,
+        AllowChange
     ))
 )]
 pub struct ApiDoc;
@@ -783,6 +1181,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/licences/{id}", web::get().to(get_licence))
         .route("/api/v1/checkout-sessions", web::post().to(post_checkout))
         .route("/api/v1/ledger/statement", web::get().to(statement))
+        .route("/api/v1/hits", web::get().to(list_hits))
+        .route("/api/v1/hits/{id}", web::get().to(get_hit))
+        .route("/api/v1/jobs", web::get().to(list_jobs))
+        .route("/api/v1/jobs", web::post().to(post_job))
+        .route("/api/v1/jobs/{id}", web::get().to(get_job))
+        .route("/api/v1/jobs/{id}", web::delete().to(delete_job))
+        .route("/api/v1/jobs/{id}/decision", web::post().to(post_job_decision))
+        .route("/api/v1/allowlist", web::get().to(list_allow))
+        .route("/api/v1/allowlist", web::post().to(post_allow))
+        .route("/api/v1/allowlist/{id}", web::delete().to(delete_allow))
         .service(
             // Pages and base64 images are larger than the default body limit.
             web::resource("/api/v1/match")
