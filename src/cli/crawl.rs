@@ -9,10 +9,10 @@ use super::settle::system_now;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use seal_api::services::crawl::{run_job, CrawlSettings};
+use seal_api::services::crawl::{run_job, CrawlSettings, RunProgress};
 use seal_api::services::import::DataDir;
 use seal_api::services::jobs::{JobSpec, MAX_PAGES};
-use seal_api::services::pipeline::{Progress, ReportedHit};
+use seal_api::services::pipeline::{ReportedHit, Targets};
 use seal_api::services::retro::drain_retro;
 use seal_api::services::subscribers::drain_recolour;
 use seal_api::store::monitoring::JobRow;
@@ -225,8 +225,8 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
         ..CrawlSettings::default()
     };
 
-    let crawl_progress = seal_crawler::crawl::Progress::default();
-    let progress = Progress::default();
+    let progress = RunProgress::default();
+    let (crawl_progress, pipeline_progress) = (&progress.crawl, &progress.pipeline);
     let bar = live_bar();
     let started = Instant::now();
     let outcome = with_ticker(
@@ -237,15 +237,15 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
             format!(
                 "pages {pages} · {} · hits {} · {:.0} pages/s · errors {} · robots skipped {}",
                 bytes(crawl_progress.bytes()),
-                progress.hits.load(Ordering::Relaxed),
+                pipeline_progress.hits.load(Ordering::Relaxed),
                 pages as f64 / secs,
                 crawl_progress.errors(),
                 crawl_progress.robots_skipped(),
             )
         },
         || {
-            let pages = Some(&data.pages);
-            run_job(&data.monitor, &mut data.store, pages, &fetcher, &job, &settings, system_now, &crawl_progress, &progress)
+            let targets = Targets { monitor: &data.monitor, pages: Some(&data.pages) };
+            run_job(targets, &mut data.store, &fetcher, &job, &settings, system_now, &progress)
         },
     )?;
     bar.finish_and_clear();

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use seal_api::services::import::DataDir;
 use seal_api::services::ingest::{ingest, IngestProgress};
-use seal_api::services::pipeline::Progress;
+use seal_api::services::pipeline::{Progress, Targets};
 use seal_api::services::retro::drain_retro;
 use seal_api::services::subscribers::drain_recolour;
 use std::path::PathBuf;
@@ -65,8 +65,8 @@ pub fn run(args: &IngestArgs) -> Result<()> {
             )
         },
         || {
-            let pages = Some(&data.pages);
-            ingest(&data.monitor, &mut data.store, pages, &args.files, args.workers, system_now, &progress, &counters)
+            let targets = Targets { monitor: &data.monitor, pages: Some(&data.pages) };
+            ingest(targets, &mut data.store, &args.files, args.workers, system_now, &progress, &counters)
         },
     )?;
     bar.finish_and_clear();

@@ -217,12 +217,13 @@ fn seal(args: &[&str]) -> Result<Value> {
 fn setup(data: &Path, site: &Site) -> Result<()> {
     let d = data.to_string_lossy().into_owned();
     let originals = corpus("text").join("originals");
-    let files: Vec<PathBuf> = ["en-0001.txt", "en-0002.txt", "en-0004.txt", "en-0005.txt", "en-0006.txt", "en-0010.txt"]
-        .iter()
-        .chain(&["en-0008.txt", "en-0009.txt", "zh-0001.txt"])
-        .map(|f| originals.join(f))
-        .chain([corpus("images").join("originals").join(PHOTO)])
-        .collect();
+    let files: Vec<PathBuf> =
+        ["en-0001.txt", "en-0002.txt", "en-0004.txt", "en-0005.txt", "en-0006.txt", "en-0010.txt"]
+            .iter()
+            .chain(&["en-0008.txt", "en-0009.txt", "zh-0001.txt"])
+            .map(|f| originals.join(f))
+            .chain([corpus("images").join("originals").join(PHOTO)])
+            .collect();
     let mut args = vec!["works", "import", "--data", &d, "--owner", "news-co", "--json"];
     let paths: Vec<String> = files.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     args.extend(paths.iter().map(String::as_str));
@@ -279,7 +280,13 @@ fn expected() -> BTreeSet<HitKey> {
         (page.to_owned(), None, Some(file.to_owned()), "text".to_owned(), colour.to_owned())
     };
     let i = |page: &str, colour: &str| {
-        (page.to_owned(), Some("/img/photo.jpg".to_owned()), Some(PHOTO.to_owned()), "image".to_owned(), colour.to_owned())
+        (
+            page.to_owned(),
+            Some("/img/photo.jpg".to_owned()),
+            Some(PHOTO.to_owned()),
+            "image".to_owned(),
+            colour.to_owned(),
+        )
     };
     [
         t("/news/a.html", "en-0001.txt", "black"),
@@ -352,7 +359,8 @@ fn crawl_finds_every_copy_keeps_the_rules_and_colours_hits() -> Result<()> {
     seal(&["works", "import", "--data", &d, "--owner", "news-co", "--json", &later.to_string_lossy()])?;
     assert_eq!(paths(&log).len(), fetched_before, "retroactive matching fetched pages");
     let open = DataDir::open(&data)?;
-    let retro: Vec<_> = open.store.hits(&Default::default(), 100)?.into_iter().filter(|h| h.source == "retro").collect();
+    let retro: Vec<_> =
+        open.store.hits(&Default::default(), 100)?.into_iter().filter(|h| h.source == "retro").collect();
     ensure!(
         retro.len() == 1 && retro[0].page_url == site.url("/news/later.html") && retro[0].colour == "black",
         "retroactive hits: {retro:?}"
@@ -367,7 +375,9 @@ fn crawl_finds_every_copy_keeps_the_rules_and_colours_hits() -> Result<()> {
         let path = hit.page_url.strip_prefix(&site.url("")).unwrap_or(&hit.page_url);
         let want = expected()
             .iter()
-            .find(|e| e.0 == path && e.1.as_deref() == hit.image_url.as_deref().and_then(|u| u.strip_prefix(&site.url(""))))
+            .find(|e| {
+                e.0 == path && e.1.as_deref() == hit.image_url.as_deref().and_then(|u| u.strip_prefix(&site.url("")))
+            })
             .map(|e| e.4.clone())
             .unwrap_or_default();
         let now_white = path == "/news/a.html" && hit.kind == "text";
@@ -401,8 +411,16 @@ fn write_warc(site: &Site, path: &Path) -> Result<()> {
     let date = 1_767_225_600_000; // 2026-01-01
     w.write_warcinfo(date, Some("site.warc.gz"), &[("software", "seal tests")])?;
     let pages = [
-        "/", "/news/a.html", "/licensed/b.html", "/blog/c.html", "/private/open.html", "/news/moved.html",
-        "/hidden/d.html", "/partners/e.html", "/gbk.html", "/img/photo.jpg",
+        "/",
+        "/news/a.html",
+        "/licensed/b.html",
+        "/blog/c.html",
+        "/private/open.html",
+        "/news/moved.html",
+        "/hidden/d.html",
+        "/partners/e.html",
+        "/gbk.html",
+        "/img/photo.jpg",
     ];
     for (n, page) in pages.iter().enumerate() {
         let answer = site.answer(page)?;

@@ -470,11 +470,7 @@ impl Monitor {
 
     /// A page's visible text and title. The charset comes from the HTTP header when the caller has one
     /// (`http_content_type`), else from the page's BOM, its meta tag, or a sniff, so GBK pages read right.
-    pub fn extract_page(
-        &self,
-        bytes: &[u8],
-        http_content_type: Option<&str>,
-    ) -> Result<text::Extracted, MonitorError> {
+    pub fn extract_page(&self, bytes: &[u8], http_content_type: Option<&str>) -> Result<text::Extracted, MonitorError> {
         let charset = http_content_type.and_then(charset_param);
         Ok(text::extract_with_charset(bytes, text::ContentKind::Html, charset.as_deref(), &self.config.extract)?)
     }
@@ -522,8 +518,9 @@ impl Monitor {
                     copy: h.signal.kind(),
                     score: h.confidence.clamp(0.0, 1.0),
                     page_coverage: 0.0,
-                    evidence: serde_json::json!({ "signal": h.signal.kind(), "distance": h.distance, "region": region })
-                        .to_string(),
+                    evidence:
+                        serde_json::json!({ "signal": h.signal.kind(), "distance": h.distance, "region": region })
+                            .to_string(),
                 })
             })
             .collect())

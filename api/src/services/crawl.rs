@@ -11,8 +11,9 @@
 //! again after a kill resumes it.
 
 use super::jobs::{spec_of, JobError, JobSpec};
-use super::pipeline::{self, EmbeddedImage, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, RunReport};
-use crate::monitor::pages::PageStore;
+use super::pipeline::{
+    self, EmbeddedImage, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, RunReport, Targets,
+};
 use crate::store::monitoring::{FrontierEntry, HitRow, JobRow};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
@@ -55,6 +56,15 @@ impl Default for CrawlSettings {
             workers: 0,
         }
     }
+}
+
+/// A run's live counters: the crawler's (pages, bytes, errors, robots) and the pipeline's (hits).
+#[derive(Debug, Default)]
+pub struct RunProgress {
+    /// The crawler's counters.
+    pub crawl: seal_crawler::crawl::Progress,
+    /// The pipeline's counters.
+    pub pipeline: Progress,
 }
 
 /// What a run did.
@@ -152,19 +162,17 @@ pub fn reported(h: &HitRow) -> ReportedHit {
     }
 }
 
-/// Runs (or resumes) one job to its end. `crawl_progress` gets the crawler's live counters and
-/// `progress` the pipeline's, for a progress bar.
+/// Runs (or resumes) one job to its end, with live counters in `progress` for a progress bar.
 pub fn run_job<M: MonitorRef>(
-    monitor: &M,
+    targets: Targets<'_, M>,
     store: &mut SqliteStore,
-    pages: Option<&PageStore>,
     fetcher: &Fetcher,
     job: &JobRow,
     settings: &CrawlSettings,
     now: impl Fn() -> Timestamp + Sync,
-    crawl_progress: &seal_crawler::crawl::Progress,
-    progress: &Progress,
+    progress: &RunProgress,
 ) -> Result<CrawlOutcome, CrawlRunError> {
+    let RunProgress { crawl: crawl_progress, pipeline: progress } = progress;
     let spec = spec_of(job)?;
     let resumed = job.running;
     store.start_run(&job.id, &seed_entries(&spec), !resumed, now())?;
@@ -188,7 +196,7 @@ pub fn run_job<M: MonitorRef>(
         ..PipelineConfig::default()
     };
     let clock = &now;
-    let report = pipeline::run(monitor, store, pages, &pipeline_config, clock, progress, move |tx| {
+    let report = pipeline::run(targets, store, &pipeline_config, clock, progress, move |tx| {
         let (events_tx, mut events_rx) = tokio::sync::mpsc::channel::<CrawlEvent>(64);
         let crawler = std::thread::spawn(move || {
             let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -198,8 +206,13 @@ pub fn run_job<M: MonitorRef>(
                     return;
                 }
             };
-            let done =
-                runtime.block_on(seal_crawler::crawl::crawl(&fetcher, &config, Some(resume), events_tx, &crawl_progress));
+            let done = runtime.block_on(seal_crawler::crawl::crawl(
+                &fetcher,
+                &config,
+                Some(resume),
+                events_tx,
+                &crawl_progress,
+            ));
             *source_stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(done);
         });
         // This thread only moves events from the crawler's async channel into the pipeline's queue, so
@@ -222,10 +235,9 @@ pub fn run_job<M: MonitorRef>(
                         .collect(),
                     discovered: page.discovered.iter().map(stored_entry).collect(),
                 }),
-                CrawlEvent::Discovered { from, entries, .. } => Item::Frontier {
-                    done: Some(from.to_string()),
-                    entries: entries.iter().map(stored_entry).collect(),
-                },
+                CrawlEvent::Discovered { from, entries, .. } => {
+                    Item::Frontier { done: Some(from.to_string()), entries: entries.iter().map(stored_entry).collect() }
+                }
                 CrawlEvent::Skipped { url, .. } => Item::Frontier { done: Some(url.to_string()), entries: Vec::new() },
             };
             if tx.send(item).is_err() {
@@ -238,9 +250,11 @@ pub fn run_job<M: MonitorRef>(
     if let Some(e) = runtime_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(CrawlRunError::Runtime(e));
     }
-    let stats = stats.lock().unwrap_or_else(|p| p.into_inner()).take().ok_or_else(|| {
-        CrawlRunError::Runtime("the crawler stopped without a result".into())
-    })?;
+    let stats = stats
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .ok_or_else(|| CrawlRunError::Runtime("the crawler stopped without a result".into()))?;
     let pages = store.frontier_done_urls(&job.id)?;
     let mut hits: Vec<ReportedHit> = store.hits_on_pages(&pages)?.iter().map(reported).collect();
     hits.sort();

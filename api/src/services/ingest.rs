@@ -13,8 +13,9 @@
 //!
 //! Damaged, oversize or truncated records are counted and skipped, never fatal.
 
-use super::pipeline::{self, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, ResolvedImage};
-use crate::monitor::pages::PageStore;
+use super::pipeline::{
+    self, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, ResolvedImage, Targets,
+};
 use crate::monitor::EngineHit;
 use crate::store::SqliteStore;
 use seal_crawler::discover::html_links;
@@ -135,9 +136,8 @@ fn read_file(
 
 /// Ingests WARC files into the store through the pipeline. See the module docs.
 pub fn ingest<M: MonitorRef>(
-    monitor: &M,
+    targets: Targets<'_, M>,
     store: &mut SqliteStore,
-    pages: Option<&PageStore>,
     files: &[PathBuf],
     workers: usize,
     now: impl Fn() -> Timestamp,
@@ -147,7 +147,7 @@ pub fn ingest<M: MonitorRef>(
     let started = Instant::now();
     let config = PipelineConfig { source: "warc", job: None, workers, ..PipelineConfig::default() };
     let totals = Mutex::new(IngestOutcome::default());
-    let first = pipeline::run(monitor, store, pages, &config, &now, progress, |tx| {
+    let first = pipeline::run(targets, store, &config, &now, progress, |tx| {
         for path in files {
             let mut images = 0;
             let result = read_file(path, ingest_progress, true, |doc| {
@@ -184,7 +184,7 @@ pub fn ingest<M: MonitorRef>(
     outcome.pages = first.pages;
     let mut hits = first.hits;
     if !first.probes.is_empty() {
-        hits.extend(credit_images(monitor, store, files, first.probes, &config, &now, progress)?);
+        hits.extend(credit_images(targets.monitor, store, files, first.probes, &config, &now, progress)?);
     }
     hits.sort();
     hits.dedup();
@@ -219,7 +219,8 @@ fn credit_images<M: MonitorRef>(
                 if let Some(pages) = pages_of.get_mut(&normalise(image.as_str())) {
                     if !pages.iter().any(|(u, _, _)| u == &doc.url) {
                         let title = title.get_or_insert_with(|| {
-                            monitor.with(|m| m.extract_page(&doc.body, Some(&doc.content_type)))
+                            monitor
+                                .with(|m| m.extract_page(&doc.body, Some(&doc.content_type)))
                                 .ok()
                                 .and_then(|p| p.title)
                                 .unwrap_or_default()
@@ -231,7 +232,7 @@ fn credit_images<M: MonitorRef>(
             true
         });
     }
-    let report = pipeline::run(monitor, store, None, config, now, progress, |tx| {
+    let report = pipeline::run(Targets { monitor, pages: None }, store, config, now, progress, |tx| {
         for (url, seen, hits) in probes {
             let pages = pages_of.remove(&normalise(&url)).unwrap_or_default();
             let image = ResolvedImage { url, hits, pages, seen };

@@ -16,10 +16,10 @@ use super::classify::Classifier;
 use crate::domain::EngineId;
 use crate::monitor::pages::PageStore;
 use crate::monitor::{EngineHit, Monitor};
-use seal_engine::text::{PageFingerprint, PageIndexConfig, PageKey};
 use crate::store::monitoring::{FrontierEntry, NewHit, PageDone, Reason};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
+use seal_engine::text::{PageFingerprint, PageIndexConfig, PageKey};
 use seal_licensing::ids::{PartyId, WorkId};
 use seal_licensing::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -45,6 +45,23 @@ impl MonitorRef for RwLock<Monitor> {
         f(&self.read().unwrap_or_else(|p| p.into_inner()))
     }
 }
+
+/// What a run matches against and feeds: the monitor's indexes, and the page index of retroactive
+/// matching when the run's pages should be kept for it.
+pub struct Targets<'a, M> {
+    /// The works' fingerprint indexes.
+    pub monitor: &'a M,
+    /// Where page fingerprints go (`None`: not kept).
+    pub pages: Option<&'a PageStore>,
+}
+
+impl<M> Clone for Targets<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for Targets<'_, M> {}
 
 /// An image a page embeds, with its bytes when they were fetched.
 #[derive(Clone, Debug)]
@@ -201,9 +218,17 @@ enum Matched {
         fingerprint: Option<PageFingerprint>,
         unreadable: u64,
     },
-    Probe { url: String, seen: Timestamp, hits: Vec<EngineHit>, unreadable: u64 },
+    Probe {
+        url: String,
+        seen: Timestamp,
+        hits: Vec<EngineHit>,
+        unreadable: u64,
+    },
     Resolved(ResolvedImage),
-    Frontier { done: Option<String>, entries: Vec<FrontierEntry> },
+    Frontier {
+        done: Option<String>,
+        entries: Vec<FrontierEntry>,
+    },
 }
 
 fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Matched {
@@ -249,9 +274,8 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
 /// Runs `source` through the pipeline into `store` and returns what it did. `source` gets the queue's
 /// sending end and runs on its own thread; the run ends when it returns and the queue is drained.
 pub fn run<M, S>(
-    monitor: &M,
+    targets: Targets<'_, M>,
     store: &mut SqliteStore,
-    pages: Option<&PageStore>,
     config: &PipelineConfig,
     now: impl Fn() -> Timestamp,
     progress: &Progress,
@@ -261,6 +285,7 @@ where
     M: MonitorRef,
     S: FnOnce(SyncSender<Item>) + Send,
 {
+    let Targets { monitor, pages } = targets;
     let workers = match config.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -333,13 +358,9 @@ impl<'a> Writer<'a> {
         now: &impl Fn() -> Timestamp,
     ) -> Result<(), PipelineError> {
         let mut batch = Vec::new();
-        loop {
-            // Block for the first item, then take whatever else is ready, up to a batch: a slow source
-            // commits page by page, a fast one in large batches.
-            let first = match rx.recv() {
-                Ok(m) => m,
-                Err(_) => break,
-            };
+        // Block for the first item, then take whatever else is ready, up to a batch: a slow source
+        // commits page by page, a fast one in large batches.
+        while let Ok(first) = rx.recv() {
             self.take(store, first, &mut batch, now)?;
             while batch.len() < self.config.batch {
                 match rx.try_recv() {
@@ -402,13 +423,11 @@ impl<'a> Writer<'a> {
     fn hits_for(
         &mut self,
         store: &SqliteStore,
-        page_url: &str,
-        image_url: Option<&str>,
-        title: &str,
+        at: Sighting<'_>,
         found: &[EngineHit],
-        seen: Timestamp,
         now: Timestamp,
     ) -> Result<Vec<NewHit>, StoreError> {
+        let Sighting { page_url, image_url, title, seen } = at;
         let mut out: Vec<NewHit> = Vec::new();
         for hit in found {
             let Some(named) = self.name(store, hit.engine_id)? else { continue };
@@ -467,9 +486,10 @@ impl<'a> Writer<'a> {
                 self.count_unreadable(unreadable);
                 self.report.pages += 1;
                 self.progress.pages.fetch_add(1, Ordering::Relaxed);
-                let mut hits = self.hits_for(store, &input.url, None, &title, &text, input.seen, now)?;
+                let at = Sighting { page_url: &input.url, image_url: None, title: &title, seen: input.seen };
+                let mut hits = self.hits_for(store, at, &text, now)?;
                 for (image_url, found) in &images {
-                    hits.extend(self.hits_for(store, &input.url, Some(image_url), &title, found, input.seen, now)?);
+                    hits.extend(self.hits_for(store, Sighting { image_url: Some(image_url), ..at }, found, now)?);
                 }
                 batch.push(PageDone {
                     url: input.url,
@@ -494,7 +514,8 @@ impl<'a> Writer<'a> {
                     image.pages.clone()
                 };
                 for (page_url, title, seen) in pages {
-                    let hits = self.hits_for(store, &page_url, Some(&image.url), &title, &image.hits, seen, now)?;
+                    let at = Sighting { page_url: &page_url, image_url: Some(&image.url), title: &title, seen };
+                    let hits = self.hits_for(store, at, &image.hits, now)?;
                     // Not a page fetch of its own: the page row is only touched through its hits.
                     batch.push(PageDone { url: page_url, title, seen: seen.unix_ms(), hits, ..PageDone::default() });
                     self.fingerprints.push(None);
@@ -516,6 +537,15 @@ impl<'a> Writer<'a> {
         self.report.unreadable += n;
         self.progress.unreadable.fetch_add(n, Ordering::Relaxed);
     }
+}
+
+/// Where engine hits were seen: the page, the image (for image hits), the page's title and when.
+#[derive(Clone, Copy)]
+struct Sighting<'a> {
+    page_url: &'a str,
+    image_url: Option<&'a str>,
+    title: &'a str,
+    seen: Timestamp,
 }
 
 /// Whether two URLs name the same page (scheme and a trailing slash aside).

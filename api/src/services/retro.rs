@@ -76,7 +76,11 @@ pub fn drain_retro(
                 let engine_kind =
                     if kind == ContentKind::Html { text::ContentKind::Html } else { text::ContentKind::PlainText };
                 let Ok(extracted) = text::extract(&bytes, engine_kind, &ExtractConfig::default()) else { continue };
-                let hits = pages.index().lock().unwrap_or_else(|p| p.into_inner()).find_work(&extracted.text, &RetroConfig::default());
+                let hits = pages
+                    .index()
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .find_work(&extracted.text, &RetroConfig::default());
                 let file = item["file"].as_str().map(str::to_owned);
                 for hit in hits {
                     let Ok(id) = i64::try_from(hit.page.0) else { continue };

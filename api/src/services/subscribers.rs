@@ -51,9 +51,7 @@ pub fn drain_recolour(store: &mut SqliteStore, now: Timestamp) -> Result<Drained
                         }
                     }
                     "allowlist.changed" | "channel.verified" => {
-                        if let Some(owner) =
-                            payload_field(&event.payload, "owner").and_then(|o| PartyId::new(o).ok())
-                        {
+                        if let Some(owner) = payload_field(&event.payload, "owner").and_then(|o| PartyId::new(o).ok()) {
                             changed += recolour(s, None, Some(&owner), now)?;
                         }
                     }

@@ -417,8 +417,14 @@ pub trait Monitoring {
     fn hits_on_pages(&self, urls: &[String]) -> Result<Vec<HitRow>, StoreError>;
 
     /// Adds an allowlist entry (idempotent) and returns its id.
-    fn add_allow(&mut self, owner: &PartyId, kind: &str, pattern: &str, note: &str, now: Timestamp)
-        -> Result<i64, StoreError>;
+    fn add_allow(
+        &mut self,
+        owner: &PartyId,
+        kind: &str,
+        pattern: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError>;
     /// Removes an entry of `owner`; returns whether it existed.
     fn remove_allow(&mut self, owner: &PartyId, id: i64) -> Result<bool, StoreError>;
     /// A rights holder's allowlist.
@@ -439,8 +445,13 @@ pub trait Monitoring {
     /// Marks a run started. A fresh run (not a resume) clears the old frontier and seeds it.
     fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError>;
     /// Marks a run finished: counts, next run time, frontier cleared.
-    fn finish_run(&mut self, id: &str, counts: (i64, i64, i64), next_run_at: Option<Timestamp>, now: Timestamp)
-        -> Result<(), StoreError>;
+    fn finish_run(
+        &mut self,
+        id: &str,
+        counts: (i64, i64, i64),
+        next_run_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
     /// A job's frontier: pending entries, every URL it holds (done or pending, and the final URLs of
     /// redirected pages), and how many pages are done.
     fn frontier(&self, id: &str) -> Result<(Vec<FrontierEntry>, Vec<String>, usize), StoreError>;
@@ -488,9 +499,8 @@ impl Monitoring for SqliteStore {
                      last_seen = MAX(pages.last_seen, excluded.last_seen)
                  RETURNING id",
             )?;
-            let mut exists = tx.prepare_cached(
-                "SELECT id FROM hits WHERE work = ?1 AND page_url = ?2 AND image_url = ?3",
-            )?;
+            let mut exists =
+                tx.prepare_cached("SELECT id FROM hits WHERE work = ?1 AND page_url = ?2 AND image_url = ?3")?;
             let mut hit = tx.prepare_cached(
                 "INSERT INTO hits (work, owner, page_url, image_url, domain, title, kind, copy, score, page_coverage,
                      evidence, file, colour, reason, reason_ref, source, first_seen, last_seen)
@@ -574,11 +584,13 @@ impl Monitoring for SqliteStore {
     }
 
     fn recolour_hit(&mut self, id: i64, reason: Reason, reason_ref: &str) -> Result<bool, StoreError> {
-        let n = self.conn.prepare_cached(
-            "UPDATE hits SET colour = ?2, reason = ?3, reason_ref = ?4
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE hits SET colour = ?2, reason = ?3, reason_ref = ?4
              WHERE id = ?1 AND (reason <> ?3 OR reason_ref <> ?4)",
-        )?
-        .execute(params![id, reason.colour(), reason.as_str(), reason_ref])?;
+            )?
+            .execute(params![id, reason.colour(), reason.as_str(), reason_ref])?;
         Ok(n > 0)
     }
 

@@ -8,8 +8,8 @@
 //! lock per page, so registration and matching requests are never held up for a whole crawl.
 
 use super::State;
-use crate::services::crawl::{run_job, CrawlSettings};
-use crate::services::pipeline::Progress;
+use crate::services::crawl::{run_job, CrawlSettings, RunProgress};
+use crate::services::pipeline::Targets;
 use crate::services::retro::drain_retro;
 use crate::services::subscribers::drain_recolour;
 use crate::store::prelude::*;
@@ -62,11 +62,10 @@ pub fn tick(state: &State) {
     };
     for job in due {
         let settings = CrawlSettings::default();
-        let crawl_progress = seal_crawler::crawl::Progress::default();
-        let progress = Progress::default();
+        let progress = RunProgress::default();
         let clock = || state.now();
-        let pages = Some(&state.pages);
-        let run = run_job(&state.monitor, &mut store, pages, &state.fetcher, &job, &settings, clock, &crawl_progress, &progress);
+        let targets = Targets { monitor: &state.monitor, pages: Some(&state.pages) };
+        let run = run_job(targets, &mut store, &state.fetcher, &job, &settings, clock, &progress);
         if let Err(e) = state.pages.checkpoint() {
             tracing::warn!(error = %e, "writing the page index snapshot");
         }
