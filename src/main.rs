@@ -46,6 +46,8 @@ enum Command {
     Match(cli::matching::MatchArgs),
     /// Crawl from seed URLs within their hosts and record every copy of a registered work as a hit.
     Crawl(cli::crawl::CrawlArgs),
+    /// Register the pages of verified channels that embed the seal code (automatic inclusion, once).
+    Include(cli::include::IncludeArgs),
     /// Read WARC files (Common Crawl) and record every copy of a registered work as a hit.
     Ingest(cli::ingest::IngestArgs),
     /// Licences recorded without payment, and allowlists.
@@ -83,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         Command::Licences(cmd) => cli::licences::run(&cmd),
         Command::Crawl(args) => cli::crawl::run(&args),
         Command::Ingest(args) => cli::ingest::run(&args),
+        Command::Include(args) => cli::include::run(&args),
         Command::Match(args) => cli::matching::run(&args),
     }
 }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod eval;
 pub mod eval_image;
 pub mod eval_text;
+pub mod include;
 pub mod ingest;
 pub mod invoice;
 pub mod keys;

@@ -152,7 +152,7 @@ impl Site {
 /// The access log: (when, path) per request, in arrival order.
 type Log = Arc<Mutex<Vec<(Instant, String)>>>;
 
-fn serve_one(site: &Site, mut stream: TcpStream, log: &Log) -> Result<()> {
+fn serve_conn(mut stream: TcpStream, log: &Log, answer: impl Fn(&str) -> Result<Answer>) -> Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
@@ -168,7 +168,7 @@ fn serve_one(site: &Site, mut stream: TcpStream, log: &Log) -> Result<()> {
             }
         }
         log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push((Instant::now(), path.clone()));
-        let answer = site.answer(&path)?;
+        let answer = answer(&path)?;
         std::thread::sleep(answer.delay);
         let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", answer.status, answer.body.len());
         for (k, v) in &answer.headers {
@@ -200,7 +200,7 @@ fn start_site() -> Result<(Arc<Site>, Log, Arc<AtomicUsize>)> {
         for conn in listener.incoming().flatten() {
             let (s, l) = (Arc::clone(&s), Arc::clone(&l));
             std::thread::spawn(move || {
-                let _ = serve_one(&s, conn, &l);
+                let _ = serve_conn(conn, &l, |p| s.answer(p));
             });
         }
     });
@@ -477,5 +477,87 @@ fn a_crawl_killed_mid_run_resumes_without_refetching() -> Result<()> {
         .collect();
     ensure!(refetched.len() <= 1, "refetched after resume: {refetched:?} (first run: {first:?})");
     ensure!(!second.iter().any(|p| p == "/"), "the seed was fetched again");
+    Ok(())
+}
+
+/// Serves `answer` on 127.0.0.1 (thread per connection, keep-alive); returns the port and the log.
+fn serve_with(answer: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Result<(u16, Log)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let log: Log = Arc::default();
+    let answer = Arc::new(answer);
+    let l = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let (a, l) = (Arc::clone(&answer), Arc::clone(&l));
+            std::thread::spawn(move || {
+                let _ = serve_conn(conn, &l, |p| Ok(a(p)));
+            });
+        }
+    });
+    Ok((port, log))
+}
+
+#[test]
+fn pages_embedding_the_seal_on_a_verified_channel_become_works_and_never_hits() -> Result<()> {
+    let img = std::fs::read(corpus("images").join("originals").join(PHOTO))?;
+    let own_port: Arc<std::sync::OnceLock<u16>> = Arc::default();
+    let known = Arc::clone(&own_port);
+    let (port, _log) = serve_with(move |path| {
+        let base = format!("http://127.0.0.1:{}", known.get().copied().unwrap_or(0));
+        let html = "text/html; charset=utf-8";
+        let seal = r#"<script async src="https://seal.example/seal.js" data-seal="blogger-site"></script>"#;
+        let mention = "<p>data-seal=\"blogger-site\" seal.js (a mention is not the code)</p>";
+        let page = |file: &str, extra: &str| work_html(file, file, extra).unwrap_or_default();
+        match path {
+            "/" => ok(html, b"<html><body><a href=\"/post2.html\">2</a></body></html>".to_vec()),
+            "/sitemap.xml" => ok(
+                "application/xml",
+                format!(
+                    r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{base}/post1.html</loc></url><url><loc>{base}/post2.html</loc></url></urlset>"#
+                )
+                .into_bytes(),
+            ),
+            "/post1.html" => ok(html, page("en-0012.txt", &format!("{seal}<img src=\"/img/p.jpg\">"))),
+            "/post2.html" => ok(html, page("en-0013.txt", mention)),
+            "/img/p.jpg" => ok("image/jpeg", img.clone()),
+            _ => Answer { status: 404, headers: Vec::new(), body: Vec::new(), delay: Duration::ZERO },
+        }
+    })?;
+    own_port.set(port).map_err(|_| anyhow::anyhow!("port set twice"))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    {
+        let mut open = DataDir::open(&data)?;
+        let owner = seal_licensing::ids::PartyId::new("blogger")?;
+        open.store.register_holder(&seal_licensing::offer::RightsHolder::new(owner.clone(), "A blogger"))?;
+        let channel = seal_licensing::offer::Channel {
+            id: seal_licensing::ids::ChannelId::new("blogger-site")?,
+            owner,
+            kind: seal_licensing::offer::ChannelKind::Website,
+            handle: base.clone(),
+            default_offers: Vec::new(),
+        };
+        open.store.register_channel(&channel)?;
+        open.store.put_claim(&channel.id, "t")?;
+        open.store.verify_claim(&channel.id, "test", seal_licensing::Timestamp::from_unix_ms(1))?;
+    }
+    let d = data.to_string_lossy().into_owned();
+    let report = seal(&["include", "--data", &d, "--allow-private", "--delay-ms", "0", "--json"])?;
+    ensure!(report["registered"].as_array().map(Vec::len) == Some(1), "inclusion: {report}");
+    let open = DataDir::open(&data)?;
+    let works = open.store.all_works_of(&seal_licensing::ids::PartyId::new("blogger")?)?;
+    ensure!(works.len() == 1 && works[0].source_url == format!("{base}/post1.html"), "works: {works:?}");
+    let (_, items) = open.store.content_counts()?;
+    assert_eq!(items, 2, "the page's HTML and its image are both registered");
+    drop(open);
+    // Again: unchanged pages register nothing new.
+    let again = seal(&["include", "--data", &d, "--allow-private", "--delay-ms", "0", "--json"])?;
+    ensure!(again["registered"].as_array().map(Vec::len) == Some(0), "second inclusion: {again}");
+    // Crawling the holder's own site reports no hit of the holder's own page.
+    let crawl =
+        seal(&["crawl", "--data", &d, "--allow-private", "--delay-ms", "0", "--json", &format!("{base}/post1.html")])?;
+    assert_eq!(crawl["hits"], serde_json::json!([]), "the holder's own page came back as a hit: {crawl}");
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod crawl;
 pub mod demo;
 pub mod import;
+pub mod inclusion;
 pub mod ingest;
 pub mod jobs;
 pub mod licences;

@@ -1,7 +1,8 @@
 //! The server's monitoring scheduler: one background thread that, every few seconds, applies pending
 //! domain events (recolouring hits when licences or allowlists change, matching newly registered
 //! works against the pages already seen) and runs the monitoring jobs
-//! that are due, one at a time, resuming any run a restart interrupted.
+//! that are due, one at a time, resuming any run a restart interrupted; once an hour it also runs
+//! automatic inclusion (the sealed pages of verified channels become works).
 //!
 //! A run gets its own SQLite connection (the pipeline commits in batches; the request handlers'
 //! connection waits on SQLite's lock for at most a batch) and reads the shared monitor under its read
@@ -9,7 +10,9 @@
 
 use super::State;
 use crate::services::crawl::{run_job, CrawlSettings, RunProgress};
+use crate::services::inclusion;
 use crate::services::pipeline::Targets;
+use crate::services::registration::register_batch;
 use crate::services::retro::drain_retro;
 use crate::services::subscribers::drain_recolour;
 use crate::store::prelude::*;
@@ -18,6 +21,47 @@ use std::time::Duration;
 
 /// How often the scheduler looks for work.
 const TICK: Duration = Duration::from_secs(5);
+
+/// How often automatic inclusion reads the verified channels.
+const INCLUDE_EVERY_MS: i64 = 3_600_000;
+
+static LAST_INCLUSION: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+
+/// Automatic inclusion, at most once an hour: the channels are planned under the store's lock,
+/// fetched with no lock held, and the sealed pages registered under the store's and the monitor's
+/// locks (in that order).
+fn include_channels(state: &State) {
+    use std::sync::atomic::Ordering;
+    let now = state.now().unix_ms();
+    let last = LAST_INCLUSION.load(Ordering::Relaxed);
+    if last != i64::MIN && now.saturating_sub(last) < INCLUDE_EVERY_MS {
+        return;
+    }
+    LAST_INCLUSION.store(now, Ordering::Relaxed);
+    let planned = {
+        let store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        match inclusion::plan(&store) {
+            Ok(p) => p,
+            Err(e) => return tracing::warn!(error = %e, "planning automatic inclusion"),
+        }
+    };
+    if planned.is_empty() {
+        return;
+    }
+    let (mut works, report) = inclusion::fetch_planned(&state.fetcher, &planned, Duration::from_millis(250));
+    let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+    let mut monitor = state.monitor.write().unwrap_or_else(|p| p.into_inner());
+    for work in &mut works {
+        inclusion::keep_usable_images(&monitor, work);
+    }
+    match register_batch(&mut store, &state.content, &mut monitor, works, state.now()) {
+        Ok(results) => {
+            let new = results.iter().filter(|r| r.as_ref().is_ok_and(|r| r.new)).count();
+            tracing::info!(channels = report.channels, sealed = report.sealed_pages, new, "automatic inclusion");
+        }
+        Err(e) => tracing::warn!(error = %e, "automatic inclusion"),
+    }
+}
 
 /// Starts the scheduler thread (once per server).
 pub fn spawn(state: State) {
@@ -60,6 +104,7 @@ pub fn tick(state: &State) {
             return;
         }
     };
+    include_channels(state);
     for job in due {
         let settings = CrawlSettings::default();
         let progress = RunProgress::default();
