@@ -404,6 +404,47 @@ pub async fn crawl(
     }
 }
 
+/// Fetches images outside a crawl (WARC ingestion with `--fetch-images`) under the crawl's rules:
+/// robots.txt per origin (and its `Crawl-delay`), per-host politeness, the guarded fetcher, and each
+/// URL fetched at most once while it stays in the shared image cache. Cheap to share behind an `Arc`.
+pub struct ImageFetcher {
+    ctx: Arc<Ctx>,
+}
+
+impl ImageFetcher {
+    /// An image fetcher with `config`'s politeness, limits and robots agent (its seeds, scope and
+    /// page budget are not used: nothing is queued).
+    pub fn new(fetcher: &Fetcher, config: &CrawlConfig) -> ImageFetcher {
+        // Nothing reads the events of an image fetcher: robots.txt sitemaps are only reported for
+        // hosts in scope, and the scope is empty.
+        let (events, _) = mpsc::channel(1);
+        let ctx = Ctx {
+            fetcher: fetcher.clone(),
+            frontier: Mutex::new(Frontier::new(config.per_host_concurrency, 0, 0, 0)),
+            robots: RobotsCache::new(config.robots_unavailable_ttl),
+            gates: Gates::new(config.per_host_concurrency, config.min_host_delay),
+            global: Arc::new(Semaphore::new(fetcher.policy().max_concurrent.max(1))),
+            images: ImageCache::new(config.image_cache_bytes),
+            config: config.clone(),
+            scope: Scope::default(),
+            events,
+            progress: Progress::default(),
+            stopped: AtomicBool::new(false),
+        };
+        ImageFetcher { ctx: Arc::new(ctx) }
+    }
+
+    /// The image at `url`, or why there is none. Must run inside a tokio runtime.
+    pub async fn get(&self, url: &Url) -> ImageResult {
+        self.ctx.images.get(url, || self.ctx.fetch_image(url.clone())).await.0
+    }
+
+    /// Live counters (images, bytes, robots skips).
+    pub fn progress(&self) -> &Progress {
+        &self.ctx.progress
+    }
+}
+
 /// Everything the tasks of one crawl share.
 struct Ctx {
     fetcher: Fetcher,

@@ -23,8 +23,8 @@ pub mod robots;
 pub mod warc;
 
 pub use crawl::{
-    crawl, CrawlConfig, CrawlEvent, CrawlStats, FetchFailure, Image, ImageRef, ImageResult, PageEvent, Progress,
-    Resume, SkipReason,
+    crawl, CrawlConfig, CrawlEvent, CrawlStats, FetchFailure, Image, ImageFetcher, ImageRef, ImageResult, PageEvent,
+    Progress, Resume, SkipReason,
 };
 pub use fetch::{FetchError, FetchPolicy, Fetched, Fetcher};
 pub use frontier::{normalize, Entry, EntryKind, Scope};

@@ -7,10 +7,11 @@ use super::settle::system_now;
 use anyhow::{Context, Result};
 use clap::Args;
 use seal_api::services::import::DataDir;
-use seal_api::services::ingest::{ingest, IngestProgress};
+use seal_api::services::ingest::{ingest, IngestOptions, IngestProgress};
 use seal_api::services::pipeline::{Progress, Targets};
 use seal_api::services::retro::drain_retro;
 use seal_api::services::subscribers::drain_recolour;
+use seal_crawler::fetch::{FetchPolicy, Fetcher};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -27,6 +28,12 @@ pub struct IngestArgs {
     /// Matching threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
+    /// Also fetch the images ingested pages embed (through the guarded fetcher, politely) and match them.
+    #[arg(long)]
+    pub fetch_images: bool,
+    /// With --fetch-images: allow loopback and private addresses on any port (tests and intranets).
+    #[arg(long)]
+    pub allow_private: bool,
     /// WARC files (`.warc` or `.warc.gz`).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -42,6 +49,17 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     let mut data = DataDir::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
     drain_recolour(&mut data.store, system_now()).context("applying pending events")?;
     drain_retro(&mut data.store, &data.content, &data.pages, system_now()).context("retroactive matching")?;
+    let fetch_images = if args.fetch_images {
+        let mut policy = FetchPolicy::default();
+        if args.allow_private {
+            policy.allow_private = true;
+            policy.allowed_ports = (1..=u16::MAX).collect();
+        }
+        Some(Fetcher::new(policy).context("setting up the fetcher")?)
+    } else {
+        None
+    };
+    let options = IngestOptions { workers: args.workers, fetch_images };
     let progress = Progress::default();
     let counters = IngestProgress::default();
     let total: u64 = args.files.iter().filter_map(|f| f.metadata().ok()).map(|m| m.len()).sum();
@@ -66,7 +84,7 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         },
         || {
             let targets = Targets { monitor: &data.monitor, pages: Some(&data.pages) };
-            ingest(targets, &mut data.store, &args.files, args.workers, system_now, &progress, &counters)
+            ingest(targets, &mut data.store, &args.files, &options, system_now, &progress, &counters)
         },
     )?;
     bar.finish_and_clear();

@@ -399,12 +399,35 @@ fn crawl_finds_every_copy_keeps_the_rules_and_colours_hits() -> Result<()> {
     let ingested = seal(&["ingest", "--data", &fresh.to_string_lossy(), "--json", &warc.to_string_lossy()])?;
     assert_eq!(hit_set(&site, &ingested), expected(), "ingest: {ingested:#}");
     ensure!(ingested["records_read"].as_u64() >= Some(12), "{ingested}");
+    ensure!(ingested["records_skipped"].as_u64() >= Some(1), "the damaged record is counted: {ingested}");
+
+    // Common Crawl's WARCs hold almost no images: without the image record, --fetch-images fetches
+    // the images the pages embed (politely, through the guard) and credits the hits to the pages.
+    let pages_only = dir.path().join("pages.warc.gz");
+    write_warc_pages(&site, &pages_only, false)?;
+    let third = dir.path().join("third");
+    setup(&third, &site)?;
+    let fetched = seal(&[
+        "ingest",
+        "--data",
+        &third.to_string_lossy(),
+        "--fetch-images",
+        "--allow-private",
+        "--json",
+        &pages_only.to_string_lossy(),
+    ])?;
+    assert_eq!(hit_set(&site, &fetched), expected(), "ingest --fetch-images: {fetched:#}");
     Ok(())
 }
 
 /// Writes the site's pages and its photo as a gzip-per-record WARC, the way Common Crawl does (request
 /// and response records, a warcinfo first, a damaged record in the middle that must be skipped).
 fn write_warc(site: &Site, path: &Path) -> Result<()> {
+    write_warc_pages(site, path, true)
+}
+
+/// [`write_warc`], with or without the photo's own record.
+fn write_warc_pages(site: &Site, path: &Path, with_image: bool) -> Result<()> {
     use seal_crawler::warc::WarcWriter;
     let file = std::fs::File::create(path)?;
     let mut w = WarcWriter::new(std::io::BufWriter::new(file), true).with_id_seed(7);
@@ -423,6 +446,9 @@ fn write_warc(site: &Site, path: &Path) -> Result<()> {
         "/img/photo.jpg",
     ];
     for (n, page) in pages.iter().enumerate() {
+        if !with_image && page.ends_with(".jpg") {
+            continue;
+        }
         let answer = site.answer(page)?;
         let url = site.url(page);
         w.write_request(&url, date, "GET", &[("Host", "fixture")])?;

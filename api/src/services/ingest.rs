@@ -14,7 +14,7 @@
 //! Damaged, oversize or truncated records are counted and skipped, never fatal.
 
 use super::pipeline::{
-    self, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, ResolvedImage, Targets,
+    self, EmbeddedImage, Item, MonitorRef, PageInput, PipelineConfig, Progress, ReportedHit, ResolvedImage, Targets,
 };
 use crate::monitor::EngineHit;
 use crate::store::SqliteStore;
@@ -60,9 +60,83 @@ pub struct IngestOutcome {
     pub unreadable_files: Vec<(PathBuf, String)>,
 }
 
+/// How an ingest runs.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// Matching threads (0: one per core).
+    pub workers: usize,
+    /// Fetch the images ingested pages embed through this guarded fetcher (Common Crawl's WARCs hold
+    /// almost none), under the crawler's rules: robots.txt, per-host politeness, each URL once.
+    pub fetch_images: Option<seal_crawler::fetch::Fetcher>,
+}
+
+/// Pages waiting for their embedded images, fetched on a small tokio runtime of their own so the
+/// WARC reader never waits on the network: at most [`EmbeddedImages::IN_FLIGHT`] pages at once.
+struct EmbeddedImages {
+    runtime: tokio::runtime::Runtime,
+    fetcher: std::sync::Arc<seal_crawler::crawl::ImageFetcher>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl EmbeddedImages {
+    const IN_FLIGHT: usize = 64;
+    const PER_PAGE: usize = 16;
+
+    fn new(fetcher: &seal_crawler::fetch::Fetcher) -> Result<EmbeddedImages, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut config = seal_crawler::crawl::CrawlConfig::new(Vec::new());
+        config.min_host_delay = Duration::from_millis(250);
+        let fetcher = std::sync::Arc::new(seal_crawler::crawl::ImageFetcher::new(fetcher, &config));
+        Ok(EmbeddedImages { runtime, fetcher, tasks: Mutex::new(tokio::task::JoinSet::new()) })
+    }
+
+    /// Queues a page: its images are fetched, then it is sent on. Returns whether the pipeline still
+    /// takes items.
+    fn submit(&self, mut page: PageInput, tx: std::sync::mpsc::SyncSender<Item>) -> bool {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        while tasks.len() >= Self::IN_FLIGHT {
+            let _ = self.runtime.block_on(tasks.join_next());
+        }
+        let urls: Vec<Url> = Url::parse(&page.url)
+            .map(|base| html_links(&page.body, &base, "CopyrightSeal").images)
+            .unwrap_or_default()
+            .into_iter()
+            .take(Self::PER_PAGE)
+            .collect();
+        let fetcher = std::sync::Arc::clone(&self.fetcher);
+        tasks.spawn_on(
+            async move {
+                for url in urls {
+                    let body = fetcher.get(&url).await.ok().map(|img| std::sync::Arc::from(img.body.as_ref()));
+                    page.images.push(EmbeddedImage { url: url.to_string(), body });
+                }
+                // A full queue blocks this worker until the matchers catch up, which is the backpressure.
+                tokio::task::block_in_place(|| {
+                    let _ = tx.send(Item::Page(page));
+                });
+            },
+            self.runtime.handle(),
+        );
+        true
+    }
+
+    /// Waits for every queued page.
+    fn finish(&self) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        self.runtime.block_on(async { while tasks.join_next().await.is_some() {} });
+    }
+}
+
 /// Why an ingest failed (a bad record never is a reason).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// The image fetcher's runtime could not start.
+    #[error("could not start the image fetcher: {0}")]
+    Runtime(String),
     /// The pipeline (its store) failed.
     #[error(transparent)]
     Pipeline(#[from] pipeline::PipelineError),
@@ -139,20 +213,24 @@ pub fn ingest<M: MonitorRef>(
     targets: Targets<'_, M>,
     store: &mut SqliteStore,
     files: &[PathBuf],
-    workers: usize,
+    options: &IngestOptions,
     now: impl Fn() -> Timestamp,
     progress: &Progress,
     ingest_progress: &IngestProgress,
 ) -> Result<IngestOutcome, IngestError> {
     let started = Instant::now();
-    let config = PipelineConfig { source: "warc", job: None, workers, ..PipelineConfig::default() };
+    let config = PipelineConfig { source: "warc", job: None, workers: options.workers, ..PipelineConfig::default() };
+    let images = match &options.fetch_images {
+        Some(fetcher) => Some(EmbeddedImages::new(fetcher).map_err(IngestError::Runtime)?),
+        None => None,
+    };
     let totals = Mutex::new(IngestOutcome::default());
     let first = pipeline::run(targets, store, &config, &now, progress, |tx| {
         for path in files {
-            let mut images = 0;
+            let mut image_records = 0;
             let result = read_file(path, ingest_progress, true, |doc| {
                 let item = if is_html(&doc.content_type) {
-                    Item::Page(PageInput {
+                    let page = PageInput {
                         url: doc.url,
                         frontier_url: None,
                         content_type: Some(doc.content_type),
@@ -160,9 +238,14 @@ pub fn ingest<M: MonitorRef>(
                         seen: doc.seen,
                         images: Vec::new(),
                         discovered: Vec::new(),
-                    })
+                    };
+                    if let Some(images) = &images {
+                        // The page goes on once its images are fetched, on the fetcher's runtime.
+                        return images.submit(page, tx.clone());
+                    }
+                    Item::Page(page)
                 } else if is_image(&doc.content_type) {
-                    images += 1;
+                    image_records += 1;
                     Item::Probe { url: doc.url, body: doc.body, seen: doc.seen }
                 } else {
                     return true;
@@ -170,7 +253,7 @@ pub fn ingest<M: MonitorRef>(
                 tx.send(item).is_ok()
             });
             let mut totals = totals.lock().unwrap_or_else(|p| p.into_inner());
-            totals.images += images;
+            totals.images += image_records;
             match result {
                 Ok((read, skipped)) => {
                     totals.records_read += read;
@@ -178,6 +261,9 @@ pub fn ingest<M: MonitorRef>(
                 }
                 Err(e) => totals.unreadable_files.push((path.clone(), e)),
             }
+        }
+        if let Some(images) = &images {
+            images.finish();
         }
     })?;
     let mut outcome = totals.into_inner().unwrap_or_else(|p| p.into_inner());
