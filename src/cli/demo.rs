@@ -85,6 +85,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             println!("  failed {f}");
         }
     }
+    let m = demo_content::monitoring(&mut data.store, &data.monitor, &data.pages, now)
+        .context("loading the demo monitoring history")?;
+    data.pages.checkpoint().context("saving the page index")?;
+    println!("demo monitoring: {} pages through the pipeline, {} hits", m.pages, m.hits);
     println!(
         "demo data in {}: {} paid offers, 1 free offer, {} licences bought between {start} and {now}",
         args.data.display(),

@@ -65,6 +65,18 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let data = config.data.clone();
     let state = seal_api::web::open_state(config, Arc::new(seal_api::web::system_now))
         .with_context(|| format!("opening the data directory {}", data.display()))?;
+    if state.config.demo {
+        // The demo's monitoring history comes from real pipeline runs over pages that copy demo works.
+        // It is loaded here rather than in `open_state`, which tests open with the demo world and
+        // hits of their own.
+        let m = {
+            let mut store = state.store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+            let monitor = state.monitor.read().map_err(|_| anyhow::anyhow!("monitor lock poisoned"))?;
+            seal_api::services::demo::monitoring(&mut store, &monitor, &state.pages, state.now())
+                .context("loading the demo monitoring history")?
+        };
+        tracing::info!(pages = m.pages, hits = m.hits, "demo monitoring loaded");
+    }
     actix_rt::System::new().block_on(seal_api::web::serve(state)).context("serving")?;
     Ok(())
 }

@@ -335,3 +335,36 @@ fn demo_content_attaches_once_and_deferred_checkpoints_wait_for_the_end() -> Res
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// The demo's monitoring history (`seal demo`, `seal serve --demo`) is found by the real pipeline and
+/// coloured by the classifier: copies on unknown sites are black, the partner's allowlisted portal is
+/// white, and loading it again updates hits rather than adding any.
+#[test]
+fn demo_monitoring_colours_hits_through_the_pipeline() -> Result<()> {
+    use seal_api::services::demo;
+    use seal_api::store::monitoring::HitFilter;
+    let dir = tempdir("demo-monitoring")?;
+    let now = seal_licensing::Timestamp::from_unix_ms(1_795_000_000_000);
+    let mut data = DataDir::open(&dir)?;
+    demo::load(&mut data.store, &data.content, &mut data.monitor, now)?;
+    let first = demo::monitoring(&mut data.store, &data.monitor, &data.pages, now)?;
+    let again = demo::monitoring(&mut data.store, &data.monitor, &data.pages, now)?;
+    assert_eq!((first.pages, first.hits), (again.pages, again.hits));
+    let hits = data.store.hits(&HitFilter::default(), 100)?;
+    assert_eq!(hits.len(), first.hits, "a second load duplicated hits");
+    let colours: BTreeMap<String, String> = hits.iter().map(|h| (h.domain.clone(), h.colour.clone())).collect();
+    let expected: BTreeMap<String, String> = [
+        ("aggregator.example", "black"),
+        ("copycat-news.example", "black"),
+        ("m.weibo-mirror.example", "black"),
+        ("partner-portal.example", "white"),
+    ]
+    .into_iter()
+    .map(|(d, c)| (d.to_owned(), c.to_owned()))
+    .collect();
+    assert_eq!(colours, expected);
+    assert_eq!(data.store.jobs(None)?.len(), 2, "the paused job and the pending submission, once");
+    drop(data);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

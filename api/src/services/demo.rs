@@ -79,7 +79,7 @@ pub struct DemoMonitoring {
 }
 
 /// Gives the demo a monitoring history: pages that copy demo works (verbatim, in part, on a licensed
-/// reader's site, on a partner's allowlisted portal, on the holder's own site) are run through the real
+/// reader's site, on a partner's allowlisted portal) are run through the real
 /// monitoring pipeline, so the hits the dashboards show were found by the engine and coloured by the
 /// classifier, not written by hand; plus a paused monitoring job and a holder's pending suspect-site
 /// submission. Idempotent: hits are updated in place on every start.
@@ -96,7 +96,7 @@ pub fn monitoring(
         let body = bodies.get(n).map(|(_, b)| b.as_str()).unwrap_or_default();
         // The article without its title block (the first three lines name the work and its source).
         let text: String = body.lines().skip(4).collect::<Vec<_>>().join("\n");
-        let text = if half { text.chars().take(text.chars().count() / 2).collect() } else { text };
+        let text = if half { text.chars().take(text.chars().count() * 3 / 4).collect() } else { text };
         text.split('\n').filter(|p| !p.trim().is_empty()).map(|p| format!("<p>{p}</p>")).collect()
     };
     let page = |title: &str, body: String| {
@@ -121,7 +121,6 @@ pub fn monitoring(
         ("https://aggregator.example/feed/8831".into(), page("聚合 | 热点", article(3, true)), ago(3)),
         ("https://m.weibo-mirror.example/status/889".into(), page("微博搬运", article(5, false)), ago(1)),
         ("https://partner-portal.example/rh-b/0".into(), page("合作伙伴转载", article(2, false)), ago(4)),
-        ("https://rh-c.example.com/archive/2".into(), page("rh-c 档案", article(4, true)), ago(2)),
     ];
     if let Some((n, url)) = licensed {
         items.push((url, page("已授权转载", article(n, false)), ago(5)));

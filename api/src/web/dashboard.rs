@@ -336,7 +336,17 @@ async fn resolve_objection(
     let now = state.now();
     let st = state.clone();
     db(&state, move |s| {
-        let l = s.resolve(&op, &id, resolution, now)?.value;
+        // The resolution and, for a refund, the `licence.ended` event that recolours its hits commit
+        // together.
+        let l = s.atomically(|s| -> Result<_, crate::store::StoreError> {
+            let outcome = s.resolve(&op, &id, resolution, now)?;
+            if resolution == seal_licensing::licence::Resolution::Refund && !outcome.replayed {
+                let payload =
+                    serde_json::json!({"licence": id.as_str(), "work": outcome.value.work.as_str(), "why": "refunded"});
+                s.record_event("licence.ended", id.as_str(), &payload, now)?;
+            }
+            Ok(outcome.value)
+        })?;
         st.seals.refresh_work(s, &st.config.public_url, &l.work)?;
         Ok(())
     })

@@ -188,13 +188,6 @@ pub fn open_state(
         "fingerprint index open"
     );
     let pages = crate::monitor::pages::PageStore::open(&config.data, Default::default())?;
-    if config.demo {
-        // Real pipeline runs over pages that copy demo works, so the monitoring pages have hits.
-        match crate::services::demo::monitoring(&mut store, &monitor, &pages, clock()) {
-            Ok(m) => tracing::info!(pages = m.pages, hits = m.hits, "demo monitoring loaded"),
-            Err(e) => tracing::warn!(error = %e, "demo monitoring"),
-        }
-    }
     Ok(AppState {
         pages,
         content,
