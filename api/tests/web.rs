@@ -1619,6 +1619,37 @@ mod monitoring {
         v["hits"].as_array().map(|a| a.iter().filter_map(|h| h["id"].as_i64()).collect()).unwrap_or_default()
     }
 
+    /// A job whose run fails is put off, not retried at every scheduler tick.
+    #[::core::prelude::v1::test]
+    fn a_failing_job_waits_before_it_runs_again() -> Result<()> {
+        use seal_api::store::monitoring::JobRow;
+        let w = world()?;
+        let now = w.state.now();
+        let job = JobRow {
+            id: "broken".into(),
+            name: "a spec no run can read".into(),
+            submitted_by: None,
+            status: "active".into(),
+            spec: "{not json".into(),
+            interval_ms: None,
+            next_run_at: Some(now),
+            running: false,
+            last_started: None,
+            last_finished: None,
+            last_counts: (0, 0, 0),
+            created_at: now,
+        };
+        w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.put_job(&job)?;
+        seal_api::web::scheduler::tick(&w.state);
+        let s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        assert!(s.due_jobs(now)?.is_empty(), "the failed job is due again at once");
+        let next = s.job("broken")?.and_then(|j| j.next_run_at).context("a next run")?;
+        assert!(next.unix_ms() >= now.unix_ms() + 10 * 60_000, "{next}");
+        let later = next.saturating_add_ms(1);
+        assert_eq!(s.due_jobs(later)?.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["broken"]);
+        Ok(())
+    }
+
     #[actix_web::test]
     async fn a_holder_sees_only_their_own_hits_allowlist_and_jobs() -> Result<()> {
         let w = world()?;

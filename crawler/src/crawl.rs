@@ -25,7 +25,7 @@
 //! crawl stops dispatching, aborts what is running and returns.
 //!
 //! Failures: transient ones (unreachable, timed out, 429, 5xx) are retried with exponential backoff
-//! up to `max_attempts`; the rest (other 4xx, refused, too large, too many redirects) are not. A
+//! up to `max_attempts`, and never before a `Retry-After` the host sent; the rest (other 4xx, refused, too large, too many redirects) are not. A
 //! page that answers with any status other than 429/5xx is a page event (its status tells the story:
 //! a 410 means a copy was taken down); 4xx answers also count as errors. A page still answering
 //! 429/5xx after the last attempt is `Skipped { Status }`, so the platform can try again later.
@@ -810,6 +810,14 @@ impl Ctx {
             };
             if !transient || attempt >= attempts {
                 return result;
+            }
+            // A host that says when to come back is not asked sooner, by this request or any other;
+            // one that asks for longer than our longest backoff is left alone for this run.
+            if let Some(wait) = result.as_ref().ok().and_then(|f| f.retry_after) {
+                if wait > self.config.max_backoff {
+                    return result;
+                }
+                gate.hold(wait);
             }
             tracing::debug!(%url, attempt, "transient failure; backing off");
             tokio::time::sleep(backoff(self.config.backoff_base, attempt, self.config.max_backoff)).await;

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -84,6 +84,8 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// The body, decompressed if the server sent gzip, at most the caller's `max_body_bytes`.
     pub body: Vec<u8>,
+    /// How long the server asked us to wait before asking again (`Retry-After`), if it said.
+    pub retry_after: Option<Duration>,
 }
 
 /// Why a fetch gave no response. The texts are short and generic on purpose: they may reach the user
@@ -227,6 +229,7 @@ impl Fetcher {
 async fn read_body(mut response: reqwest::Response, final_url: Url, cap: usize) -> Result<Fetched, FetchError> {
     let status = response.status().as_u16();
     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let declared = response.content_length();
     // Refuse before reading a byte when the server announces more than the cap.
     if declared.is_some_and(|len| len > cap as u64) {
@@ -242,7 +245,18 @@ async fn read_body(mut response: reqwest::Response, final_url: Url, cap: usize) 
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Fetched { final_url, status, content_type, body })
+    Ok(Fetched { final_url, status, content_type, body, retry_after })
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an HTTP date (one in the past means
+/// now). Anything else is ignored, as if the header were absent.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 /// Sorts a reqwest error into the two answers a caller may see: our resolver's refusal, or everything

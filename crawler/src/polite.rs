@@ -6,6 +6,9 @@
 //! host's robots.txt is read. Spacing starts (rather than ends) is what `Crawl-delay` is usually read
 //! as, and it gives a host a predictable request rate whatever its response times.
 //!
+//! A host that answers 429 or 503 with `Retry-After` is held: no request to it starts before the time
+//! it named ([`HostGate::hold`]).
+//!
 //! A gate only holds its slot while the fetch runs (not during retry backoff), and the crawl-wide
 //! fetch permit is taken only once the host's delay has passed, so a host with a long Crawl-delay
 //! does not sit on permits that other hosts could use. The crawl-wide permits exist because the
@@ -33,6 +36,19 @@ pub(crate) struct Pass {
 struct GateState {
     last_start: Option<Instant>,
     delay: Duration,
+    /// No request starts before this: the host answered `Retry-After`.
+    hold_until: Option<Instant>,
+}
+
+impl GateState {
+    /// When the next request may start: `delay` after the last start, and not before a hold ends.
+    fn ready_at(&self) -> Option<Instant> {
+        let spaced = self.last_start.map(|t| t + self.delay);
+        match (spaced, self.hold_until) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// One host's gate.
@@ -52,53 +68,50 @@ impl HostGate {
         state.delay = state.delay.max(delay);
     }
 
+    /// Holds every request to the host for `wait` from now (a `Retry-After` answer); holds only
+    /// ever lengthen.
+    pub(crate) fn hold(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut state = self.state();
+        state.hold_until = Some(state.hold_until.map_or(until, |h| h.max(until)));
+    }
+
     /// Waits for a host slot, the host's delay and a crawl-wide slot, in that order. `None` only if a
     /// semaphore was closed, which the crawl never does.
     pub(crate) async fn pass(&self, global: &Arc<Semaphore>) -> Option<Pass> {
         let host = Arc::clone(&self.slots).acquire_owned().await.ok()?;
-        loop {
-            let ready_at = {
-                let state = self.state();
-                state.last_start.map(|t| t + state.delay)
-            };
-            if let Some(at) = ready_at.filter(|at| *at > Instant::now()) {
-                tokio::time::sleep_until(at).await;
-                continue;
-            }
-            let global = Arc::clone(global).acquire_owned().await.ok()?;
-            // Another holder of this host's slots may have started while we waited for the global
-            // slot; check again under the lock and claim the start time.
-            let mut state = self.state();
-            let now = Instant::now();
-            if state.last_start.is_some_and(|t| t + state.delay > now) {
-                continue;
-            }
-            state.last_start = Some(now);
-            return Some(Pass { _host: host, _global: global });
-        }
+        let global = self.claim_start(Some(global)).await?;
+        Some(Pass { _host: host, _global: global? })
     }
-}
 
-impl HostGate {
     /// Waits for the host's delay and claims a start time, without taking a slot: for a redirect hop,
     /// which continues a request that already holds one.
     pub(crate) async fn pace(&self) {
+        let _ = self.claim_start(None).await;
+    }
+
+    /// Waits until a request may start, takes a crawl-wide slot if `global` is given, and claims the
+    /// start time. `None` only if the semaphore was closed.
+    async fn claim_start(&self, global: Option<&Arc<Semaphore>>) -> Option<Option<OwnedSemaphorePermit>> {
         loop {
-            let ready_at = {
-                let state = self.state();
-                state.last_start.map(|t| t + state.delay)
-            };
+            let ready_at = self.state().ready_at();
             if let Some(at) = ready_at.filter(|at| *at > Instant::now()) {
                 tokio::time::sleep_until(at).await;
                 continue;
             }
+            let permit = match global {
+                Some(g) => Some(Arc::clone(g).acquire_owned().await.ok()?),
+                None => None,
+            };
+            // Another request to this host may have started while we waited for the global slot;
+            // check again under the lock and claim the start time.
             let mut state = self.state();
             let now = Instant::now();
-            if state.last_start.is_some_and(|t| t + state.delay > now) {
+            if state.ready_at().is_some_and(|t| t > now) {
                 continue;
             }
             state.last_start = Some(now);
-            return;
+            return Some(permit);
         }
     }
 }
@@ -121,7 +134,7 @@ impl Gates {
         Arc::clone(gates.entry(authority.to_owned()).or_insert_with(|| {
             Arc::new(HostGate {
                 slots: Arc::new(Semaphore::new(self.per_host)),
-                state: Mutex::new(GateState { last_start: None, delay: self.min_delay }),
+                state: Mutex::new(GateState { last_start: None, delay: self.min_delay, hold_until: None }),
             })
         }))
     }

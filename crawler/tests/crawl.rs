@@ -751,3 +751,55 @@ async fn dropping_the_receiver_stops_the_crawl() {
     let fetched: usize = (0..50).map(|i| site.hits(&format!("/p{i}"))).sum();
     assert!(fetched < 20, "{fetched} pages fetched after the receiver was gone");
 }
+
+#[tokio::test]
+async fn retry_after_is_honoured_and_a_long_one_ends_the_attempts() {
+    // A 503 asking for two seconds: the retry comes no sooner, though our own backoff is 100 ms.
+    let site = Site::start();
+    let mut busy = status(503);
+    busy.headers.push("Retry-After: 2".into());
+    site.seq("/p", vec![busy, html("back")]);
+    let cfg = CrawlConfig {
+        backoff_base: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(5),
+        ..config(vec![site.url("/p")])
+    };
+    let r = run(&[&site], &cfg).await;
+    assert_eq!(r.page(&site.url("/p")).status, 200);
+    let times: Vec<Instant> = site.requests().into_iter().filter(|(p, _)| p == "/p").map(|(_, t)| t).collect();
+    assert_eq!(times.len(), 2);
+    assert!(times[1].duration_since(times[0]) >= Duration::from_millis(1990), "retried before Retry-After");
+
+    // A 429 asking for an hour, longer than the longest backoff (500 ms here): one request, then the
+    // page is left.
+    let site = Site::start();
+    let mut limited = status(429);
+    limited.headers.push("Retry-After: 3600".into());
+    site.route("/p", limited);
+    let r =
+        run(&[&site], &CrawlConfig { backoff_base: Duration::from_millis(100), ..config(vec![site.url("/p")]) }).await;
+    assert_eq!(site.hits("/p"), 1);
+    assert_eq!(r.skipped(&site.url("/p")), Some(SkipReason::Status(429)));
+}
+
+#[test]
+fn retry_after_values_data_driven() {
+    use seal_crawler::fetch::parse_retry_after;
+    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+    let cases: Vec<(String, Option<(u64, u64)>)> = vec![
+        ("120".into(), Some((120, 120))),
+        (" 0 ".into(), Some((0, 0))),
+        (soon, Some((28, 30))),
+        ("Sun, 06 Nov 1994 08:49:37 GMT".into(), Some((0, 0))), // in the past: now
+        ("-5".into(), None),
+        ("soon".into(), None),
+        ("".into(), None),
+    ];
+    for (value, want) in cases {
+        let got = parse_retry_after(&value).map(|d| d.as_secs());
+        match want {
+            Some((lo, hi)) => assert!(got.is_some_and(|s| (lo..=hi).contains(&s)), "{value:?}: {got:?}"),
+            None => assert_eq!(got, None, "{value:?}"),
+        }
+    }
+}

@@ -440,8 +440,12 @@ pub trait Monitoring {
     fn update_job(&mut self, job: &JobRow) -> Result<bool, StoreError>;
     /// Deletes a job and its frontier.
     fn delete_job(&mut self, id: &str) -> Result<bool, StoreError>;
-    /// Active jobs due at `now` or still marked running (killed mid-run), oldest due first.
+    /// Active jobs due at `now`, or still marked running (killed mid-run) and not postponed, oldest due
+    /// first.
     fn due_jobs(&self, now: Timestamp) -> Result<Vec<JobRow>, StoreError>;
+    /// Puts a job's next run off until `until` after a failed run; a run in progress keeps its frontier
+    /// and resumes then.
+    fn postpone_job(&mut self, id: &str, until: Timestamp) -> Result<(), StoreError>;
     /// Marks a run started. A fresh run (not a resume) clears the old frontier and seeds it.
     fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError>;
     /// Marks a run finished: counts, next run time, frontier cleared.
@@ -716,11 +720,16 @@ impl Monitoring for SqliteStore {
 
     fn due_jobs(&self, now: Timestamp) -> Result<Vec<JobRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{JOB_SELECT} WHERE status = 'active' AND (running = 1 OR next_run_at <= ?1)
+            "{JOB_SELECT} WHERE status = 'active' AND (next_run_at <= ?1 OR (running = 1 AND next_run_at IS NULL))
              ORDER BY COALESCE(next_run_at, 0), id"
         ))?;
         let rows = stmt.query_map([now.unix_ms()], job_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn postpone_job(&mut self, id: &str, until: Timestamp) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE monitor_jobs SET next_run_at = ?2 WHERE id = ?1", params![id, until.unix_ms()])?;
+        Ok(())
     }
 
     fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError> {

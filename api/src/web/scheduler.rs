@@ -22,6 +22,10 @@ use std::time::Duration;
 /// How often the scheduler looks for work.
 const TICK: Duration = Duration::from_secs(5);
 
+/// How long a job whose run failed waits before it is tried again (a failed run that was resuming keeps
+/// its frontier).
+const RETRY_FAILED_JOB_MS: i64 = 15 * 60_000;
+
 /// How often automatic inclusion reads the verified channels.
 const INCLUDE_EVERY_MS: i64 = 3_600_000;
 
@@ -123,7 +127,14 @@ pub fn tick(state: &State) {
                 resumed = outcome.resumed,
                 "monitoring job finished"
             ),
-            Err(e) => tracing::warn!(job = %job.id, error = %e, "monitoring job failed"),
+            Err(e) => {
+                // Not again at the next tick: a failing job would otherwise run every few seconds.
+                let until = state.now().saturating_add_ms(RETRY_FAILED_JOB_MS);
+                tracing::warn!(job = %job.id, error = %e, retry_at = %until, "monitoring job failed");
+                if let Err(e) = store.postpone_job(&job.id, until) {
+                    tracing::warn!(job = %job.id, error = %e, "postponing a failed monitoring job");
+                }
+            }
         }
     }
 }
