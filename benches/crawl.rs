@@ -284,7 +284,7 @@ fn crawl_site(bencher: divan::Bencher) {
             let reset = support::reset_peak_rss();
             let (load, cpu) = (support::loadavg(), support::cpu_seconds());
             let started = Instant::now();
-            let targets = Targets { monitor: &p.data.monitor, pages: Some(&p.data.pages) };
+            let targets = Targets { monitor: &p.data.monitor, pages: support::page_index(&p.data.pages) };
             let outcome = run_job(targets, &mut p.data.store, &p.fetcher, &p.job, &p.settings, support::now, &progress)
                 .expect("crawl");
             let secs = started.elapsed().as_secs_f64();

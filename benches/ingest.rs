@@ -188,7 +188,7 @@ fn ingest_warc(bencher: divan::Bencher, workers: usize) {
         let reset = support::reset_peak_rss();
         let (load, cpu) = (support::loadavg(), support::cpu_seconds());
         let started = Instant::now();
-        let targets = Targets { monitor: &p.data.monitor, pages: Some(&p.data.pages) };
+        let targets = Targets { monitor: &p.data.monitor, pages: support::page_index(&p.data.pages) };
         let options = IngestOptions { workers, fetch_images: None };
         let outcome = ingest(
             targets,

@@ -181,6 +181,12 @@ pub fn works_dir(n: u64) -> PathBuf {
     dir
 }
 
+/// The retroactive-matching page index to feed, or none with `SEAL_BENCH_NO_PAGE_INDEX=1` (to tell
+/// its memory and time apart from the rest of the pipeline's).
+pub fn page_index(pages: &seal_api::monitor::pages::PageStore) -> Option<&seal_api::monitor::pages::PageStore> {
+    (env_or("SEAL_BENCH_NO_PAGE_INDEX", 0u8) == 0).then_some(pages)
+}
+
 /// A fresh copy of `src` for one run (`cp -a`, not timed).
 pub fn fresh_copy(src: &Path, tag: &str) -> PathBuf {
     let dst = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("seal-bench-run-{tag}-{}", std::process::id()));

@@ -48,6 +48,8 @@ CREATE TABLE hits (
 CREATE INDEX hits_by_owner ON hits(owner, colour, id);
 CREATE INDEX hits_by_work ON hits(work, id);
 CREATE INDEX hits_by_domain ON hits(owner, domain, id);
+-- A run reports the hits on the pages it finished, and evidence looks a page up.
+CREATE INDEX hits_by_page ON hits(page_url, id);
 
 CREATE TABLE allowlist (
     id INTEGER PRIMARY KEY,
