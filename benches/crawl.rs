@@ -242,20 +242,8 @@ fn prepare(site: &Site) -> Prepared {
     }
     .validated()
     .expect("spec");
-    let job = JobRow {
-        id: "bench-crawl".into(),
-        name: "bench crawl".into(),
-        submitted_by: None,
-        status: "active".into(),
-        spec: serde_json::to_string(&spec).expect("spec json"),
-        interval_ms: None,
-        next_run_at: None,
-        running: false,
-        last_started: None,
-        last_finished: None,
-        last_counts: (0, 0, 0),
-        created_at: support::now(),
-    };
+    let spec = serde_json::to_string(&spec).expect("spec json");
+    let job = JobRow::active("bench-crawl".into(), "bench crawl".into(), spec, support::now());
     data.store.put_job(&job).expect("job");
     let policy = FetchPolicy {
         allow_exact: vec![site.addr],

@@ -1626,18 +1626,8 @@ mod monitoring {
         let w = world()?;
         let now = w.state.now();
         let job = JobRow {
-            id: "broken".into(),
-            name: "a spec no run can read".into(),
-            submitted_by: None,
-            status: "active".into(),
-            spec: "{not json".into(),
-            interval_ms: None,
             next_run_at: Some(now),
-            running: false,
-            last_started: None,
-            last_finished: None,
-            last_counts: (0, 0, 0),
-            created_at: now,
+            ..JobRow::active("broken".into(), "a spec no run can read".into(), "{not json".into(), now)
         };
         w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.put_job(&job)?;
         seal_api::web::scheduler::tick(&w.state);

@@ -174,20 +174,7 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
         }
         None => {
             let now = system_now();
-            let job = JobRow {
-                id: id.clone(),
-                name: format!("seal crawl {}", spec.seeds.join(" ")),
-                submitted_by: None,
-                status: "active".into(),
-                spec: spec_json,
-                interval_ms: None,
-                next_run_at: None,
-                running: false,
-                last_started: None,
-                last_finished: None,
-                last_counts: (0, 0, 0),
-                created_at: now,
-            };
+            let job = JobRow::active(id.clone(), format!("seal crawl {}", spec.seeds.join(" ")), spec_json, now);
             data.store.put_job(&job)?;
             job
         }

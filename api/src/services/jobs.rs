@@ -161,19 +161,13 @@ pub fn create(
         Actor::Admin => ("active", None),
         Actor::Holder(p) => ("pending", Some(p.clone())),
     };
+    let spec = serde_json::to_string(&spec).map_err(|e| invalid("spec", e.to_string()))?;
     let job = JobRow {
-        id: super::tokens::short_id("job", 9),
-        name: name.to_owned(),
         submitted_by,
         status: status.to_owned(),
-        spec: serde_json::to_string(&spec).map_err(|e| invalid("spec", e.to_string()))?,
         interval_ms,
         next_run_at: (status == "active").then_some(now),
-        running: false,
-        last_started: None,
-        last_finished: None,
-        last_counts: (0, 0, 0),
-        created_at: now,
+        ..JobRow::active(super::tokens::short_id("job", 9), name.to_owned(), spec, now)
     };
     store.put_job(&job)?;
     Ok(job)

@@ -290,6 +290,26 @@ pub struct JobRow {
     pub created_at: Timestamp,
 }
 
+impl JobRow {
+    /// An active job an administrator (or `seal crawl`) made, with no schedule and no run yet.
+    pub fn active(id: String, name: String, spec: String, now: Timestamp) -> JobRow {
+        JobRow {
+            id,
+            name,
+            submitted_by: None,
+            status: "active".into(),
+            spec,
+            interval_ms: None,
+            next_run_at: None,
+            running: false,
+            last_started: None,
+            last_finished: None,
+            last_counts: (0, 0, 0),
+            created_at: now,
+        }
+    }
+}
+
 /// One crawl-frontier entry: URL, link depth, and what it is fetched as (`page`, `sitemap`, `feed`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrontierEntry {
