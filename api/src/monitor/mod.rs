@@ -479,26 +479,26 @@ impl Monitor {
     /// be matched on many threads. `widen` looks further down the ranking (for owner-filtered callers,
     /// so others' works cannot crowd an owner's own out).
     pub fn text_hits(&self, text: &str, widen: bool) -> Vec<EngineHit> {
+        engine_hits(self.text.find(text, &self.match_config(widen)))
+    }
+
+    /// [`Monitor::text_hits`] (not widened) and the page's fingerprint for the page index, from one
+    /// tokenization of the text.
+    pub fn text_hits_and_fingerprint(
+        &self,
+        text: &str,
+        page: seal_engine::text::fingerprint::FingerprintConfig,
+    ) -> (Vec<EngineHit>, seal_engine::text::PageFingerprint) {
+        let (hits, fingerprint) = self.text.find_and_fingerprint(text, &self.match_config(false), page);
+        (engine_hits(hits), fingerprint)
+    }
+
+    fn match_config(&self, widen: bool) -> seal_engine::text::MatchConfig {
         let mut config = self.config.text_match.clone();
         if widen {
             config.max_hits = config.max_hits.saturating_mul(8);
         }
-        self.text
-            .find(text, &config)
-            .into_iter()
-            .filter_map(|h| {
-                let spans: Vec<[u32; 4]> =
-                    h.spans.iter().map(|s| [s.page.start, s.page.end, s.work.start, s.work.end]).collect();
-                EngineId::from_text(h.work).map(|id| EngineHit {
-                    engine_id: id,
-                    kind: HitKind::Text,
-                    copy: h.kind.as_str(),
-                    score: h.work_coverage,
-                    page_coverage: h.page_coverage,
-                    evidence: serde_json::json!({ "spans": spans, "matched_words": h.matched_words }).to_string(),
-                })
-            })
-            .collect()
+        config
     }
 
     /// The engine's hits for image bytes, best first. Undecodable bytes give an error.
@@ -594,4 +594,23 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(1024)];
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     ["<!doctype html", "<html", "<head", "<body", "<p>", "<div"].iter().any(|tag| lower.contains(tag))
+}
+
+/// The engine's text hits as the monitor reports them: engine id, copy kind, scores, and the matched
+/// spans as evidence.
+fn engine_hits(hits: Vec<seal_engine::text::Hit>) -> Vec<EngineHit> {
+    hits.into_iter()
+        .filter_map(|h| {
+            let spans: Vec<[u32; 4]> =
+                h.spans.iter().map(|s| [s.page.start, s.page.end, s.work.start, s.work.end]).collect();
+            EngineId::from_text(h.work).map(|id| EngineHit {
+                engine_id: id,
+                kind: HitKind::Text,
+                copy: h.kind.as_str(),
+                score: h.work_coverage,
+                page_coverage: h.page_coverage,
+                evidence: serde_json::json!({ "spans": spans, "matched_words": h.matched_words }).to_string(),
+            })
+        })
+        .collect()
 }

@@ -238,9 +238,11 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
             let (title, text, fingerprint) =
                 monitor.with(|m| match m.extract_page(&input.body, input.content_type.as_deref()) {
                     Ok(page) => {
-                        // The page side of retroactive matching, cut here so the writer only inserts.
-                        let fingerprint = PageFingerprint::new(&page.text, PageIndexConfig::default().fingerprint);
-                        (page.title.unwrap_or_default(), m.text_hits(&page.text, false), Some(fingerprint))
+                        // The page side of retroactive matching, cut here (from the tokens matching
+                        // cut) so the writer only inserts.
+                        let (hits, fingerprint) =
+                            m.text_hits_and_fingerprint(&page.text, PageIndexConfig::default().fingerprint);
+                        (page.title.unwrap_or_default(), hits, Some(fingerprint))
                     }
                     Err(_) => {
                         unreadable += 1;

@@ -170,10 +170,33 @@ impl TextIndex {
     pub fn find(&self, text: &str, config: &MatchConfig) -> Vec<Hit> {
         let tokens = tokenize(text);
         let page_grams = grams(&tokens, self.config().k);
+        self.find_in(&tokens, &page_grams, config)
+    }
+
+    /// [`TextIndex::find`], and the page's fingerprint for a [`super::PageIndex`] cut from the same
+    /// tokens (a monitored page is both matched and kept for retroactive matching). `page` is the page
+    /// index's fingerprint configuration; with another `k` than this index's the page is cut anew.
+    pub fn find_and_fingerprint(
+        &self,
+        text: &str,
+        config: &MatchConfig,
+        page: super::fingerprint::FingerprintConfig,
+    ) -> (Vec<Hit>, super::PageFingerprint) {
+        let tokens = tokenize(text);
+        let page_grams = grams(&tokens, self.config().k);
+        let fingerprint = if super::pages::normalized_fingerprint(page).k == self.config().k {
+            super::PageFingerprint::from_grams(tokens.len(), &page_grams, page)
+        } else {
+            super::PageFingerprint::new(text, page)
+        };
+        (self.find_in(&tokens, &page_grams, config), fingerprint)
+    }
+
+    fn find_in(&self, tokens: &[Token], page_grams: &[Gram], config: &MatchConfig) -> Vec<Hit> {
         let mut anchors = Vec::new();
         let probes = match config.query_window {
-            0 | 1 => page_grams.clone(),
-            window => super::fingerprint::winnow(&page_grams, window),
+            0 | 1 => page_grams.to_vec(),
+            window => super::fingerprint::winnow(page_grams, window),
         };
         for gram in &probes {
             self.postings((gram.hash >> 32) as u32, config.max_postings_per_fingerprint, |posting| {
@@ -181,11 +204,11 @@ impl TextIndex {
             });
         }
         anchors.sort_unstable_by_key(|a| (a.slot, a.page_token, a.posting.token));
-        let weights = word_weights(&tokens);
+        let weights = word_weights(tokens);
         let mut hits: Vec<(u32, Hit)> = anchors
             .chunk_by(|a, b| a.slot == b.slot)
             .filter(|group| group.len() >= config.min_anchors as usize)
-            .filter_map(|group| self.verify(group, &tokens, &page_grams, &weights, config))
+            .filter_map(|group| self.verify(group, tokens, page_grams, &weights, config))
             .collect();
         hits.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.work_coverage.total_cmp(&a.1.work_coverage)));
         hits.truncate(config.max_hits);

@@ -135,7 +135,7 @@ impl PageIndexConfig {
     }
 }
 
-fn normalized_fingerprint(config: FingerprintConfig) -> FingerprintConfig {
+pub(crate) fn normalized_fingerprint(config: FingerprintConfig) -> FingerprintConfig {
     // The same bounds as `TextIndex::new`.
     FingerprintConfig { k: config.k.clamp(1, 64), window: config.window.clamp(1, 1024) }
 }
@@ -203,10 +203,21 @@ impl PageFingerprint {
     pub fn new(text: &str, config: FingerprintConfig) -> Self {
         let config = normalized_fingerprint(config);
         let tokens = tokenize(text);
-        let selected = winnow(&grams(&tokens, config.k), config.window);
+        Self::from_grams(tokens.len(), &grams(&tokens, config.k), config)
+    }
+
+    /// The same from a page's k-grams already cut (with `config.k`) for matching, so a page is
+    /// tokenized once for both ([`super::TextIndex::find_and_fingerprint`]).
+    pub(crate) fn from_grams(
+        tokens: usize,
+        page_grams: &[super::fingerprint::Gram],
+        config: FingerprintConfig,
+    ) -> Self {
+        let config = normalized_fingerprint(config);
+        let selected = winnow(page_grams, config.window);
         Self {
             config,
-            tokens: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+            tokens: u32::try_from(tokens).unwrap_or(u32::MAX),
             grams: selected.iter().map(|g| ((g.hash >> 32) as u32, g.token)).collect(),
         }
     }
@@ -1304,9 +1315,14 @@ mod tests {
 
         let mut index = PageIndex::default();
         for (page, text) in pages.iter().enumerate() {
-            assert!(index
-                .insert(PageKey(page as u64), &PageFingerprint::new(text, index.config().fingerprint))
-                .is_ok());
+            // The monitor cuts the page fingerprint from the tokens it matched with: the same hits and
+            // the same fingerprint as cutting it on its own.
+            let (hits, fingerprint) = live.find_and_fingerprint(text, &all_hits, index.config().fingerprint);
+            assert_eq!(fingerprint, PageFingerprint::new(text, index.config().fingerprint), "page {page}");
+            let pairs: Vec<(u64, CopyKind)> = hits.iter().map(|h| (h.work.0, h.kind)).collect();
+            let alone: Vec<(u64, CopyKind)> = live.find(text, &all_hits).iter().map(|h| (h.work.0, h.kind)).collect();
+            assert_eq!(pairs, alone, "page {page}");
+            assert!(index.insert(PageKey(page as u64), &fingerprint).is_ok());
         }
         let retro_pairs: BTreeMap<(u64, u64), CopyKind> = works
             .iter()
