@@ -147,7 +147,7 @@ pub struct PipelineConfig {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { source: "crawl", job: None, workers: 0, batch: 128 }
+        PipelineConfig { source: "crawl", job: None, workers: 0, batch: 512 }
     }
 }
 
