@@ -17,14 +17,16 @@
 //! # Design
 //!
 //! - [`WarcReader`] reads from any [`Read`], detects gzip by its magic bytes and decompresses
-//!   concatenated members with [`MultiGzDecoder`]. It holds one record's block at a time; a block over
+//!   concatenated members one after another (`Members`). It holds one record's block at a time; a block over
 //!   [`WarcConfig::max_block_bytes`] is read and thrown away in buffer-sized steps and reported as
 //!   [`RecordError::TooLarge`], so memory stays flat whatever the file and whatever a header claims.
 //! - A damaged record is an error item, never the end of the run: after a bad header the reader scans
 //!   forward line by line for the next line starting with `WARC/1.` and carries on from there. Every
-//!   error item counts as one skipped record ([`WarcStats`]). Only the input itself failing (a read
-//!   error, a corrupt gzip stream) or ending inside a record stops the reader, after one error item:
-//!   a gzip stream cannot be re-entered in the middle of a damaged member.
+//!   error item counts as one skipped record ([`WarcStats`]). A damaged gzip member is one error
+//!   item too: a gzip stream cannot be re-entered in the middle of a member, so the reader looks for
+//!   the next member header in the compressed bytes and goes on from there (archives hold one record
+//!   per member, so one record is lost). Only the input itself failing (a read error) or ending inside
+//!   a record stops the reader, after one error item.
 //! - [`Record::payload`] parses the HTTP response head of `response` records and undoes
 //!   `Transfer-Encoding: chunked` and `Content-Encoding: gzip | deflate`, with the decoded size
 //!   capped like the block. Common Crawl stores most payloads already decoded and renames the
@@ -50,6 +52,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
+use flate2::bufread::GzDecoder;
 use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -99,7 +102,8 @@ pub struct WarcStats {
 /// What went wrong with one record, or with decoding its payload.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    /// Reading the input failed, or its gzip stream is corrupt. The reader stops after this.
+    /// Reading the input failed (the reader stops after this), or a gzip member is damaged (it goes on
+    /// with the next member).
     #[error("reading the WARC input failed: {0}")]
     Io(#[from] io::Error),
     /// The input ended inside a record. The reader stops after this.
@@ -177,6 +181,7 @@ enum Recovery {
 impl RecordError {
     fn recovery(&self) -> Recovery {
         match self {
+            RecordError::Io(e) if DamagedMember::is(e) => Recovery::Resync,
             RecordError::Io(_) | RecordError::Truncated { .. } => Recovery::Stop,
             RecordError::TooLarge { .. } => Recovery::Continue,
             _ => Recovery::Resync,
@@ -331,8 +336,179 @@ pub fn is_image(content_type: &str) -> bool {
 
 /// The source after gzip detection. The two bytes read for detection are put back in front.
 enum Input<R: Read> {
-    Plain(BufReader<io::Chain<io::Cursor<Vec<u8>>, R>>),
-    Gzip(BufReader<MultiGzDecoder<io::Chain<io::Cursor<Vec<u8>>, R>>>),
+    Plain(BufReader<Source<R>>),
+    // Boxed: the decoder's state is several hundred bytes, the plain reader's a few dozen.
+    Gzip(Box<BufReader<Members<BufReader<Source<R>>>>>),
+}
+
+/// The input with the bytes read for gzip detection put back in front.
+type Source<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// The error a [`Members`] read returns for a damaged member.
+#[derive(Debug, thiserror::Error)]
+#[error("a gzip member is damaged; reading goes on at the next member")]
+struct DamagedMember;
+
+impl DamagedMember {
+    fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<DamagedMember>())
+    }
+}
+
+/// Concatenated gzip members, decompressed in turn (what `MultiGzDecoder` does), except that a
+/// damaged member is not the end: its read fails once with [`DamagedMember`], and the next read goes
+/// on from the next gzip member header after the damaged member's start.
+struct Members<R: BufRead> {
+    /// The member being read; `None` once the input is exhausted.
+    member: Option<GzDecoder<Rewind<R>>>,
+}
+
+/// A gzip member header: the magic bytes and the deflate method.
+const MEMBER_HEADER: [u8; 3] = [0x1f, 0x8b, 0x08];
+
+/// The most of one member's compressed bytes kept for a rewind; a longer damaged member is searched
+/// on from where the inflater stopped.
+const MAX_REWIND: usize = 4 * 1024 * 1024;
+
+impl<R: BufRead> Members<R> {
+    fn new(raw: R) -> Self {
+        let mut raw = Rewind { inner: raw, replay: Vec::new(), at: 0, kept: None };
+        raw.start_member();
+        Members { member: Some(GzDecoder::new(raw)) }
+    }
+
+    /// The next member at the first header past the damaged member's start; `None` at the end.
+    fn after_damage(mut raw: Rewind<R>) -> io::Result<Option<GzDecoder<Rewind<R>>>> {
+        if !raw.rewind_past_start() && !raw.fill_buf()?.is_empty() {
+            raw.consume(1);
+        }
+        loop {
+            let buf = raw.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            // A header split across two fills is found on the next one: keep the last two bytes.
+            let (found, skip) = match buf.windows(MEMBER_HEADER.len()).position(|w| w == MEMBER_HEADER) {
+                Some(at) => (true, at),
+                None => (false, buf.len().saturating_sub(MEMBER_HEADER.len() - 1).max(1)),
+            };
+            raw.consume(skip);
+            if found {
+                raw.start_member();
+                return Ok(Some(GzDecoder::new(raw)));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = self.member.as_mut() else { return Ok(0) };
+            match member.read(buf) {
+                Ok(0) if !buf.is_empty() => {
+                    let Some(member) = self.member.take() else { return Ok(0) };
+                    let mut raw = member.into_inner();
+                    if raw.fill_buf()?.is_empty() {
+                        return Ok(0);
+                    }
+                    raw.start_member();
+                    self.member = Some(GzDecoder::new(raw));
+                }
+                Ok(n) => return Ok(n),
+                Err(e) if matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput) => {
+                    let Some(member) = self.member.take() else { return Ok(0) };
+                    self.member = Self::after_damage(member.into_inner())?;
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, DamagedMember));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The compressed bytes under [`Members`]. It keeps what the current member has consumed (up to
+/// [`MAX_REWIND`]) so that after damage the search for the next header starts one byte past the
+/// damaged member's start, not wherever the inflater gave up, which may be inside the next member.
+struct Rewind<R: BufRead> {
+    inner: R,
+    /// Bytes to serve again, from `at`, before `inner`'s.
+    replay: Vec<u8>,
+    at: usize,
+    /// The current member's bytes consumed so far; `None` when not kept (over the cap, or scanning).
+    kept: Option<Vec<u8>>,
+}
+
+impl<R: BufRead> Rewind<R> {
+    fn start_member(&mut self) {
+        let mut kept = self.kept.take().unwrap_or_default();
+        kept.clear();
+        self.kept = Some(kept);
+    }
+
+    /// Serves the current member's bytes again from its second byte; `false` if they were not kept.
+    fn rewind_past_start(&mut self) -> bool {
+        let Some(kept) = self.kept.take() else { return false };
+        if kept.is_empty() {
+            return false;
+        }
+        let mut replay = kept[1..].to_vec();
+        replay.extend_from_slice(&self.replay[self.at..]);
+        self.replay = replay;
+        self.at = 0;
+        true
+    }
+}
+
+impl<R: BufRead> Read for Rewind<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Rewind<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at < self.replay.len() {
+            return Ok(&self.replay[self.at..]);
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        let replaying = self.at < self.replay.len();
+        if let Some(kept) = &mut self.kept {
+            // `fill_buf` again returns the bytes being consumed without reading anything new.
+            let consumed = if replaying {
+                &self.replay[self.at..(self.at + amount).min(self.replay.len())]
+            } else {
+                match self.inner.fill_buf() {
+                    Ok(buf) => &buf[..amount.min(buf.len())],
+                    Err(_) => &[][..],
+                }
+            };
+            if kept.len() + consumed.len() > MAX_REWIND {
+                self.kept = None;
+            } else {
+                kept.extend_from_slice(consumed);
+            }
+        }
+        if replaying {
+            self.at += amount;
+            if self.at >= self.replay.len() {
+                self.replay.clear();
+                self.at = 0;
+            }
+        } else {
+            self.inner.consume(amount);
+        }
+    }
 }
 
 impl<R: Read> Read for Input<R> {
@@ -394,7 +570,8 @@ impl<R: Read> WarcReader<R> {
         let gzip = magic == GZIP_MAGIC;
         let source = io::Cursor::new(magic).chain(read);
         let input = if gzip {
-            Input::Gzip(BufReader::with_capacity(READ_BUFFER, MultiGzDecoder::new(source)))
+            let raw = BufReader::with_capacity(READ_BUFFER, source);
+            Input::Gzip(Box::new(BufReader::with_capacity(READ_BUFFER, Members::new(raw))))
         } else {
             Input::Plain(BufReader::with_capacity(READ_BUFFER, source))
         };
@@ -422,7 +599,8 @@ impl<R: Read> WarcReader<R> {
     /// The next record, an error item for a record that could not be read, or `None` at the end.
     ///
     /// After an error item the next call goes on with the following record; after
-    /// [`RecordError::Io`] or [`RecordError::Truncated`] it returns `None`.
+    /// [`RecordError::Truncated`] or a failing input ([`RecordError::Io`] other than a damaged gzip
+    /// member) it returns `None`.
     pub fn next_record(&mut self) -> Option<Result<Record, RecordError>> {
         if self.done {
             return None;
@@ -1445,6 +1623,58 @@ mod tests {
         assert_eq!(second.block(), b"small");
         assert!(reader.next_record().is_none());
         assert_eq!(reader.stats(), WarcStats { records_read: 1, records_skipped: 1 });
+    }
+
+    #[test]
+    fn a_damaged_gzip_member_costs_its_record_only() {
+        let records: Vec<Vec<u8>> =
+            (0..4).map(|i| resource(&format!("<urn:{i}>"), &format!("block {i} ").repeat(40))).collect();
+        let members: Vec<Vec<u8>> = records.iter().map(|r| gzip(r)).collect();
+        // (what is done to member 1 in its compressed bytes, whether its record still comes out, error
+        // items)
+        type Damage = fn(&mut Vec<u8>);
+        let cases: [(&str, Damage, bool, u64); 4] = [
+            (
+                "deflate data overwritten",
+                |m| {
+                    let n = m.len();
+                    m[12..n / 2].fill(0xff);
+                },
+                false,
+                1,
+            ),
+            ("header magic destroyed", |m| m[..3].fill(0), false, 1),
+            // The block is whole before the trailer's CRC is checked: the record is read, and the
+            // mismatch is one error item after it.
+            (
+                "checksum wrong",
+                |m| {
+                    let n = m.len();
+                    m[n - 6] ^= 0x55;
+                },
+                true,
+                1,
+            ),
+            // The inflater runs on into member 2's bytes: the search for the next member starts back
+            // at member 1's start, so member 2 is not lost with it. What did inflate of member 1 is
+            // a record cut off in its header (one error item), then the damage (another).
+            ("member cut short", |m| m.truncate(m.len() / 2), false, 2),
+        ];
+        for (name, damage, survives, errors) in cases {
+            let mut damaged = members.clone();
+            damage(&mut damaged[1]);
+            let bytes = damaged.concat();
+            let (items, stats) = read_all(&bytes, WarcConfig::default());
+            let got = outline(&items);
+            let read: Vec<_> = got.iter().filter(|g| g.is_ok()).cloned().collect();
+            let mut want = vec![ok("<urn:0>"), ok("<urn:2>"), ok("<urn:3>")];
+            if survives {
+                want.insert(1, ok("<urn:1>"));
+            }
+            assert_eq!(read, want, "{name}: {got:?}");
+            assert_eq!(stats.records_skipped, errors, "{name}: {got:?}");
+            assert!(got.contains(&Err("Io")), "{name}: {got:?}");
+        }
     }
 
     #[test]
