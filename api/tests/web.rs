@@ -1633,7 +1633,9 @@ mod monitoring {
         seal_api::web::scheduler::tick(&w.state);
         let s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         assert!(s.due_jobs(now)?.is_empty(), "the failed job is due again at once");
-        let next = s.job("broken")?.and_then(|j| j.next_run_at).context("a next run")?;
+        let stored = s.job("broken")?.context("the job")?;
+        assert!(stored.last_error.as_deref().is_some_and(|e| !e.is_empty()), "{stored:?}");
+        let next = stored.next_run_at.context("a next run")?;
         assert!(next.unix_ms() >= now.unix_ms() + 10 * 60_000, "{next}");
         let later = next.saturating_add_ms(1);
         assert_eq!(s.due_jobs(later)?.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["broken"]);
@@ -1988,6 +1990,17 @@ mod monitoring {
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert!(bad.text().contains("value=\"many\""), "the form keeps what was typed");
+        // A failed run's reason reaches the administrator, escaped, in the page and the API; the holder
+        // who submitted the site does not see it.
+        {
+            let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            s.postpone_job(&id, Timestamp::parse(T0)?, "<b>unreachable</b>")?;
+        }
+        let page = admin.get(&w, "/admin/jobs").await.text();
+        assert!(page.contains("Last run failed: &#60;b&#62;unreachable&#60;/b&#62;"), "{page}");
+        let job = admin.get(&w, &format!("/api/v1/jobs/{id}")).await.json();
+        assert_eq!(job["last_error"], "<b>unreachable</b>");
+        assert!(!a.get(&w, "/dashboard/jobs").await.text().contains("unreachable"));
         // Delete.
         assert_eq!(delete(&mut admin, &w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::NO_CONTENT);
         assert_eq!(a.get(&w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::NOT_FOUND);

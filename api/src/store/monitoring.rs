@@ -48,8 +48,6 @@ CREATE TABLE hits (
 CREATE INDEX hits_by_owner ON hits(owner, colour, id);
 CREATE INDEX hits_by_work ON hits(work, id);
 CREATE INDEX hits_by_domain ON hits(owner, domain, id);
--- A run reports the hits on the pages it finished, and evidence looks a page up.
-CREATE INDEX hits_by_page ON hits(page_url, id);
 
 CREATE TABLE allowlist (
     id INTEGER PRIMARY KEY,
@@ -102,6 +100,13 @@ CREATE TABLE event_cursors (
     subscriber TEXT PRIMARY KEY,
     last_event INTEGER NOT NULL
 ) STRICT;
+"#;
+
+/// Migration 9: why a job's last run failed, and hits by page (a run reports the hits on the pages it
+/// finished; evidence looks a page up).
+pub(super) const MIGRATION_9: &str = r#"
+ALTER TABLE monitor_jobs ADD COLUMN last_error TEXT;
+CREATE INDEX IF NOT EXISTS hits_by_page ON hits(page_url, id);
 "#;
 
 /// Why a hit has its colour.
@@ -288,6 +293,8 @@ pub struct JobRow {
     pub last_counts: (i64, i64, i64),
     /// When the job was made.
     pub created_at: Timestamp,
+    /// Why the last run failed; `None` when it finished (or none has run).
+    pub last_error: Option<String>,
 }
 
 impl JobRow {
@@ -306,6 +313,7 @@ impl JobRow {
             last_finished: None,
             last_counts: (0, 0, 0),
             created_at: now,
+            last_error: None,
         }
     }
 }
@@ -412,11 +420,12 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         last_finished: ts(r.get(9)?),
         last_counts: (r.get(10)?, r.get(11)?, r.get(12)?),
         created_at: Timestamp::from_unix_ms(r.get(13)?),
+        last_error: r.get(14)?,
     })
 }
 
 const JOB_SELECT: &str = "SELECT id, name, submitted_by, status, spec, interval_ms, next_run_at, running, \
-     last_started, last_finished, last_pages, last_errors, last_hits, created_at FROM monitor_jobs";
+     last_started, last_finished, last_pages, last_errors, last_hits, created_at, last_error FROM monitor_jobs";
 
 /// Hits, allowlists, monitoring jobs, their frontiers, seen pages and subscriber cursors.
 pub trait Monitoring {
@@ -465,9 +474,9 @@ pub trait Monitoring {
     /// Active jobs due at `now`, or still marked running (killed mid-run) and not postponed, oldest due
     /// first.
     fn due_jobs(&self, now: Timestamp) -> Result<Vec<JobRow>, StoreError>;
-    /// Puts a job's next run off until `until` after a failed run; a run in progress keeps its frontier
-    /// and resumes then.
-    fn postpone_job(&mut self, id: &str, until: Timestamp) -> Result<(), StoreError>;
+    /// Puts a job's next run off until `until` after a failed run, recording why; a run in progress
+    /// keeps its frontier and resumes then.
+    fn postpone_job(&mut self, id: &str, until: Timestamp, error: &str) -> Result<(), StoreError>;
     /// Marks a run started. A fresh run (not a resume) clears the old frontier and seeds it.
     fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError>;
     /// Marks a run finished: counts, next run time, frontier cleared.
@@ -749,8 +758,11 @@ impl Monitoring for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn postpone_job(&mut self, id: &str, until: Timestamp) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE monitor_jobs SET next_run_at = ?2 WHERE id = ?1", params![id, until.unix_ms()])?;
+    fn postpone_job(&mut self, id: &str, until: Timestamp, error: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE monitor_jobs SET next_run_at = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, until.unix_ms(), error],
+        )?;
         Ok(())
     }
 
@@ -780,7 +792,7 @@ impl Monitoring for SqliteStore {
         tx.execute("DELETE FROM frontier WHERE job = ?1", [id])?;
         tx.execute(
             "UPDATE monitor_jobs SET running = 0, last_finished = ?2, last_pages = ?3, last_errors = ?4,
-                 last_hits = ?5, next_run_at = ?6 WHERE id = ?1",
+                 last_hits = ?5, next_run_at = ?6, last_error = NULL WHERE id = ?1",
             params![id, now.unix_ms(), counts.0, counts.1, counts.2, next_run_at.map(ts_ms)],
         )?;
         tx.commit()?;

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, super::contents::MIGRATION_6),
     (7, super::platform::MIGRATION_7),
     (8, super::monitoring::MIGRATION_8),
+    (9, super::monitoring::MIGRATION_9),
 ];
 
 const MIGRATION_1: &str = r#"

@@ -354,6 +354,8 @@ pub struct JobView {
     last_run: String,
     counts: (i64, i64, i64),
     targets: String,
+    /// Why the last run failed.
+    last_error: Option<String>,
 }
 
 fn status_label(status: &str) -> &'static str {
@@ -399,6 +401,7 @@ fn job_view(j: JobRow) -> JobView {
             (None, None) => String::new(),
         },
         counts: j.last_counts,
+        last_error: j.last_error,
         running: j.running,
         targets,
         status: j.status,

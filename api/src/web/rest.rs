@@ -779,6 +779,8 @@ pub struct JobDto {
     last_pages: i64,
     last_errors: i64,
     last_hits: i64,
+    /// Why the last run failed (null when it finished); the scheduler tries again 15 minutes later.
+    last_error: Option<String>,
     created_at: String,
     spec: Option<JobSpecDto>,
 }
@@ -804,6 +806,7 @@ fn job_dto(j: crate::store::monitoring::JobRow) -> JobDto {
         last_pages: j.last_counts.0,
         last_errors: j.last_counts.1,
         last_hits: j.last_counts.2,
+        last_error: j.last_error,
         created_at: j.created_at.to_string(),
         running: j.running,
         status: j.status,

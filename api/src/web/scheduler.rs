@@ -131,7 +131,7 @@ pub fn tick(state: &State) {
                 // Not again at the next tick: a failing job would otherwise run every few seconds.
                 let until = state.now().saturating_add_ms(RETRY_FAILED_JOB_MS);
                 tracing::warn!(job = %job.id, error = %e, retry_at = %until, "monitoring job failed");
-                if let Err(e) = store.postpone_job(&job.id, until) {
+                if let Err(e) = store.postpone_job(&job.id, until, &e.to_string()) {
                     tracing::warn!(job = %job.id, error = %e, "postponing a failed monitoring job");
                 }
             }
