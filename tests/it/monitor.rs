@@ -368,3 +368,51 @@ fn demo_monitoring_colours_hits_through_the_pipeline() -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// A long run writes the page index's snapshot as it goes (here after every batch), so a crash keeps
+/// the pages already seen for retroactive matching; with the default interval a short run leaves it
+/// to the caller.
+#[test]
+fn long_runs_snapshot_the_page_index_as_they_go() -> Result<()> {
+    use seal_api::monitor::pages::PageStore;
+    use seal_api::services::pipeline::{run, Item, PageInput, PipelineConfig, Progress, Targets};
+    let now = seal_licensing::Timestamp::from_unix_ms(1_795_000_000_000);
+    let page = |n: usize| PageInput {
+        url: format!("https://news.example/{n}"),
+        frontier_url: None,
+        content_type: Some("text/html; charset=utf-8".into()),
+        body: format!(
+            "<html><body><p>Story {n}: the harbour council met on Tuesday to debate the ferry.</p></body></html>"
+        )
+        .into_bytes(),
+        seen: now,
+        images: Vec::new(),
+        discovered: Vec::new(),
+    };
+    for (every, kept) in [(std::time::Duration::ZERO, 3), (std::time::Duration::from_secs(600), 0)] {
+        let dir = tempdir("page-snapshots")?;
+        let mut data = DataDir::open(&dir)?;
+        let config = PipelineConfig { workers: 1, batch: 1, snapshot_every: every, ..PipelineConfig::default() };
+        let targets = Targets { monitor: &data.monitor, pages: Some(&data.pages) };
+        run(
+            targets,
+            &mut data.store,
+            &config,
+            || now,
+            &Progress::default(),
+            |tx| {
+                for n in 0..3 {
+                    if tx.send(Item::Page(page(n))).is_err() {
+                        break;
+                    }
+                }
+            },
+        )?;
+        // Reopened as after a crash: no end-of-run checkpoint was written.
+        let reopened = PageStore::open(&dir, Default::default())?;
+        assert_eq!(reopened.len(), kept, "snapshot every {every:?}");
+        drop(data);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}

@@ -143,11 +143,20 @@ pub struct PipelineConfig {
     pub workers: usize,
     /// Pages per commit at most.
     pub batch: usize,
+    /// How often a long run writes the page index's snapshot (callers write one at its end too), so a
+    /// crash hours into an ingest loses at most this much of retroactive matching's memory.
+    pub snapshot_every: std::time::Duration,
 }
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { source: "crawl", job: None, workers: 0, batch: 512 }
+        PipelineConfig {
+            source: "crawl",
+            job: None,
+            workers: 0,
+            batch: 512,
+            snapshot_every: std::time::Duration::from_secs(600),
+        }
     }
 }
 
@@ -337,6 +346,8 @@ struct Writer<'a> {
     names: HashMap<EngineId, Option<Named>>,
     report: RunReport,
     hits: BTreeMap<(String, String, String), ReportedHit>,
+    /// When the page index's snapshot was last written by this run (or the run started).
+    snapshot_at: std::time::Instant,
 }
 
 impl<'a> Writer<'a> {
@@ -350,6 +361,7 @@ impl<'a> Writer<'a> {
             names: HashMap::new(),
             report: RunReport::default(),
             hits: BTreeMap::new(),
+            snapshot_at: std::time::Instant::now(),
         }
     }
 
@@ -394,6 +406,13 @@ impl<'a> Writer<'a> {
                         tracing::warn!(error = %e, "page fingerprint not kept");
                     }
                 }
+            }
+            drop(index);
+            if self.snapshot_at.elapsed() >= self.config.snapshot_every {
+                if let Err(e) = pages.checkpoint() {
+                    tracing::warn!(error = %e, "writing the page index snapshot");
+                }
+                self.snapshot_at = std::time::Instant::now();
             }
         }
         self.fingerprints.clear();
