@@ -37,12 +37,21 @@ pub const SETTINGS: &[SettingDoc] = &[
     ),
     ("fetch_ports", "SEAL_FETCH_PORTS", "80,443", "ports outbound fetches may connect to (TOML: a list)"),
     (
+        "page_retention",
+        "SEAL_PAGE_RETENTION",
+        "1000000",
+        "pages kept for retroactive matching, about 1 to 3 KB of memory each (also read by seal crawl, ingest, include)",
+    ),
+    (
         "trusted_proxies",
         "SEAL_TRUSTED_PROXIES",
         "none",
         "reverse proxies (IP addresses, comma-separated; TOML: a list) whose X-Forwarded-For names the client for rate limits",
     ),
 ];
+
+/// The default of `page_retention`: the last million pages.
+pub const PAGE_RETENTION: usize = 1_000_000;
 
 /// A partial configuration: one layer (file, environment or flags).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -80,6 +89,8 @@ pub struct ConfigLayer {
     pub fetch_ports: Option<Vec<u16>>,
     /// See [`SETTINGS`].
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// See [`SETTINGS`].
+    pub page_retention: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -117,6 +128,8 @@ pub struct ServeConfig {
     pub fetch_ports: Vec<u16>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Pages the retroactive-matching index keeps.
+    pub page_retention: usize,
 }
 
 /// A setting that could not be read.
@@ -207,6 +220,7 @@ impl ConfigLayer {
             fetch_private: parse(&get, "SEAL_FETCH_PRIVATE", "expected true or false")?,
             fetch_ports: list(&get, "SEAL_FETCH_PORTS", "expected port numbers separated by commas")?,
             trusted_proxies: list(&get, "SEAL_TRUSTED_PROXIES", "expected IP addresses separated by commas")?,
+            page_retention: parse(&get, "SEAL_PAGE_RETENTION", "expected a whole number of pages")?,
         })
     }
 
@@ -229,6 +243,7 @@ impl ConfigLayer {
             fetch_private: over.fetch_private.or(self.fetch_private),
             fetch_ports: over.fetch_ports.or(self.fetch_ports),
             trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
+            page_retention: over.page_retention.or(self.page_retention),
         }
     }
 
@@ -280,6 +295,7 @@ impl ConfigLayer {
             fetch_private: self.fetch_private.unwrap_or(false),
             fetch_ports,
             trusted_proxies: self.trusted_proxies.unwrap_or_default(),
+            page_retention: self.page_retention.unwrap_or(PAGE_RETENTION),
             settle_every_s: self.settle_every_s.unwrap_or(3600),
             smtp,
             mail_from,

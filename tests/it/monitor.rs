@@ -371,7 +371,7 @@ fn demo_monitoring_colours_hits_through_the_pipeline() -> Result<()> {
 
 /// A long run writes the page index's snapshot as it goes (here after every batch), so a crash keeps
 /// the pages already seen for retroactive matching; with the default interval a short run leaves it
-/// to the caller.
+/// to the caller. Reopening with a smaller retention keeps the newest pages.
 #[test]
 fn long_runs_snapshot_the_page_index_as_they_go() -> Result<()> {
     use seal_api::monitor::pages::PageStore;
@@ -411,6 +411,9 @@ fn long_runs_snapshot_the_page_index_as_they_go() -> Result<()> {
         // Reopened as after a crash: no end-of-run checkpoint was written.
         let reopened = PageStore::open(&dir, Default::default())?;
         assert_eq!(reopened.len(), kept, "snapshot every {every:?}");
+        // A smaller retention (`page_retention`) keeps the newest pages rather than starting empty.
+        let smaller = seal_engine::text::PageIndexConfig { retention: 2, ..Default::default() };
+        assert_eq!(PageStore::open(&dir, smaller)?.len(), kept.min(2), "snapshot every {every:?}");
         drop(data);
         let _ = std::fs::remove_dir_all(&dir);
     }

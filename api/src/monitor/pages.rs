@@ -5,9 +5,11 @@
 //! The index is keyed by the `pages` row id of the records store. It lives in memory behind a mutex
 //! (inserts are brief; fingerprints are computed on the pipeline's matching threads) and is written as
 //! one checksummed snapshot (`DATA/index/pages.snap`, temp file + fsync + rename) at the end of every
-//! crawl or ingest run. Pages seen after the last snapshot are lost to retroactive matching if the
-//! process dies (their hits are not: those are in the records store); a damaged snapshot is set
-//! aside and the index starts empty, never fatal.
+//! crawl or ingest run and every ten minutes during a long one. Pages seen after the last snapshot are
+//! lost to retroactive matching if the process dies (their hits are not: those are in the records
+//! store); a damaged snapshot is set aside and the index starts empty, never fatal. The retention is
+//! a setting (`page_retention`, `SEAL_PAGE_RETENTION`); changing it keeps the pages already held,
+//! forgetting the oldest when it shrinks.
 
 use seal_engine::text::{PageIndex, PageIndexConfig};
 use std::io;
@@ -29,7 +31,13 @@ impl PageStore {
         let path = dir.join("pages.snap");
         let index = match std::fs::read(&path) {
             Ok(bytes) => match PageIndex::from_bytes(&bytes) {
-                Ok(index) if index.config() == config.normalized() => index,
+                Ok(mut index)
+                    if PageIndexConfig { retention: config.retention, ..index.config() } == config.normalized() =>
+                {
+                    // A new retention applies to the pages already kept.
+                    index.set_retention(config.normalized().retention);
+                    index
+                }
                 Ok(_) => {
                     tracing::warn!("the page index snapshot was made with other settings; starting empty");
                     PageIndex::new(config)

@@ -38,8 +38,24 @@ impl DataDir {
         let store = SqliteStore::open_in(data_dir)?;
         let content = ContentStore::open(data_dir)?;
         let (monitor, report) = Monitor::open(data_dir, &store, &content, MonitorConfig::default())?;
-        let pages = PageStore::open(data_dir, Default::default())?;
+        let pages = PageStore::open(data_dir, page_index_config())?;
         Ok(DataDir { store, content, monitor, report, pages })
+    }
+}
+
+/// The page index's settings for command-line runs: `SEAL_PAGE_RETENTION` (the server's
+/// `page_retention` setting) when it is a whole number, else the default.
+fn page_index_config() -> seal_engine::text::PageIndexConfig {
+    let retention = std::env::var("SEAL_PAGE_RETENTION").ok().and_then(|v| match v.trim().parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            tracing::warn!(value = %v, "SEAL_PAGE_RETENTION is not a whole number of pages; using the default");
+            None
+        }
+    });
+    seal_engine::text::PageIndexConfig {
+        retention: retention.unwrap_or(crate::config::PAGE_RETENTION),
+        ..Default::default()
     }
 }
 

@@ -187,7 +187,8 @@ pub fn open_state(
         repaired = report.added + report.removed,
         "fingerprint index open"
     );
-    let pages = crate::monitor::pages::PageStore::open(&config.data, Default::default())?;
+    let page_config = seal_engine::text::PageIndexConfig { retention: config.page_retention, ..Default::default() };
+    let pages = crate::monitor::pages::PageStore::open(&config.data, page_config)?;
     Ok(AppState {
         pages,
         content,

@@ -557,6 +557,12 @@ impl PageIndex {
         self.open = Open::new();
     }
 
+    /// Changes how many pages are kept; a lower retention forgets the oldest pages at once.
+    pub fn set_retention(&mut self, retention: usize) {
+        self.config.retention = retention;
+        self.enforce_retention();
+    }
+
     /// Forgets the oldest pages until the retention holds.
     fn enforce_retention(&mut self) {
         while self.live > self.config.retention && self.evict_oldest() {}
