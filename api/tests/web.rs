@@ -1636,9 +1636,19 @@ mod monitoring {
         let stored = s.job("broken")?.context("the job")?;
         assert!(stored.last_error.as_deref().is_some_and(|e| !e.is_empty()), "{stored:?}");
         let next = stored.next_run_at.context("a next run")?;
-        assert!(next.unix_ms() >= now.unix_ms() + 10 * 60_000, "{next}");
+        assert_eq!(next.unix_ms(), now.unix_ms() + 15 * 60_000, "{next}");
+        assert_eq!(stored.failures, 1);
         let later = next.saturating_add_ms(1);
         assert_eq!(s.due_jobs(later)?.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["broken"]);
+        drop(s);
+        // Failing again waits twice as long.
+        w.clock.store(later.unix_ms(), Ordering::SeqCst);
+        seal_api::web::scheduler::tick(&w.state);
+        let s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let again = s.job("broken")?.context("the job")?;
+        assert_eq!(again.failures, 2);
+        let wait = again.next_run_at.context("a next run")?.unix_ms() - later.unix_ms();
+        assert_eq!(wait, 30 * 60_000);
         Ok(())
     }
 

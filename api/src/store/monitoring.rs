@@ -102,10 +102,11 @@ CREATE TABLE event_cursors (
 ) STRICT;
 "#;
 
-/// Migration 9: why a job's last run failed, and hits by page (a run reports the hits on the pages it
+/// Migration 9: why a job's last run failed and how many runs in a row have, and hits by page (a run reports the hits on the pages it
 /// finished; evidence looks a page up).
 pub(super) const MIGRATION_9: &str = r#"
 ALTER TABLE monitor_jobs ADD COLUMN last_error TEXT;
+ALTER TABLE monitor_jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0);
 CREATE INDEX IF NOT EXISTS hits_by_page ON hits(page_url, id);
 "#;
 
@@ -295,6 +296,8 @@ pub struct JobRow {
     pub created_at: Timestamp,
     /// Why the last run failed; `None` when it finished (or none has run).
     pub last_error: Option<String>,
+    /// Runs that failed in a row since the last one that finished.
+    pub failures: u32,
 }
 
 impl JobRow {
@@ -314,6 +317,7 @@ impl JobRow {
             last_counts: (0, 0, 0),
             created_at: now,
             last_error: None,
+            failures: 0,
         }
     }
 }
@@ -421,11 +425,12 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         last_counts: (r.get(10)?, r.get(11)?, r.get(12)?),
         created_at: Timestamp::from_unix_ms(r.get(13)?),
         last_error: r.get(14)?,
+        failures: r.get(15)?,
     })
 }
 
 const JOB_SELECT: &str = "SELECT id, name, submitted_by, status, spec, interval_ms, next_run_at, running, \
-     last_started, last_finished, last_pages, last_errors, last_hits, created_at, last_error FROM monitor_jobs";
+     last_started, last_finished, last_pages, last_errors, last_hits, created_at, last_error, failures FROM monitor_jobs";
 
 /// Hits, allowlists, monitoring jobs, their frontiers, seen pages and subscriber cursors.
 pub trait Monitoring {
@@ -474,8 +479,8 @@ pub trait Monitoring {
     /// Active jobs due at `now`, or still marked running (killed mid-run) and not postponed, oldest due
     /// first.
     fn due_jobs(&self, now: Timestamp) -> Result<Vec<JobRow>, StoreError>;
-    /// Puts a job's next run off until `until` after a failed run, recording why; a run in progress
-    /// keeps its frontier and resumes then.
+    /// Puts a job's next run off until `until` after a failed run, recording why and counting the
+    /// failure; a run in progress keeps its frontier and resumes then.
     fn postpone_job(&mut self, id: &str, until: Timestamp, error: &str) -> Result<(), StoreError>;
     /// Marks a run started. A fresh run (not a resume) clears the old frontier and seeds it.
     fn start_run(&mut self, id: &str, seeds: &[FrontierEntry], fresh: bool, now: Timestamp) -> Result<(), StoreError>;
@@ -760,7 +765,7 @@ impl Monitoring for SqliteStore {
 
     fn postpone_job(&mut self, id: &str, until: Timestamp, error: &str) -> Result<(), StoreError> {
         self.conn.execute(
-            "UPDATE monitor_jobs SET next_run_at = ?2, last_error = ?3 WHERE id = ?1",
+            "UPDATE monitor_jobs SET next_run_at = ?2, last_error = ?3, failures = failures + 1 WHERE id = ?1",
             params![id, until.unix_ms(), error],
         )?;
         Ok(())
@@ -792,7 +797,7 @@ impl Monitoring for SqliteStore {
         tx.execute("DELETE FROM frontier WHERE job = ?1", [id])?;
         tx.execute(
             "UPDATE monitor_jobs SET running = 0, last_finished = ?2, last_pages = ?3, last_errors = ?4,
-                 last_hits = ?5, next_run_at = ?6, last_error = NULL WHERE id = ?1",
+                 last_hits = ?5, next_run_at = ?6, last_error = NULL, failures = 0 WHERE id = ?1",
             params![id, now.unix_ms(), counts.0, counts.1, counts.2, next_run_at.map(ts_ms)],
         )?;
         tx.commit()?;

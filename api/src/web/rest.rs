@@ -779,8 +779,11 @@ pub struct JobDto {
     last_pages: i64,
     last_errors: i64,
     last_hits: i64,
-    /// Why the last run failed (null when it finished); the scheduler tries again 15 minutes later.
+    /// Why the last run failed (null when it finished); the scheduler tries again after 15 minutes,
+    /// doubling with each failure in a row up to a day.
     last_error: Option<String>,
+    /// Runs that failed in a row.
+    failures: u32,
     created_at: String,
     spec: Option<JobSpecDto>,
 }
@@ -807,6 +810,7 @@ fn job_dto(j: crate::store::monitoring::JobRow) -> JobDto {
         last_errors: j.last_counts.1,
         last_hits: j.last_counts.2,
         last_error: j.last_error,
+        failures: j.failures,
         created_at: j.created_at.to_string(),
         running: j.running,
         status: j.status,

@@ -22,9 +22,16 @@ use std::time::Duration;
 /// How often the scheduler looks for work.
 const TICK: Duration = Duration::from_secs(5);
 
-/// How long a job whose run failed waits before it is tried again (a failed run that was resuming keeps
-/// its frontier).
+/// How long a job whose run failed waits before it is tried again: 15 minutes, doubling with every
+/// failure in a row up to a day (a failed run that was resuming keeps its frontier).
 const RETRY_FAILED_JOB_MS: i64 = 15 * 60_000;
+const RETRY_FAILED_JOB_MAX_MS: i64 = 24 * 3_600_000;
+
+/// The wait after a job's `failures`-th failure in a row (counting this one from 1).
+fn retry_wait_ms(failures: u32) -> i64 {
+    let doublings = failures.saturating_sub(1).min(16);
+    RETRY_FAILED_JOB_MS.saturating_mul(1 << doublings).min(RETRY_FAILED_JOB_MAX_MS)
+}
 
 /// How often automatic inclusion reads the verified channels.
 const INCLUDE_EVERY_MS: i64 = 3_600_000;
@@ -73,13 +80,14 @@ pub fn spawn(state: State) {
         .name("seal-monitoring".into())
         .spawn(move || loop {
             tick(&state);
+            include_channels(&state);
             std::thread::sleep(TICK);
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!(error = %e, "could not start the monitoring scheduler"));
 }
 
-/// One pass: events, then every due job.
+/// One pass: events, then every due job (automatic inclusion runs beside it, hourly).
 pub fn tick(state: &State) {
     {
         let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
@@ -108,7 +116,6 @@ pub fn tick(state: &State) {
             return;
         }
     };
-    include_channels(state);
     for job in due {
         let settings = CrawlSettings::default();
         let progress = RunProgress::default();
@@ -129,12 +136,24 @@ pub fn tick(state: &State) {
             ),
             Err(e) => {
                 // Not again at the next tick: a failing job would otherwise run every few seconds.
-                let until = state.now().saturating_add_ms(RETRY_FAILED_JOB_MS);
+                let until = state.now().saturating_add_ms(retry_wait_ms(job.failures.saturating_add(1)));
                 tracing::warn!(job = %job.id, error = %e, retry_at = %until, "monitoring job failed");
                 if let Err(e) = store.postpone_job(&job.id, until, &e.to_string()) {
                     tracing::warn!(job = %job.id, error = %e, "postponing a failed monitoring job");
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_jobs_back_off_doubling_up_to_a_day() {
+        let minutes: Vec<i64> = (1..=9).map(|n| retry_wait_ms(n) / 60_000).collect();
+        assert_eq!(minutes, [15, 30, 60, 120, 240, 480, 960, 1440, 1440]);
+        assert_eq!(retry_wait_ms(u32::MAX), RETRY_FAILED_JOB_MAX_MS);
     }
 }
