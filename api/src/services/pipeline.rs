@@ -24,7 +24,7 @@ use seal_licensing::ids::{PartyId, WorkId};
 use seal_licensing::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Read access to the monitor from many threads: a monitor owned by a command-line run, or the
@@ -336,6 +336,9 @@ struct Named {
     source_url: String,
 }
 
+/// How long the writer gathers pages for one commit after the first arrives.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
+
 struct Writer<'a> {
     config: &'a PipelineConfig,
     pages: Option<&'a PageStore>,
@@ -372,14 +375,17 @@ impl<'a> Writer<'a> {
         now: &impl Fn() -> Timestamp,
     ) -> Result<(), PipelineError> {
         let mut batch = Vec::new();
-        // Block for the first item, then take whatever else is ready, up to a batch: a slow source
-        // commits page by page, a fast one in large batches.
+        // Block for the first item, then gather what arrives within a short window, up to a batch: a
+        // slow source commits page by page, a fast one in large batches (each commit is an fsync, and
+        // committing whatever happened to be ready made a fast ingest commit every few pages).
         while let Ok(first) = rx.recv() {
+            let until = std::time::Instant::now() + BATCH_WINDOW;
             self.take(store, first, &mut batch, now)?;
             while batch.len() < self.config.batch {
-                match rx.try_recv() {
+                let wait = until.saturating_duration_since(std::time::Instant::now());
+                match rx.recv_timeout(wait) {
                     Ok(m) => self.take(store, m, &mut batch, now)?,
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
                 }
             }
             self.flush(store, &mut batch)?;
