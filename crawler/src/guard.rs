@@ -98,6 +98,10 @@ pub(crate) fn check_url(url: &Url, policy: &FetchPolicy) -> Result<(), FetchErro
     let port = url.port_or_known_default().ok_or(FetchError::BadUrl)?;
     let ip = match url.host() {
         None => return Err(FetchError::BadUrl),
+        Some(Host::Domain(name)) if is_documentation_name(name) => {
+            tracing::debug!(name, "refused: a name reserved for documentation");
+            return Err(FetchError::Refused);
+        }
         Some(Host::Domain(_)) => None,
         Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
         Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
@@ -118,6 +122,16 @@ pub(crate) fn check_url(url: &Url, policy: &FetchPolicy) -> Result<(), FetchErro
         return Err(FetchError::Refused);
     }
     Ok(())
+}
+
+/// Whether a host name is reserved for documentation and tests (RFC 2606, RFC 6761): `example.com`,
+/// `example.net`, `example.org` and the `.example`, `.test` and `.invalid` domains. No real site
+/// lives there, so nothing is fetched from them; the demo's channels and sample URLs use them, and a
+/// server started with `--demo` must not send requests out for them.
+pub fn is_documentation_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let under = |domain: &str| name == domain || name.ends_with(&format!(".{domain}"));
+    ["example.com", "example.net", "example.org", "example", "test", "invalid"].into_iter().any(under)
 }
 
 /// The marker error the resolver returns when a name resolves only to forbidden addresses; the fetcher
@@ -163,6 +177,27 @@ impl Resolve for GuardedResolver {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn names_reserved_for_documentation_are_refused() {
+        for (name, reserved) in [
+            ("rh-a.example.com", true),
+            ("blog.example.org", true),
+            ("EXAMPLE.NET.", true),
+            ("news.test", true),
+            ("x.invalid", true),
+            ("site.example", true),
+            ("myexample.com", false),
+            ("example.com.cn", false),
+            ("news.example.cn", false),
+        ] {
+            assert_eq!(is_documentation_name(name), reserved, "{name}");
+            let url = Url::parse(&format!("https://{name}/sitemap.xml")).expect("a URL");
+            let checked = check_url(&url, &FetchPolicy { allow_private: true, ..FetchPolicy::default() });
+            assert_eq!(checked.is_err(), reserved, "{name}: {checked:?}");
+        }
+    }
+
     use super::*;
 
     fn v4(s: &str) -> IpAddr {
@@ -354,17 +389,18 @@ mod tests {
 
     #[test]
     fn scheme_userinfo_and_port_rules() {
+        // A public-looking name: names reserved for documentation are refused on their own account.
         let policy = FetchPolicy::default();
-        for s in ["ftp://example.com/", "file:///etc/passwd", "gopher://example.com/", "data:text/plain,hi"] {
+        for s in ["ftp://news.example.cn/", "file:///etc/passwd", "gopher://news.example.cn/", "data:text/plain,hi"] {
             assert!(matches!(check_url(&url(s), &policy), Err(FetchError::BadUrl)), "{s}");
         }
-        for s in ["http://user@example.com/", "http://user:pw@example.com/", "http://:pw@example.com/"] {
+        for s in ["http://user@news.example.cn/", "http://user:pw@news.example.cn/", "http://:pw@news.example.cn/"] {
             assert!(matches!(check_url(&url(s), &policy), Err(FetchError::BadUrl)), "{s}");
         }
-        assert!(matches!(check_url(&url("http://example.com:8080/"), &policy), Err(FetchError::Refused)));
-        assert!(matches!(check_url(&url("https://example.com:22/"), &policy), Err(FetchError::Refused)));
-        assert!(check_url(&url("http://example.com/"), &policy).is_ok());
-        assert!(check_url(&url("https://example.com:443/x"), &policy).is_ok());
+        assert!(matches!(check_url(&url("http://news.example.cn:8080/"), &policy), Err(FetchError::Refused)));
+        assert!(matches!(check_url(&url("https://news.example.cn:22/"), &policy), Err(FetchError::Refused)));
+        assert!(check_url(&url("http://news.example.cn/"), &policy).is_ok());
+        assert!(check_url(&url("https://news.example.cn:443/x"), &policy).is_ok());
         assert!(check_url(&url("http://93.184.216.34/"), &policy).is_ok());
     }
 

@@ -33,27 +33,11 @@ pub fn included_channels(store: &SqliteStore) -> Result<Vec<Channel>, StoreError
         if !matches!(channel.kind, ChannelKind::Website | ChannelKind::Blog) {
             continue;
         }
-        if documentation_only(&channel.handle) {
-            continue;
-        }
         if store.claim(&channel.id)?.is_some_and(|c| c.verified_at.is_some()) {
             out.push(channel);
         }
     }
     Ok(out)
-}
-
-/// Whether a channel's host is a name reserved for documentation and tests (RFC 2606 and 6761:
-/// `example.com/.net/.org`, `.example`, `.test`, `.invalid`, `.localhost`). No real site lives there,
-/// so there is nothing to read; the demo's channels use such names, and a server started with
-/// `--demo` must not send requests to them.
-fn documentation_only(handle: &str) -> bool {
-    let rest = handle.split_once("://").map_or(handle, |(_, r)| r);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = host.split(':').next().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
-    let under = |name: &str| host == name || host.ends_with(&format!(".{name}"));
-    ["example.com", "example.net", "example.org", "example", "test", "invalid", "localhost"].into_iter().any(under)
 }
 
 /// Whether an HTML page embeds the seal code (`<script src=".../seal.js" data-seal="ID">`) naming one of
@@ -232,23 +216,4 @@ pub fn fetch_planned(
         }
     }
     (works, report)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn documentation_names_are_never_read() {
-        for (handle, reserved) in [
-            ("rh-a.example.com", true),
-            ("https://blog.example.org/me/", true),
-            ("EXAMPLE.NET.", true),
-            ("news.test", true),
-            ("http://127.0.0.1:8080/", false),
-            ("myexample.com", false),
-            ("example.com.cn", false),
-            ("https://news.example.cn/", false),
-        ] {
-            assert_eq!(super::documentation_only(handle), reserved, "{handle}");
-        }
-    }
 }
