@@ -270,15 +270,7 @@ impl Contents for SqliteStore {
             "SELECT id, kind, subject, payload, at FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?1",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map([limit], |r| {
-            Ok(Event {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                subject: r.get(2)?,
-                payload: r.get(3)?,
-                at: Timestamp::from_unix_ms(r.get(4)?),
-            })
-        })?;
+        let rows = stmt.query_map([limit], event_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -372,4 +364,15 @@ fn insert_event(
     conn.prepare_cached("INSERT INTO events (kind, subject, payload, at) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![kind, subject, payload.to_string(), now.unix_ms()])?;
     Ok(())
+}
+
+/// An `events` row selected as `id, kind, subject, payload, at`.
+pub(super) fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        subject: r.get(2)?,
+        payload: r.get(3)?,
+        at: Timestamp::from_unix_ms(r.get(4)?),
+    })
 }

@@ -914,15 +914,7 @@ impl Monitoring for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, kind, subject, payload, at FROM events WHERE id > ?1 ORDER BY id LIMIT ?2")?;
-        let rows = stmt.query_map(params![after, super::platform::page_limit(limit)], |r| {
-            Ok(super::contents::Event {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                subject: r.get(2)?,
-                payload: r.get(3)?,
-                at: Timestamp::from_unix_ms(r.get(4)?),
-            })
-        })?;
+        let rows = stmt.query_map(params![after, super::platform::page_limit(limit)], super::contents::event_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -118,6 +118,11 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
+/// A 303 to `location`: where a form post sends the browser next.
+pub(crate) fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.to_owned())).finish()
+}
+
 /// Renders a template into an HTML response.
 pub fn render(t: &impl askama::Template) -> Result<HttpResponse, ApiError> {
     let body = t.render().map_err(ApiError::internal)?;

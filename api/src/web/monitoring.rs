@@ -9,14 +9,14 @@
 
 use super::auth::{csrf_page, form_user, require};
 use super::error::ApiError;
-use super::{db, State};
+use super::{db, see_other, State};
 use crate::services::jobs::{self, Actor, Decision, JobSpec};
 use crate::services::subscribers::{allow, disallow, drain_recolour};
 use crate::store::monitoring::{domain_of, AllowEntry, HitFilter, HitRow, JobRow, Reason};
 use crate::store::platform::{Role, User};
 use crate::store::prelude::*;
 use crate::store::SqliteStore;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{PartyId, WorkId};
 use seal_licensing::licence::UseScope;
@@ -656,10 +656,6 @@ async fn allowlist_remove(
     let id = path.parse::<i64>().map_err(|_| ApiError::not_found("allowlist entry").page())?;
     let n = remove_allow(&state, user.id, id).await.map_err(ApiError::page)?;
     Ok(see_other(&format!("/dashboard/allowlist?removed=1&recoloured={n}")))
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
 /// What a job form held, to show it again after an error.

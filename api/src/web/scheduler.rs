@@ -89,7 +89,7 @@ pub fn spawn(state: State) {
 
 /// One pass: events, then every due job (automatic inclusion runs beside it, hourly).
 pub fn tick(state: &State) {
-    {
+    let due = {
         let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
         match drain_recolour(&mut store, state.now()) {
             Ok(d) if d.recoloured > 0 => tracing::info!(events = d.events, hits = d.recoloured, "hits recoloured"),
@@ -101,20 +101,18 @@ pub fn tick(state: &State) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retroactive matching"),
         }
-    }
-    let mut store = match SqliteStore::open_in(&state.config.data) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "the monitoring scheduler could not open the store");
-            return;
+        match store.due_jobs(state.now()) {
+            Ok(d) => d,
+            Err(e) => return tracing::warn!(error = %e, "listing due monitoring jobs"),
         }
     };
-    let due = match store.due_jobs(state.now()) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::warn!(error = %e, "listing due monitoring jobs");
-            return;
-        }
+    if due.is_empty() {
+        return;
+    }
+    // Runs get a connection of their own (opened only when there is one to run): see the module docs.
+    let mut store = match SqliteStore::open_in(&state.config.data) {
+        Ok(s) => s,
+        Err(e) => return tracing::error!(error = %e, "the monitoring scheduler could not open the store"),
     };
     for job in due {
         let settings = CrawlSettings::default();

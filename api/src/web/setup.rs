@@ -10,7 +10,7 @@
 
 use super::auth::{form_user, random_token, short_id};
 use super::error::ApiError;
-use super::{db, State};
+use super::{db, see_other, State};
 use crate::domain::ContentKind;
 use crate::services::channels::ChannelScope;
 use crate::services::registration::{register_work, NewItem, NewWork, RegistrationError};
@@ -19,7 +19,6 @@ use crate::store::prelude::*;
 use actix_multipart::form::bytes::Bytes as MultipartBytes;
 use actix_multipart::form::text::Text;
 use actix_multipart::form::{MultipartForm, MultipartFormConfig};
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{ChannelId, OfferId, PartyId, WorkId};
 use seal_licensing::money::{Amount, Currency, Money};
@@ -97,10 +96,6 @@ async fn new_channel(
     let kind = parse_kind(&form.kind).ok_or_else(|| ApiError::invalid("choose a channel kind").page())?;
     let c = create_channel(&state, user.id, kind, &form.handle).await.map_err(ApiError::page)?;
     Ok(see_other(&format!("/dashboard/channels/{}", c.id)))
-}
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, to.to_owned())).finish()
 }
 
 async fn verify(
