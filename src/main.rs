@@ -53,6 +53,8 @@ enum Command {
     /// Licences recorded without payment, and allowlists.
     #[command(subcommand)]
     Licences(cli::licences::LicencesCommand),
+    /// Search every organisation's hits and their pages (operators); `reindex` rebuilds the index.
+    Search(cli::search::SearchArgs),
     /// Export offers as ODRL JSON-LD.
     #[command(subcommand)]
     Offers(cli::offers::OffersCommand),
@@ -83,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         Command::Offers(cmd) => cli::offers::run(&cmd),
         Command::Works(cmd) => cli::works::run(&cmd),
         Command::Licences(cmd) => cli::licences::run(&cmd),
+        Command::Search(args) => cli::search::run(&args),
         Command::Crawl(args) => cli::crawl::run(&args),
         Command::Ingest(args) => cli::ingest::run(&args),
         Command::Include(args) => cli::include::run(&args),

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod letters;
 pub mod monitor;
 pub mod pdf;
+pub mod search;
 pub mod services;
 pub mod store;
 pub mod web;

@@ -416,3 +416,188 @@ fn a_use_case_commits_whole_or_not_at_all() -> Result<()> {
     assert_invariants(&store)?;
     Ok(())
 }
+
+/// Analyst search: the tantivy index follows the hits by revision, finds Chinese substrings, filters,
+/// counts facets and refuses malformed queries with a typed error.
+mod search {
+    use super::*;
+    use seal_api::search::{SearchError, SearchIndex, SearchQuery, Sort};
+    use seal_api::services::search::{reindex, sync};
+    use seal_api::store::monitoring::{NewHit, PageDone, Reason};
+    use seal_licensing::ids::{PartyId, WorkId};
+
+    fn hit(work: &str, url: &str, reason: Reason, seen: Timestamp, evidence: &str) -> Result<NewHit> {
+        let owner = work.rsplit_once("-w").map(|(o, _)| o).unwrap_or(work);
+        Ok(NewHit {
+            work: WorkId::new(work)?,
+            owner: PartyId::new(owner)?,
+            page_url: url.into(),
+            image_url: None,
+            title: format!("转载 {url}"),
+            kind: "text",
+            copy: "excerpt".into(),
+            score: 0.5,
+            page_coverage: 0.4,
+            evidence: evidence.into(),
+            file: Some("flood-report".into()),
+            reason: (reason, String::new()),
+            source: "crawl",
+            seen,
+        })
+    }
+
+    fn page(h: NewHit, text: &str) -> PageDone {
+        PageDone {
+            url: h.page_url.clone(),
+            title: h.title.clone(),
+            seen: h.seen.unix_ms(),
+            hits: vec![h],
+            text: Some(text.into()),
+            ..PageDone::default()
+        }
+    }
+
+    fn update(index: &SearchIndex, store: &SqliteStore) -> Result<usize> {
+        Ok(sync(index, |after, limit| store.hits_changed(after, limit), |_| {})?)
+    }
+
+    fn query(text: &str) -> SearchQuery {
+        SearchQuery { text: text.into(), limit: 100, ..SearchQuery::default() }
+    }
+
+    #[test]
+    fn hits_are_indexed_recoloured_filtered_and_rebuilt() -> Result<()> {
+        let (dir, mut store) = open()?;
+        demo::seed(&mut store, t0())?;
+        let index = SearchIndex::open(&dir.path().join("search"))?;
+        let flood =
+            "今年夏天长江流域遭遇特大洪水灾害，沿岸多个城市启动应急响应。The flood report was reprinted widely.";
+        store.store_pages(&[
+            page(
+                hit("rh-a-w0", "https://copy.example/a", Reason::Unlicensed, days(1), r#"{"spans":[[10,16,0,6]]}"#)?,
+                flood,
+            ),
+            page(
+                hit("rh-a-w1", "https://mirror.example/b", Reason::Allowlist, days(40), "{}")?,
+                "一篇关于丰收的报道。",
+            ),
+            page(hit("rh-b-w0", "https://copy.example/c", Reason::Unlicensed, days(2), "{}")?, "洪水过后重建家园"),
+        ])?;
+        assert_eq!(update(&index, &store)?, 3);
+        assert_eq!(update(&index, &store)?, 0, "nothing changed, nothing reindexed");
+
+        // Chinese phrases, English words, one organisation, facets.
+        let r = index.search(&query("洪水"))?;
+        assert_eq!(r.total, 2);
+        let r = index.search(&SearchQuery { holder: Some("rh-a".into()), ..query("洪水") })?;
+        assert_eq!(r.total, 1);
+        let f = &r.found[0];
+        assert_eq!(
+            (f.url.as_str(), f.work.as_str(), f.file.as_deref()),
+            ("https://copy.example/a", "rh-a-w0", Some("flood-report"))
+        );
+        let marked: Vec<&str> = f.snippet.marks.iter().map(|&(a, b)| &f.snippet.text[a..b]).collect();
+        assert_eq!(marked, ["洪水"], "{:?}", f.snippet);
+        assert_eq!(index.search(&query("\"flood report\" AND 长江"))?.total, 1);
+        assert_eq!(index.search(&query("洪水 NOT 长江"))?.total, 1);
+        assert_eq!(index.search(&query("\"report flood\""))?.total, 0, "a phrase keeps its order");
+        let all = index.search(&query(""))?;
+        assert_eq!(all.total, 3);
+        assert_eq!(all.facets["colour"], [("black".to_owned(), 2), ("white".to_owned(), 1)]);
+        assert_eq!(all.facets["domain"][0], ("copy.example".to_owned(), 2));
+        assert_eq!(all.facets["month"].len(), 2, "{:?}", all.facets["month"]);
+        // Filters: colour, domain, date range; sort by date.
+        assert_eq!(index.search(&SearchQuery { colour: Some("white".into()), ..query("") })?.total, 1);
+        assert_eq!(index.search(&SearchQuery { domain: Some("copy.example".into()), ..query("") })?.total, 2);
+        let range = SearchQuery { from: Some(days(0).unix_ms()), to: Some(days(3).unix_ms()), ..query("") };
+        assert_eq!(index.search(&range)?.total, 2);
+        let newest = index.search(&SearchQuery { sort: Sort::Date, ..query("") })?;
+        assert_eq!(newest.found[0].url, "https://mirror.example/b");
+        // Without free text, the snippet marks the copied span from the evidence.
+        let a = &index.search(&SearchQuery { work: Some("rh-a-w0".into()), ..query("") })?.found[0];
+        let (x, y) = a.snippet.marks[0];
+        assert_eq!(&a.snippet.text[x..y], "特大洪水灾害");
+
+        // Recolouring reaches the index by revision, replacing the document, never duplicating it.
+        let id = a.hit;
+        assert!(store.recolour_hit(id, Reason::Licence, "lic-x")?);
+        assert_eq!(update(&index, &store)?, 1);
+        let r = index.search(&SearchQuery { work: Some("rh-a-w0".into()), ..query("") })?;
+        assert_eq!((r.total, r.found[0].colour.as_str()), (1, "white"));
+        // A re-crawl of the same page updates the same hit.
+        store.store_pages(&[page(hit("rh-a-w0", "https://copy.example/a", Reason::Licence, days(5), "{}")?, flood)])?;
+        update(&index, &store)?;
+        assert_eq!(index.search(&query(""))?.total, 3);
+
+        // Malformed queries are typed errors.
+        for bad in ["\"unclosed", "nofield:x", "a AND ("] {
+            assert!(matches!(index.search(&query(bad)), Err(SearchError::BadQuery(_))), "{bad}");
+        }
+        assert!(matches!(index.search(&query(&"洪".repeat(400))), Err(SearchError::BadQuery(_))));
+
+        // A rebuild from the records store gives the same answers; a second writer is refused.
+        assert!(matches!(SearchIndex::open(&dir.path().join("search")), Err(SearchError::Locked)));
+        assert_eq!(reindex(&index, &store, |_| {})?, 3);
+        assert_eq!(index.search(&query("洪水"))?.total, 2);
+        drop(index);
+        let reopened = SearchIndex::open(&dir.path().join("search"))?;
+        assert_eq!(reopened.rev()?, store.latest_hit_rev()?);
+        assert_eq!(reopened.search(&query("丰收"))?.total, 1);
+        Ok(())
+    }
+
+    /// The tokenizer's choice, checked: every 2-, 3- and 5-character substring of the Chinese fixture
+    /// pages finds its page (see `seal_api::search::tokenizer` for the measurement against jieba).
+    #[test]
+    fn search_finds_chinese_substrings() -> Result<()> {
+        let (dir, mut store) = open()?;
+        demo::seed(&mut store, t0())?;
+        let index = SearchIndex::open(&dir.path().join("search"))?;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/text/originals");
+        let mut texts = Vec::new();
+        for entry in std::fs::read_dir(&root)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            if name.starts_with("zh-") && name.ends_with(".txt") {
+                texts.push((name, std::fs::read_to_string(&path)?));
+            }
+        }
+        texts.sort();
+        assert!(texts.len() >= 40, "{} Chinese fixture pages", texts.len());
+        let pages: Vec<PageDone> = texts
+            .iter()
+            .map(|(name, text)| -> Result<PageDone> {
+                Ok(page(hit("rh-a-w0", &format!("https://c.example/{name}"), Reason::Unlicensed, days(1), "{}")?, text))
+            })
+            .collect::<Result<_>>()?;
+        store.store_pages(&pages)?;
+        update(&index, &store)?;
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut asked, mut found) = (0, 0);
+        for (name, text) in &texts {
+            let chars: Vec<char> = text.chars().collect();
+            for len in [2usize, 3, 5] {
+                for _ in 0..5 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let start = (seed % chars.len().saturating_sub(len).max(1) as u64) as usize;
+                    let piece: String = chars[start..(start + len).min(chars.len())].iter().collect();
+                    if piece.chars().count() != len || !piece.chars().all(seal_engine::text::tokens::is_cjk) {
+                        continue;
+                    }
+                    asked += 1;
+                    let r = index.search(&SearchQuery { limit: 100, ..query(&format!("\"{piece}\"")) })?;
+                    if r.found.iter().any(|f| f.url.ends_with(name.as_str())) {
+                        found += 1;
+                    } else {
+                        eprintln!("missed {piece:?} of {name}");
+                    }
+                }
+            }
+        }
+        assert!(asked > 300, "{asked} queries");
+        assert_eq!(found, asked, "recall {found}/{asked}");
+        Ok(())
+    }
+}

@@ -46,6 +46,21 @@ impl Timestamp {
         civil_from_days(self.0.div_euclid(MS_PER_DAY)).0
     }
 
+    /// The calendar date (UTC): year, month 1–12, day 1–31. Reports bucket by it.
+    pub fn date(self) -> (i64, u32, u32) {
+        let (y, m, d) = civil_from_days(self.0.div_euclid(MS_PER_DAY));
+        (y, m as u32, d as u32)
+    }
+
+    /// Midnight (UTC) of a calendar date, or `None` for a date that does not exist.
+    pub fn from_date(y: i64, m: u32, d: u32) -> Option<Timestamp> {
+        let (m, d) = (i64::from(m), i64::from(d));
+        if !(1..=12).contains(&m) || !(1..=days_in_month(y, m)).contains(&d) || !(-9999..=9999).contains(&y) {
+            return None;
+        }
+        Some(Timestamp(days_from_civil(y, m, d) * MS_PER_DAY))
+    }
+
     /// Parses RFC 3339 in UTC (`2026-11-23T20:00:00Z`, optional `.mmm`) or a bare integer of Unix
     /// milliseconds. Offsets other than `Z` are refused rather than guessed.
     pub fn parse(text: &str) -> Result<Timestamp, TimeParseError> {

@@ -16,6 +16,7 @@ pub mod letter;
 pub mod licences;
 pub mod matching;
 pub mod offers;
+pub mod search;
 pub mod serve;
 pub mod settle;
 pub mod verify;

@@ -17,5 +17,6 @@ pub mod pipeline;
 pub mod registration;
 pub mod retro;
 pub mod seal;
+pub mod search;
 pub mod subscribers;
 pub mod tokens;

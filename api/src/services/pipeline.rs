@@ -220,11 +220,13 @@ pub enum PipelineError {
 /// A matched item on its way to the writer.
 enum Matched {
     Page {
-        input: PageInput,
+        input: Box<PageInput>,
         title: String,
         text: Vec<EngineHit>,
         images: Vec<(String, Vec<EngineHit>)>,
         fingerprint: Option<PageFingerprint>,
+        /// The extracted text, only for a page with hits.
+        page_text: Option<String>,
         unreadable: u64,
     },
     Probe {
@@ -244,18 +246,18 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
     match item {
         Item::Page(input) => {
             let mut unreadable = 0;
-            let (title, text, fingerprint) =
+            let (title, text, fingerprint, page_text) =
                 monitor.with(|m| match m.extract_page(&input.body, input.content_type.as_deref()) {
                     Ok(page) => {
                         // The page side of retroactive matching, cut here (from the tokens matching
                         // cut) so the writer only inserts.
                         let (hits, fingerprint) =
                             m.text_hits_and_fingerprint(&page.text, PageIndexConfig::default().fingerprint);
-                        (page.title.unwrap_or_default(), hits, Some(fingerprint))
+                        (page.title.unwrap_or_default(), hits, Some(fingerprint), page.text)
                     }
                     Err(_) => {
                         unreadable += 1;
-                        (String::new(), Vec::new(), None)
+                        (String::new(), Vec::new(), None, String::new())
                     }
                 });
             let mut images = Vec::new();
@@ -268,7 +270,9 @@ fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Mat
                     Err(_) => unreadable += 1,
                 }
             }
-            Matched::Page { input, title, text, images, fingerprint, unreadable }
+            // Only a page with hits keeps its text (for search); the rest is dropped here.
+            let page_text = (!text.is_empty() || !images.is_empty()).then_some(page_text);
+            Matched::Page { input: Box::new(input), title, text, images, fingerprint, page_text, unreadable }
         }
         Item::Probe { url, body, seen } => {
             progress.images.fetch_add(1, Ordering::Relaxed);
@@ -509,7 +513,8 @@ impl<'a> Writer<'a> {
     ) -> Result<(), PipelineError> {
         let now = now();
         match matched {
-            Matched::Page { input, title, text, images, fingerprint, unreadable } => {
+            Matched::Page { input, title, text, images, fingerprint, page_text, unreadable } => {
+                let input = *input;
                 self.count_unreadable(unreadable);
                 self.report.pages += 1;
                 self.progress.pages.fetch_add(1, Ordering::Relaxed);
@@ -525,6 +530,7 @@ impl<'a> Writer<'a> {
                     hits,
                     frontier_done: self.config.job.clone().zip(input.frontier_url),
                     discovered: input.discovered,
+                    text: page_text,
                 });
                 self.fingerprints.push(fingerprint);
             }

@@ -134,6 +134,8 @@ pub trait Contents {
     ) -> Result<Option<Vec<EngineId>>, StoreError>;
     /// Every stored content item, in engine-id order (what the monitor checks its indexes against).
     fn content_rows(&self) -> Result<Vec<ContentRow>, StoreError>;
+    /// One work's content items, in registration order.
+    fn contents_of(&self, work: &WorkId) -> Result<Vec<ContentRow>, StoreError>;
     /// Every stored engine id with its kind: the cheap form of [`Self::content_rows`] for start-up.
     fn engine_ids(&self) -> Result<Vec<(EngineId, ContentKind)>, StoreError>;
     /// The content item fingerprinted under `engine_id`, with its work's title.
@@ -232,6 +234,12 @@ impl Contents for SqliteStore {
     fn content_rows(&self) -> Result<Vec<ContentRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!("{CONTENT_SELECT} ORDER BY engine_id"))?;
         let rows = stmt.query_map([], content_row)?;
+        rows.map(|r| r?).collect()
+    }
+
+    fn contents_of(&self, work: &WorkId) -> Result<Vec<ContentRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!("{CONTENT_SELECT} WHERE work = ?1 ORDER BY engine_id"))?;
+        let rows = stmt.query_map([work.as_str()], content_row)?;
         rows.map(|r| r?).collect()
     }
 

@@ -8,7 +8,8 @@
 //! - [`Accounts`] (users, sessions, resets), [`Channels`] (channels, offers, ownership claims),
 //!   [`Checkouts`] (checkouts, the sandbox's payments, webhook events), [`Reports`] (listings and
 //!   reports), [`Contents`] (work contents, engine ids, the domain-event outbox), [`Outbox`] (mail),
-//!   [`Monitoring`] (hits, allowlists, monitoring jobs and their frontiers, seen pages, event cursors).
+//!   [`Monitoring`] (hits, allowlists, monitoring jobs and their frontiers, seen pages, event cursors),
+//!   [`Usage`] (the search index's feed of changed hits, page texts, usage reports).
 //!   `prelude` brings them all into scope.
 //! - Units of work (`unit.rs`, [`SqliteStore::atomically`]): a use case is one transaction.
 //!
@@ -24,15 +25,17 @@ mod outbox;
 pub mod platform;
 mod sqlite;
 mod unit;
+pub mod usage;
 
 pub use contents::Contents;
 pub use monitoring::Monitoring;
 pub use outbox::Outbox;
 pub use platform::{Accounts, Channels, Checkouts, Reports};
+pub use usage::Usage;
 
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
-    pub use super::{Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Reports, Repository};
+    pub use super::{Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Reports, Repository, Usage};
 }
 
 pub use sqlite::{status_counts, SqliteStore};

@@ -352,6 +352,8 @@ pub struct PageDone {
     pub frontier_done: Option<(String, String)>,
     /// New frontier entries the page discovered.
     pub discovered: Vec<FrontierEntry>,
+    /// The page's extracted text, kept when it has hits (what search shows and reindexes from).
+    pub text: Option<String>,
 }
 
 /// What storing a batch of pages gave back.
@@ -365,7 +367,7 @@ pub struct StoredBatch {
     pub updated_hits: usize,
 }
 
-fn hit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<HitRow, StoreError>> {
+pub(super) fn hit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<HitRow, StoreError>> {
     let id: i64 = r.get(0)?;
     let (work, owner, reason): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(14)?);
     let image_url: String = r.get(4)?;
@@ -401,9 +403,13 @@ fn hit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<HitRow, StoreError>
     })())
 }
 
-const HIT_SELECT: &str = "SELECT id, work, owner, page_url, image_url, domain, title, kind, copy, score, \
-     page_coverage, evidence, file, colour, reason, reason_ref, source, first_seen, last_seen FROM hits";
-
+/// The columns [`hit_row`] reads, in its order.
+pub(super) const HIT_COLUMNS: &str = "id, work, owner, page_url, image_url, domain, title, kind, copy, score, \
+     page_coverage, evidence, file, colour, reason, reason_ref, source, first_seen, last_seen";
+/// The same columns of a table aliased `h`.
+pub(super) const HIT_COLUMNS_H: &str = "h.id, h.work, h.owner, h.page_url, h.image_url, h.domain, h.title, h.kind, \
+     h.copy, h.score, h.page_coverage, h.evidence, h.file, h.colour, h.reason, h.reason_ref, h.source, h.first_seen, \
+     h.last_seen";
 /// The host of a URL, lower case, for the `domain` column and its filter.
 pub fn domain_of(url: &str) -> String {
     url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_default()
@@ -543,9 +549,9 @@ impl Monitoring for SqliteStore {
                 tx.prepare_cached("SELECT id FROM hits WHERE work = ?1 AND page_url = ?2 AND image_url = ?3")?;
             let mut hit = tx.prepare_cached(
                 "INSERT INTO hits (work, owner, page_url, image_url, domain, title, kind, copy, score, page_coverage,
-                     evidence, file, colour, reason, reason_ref, source, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)
-                 ON CONFLICT (work, page_url, image_url) DO UPDATE SET
+                     evidence, file, colour, reason, reason_ref, source, first_seen, last_seen, rev)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18)
+                 ON CONFLICT (work, page_url, image_url) DO UPDATE SET rev = excluded.rev,
                      title = excluded.title, copy = excluded.copy, score = excluded.score,
                      page_coverage = excluded.page_coverage, evidence = excluded.evidence, file = excluded.file,
                      colour = excluded.colour, reason = excluded.reason, reason_ref = excluded.reason_ref,
@@ -554,9 +560,17 @@ impl Monitoring for SqliteStore {
             )?;
             let mut done =
                 tx.prepare_cached("UPDATE frontier SET done = 1, final_url = ?3 WHERE job = ?1 AND url = ?2")?;
+            let mut text = tx.prepare_cached(
+                "INSERT INTO page_texts (page, text) VALUES (?1, ?2) ON CONFLICT (page) DO UPDATE SET text = excluded.text",
+            )?;
+            // One revision for the whole batch: the search index follows hits by it.
+            let rev = if pages.iter().any(|p| !p.hits.is_empty()) { super::usage::next_rev(&tx)? } else { 0 };
             for p in pages {
                 let id: i64 = page.query_row(params![p.url, p.title, p.seen], |r| r.get(0))?;
                 out.page_ids.push(id);
+                if let (Some(t), false) = (&p.text, p.hits.is_empty()) {
+                    text.execute(params![id, super::usage::clip_text(t)])?;
+                }
                 for h in &p.hits {
                     let image = h.image_url.as_deref().unwrap_or("");
                     let existed: Option<i64> =
@@ -579,6 +593,7 @@ impl Monitoring for SqliteStore {
                         h.reason.1,
                         h.source,
                         ts_ms(h.seen),
+                        rev,
                     ])?;
                     if existed.is_some() {
                         out.updated_hits += 1;
@@ -598,7 +613,10 @@ impl Monitoring for SqliteStore {
 
     fn hits(&self, filter: &HitFilter, limit: usize) -> Result<Vec<HitRow>, StoreError> {
         let (clause, values) = hit_where(filter, true);
-        let sql = format!("{HIT_SELECT}{clause} ORDER BY id DESC LIMIT {}", super::platform::page_limit(limit));
+        let sql = format!(
+            "SELECT {HIT_COLUMNS} FROM hits{clause} ORDER BY id DESC LIMIT {}",
+            super::platform::page_limit(limit)
+        );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), hit_row)?;
         rows.map(|r| r?).collect()
@@ -611,31 +629,37 @@ impl Monitoring for SqliteStore {
     }
 
     fn hit(&self, id: i64) -> Result<Option<HitRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!("{HIT_SELECT} WHERE id = ?1"))?;
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {HIT_COLUMNS} FROM hits WHERE id = ?1"))?;
         stmt.query_row([id], hit_row).optional()?.transpose()
     }
 
     fn hits_of(&self, work: Option<&WorkId>, owner: Option<&PartyId>) -> Result<Vec<HitRow>, StoreError> {
         let filter = HitFilter { work: work.cloned(), owner: owner.cloned(), ..HitFilter::default() };
         let (clause, values) = hit_where(&filter, false);
-        let mut stmt = self.conn.prepare(&format!("{HIT_SELECT}{clause} ORDER BY id"))?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {HIT_COLUMNS} FROM hits{clause} ORDER BY id"))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), hit_row)?;
         rows.map(|r| r?).collect()
     }
 
     fn recolour_hit(&mut self, id: i64, reason: Reason, reason_ref: &str) -> Result<bool, StoreError> {
-        let n = self
-            .conn
+        let tx = super::unit::begin(&self.conn)?;
+        let n = tx
             .prepare_cached(
                 "UPDATE hits SET colour = ?2, reason = ?3, reason_ref = ?4
              WHERE id = ?1 AND (reason <> ?3 OR reason_ref <> ?4)",
             )?
             .execute(params![id, reason.colour(), reason.as_str(), reason_ref])?;
+        if n > 0 {
+            let rev = super::usage::next_rev(&tx)?;
+            tx.prepare_cached("UPDATE hits SET rev = ?2 WHERE id = ?1")?.execute(params![id, rev])?;
+        }
+        tx.commit()?;
         Ok(n > 0)
     }
 
     fn hits_on_pages(&self, urls: &[String]) -> Result<Vec<HitRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!("{HIT_SELECT} WHERE page_url = ?1 ORDER BY id"))?;
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT {HIT_COLUMNS} FROM hits WHERE page_url = ?1 ORDER BY id"))?;
         let mut out = Vec::new();
         for url in urls {
             for row in stmt.query_map([url], hit_row)? {

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, super::platform::MIGRATION_7),
     (8, super::monitoring::MIGRATION_8),
     (9, super::monitoring::MIGRATION_9),
+    (10, super::usage::MIGRATION_10),
 ];
 
 const MIGRATION_1: &str = r#"

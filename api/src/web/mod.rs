@@ -58,6 +58,8 @@ pub struct AppState {
     pub monitor: std::sync::RwLock<crate::monitor::Monitor>,
     /// The page side of retroactive matching (`DATA/index/pages.snap`).
     pub pages: crate::monitor::pages::PageStore,
+    /// Analyst search over hits and their pages (`DATA/search`), kept current by the scheduler.
+    pub search: crate::search::SearchIndex,
 }
 
 /// Shared state as handlers receive it.
@@ -150,6 +152,9 @@ pub enum StartError {
     /// Registering the demo works' content.
     #[error("demo data: {0}")]
     Demo(#[from] crate::services::registration::RegistrationError),
+    /// The search index.
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
 }
 
 /// Opens the data directory, loads demo data if asked, and builds the state.
@@ -194,7 +199,9 @@ pub fn open_state(
     );
     let page_config = seal_engine::text::PageIndexConfig { retention: config.page_retention, ..Default::default() };
     let pages = crate::monitor::pages::PageStore::open(&config.data, page_config)?;
+    let search = crate::search::SearchIndex::open(&config.data.join("search"))?;
     Ok(AppState {
+        search,
         pages,
         content,
         monitor: std::sync::RwLock::new(monitor),

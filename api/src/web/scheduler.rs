@@ -2,7 +2,8 @@
 //! domain events (recolouring hits when licences or allowlists change, matching newly registered
 //! works against the pages already seen) and runs the monitoring jobs
 //! that are due, one at a time, resuming any run a restart interrupted; once an hour it also runs
-//! automatic inclusion (the sealed pages of verified channels become works).
+//! automatic inclusion (the sealed pages of verified channels become works). Each pass also brings the
+//! search index up to the hits.
 //!
 //! A run gets its own SQLite connection (the pipeline commits in batches; the request handlers'
 //! connection waits on SQLite's lock for at most a batch) and reads the shared monitor under its read
@@ -87,7 +88,22 @@ pub fn spawn(state: State) {
         .unwrap_or_else(|e| tracing::error!(error = %e, "could not start the monitoring scheduler"));
 }
 
-/// One pass: events, then every due job (automatic inclusion runs beside it, hourly).
+/// Brings the search index up to the hits: each batch of changes is read under the store's lock and
+/// indexed after it is released.
+pub fn sync_search(state: &State) {
+    let fetch = |after: i64, limit: usize| {
+        let store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        store.hits_changed(after, limit)
+    };
+    match crate::services::search::sync(&state.search, fetch, |_| {}) {
+        Ok(n) if n > 0 => tracing::info!(documents = n, "search index updated"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "updating the search index"),
+    }
+}
+
+/// One pass: events, the search index, then every due job (automatic inclusion runs beside it,
+/// hourly); the search index again after each job.
 pub fn tick(state: &State) {
     let due = {
         let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
@@ -106,6 +122,7 @@ pub fn tick(state: &State) {
             Err(e) => return tracing::warn!(error = %e, "listing due monitoring jobs"),
         }
     };
+    sync_search(state);
     if due.is_empty() {
         return;
     }
@@ -123,6 +140,7 @@ pub fn tick(state: &State) {
         if let Err(e) = state.pages.checkpoint() {
             tracing::warn!(error = %e, "writing the page index snapshot");
         }
+        sync_search(state);
         match run {
             Ok(outcome) => tracing::info!(
                 job = %job.id,
