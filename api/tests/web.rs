@@ -2041,4 +2041,296 @@ mod monitoring {
         assert!(doc["components"]["schemas"]["HitList"]["properties"]["next"].is_object());
         Ok(())
     }
+
+    /// Hits with page text, one page each, and the search index brought up to them.
+    fn store_pages_with_text(w: &World, pages: Vec<(NewHit, &str)>) -> Result<()> {
+        {
+            let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let pages: Vec<PageDone> = pages
+                .into_iter()
+                .map(|(h, text)| PageDone {
+                    url: h.page_url.clone(),
+                    title: h.title.clone(),
+                    seen: h.seen.unix_ms(),
+                    hits: vec![h],
+                    text: Some(text.into()),
+                    ..PageDone::default()
+                })
+                .collect();
+            s.store_pages(&pages)?;
+        }
+        seal_api::web::scheduler::sync_search(&w.state);
+        Ok(())
+    }
+
+    /// Each team role reaches its own areas, as the organisation, and nothing else; a member never sees
+    /// another organisation's records, and ids of those answer 404.
+    #[actix_web::test]
+    async fn team_roles_reach_only_their_areas() -> Result<()> {
+        let w = world()?;
+        store_pages_with_text(
+            &w,
+            vec![
+                (hit("rh-a-w0", "https://copy.example/a", "洪水 A", "text", Reason::Unlicensed)?, "长江洪水灾害的报道"),
+                (hit("rh-b-w0", "https://copy.example/b", "洪水 B", "text", Reason::Unlicensed)?, "另一篇洪水报道"),
+            ],
+        )?;
+        let ids = {
+            let s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let all = s.hits(&Default::default(), 10)?;
+            let id_of = |work: &str| all.iter().find(|h| h.work.as_str() == work).map(|h| h.id).unwrap_or_default();
+            (id_of("rh-a-w0"), id_of("rh-b-w0"))
+        };
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut analyst = sign_in(&w, "analyst-a@demo.test", "demo-password").await;
+        let mut finance = sign_in(&w, "finance-a@demo.test", "demo-password").await;
+        let mut other = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        let mut stranger = Browser::sign_up(&w, "stranger@example.test", "licensee").await;
+        let a_hit = format!("/api/v1/hits/{}", ids.0);
+        let b_hit = format!("/api/v1/hits/{}", ids.1);
+        // (path, holder-a, analyst-a, finance-a, holder-b, a licensee outside any organisation)
+        let table: Vec<(&str, [u16; 5])> = vec![
+            ("/api/v1/hits", [200, 200, 403, 200, 403]),
+            (&a_hit, [200, 200, 404, 404, 404]),
+            (&b_hit, [404, 404, 404, 200, 404]),
+            ("/api/v1/search?q=%E6%B4%AA%E6%B0%B4", [200, 200, 403, 200, 403]),
+            ("/api/v1/reports/usage?from=2026-11-01&to=2026-11-30", [200, 200, 403, 200, 403]),
+            ("/api/v1/reports/summary", [200, 200, 403, 200, 403]),
+            ("/api/v1/allowlist", [200, 200, 403, 200, 403]),
+            ("/api/v1/ledger/statement", [200, 403, 200, 200, 403]),
+            ("/api/v1/works", [200, 403, 403, 200, 403]),
+            ("/api/v1/channels", [200, 403, 403, 200, 403]),
+            ("/api/v1/members", [200, 403, 403, 200, 403]),
+            ("/dashboard/search?q=%E6%B4%AA%E6%B0%B4", [200, 200, 403, 200, 403]),
+            ("/dashboard/reports", [200, 200, 403, 200, 403]),
+            ("/dashboard/works/rh-a-w0/usage", [200, 200, 404, 404, 404]),
+            ("/dashboard/search/thumb/rh-b-w0", [404, 404, 404, 404, 404]),
+            ("/dashboard/earnings", [200, 403, 200, 200, 403]),
+            ("/dashboard/team", [200, 403, 403, 200, 403]),
+            ("/dashboard/hits", [200, 200, 403, 200, 403]),
+        ];
+        for (path, expected) in &table {
+            for (n, b) in [&mut holder, &mut analyst, &mut finance, &mut other, &mut stranger].into_iter().enumerate() {
+                let r = b.get(&w, path).await;
+                assert_eq!(r.status.as_u16(), expected[n], "actor {n} GET {path}: {}", r.text());
+            }
+        }
+        // Acting as the organisation means seeing its records only.
+        let r = analyst.get(&w, "/api/v1/search?q=%E6%B4%AA%E6%B0%B4").await.json();
+        assert_eq!(r["total"], 1, "{r}");
+        assert_eq!(r["results"][0]["work"], "rh-a-w0");
+        let hits = analyst.get(&w, "/api/v1/hits").await.json();
+        assert!(hits["hits"].as_array().is_some_and(|h| h.iter().all(|h| h["work"] == "rh-a-w0")), "{hits}");
+        // Writes outside the role are refused.
+        let r = analyst.post_json(&w, "/api/v1/allowlist", json!({"pattern": "evil.example"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        let r = finance.post_json(&w, "/api/v1/members", json!({"email": "x@example.test", "role": "owner"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        // Members start where their role works.
+        for (b, to) in [(&mut analyst, "/dashboard/reports"), (&mut finance, "/dashboard/earnings")] {
+            let r = b.get(&w, "/dashboard").await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert_eq!(r.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some(to));
+        }
+        // Administrators search every organisation.
+        let mut admin = admin(&w).await?;
+        let r = admin.get(&w, "/api/v1/search?q=%E6%B4%AA%E6%B0%B4").await.json();
+        assert_eq!(r["total"], 2, "{r}");
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn search_api_filters_counts_facets_and_refuses_bad_queries() -> Result<()> {
+        let w = world()?;
+        store_pages_with_text(
+            &w,
+            vec![
+                (
+                    hit("rh-a-w0", "https://copy.example/1", "转载一", "text", Reason::Unlicensed)?,
+                    "特大洪水灾害 flood report",
+                ),
+                (
+                    hit("rh-a-w1", "https://mirror.example/2", "转载二", "text", Reason::Allowlist)?,
+                    "洪水之后 rebuilding",
+                ),
+                (
+                    hit(
+                        "rh-a-w1",
+                        "https://mirror.example/3",
+                        "<script>alert(1)</script>",
+                        "text",
+                        Reason::Unlicensed,
+                    )?,
+                    "无关 unrelated",
+                ),
+            ],
+        )?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let r = a.get(&w, "/api/v1/search?q=%E6%B4%AA%E6%B0%B4").await.json();
+        assert_eq!(r["total"], 2, "{r}");
+        assert_eq!(r["facets"]["colour"]["black"], 1);
+        assert_eq!(r["facets"]["domain"]["mirror.example"], 1);
+        let first = &r["results"][0];
+        let snippet = first["snippet"].as_str().unwrap_or_default();
+        let [start, end] =
+            [first["marks"][0][0].as_u64().unwrap_or(0) as usize, first["marks"][0][1].as_u64().unwrap_or(0) as usize];
+        assert_eq!(snippet.get(start..end), Some("洪水"), "{first}");
+        let r = a.get(&w, "/api/v1/search?q=%E6%B4%AA%E6%B0%B4&colour=white").await.json();
+        assert_eq!((r["total"].as_u64(), r["results"][0]["url"].as_str()), (Some(1), Some("https://mirror.example/2")));
+        let r = a.get(&w, "/api/v1/search?q=%22flood%20report%22&domain=copy.example").await.json();
+        assert_eq!(r["total"], 1);
+        let r = a.get(&w, "/api/v1/search?from=2026-12-01").await.json();
+        assert_eq!(r["total"], 0, "hits were seen before the range");
+        for bad in [
+            "q=%22unclosed",
+            "q=nofield:x",
+            "colour=grey",
+            "from=yesterday",
+            "limit=1000",
+            "from=2026-11-10&to=2026-11-01",
+        ] {
+            let r = a.get(&w, &format!("/api/v1/search?{bad}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text());
+            assert!(r.json()["code"].is_string(), "{bad}");
+        }
+        assert_eq!(a.get(&w, "/api/v1/search?q=%22unclosed").await.json()["code"], "bad_query");
+        // The page shows the same, escapes crawled titles, and shows a bad query as an error, not a 500.
+        let page = a.get(&w, "/dashboard/search?q=").await.text();
+        assert!(page.contains("&#60;script&#62;alert(1)") && !page.contains("<script>alert(1)"), "{page}");
+        let r = a.get(&w, "/dashboard/search?q=%22unclosed").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(r.text().contains("检索式有误"));
+        let doc = a.get(&w, "/api/v1/openapi.json").await.json();
+        for path in ["/api/v1/search", "/api/v1/reports/usage", "/api/v1/reports/summary", "/api/v1/members"] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn usage_reports_export_csv_and_json_of_one_organisation() -> Result<()> {
+        let w = world()?;
+        let mut early =
+            hit("rh-a-w0", "https://copy.example/old", "=HYPERLINK(\"http://x\")", "text", Reason::Unlicensed)?;
+        early.seen = Timestamp::parse("2026-11-02T10:00:00Z")?;
+        store_pages_with_text(
+            &w,
+            vec![
+                (early, "旧"),
+                (hit("rh-a-w1", "https://copy.example/new", "新", "image", Reason::Licence)?, "新"),
+                (hit("rh-b-w0", "https://other.example/x", "别家", "text", Reason::Unlicensed)?, "别家"),
+            ],
+        )?;
+        let mut a = sign_in(&w, "analyst-a@demo.test", "demo-password").await;
+        let r = a.get(&w, "/api/v1/reports/usage?from=2026-11-01&to=2026-11-30&bucket=week").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json();
+        assert_eq!(v["report"]["share"]["white"], 1);
+        assert_eq!(v["report"]["share"]["black"], 1);
+        assert_eq!(v["report"]["top_domains"][0]["key"], "copy.example");
+        assert_eq!(
+            v["report"]["series"].as_array().map(Vec::len),
+            Some(6),
+            "weeks from Monday 10-26 to Monday 11-30: {}",
+            v["report"]["series"]
+        );
+        assert_eq!(v["report"]["kinds"].as_array().map(Vec::len), Some(2));
+        assert_eq!(v["uses"].as_array().map(Vec::len), Some(2), "only the organisation's uses");
+        let csv = a.get(&w, "/api/v1/reports/usage?from=2026-11-01&to=2026-11-30&format=csv").await;
+        assert!(csv
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/csv")));
+        let text = csv.text();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.starts_with("id,work,owner,page_url"));
+        assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "a formula is defused: {text}");
+        assert!(!text.contains("other.example"));
+        // Only the days asked for.
+        let v = a.get(&w, "/api/v1/reports/usage?from=2026-11-10&to=2026-11-30").await.json();
+        assert_eq!(v["uses"].as_array().map(Vec::len), Some(1));
+        for bad in [
+            "from=2026-11-30&to=2026-11-01",
+            "from=2020-01-01&to=2026-01-01&bucket=day",
+            "bucket=year",
+            "format=xml",
+            "from=nope",
+        ] {
+            let r = a.get(&w, &format!("/api/v1/reports/usage?{bad}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text());
+        }
+        // The dashboard draws the report; the summary is the API's too.
+        let page = a.get(&w, "/dashboard/reports?from=2026-11-01&to=2026-11-30&bucket=week").await.text();
+        assert!(page.contains("<svg") && page.contains("copy.example: 2"), "hover numbers on the bars");
+        let summary = a.get(&w, "/api/v1/reports/summary").await.json();
+        assert!(summary["week"]["share"].is_object(), "{summary}");
+        // The demo analyst subscribed: the scheduler queues the weekly summary once a week.
+        seal_api::web::scheduler::tick(&w.state);
+        seal_api::web::scheduler::tick(&w.state);
+        let mails = queued_mail_to(&w, "analyst-a@demo.test");
+        assert_eq!(mails.len(), 1, "one summary a week");
+        assert!(mails[0].body.contains("/dashboard/reports"), "{}", mails[0].body);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn invitations_make_members_once() -> Result<()> {
+        let w = world()?;
+        let mut owner = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let r = owner
+            .form(&w, "/dashboard/team/invite", &[("email", "new.analyst@example.test"), ("role", "analyst")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let mail = queued_mail_to(&w, "new.analyst@example.test").pop().context("the invitation mail")?;
+        let link = mail.body.split_whitespace().find(|w| w.contains("/invite/")).context("a link")?;
+        let path = &link[link.find("/invite/").context("path")?..];
+        let mut newcomer = Browser::default();
+        assert_eq!(newcomer.get(&w, path).await.status, StatusCode::OK);
+        let r = newcomer.form(&w, path, &[("name", "New Analyst"), ("password", "a long password")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(newcomer.get(&w, "/api/v1/hits").await.status, StatusCode::OK);
+        assert_eq!(newcomer.get(&w, "/api/v1/works").await.status, StatusCode::FORBIDDEN);
+        // A link works once.
+        assert_eq!(Browser::default().get(&w, path).await.status, StatusCode::NOT_FOUND);
+        let members = owner.get(&w, "/api/v1/members").await.json();
+        let id = members
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["email"] == "new.analyst@example.test"))
+            .and_then(|m| m["id"].as_str())
+            .context("the new member")?
+            .to_owned();
+        // Another organisation cannot remove them; their own can.
+        let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        let r = b
+            .send(
+                &w,
+                test::TestRequest::delete()
+                    .uri(&format!("/api/v1/members/{id}"))
+                    .insert_header(("x-csrf-token", b.csrf())),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = owner
+            .send(
+                &w,
+                test::TestRequest::delete()
+                    .uri(&format!("/api/v1/members/{id}"))
+                    .insert_header(("x-csrf-token", owner.csrf())),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT);
+        assert_eq!(newcomer.get(&w, "/api/v1/hits").await.status, StatusCode::FORBIDDEN);
+        // Invitations refuse what cannot join.
+        for (email, role) in [
+            ("holder-b@demo.test", "analyst"),
+            ("analyst-a@demo.test", "finance"),
+            ("not an email", "analyst"),
+            ("x@example.test", "boss"),
+        ] {
+            let r = owner.post_json(&w, "/api/v1/members", json!({"email": email, "role": role})).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{email} {role}: {}", r.text());
+        }
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@
 mod content;
 mod ids;
 mod mail;
+pub mod team;
 
 pub use content::{ContentKind, Sha256Hex};
 pub use ids::EngineId;

@@ -523,12 +523,21 @@ const CONTEXT: usize = 80;
 /// The first copied span of a text hit's evidence (`{"spans": [[page_start, page_end, work_start,
 /// work_end], …]}`, character offsets), if it has one.
 pub fn first_span(evidence: &str) -> Option<[usize; 4]> {
+    let spans = evidence_spans(evidence)?;
+    spans.into_iter().find_map(|s| match s {
+        [Some(a), Some(b), Some(c), Some(d)] if a < b => Some([a, b, c, d]),
+        _ => None,
+    })
+}
+
+/// The evidence spans, each side `None` where it is unknown (a retroactive hit knows only the work's
+/// side: the page itself is not kept).
+pub fn evidence_spans(evidence: &str) -> Option<Vec<[Option<usize>; 4]>> {
     #[derive(serde::Deserialize)]
     struct Evidence {
-        spans: Vec<[usize; 4]>,
+        spans: Vec<[Option<usize>; 4]>,
     }
-    let spans = serde_json::from_str::<Evidence>(evidence).ok()?.spans;
-    spans.into_iter().find(|s| s[0] < s[1])
+    serde_json::from_str::<Evidence>(evidence).ok().map(|e| e.spans)
 }
 
 /// The page text around the first copied span of a text hit's evidence, the span marked.

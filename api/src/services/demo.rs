@@ -125,6 +125,25 @@ pub fn monitoring(
     if let Some((n, url)) = licensed {
         items.push((url, page("已授权转载", article(n, false)), ago(5)));
     }
+    // Two months of reprints on a handful of sites, some coming back, so the usage reports, search
+    // facets and work timelines have a shape.
+    let sites = [
+        ("daily-digest.example", "每日文摘"),
+        ("news-hub.example", "新闻汇"),
+        ("copycat-news.example", "转载"),
+        ("forum.example.net", "论坛转帖"),
+        ("partner-portal.example", "合作伙伴转载"),
+        ("blog-farm.example", "博客"),
+    ];
+    for i in 0..36usize {
+        let (site, label) = sites[(i * 7 + i / 5) % sites.len()];
+        let n = i % bodies.len().max(1);
+        items.push((
+            format!("https://{site}/archive/{i}.html"),
+            page(&format!("{label} · {i}"), article(n, i % 3 == 0)),
+            ago(7 + ((i * 11) % 54) as i64),
+        ));
+    }
     let config = PipelineConfig { source: "crawl", job: None, workers: 1, ..PipelineConfig::default() };
     let report = run(
         Targets { monitor, pages: Some(pages) },

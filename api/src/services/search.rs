@@ -90,8 +90,9 @@ pub fn describe(store: &SqliteStore, content: &ContentStore, results: &Results) 
             let items = store.contents_of(w)?;
             if found.kind == "image" {
                 thumbnail = items.iter().any(|i| i.kind == ContentKind::Image);
-            } else if let Some([_, _, from, to]) = crate::search::first_span(&found.evidence) {
-                let span = (from, to.max(from));
+            } else if let Some(span) = crate::search::evidence_spans(&found.evidence)
+                .and_then(|spans| spans.into_iter().find_map(|s| Some((s[2]?, s[3]?)).filter(|(a, b)| a < b)))
+            {
                 passage = items.iter().filter(|i| i.kind != ContentKind::Image).find_map(|i| {
                     let bytes = content.get(&i.sha256).ok()?;
                     let kind = if i.kind == ContentKind::Html {

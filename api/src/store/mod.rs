@@ -9,7 +9,8 @@
 //!   [`Checkouts`] (checkouts, the sandbox's payments, webhook events), [`Reports`] (listings and
 //!   reports), [`Contents`] (work contents, engine ids, the domain-event outbox), [`Outbox`] (mail),
 //!   [`Monitoring`] (hits, allowlists, monitoring jobs and their frontiers, seen pages, event cursors),
-//!   [`Usage`] (the search index's feed of changed hits, page texts, usage reports).
+//!   [`Usage`] (the search index's feed of changed hits, page texts, usage reports), [`Teams`]
+//!   (organisation members, invitations, weekly-summary subscriptions).
 //!   `prelude` brings them all into scope.
 //! - Units of work (`unit.rs`, [`SqliteStore::atomically`]): a use case is one transaction.
 //!
@@ -24,6 +25,7 @@ pub mod monitoring;
 mod outbox;
 pub mod platform;
 mod sqlite;
+pub mod team;
 mod unit;
 pub mod usage;
 
@@ -31,11 +33,12 @@ pub use contents::Contents;
 pub use monitoring::Monitoring;
 pub use outbox::Outbox;
 pub use platform::{Accounts, Channels, Checkouts, Reports};
+pub use team::Teams;
 pub use usage::Usage;
 
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
-    pub use super::{Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Reports, Repository, Usage};
+    pub use super::{Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Reports, Repository, Teams, Usage};
 }
 
 pub use sqlite::{status_counts, SqliteStore};

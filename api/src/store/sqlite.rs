@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, super::monitoring::MIGRATION_8),
     (9, super::monitoring::MIGRATION_9),
     (10, super::usage::MIGRATION_10),
+    (11, super::team::MIGRATION_11),
 ];
 
 const MIGRATION_1: &str = r#"

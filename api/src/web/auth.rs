@@ -228,18 +228,35 @@ pub async fn current_user(state: &State, req: &HttpRequest) -> Result<Option<Use
 }
 
 /// The signed-in user with one of `roles`: 401 without a session, 403 with the wrong role.
+///
+/// A member of an organisation acts as the organisation's rights holder (the returned user has its id
+/// and the `Holder` role, with the member's own name and email) where `roles` admit a rights holder and
+/// the member's role covers the request's area ([`crate::domain::team::area_of`]).
 pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result<User, ApiError> {
     let user = current_user(state, req).await?.ok_or_else(ApiError::unauthenticated)?;
-    if roles.contains(&user.role) {
-        Ok(user)
-    } else {
-        Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}")))
+    match principal(state, req, user, roles).await? {
+        Some(u) => Ok(u),
+        None => Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}"))),
     }
 }
 
-/// For an endpoint that takes a record's id: the signed-in user with one of `roles`, else 401 without
-/// a session and 404 (as for an unknown id, never 403) with the wrong role, so nobody learns by the
-/// status which ids exist.
+/// Who `user` acts as for this request, if `roles` admit them (see [`require`]).
+async fn principal(state: &State, req: &HttpRequest, user: User, roles: &[Role]) -> Result<Option<User>, ApiError> {
+    if roles.contains(&Role::Holder) && !matches!(user.role, Role::Holder | Role::Admin) {
+        let id = user.id.clone();
+        if let Some(m) = db(state, move |s| Ok(s.membership(&id)?)).await? {
+            let read = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
+            if m.role.allows(crate::domain::team::area_of(read, req.path())) {
+                return Ok(Some(User { id: m.org, role: Role::Holder, password_hash: None, ..user }));
+            }
+        }
+    }
+    Ok(roles.contains(&user.role).then_some(user))
+}
+
+/// For an endpoint that takes a record's id: the signed-in user with one of `roles` (or a member acting
+/// for their organisation, as in [`require`]), else 401 without a session and 404 (as for an unknown
+/// id, never 403) with the wrong role, so nobody learns by the status which ids exist.
 pub async fn require_for_record(
     state: &State,
     req: &HttpRequest,
@@ -247,11 +264,7 @@ pub async fn require_for_record(
     what: &'static str,
 ) -> Result<User, ApiError> {
     let user = current_user(state, req).await?.ok_or_else(ApiError::unauthenticated)?;
-    if roles.contains(&user.role) {
-        Ok(user)
-    } else {
-        Err(ApiError::not_found(what))
-    }
+    principal(state, req, user, roles).await?.ok_or_else(|| ApiError::not_found(what))
 }
 
 /// For a submitted form: checks its CSRF token, then that a user with one of `roles` is signed in.
@@ -303,7 +316,7 @@ pub async fn create_account(
     Ok(user)
 }
 
-async fn start_session(state: &State, user: &User) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn start_session(state: &State, user: &User) -> Result<HttpResponse, ApiError> {
     let token = random_token(32);
     let hash = token_hash(&token);
     let days = state.config.session_days;
@@ -359,7 +372,7 @@ pub struct SignUpForm {
 
 /// Whether this client may start another argon2 hash now (sign-up, reset, password change): 10 a
 /// minute per address, so the forms cannot be used to burn the server's CPU.
-fn hash_allowed(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
+pub(crate) fn hash_allowed(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
     let ip = client_ip(req, &state.config.trusted_proxies);
     if state.limiter.allow(&format!("hash:{ip}"), state.now().unix_ms(), 10, 60_000) {
         Ok(())

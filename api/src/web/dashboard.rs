@@ -6,7 +6,8 @@ use super::auth::{csrf_page, csrf_token, current_user, form_user, require, CsrfF
 use super::error::ApiError;
 use super::seal::embed_code;
 use super::setup::owned_channel;
-use super::{db, render, svg, State};
+use super::{db, render, see_other, svg, State};
+use crate::domain::team::OrgRole;
 use crate::services::seal::{offer_rules, price_label};
 use crate::store::platform::{ChannelClaim, DayPoint, Earnings, Role, User};
 use crate::store::prelude::*;
@@ -65,6 +66,54 @@ fn licence_rows(ls: &[Licence], show_licensee: bool) -> Vec<LicenceRow> {
             created: l.created_at.to_string()[..10].to_owned(),
         })
         .collect()
+}
+
+fn earnings_rows(earnings: &[Earnings]) -> Vec<(String, String, String, String, i64)> {
+    earnings
+        .iter()
+        .map(|e| {
+            (
+                e.currency.clone(),
+                money(e.held_minor, &e.currency),
+                money(e.settled_minor, &e.currency),
+                money(e.paid_out_minor, &e.currency),
+                e.licences,
+            )
+        })
+        .collect()
+}
+
+#[derive(askama::Template)]
+#[template(path = "earnings.html")]
+struct EarningsPage {
+    user: User,
+    csrf: String,
+    earnings: Vec<(String, String, String, String, i64)>,
+    invoices: Vec<(String, String, String)>,
+    licence_chart: String,
+    revenue_chart: String,
+    pdf: bool,
+}
+
+/// The organisation's money: earnings by stage, charts and invoices (owners and finance members).
+async fn earnings_page(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let (csrf, _) = csrf_token(&req, state.config.secure_cookies);
+    let (id, now) = (user.id.clone(), state.now());
+    let (earnings, invoices, points) =
+        db(&state, move |s| Ok((s.earnings(&id)?, s.invoices_of(&id, 50)?, s.licences_per_day(Some(&id), now, 30)?)))
+            .await
+            .map_err(ApiError::page)?;
+    let (licence_chart, revenue_chart) = charts(&points);
+    render(&EarningsPage {
+        user,
+        csrf,
+        earnings: earnings_rows(&earnings),
+        invoices: invoice_rows(&invoices),
+        licence_chart,
+        revenue_chart,
+        pdf: state.font.is_some(),
+    })
 }
 
 #[derive(askama::Template)]
@@ -128,10 +177,22 @@ fn charts(points: &[DayPoint]) -> (String, String) {
 }
 
 async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let user = match current_user(&state, &req).await? {
+    let mut user = match current_user(&state, &req).await? {
         Some(u) => u,
         None => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish()),
     };
+    // A member of an organisation starts where their role works: owners on the organisation's
+    // dashboard, analysts on its reports, finance on its earnings.
+    if matches!(user.role, Role::Licensee | Role::Developer) {
+        let id = user.id.clone();
+        if let Some(m) = db(&state, move |s| Ok(s.membership(&id)?)).await? {
+            match m.role {
+                OrgRole::Owner => user = User { id: m.org, role: Role::Holder, password_hash: None, ..user },
+                OrgRole::Analyst => return Ok(see_other("/dashboard/reports")),
+                OrgRole::Finance => return Ok(see_other("/dashboard/earnings")),
+            }
+        }
+    }
     let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
     let now = state.now();
     let mut resp = match user.role {
@@ -168,18 +229,7 @@ async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
                     })
                     .collect(),
                 licences: licence_rows(&licences, true),
-                earnings: earnings
-                    .iter()
-                    .map(|e: &Earnings| {
-                        (
-                            e.currency.clone(),
-                            money(e.held_minor, &e.currency),
-                            money(e.settled_minor, &e.currency),
-                            money(e.paid_out_minor, &e.currency),
-                            e.licences,
-                        )
-                    })
-                    .collect(),
+                earnings: earnings_rows(&earnings),
                 invoices: invoice_rows(&invoices),
                 licence_chart,
                 revenue_chart,
@@ -463,6 +513,7 @@ async fn approve_claim(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/dashboard", web::get().to(dashboard))
+        .route("/dashboard/earnings", web::get().to(earnings_page))
         .route("/dashboard/channels/{id}", web::get().to(channel_page))
         .route("/dashboard/licences/{id}/letter.jws", web::get().to(licence_letter))
         .route("/dashboard/licences/{id}/object", web::post().to(object))

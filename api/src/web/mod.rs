@@ -5,6 +5,7 @@
 //! without waiting for readers). The seal's hot path ([`seal`]) does not touch the database at all: it
 //! serves pre-rendered JSON from memory, refreshed whenever a work, an offer or a licence changes.
 
+pub mod analysis;
 pub mod auth;
 pub mod checkout;
 pub mod dashboard;
@@ -13,11 +14,13 @@ pub mod mail;
 pub mod metrics;
 pub mod monitoring;
 pub mod rest;
+pub mod rest_analysis;
 pub mod sandbox;
 pub mod scheduler;
 pub mod seal;
 pub mod setup;
 pub mod svg;
+pub mod team;
 
 use crate::config::ServeConfig;
 use crate::pdf::PdfFont;
@@ -251,6 +254,34 @@ pub fn demo_platform(
             })?;
         }
     }
+    // rh-a is a newsroom with a team: an analyst (hits, search, reports, weekly summary) and finance.
+    let org =
+        seal_licensing::ids::PartyId::new("rh-a").map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
+    for (id, email, name, role) in [
+        ("rh-a-analyst", "analyst-a@demo.test", "分析员 Analyst A", crate::domain::team::OrgRole::Analyst),
+        ("rh-a-finance", "finance-a@demo.test", "财务 Finance A", crate::domain::team::OrgRole::Finance),
+    ] {
+        let id =
+            seal_licensing::ids::PartyId::new(id).map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
+        if store.user(&id)?.is_none() {
+            store.create_user(&crate::store::platform::User {
+                id: id.clone(),
+                email: email.into(),
+                name: name.into(),
+                role: crate::store::platform::Role::Licensee,
+                password_hash: Some(passwords.clone()),
+                created_at: now,
+            })?;
+            let member = crate::store::team::Member {
+                org: org.clone(),
+                user: id,
+                role,
+                weekly_summary: role == crate::domain::team::OrgRole::Analyst,
+                last_summary_at: None,
+            };
+            store.put_member(&member, now)?;
+        }
+    }
     // The demo channels count as proven, so the dashboards show the finished setup.
     for h in ["rh-a", "rh-b", "rh-c"] {
         let channel = seal_licensing::ids::ChannelId::new(format!("{h}-site"))
@@ -279,6 +310,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(setup::configure)
         .configure(dashboard::configure)
         .configure(monitoring::configure)
+        .configure(analysis::configure)
+        .configure(rest_analysis::configure)
+        .configure(team::configure)
         .configure(rest::configure_fallback)
         .route("/metrics", web::get().to(metrics::render))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))

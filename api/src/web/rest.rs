@@ -1017,7 +1017,7 @@ async fn delete_allow(state: State, req: HttpRequest, path: web::Path<String>) -
     info(
         title = "Copyright Seal API",
         version = "1",
-        description = "Channels, works, offers, licences, checkout, statements and monitoring (hits, jobs, allowlist)."
+        description = "Channels, works, offers, licences, checkout, statements, monitoring (hits, jobs, allowlist), search, usage reports and team members."
     ),
     paths(
         me,
@@ -1104,6 +1104,7 @@ pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
     DOC.get_or_init(|| {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let mut doc = ApiDoc::openapi();
+        doc.merge(super::rest_analysis::AnalysisDoc::openapi());
         for item in doc.paths.paths.values_mut() {
             for op in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten()

@@ -3,7 +3,7 @@
 //! works against the pages already seen) and runs the monitoring jobs
 //! that are due, one at a time, resuming any run a restart interrupted; once an hour it also runs
 //! automatic inclusion (the sealed pages of verified channels become works). Each pass also brings the
-//! search index up to the hits.
+//! search index up to the hits, and queues the weekly usage summaries that are due.
 //!
 //! A run gets its own SQLite connection (the pipeline commits in batches; the request handlers'
 //! connection waits on SQLite's lock for at most a batch) and reads the shared monitor under its read
@@ -116,6 +116,11 @@ pub fn tick(state: &State) {
             Ok(n) if n > 0 => tracing::info!(hits = n, "new works found on pages already seen"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retroactive matching"),
+        }
+        match crate::services::reports::send_weekly_summaries(&mut store, &state.config.public_url, state.now()) {
+            Ok(n) if n > 0 => tracing::info!(mails = n, "weekly summaries queued"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "weekly summaries"),
         }
         match store.due_jobs(state.now()) {
             Ok(d) => d,

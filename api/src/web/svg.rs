@@ -50,7 +50,7 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> 
         let _ = write!(
             s,
             "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
-<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#666\">{v:.0}{unit}</text>",
+<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{v:.0}{unit}</text>",
             x2 = w - 8.0,
             lx = left - 4.0,
             ty = y + 3.0,
@@ -71,7 +71,7 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> 
         if i % (values.len() / 8).max(1) == 0 {
             let _ = write!(
                 s,
-                "<text x=\"{cx:.1}\" y=\"{ly}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#666\">{l}</text>",
+                "<text x=\"{cx:.1}\" y=\"{ly}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">{l}</text>",
                 cx = x + slot * 0.35,
                 ly = h - 10.0,
                 l = html_escape(label)
@@ -81,6 +81,172 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> 
     s.push_str("</svg>");
     s
 }
+
+/// Colours of licensed (white-list) and unlicensed (black-list) uses: green and a dark red, told apart
+/// by lightness too, for readers who do not see the hue.
+const WHITE: &str = "#2e8b57";
+const BLACK: &str = "#7a1f2b";
+
+/// Bars over time, each split into licensed (below) and unlicensed (above) uses, with a legend; every
+/// segment names its bucket and count on hover.
+pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]) -> String {
+    let (w, h, left, bottom, top) = (720.0_f64, 260.0_f64, 52.0_f64, 30.0_f64, 44.0_f64);
+    let totals: Vec<i64> = white.iter().zip(black).map(|(a, b)| a + b).collect();
+    let max = nice_axis_max(totals.iter().copied().max().unwrap_or(0));
+    let n = totals.len().max(1) as f64;
+    let slot = (w - left - 8.0) / n;
+    let plot = h - bottom - top;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" class=\"chart\" role=\"img\" aria-label=\"{t}\">\
+<title>{t}</title><text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>{legend}",
+        t = html_escape(title),
+        legend = legend(left, 34.0)
+    );
+    for i in 0..=4 {
+        let v = max * f64::from(i) / 4.0;
+        let y = h - bottom - plot * f64::from(i) / 4.0;
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{v:.0}</text>",
+            x2 = w - 8.0,
+            lx = left - 4.0,
+            ty = y + 4.0,
+        );
+    }
+    for (i, label) in labels.iter().enumerate() {
+        let (wv, bv) = (white.get(i).copied().unwrap_or(0), black.get(i).copied().unwrap_or(0));
+        let x = left + slot * i as f64 + slot * 0.15;
+        let wh = plot * wv as f64 / max;
+        let bh = plot * bv as f64 / max;
+        let l = html_escape(label);
+        let _ = write!(
+            s,
+            "<g><title>{l}: {total} · 授权 licensed {wv} · 未授权 unlicensed {bv}</title>\
+<rect x=\"{x:.1}\" y=\"{wy:.1}\" width=\"{bw:.1}\" height=\"{wh:.1}\" fill=\"{WHITE}\"/>\
+<rect x=\"{x:.1}\" y=\"{by:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" fill=\"{BLACK}\"/></g>",
+            total = wv + bv,
+            wy = h - bottom - wh,
+            by = h - bottom - wh - bh,
+            bw = (slot * 0.7).max(1.0),
+        );
+        if i % (labels.len() / 8).max(1) == 0 {
+            let _ = write!(
+                s,
+                "<text x=\"{cx:.1}\" y=\"{ly}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">{l}</text>",
+                cx = x + slot * 0.35,
+                ly = h - 10.0,
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn legend(x: f64, y: f64) -> String {
+    format!(
+        "<rect x=\"{x}\" y=\"{ry}\" width=\"11\" height=\"11\" fill=\"{WHITE}\"/>\
+<text x=\"{tx}\" y=\"{y}\" font-size=\"12\">授权 licensed (white)</text>\
+<rect x=\"{x2}\" y=\"{ry}\" width=\"11\" height=\"11\" fill=\"{BLACK}\"/>\
+<text x=\"{tx2}\" y=\"{y}\" font-size=\"12\">未授权 unlicensed (black)</text>",
+        ry = y - 10.0,
+        tx = x + 16.0,
+        x2 = x + 170.0,
+        tx2 = x + 186.0
+    )
+}
+
+/// Horizontal bars, one per row (label, licensed, unlicensed), longest first as given; the count is
+/// written at the end of each bar and both parts are named on hover.
+pub fn hbars(title: &str, rows: &[(String, i64, i64)]) -> String {
+    let (w, label_w, row_h, top) = (720.0_f64, 230.0_f64, 24.0_f64, 48.0_f64);
+    let h = top + row_h * rows.len().max(1) as f64 + 8.0;
+    let max = rows.iter().map(|r| r.1 + r.2).max().unwrap_or(0).max(1) as f64;
+    let span = w - label_w - 60.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" class=\"chart\" role=\"img\" aria-label=\"{t}\">\
+<title>{t}</title><text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>{legend}",
+        t = html_escape(title),
+        legend = legend(0.0, 36.0)
+    );
+    if rows.is_empty() {
+        let _ =
+            write!(s, "<text x=\"0\" y=\"{y}\" font-size=\"12\" fill=\"#555\">没有数据 No data</text>", y = top + 16.0);
+    }
+    for (i, (label, wv, bv)) in rows.iter().enumerate() {
+        let y = top + row_h * i as f64;
+        let ww = span * *wv as f64 / max;
+        let bw = span * *bv as f64 / max;
+        // Long labels are cut so they stay left of the bars.
+        let shown: String =
+            if label.chars().count() > 32 { label.chars().take(31).chain(['…']).collect() } else { label.clone() };
+        let _ = write!(
+            s,
+            "<g><title>{l}: {total} · 授权 licensed {wv} · 未授权 unlicensed {bv}</title>\
+<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"12\" text-anchor=\"end\">{shown}</text>\
+<rect x=\"{label_w}\" y=\"{ry:.1}\" width=\"{ww:.1}\" height=\"16\" fill=\"{WHITE}\"/>\
+<rect x=\"{bx:.1}\" y=\"{ry:.1}\" width=\"{bw:.1}\" height=\"16\" fill=\"{BLACK}\"/>\
+<text x=\"{nx:.1}\" y=\"{ty:.1}\" font-size=\"12\" fill=\"#333\">{total}</text></g>",
+            l = html_escape(label),
+            shown = html_escape(&shown),
+            total = wv + bv,
+            lx = label_w - 6.0,
+            ty = y + 13.0,
+            ry = y + 1.0,
+            bx = label_w + ww,
+            nx = label_w + ww + bw + 6.0,
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// One bar split into shares of 100%, with the percentages written on it.
+pub fn share_bar(title: &str, parts: &[(&str, i64, &str)]) -> String {
+    let (w, h, top) = (720.0_f64, 64.0_f64, 24.0_f64);
+    let total: i64 = parts.iter().map(|p| p.1).sum();
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" class=\"chart\" role=\"img\" aria-label=\"{t}\">\
+<title>{t}</title><text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>",
+        t = html_escape(title)
+    );
+    let mut x = 0.0;
+    for (label, n, colour) in parts {
+        let part = if total > 0 { *n as f64 / total as f64 } else { 0.0 };
+        let pw = w * part;
+        let l = html_escape(label);
+        let _ = write!(
+            s,
+            "<g><title>{l}: {n} ({pct:.1}%)</title><rect x=\"{x:.1}\" y=\"{top}\" width=\"{pw:.1}\" height=\"28\" fill=\"{c}\"/>",
+            pct = part * 100.0,
+            c = html_escape(colour)
+        );
+        if pw > 120.0 {
+            let _ = write!(
+                s,
+                "<text x=\"{tx:.1}\" y=\"{ty}\" font-size=\"12\" fill=\"#fff\">{l} {pct:.0}% ({n})</text>",
+                tx = x + 8.0,
+                ty = top + 19.0,
+                pct = part * 100.0
+            );
+        }
+        s.push_str("</g>");
+        x += pw;
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The colour of licensed uses, for share bars.
+pub const LICENSED: &str = WHITE;
+/// The colour of unlicensed uses.
+pub const UNLICENSED: &str = BLACK;
 
 #[cfg(test)]
 mod tests {
@@ -103,6 +269,18 @@ mod tests {
         assert_eq!(nice_axis_max(21), 40.0);
         assert_eq!(nice_axis_max(880), 2000.0);
         assert_eq!(nice_axis_max(0), 4.0);
+    }
+
+    #[test]
+    fn report_charts_label_axes_at_11px_and_name_values_on_hover() {
+        let svg = stacked_bars("t", &["11-01".into(), "11-02".into()], &[3, 0], &[1, 4]);
+        assert_eq!(svg.matches("<g><title>").count(), 2);
+        assert!(svg.contains("11-02: 4 · 授权 licensed 0 · 未授权 unlicensed 4"), "{svg}");
+        assert!(!svg.contains("font-size=\"10\""), "axis labels are at least 11 px");
+        let bars = hbars("d", &[("<b>.example".into(), 2, 1)]);
+        assert!(bars.contains("&lt;b&gt;.example: 3"), "{bars}");
+        let share = share_bar("s", &[("white", 1, LICENSED), ("black", 3, UNLICENSED)]);
+        assert!(share.contains("black: 3 (75.0%)"), "{share}");
     }
 
     #[test]
