@@ -2108,6 +2108,11 @@ mod monitoring {
             ("/dashboard/earnings", [200, 403, 200, 200, 403]),
             ("/dashboard/team", [200, 403, 403, 200, 403]),
             ("/dashboard/hits", [200, 200, 403, 200, 403]),
+            ("/dashboard/allowlist", [200, 200, 403, 200, 403]),
+            ("/dashboard/jobs", [200, 403, 403, 200, 403]),
+            ("/api/v1/jobs", [200, 403, 403, 200, 403]),
+            ("/api/v1/offers", [200, 403, 403, 200, 403]),
+            ("/dashboard/channels/rh-a-site", [200, 403, 403, 404, 403]),
         ];
         for (path, expected) in &table {
             for (n, b) in [&mut holder, &mut analyst, &mut finance, &mut other, &mut stranger].into_iter().enumerate() {

@@ -193,6 +193,7 @@ async fn invite(state: State, req: HttpRequest, body: web::Json<NewInvite>) -> R
     let org = require(&state, &req, &[Role::Holder]).await?;
     let me = super::auth::current_user(&state, &req).await?.ok_or_else(ApiError::unauthenticated)?;
     let role = OrgRole::parse(&body.role).ok_or_else(|| ApiError::invalid("role must be owner, analyst or finance"))?;
+    super::team::invites_allowed(&state, &org.id)?;
     let (email, url, now) = (body.email.clone(), state.config.public_url.clone(), state.now());
     let i =
         db(&state, move |s| Ok(crate::services::team::invite(s, &org.id, &me.id, &email, role, &url, now)?)).await?;

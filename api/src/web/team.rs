@@ -144,10 +144,21 @@ struct InviteForm {
     role: String,
 }
 
+/// Whether `org` may send another invitation now: 20 an hour, so the form cannot be used to mail
+/// strangers in bulk from the platform's address.
+pub(crate) fn invites_allowed(state: &State, org: &PartyId) -> Result<(), ApiError> {
+    if state.limiter.allow(&format!("invite:{org}"), state.now().unix_ms(), 20, 3_600_000) {
+        Ok(())
+    } else {
+        Err(super::auth::throttled())
+    }
+}
+
 async fn invite_member(state: State, req: HttpRequest, form: web::Form<InviteForm>) -> Result<HttpResponse, ApiError> {
     let org = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let me = current_user(&state, &req).await?.ok_or_else(ApiError::unauthenticated)?;
     let f = form.into_inner();
+    invites_allowed(&state, &org.id).map_err(ApiError::page)?;
     let result = match OrgRole::parse(&f.role) {
         None => Err(ApiError::invalid("choose a role")),
         Some(role) => {
