@@ -31,6 +31,34 @@ fn nice_axis_max(max: i64) -> f64 {
     step * 4.0
 }
 
+/// Where a chart's plot area sits in its view box.
+#[derive(Clone, Copy)]
+struct Frame {
+    w: f64,
+    h: f64,
+    left: f64,
+    bottom: f64,
+    plot: f64,
+}
+
+/// Five grid lines from 0 to `max`, each labelled at 11 px.
+fn y_axis(s: &mut String, f: Frame, max: f64, unit: &str) {
+    for i in 0..=4 {
+        let v = max * f64::from(i) / 4.0;
+        let y = f.h - f.bottom - f.plot * f64::from(i) / 4.0;
+        let _ = write!(
+            s,
+            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{v:.0}{unit}</text>",
+            left = f.left,
+            x2 = f.w - 8.0,
+            lx = f.left - 4.0,
+            ty = y + 4.0,
+            unit = html_escape(unit)
+        );
+    }
+}
+
 /// A bar chart of `values` labelled by `labels`, with a y axis in `unit`.
 pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> String {
     let (w, h, left, bottom, top) = (640.0_f64, 220.0_f64, 48.0_f64, 28.0_f64, 28.0_f64);
@@ -44,19 +72,7 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> 
 <title>{t}</title><text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>",
         t = html_escape(title)
     );
-    for i in 0..=4 {
-        let v = max * f64::from(i) / 4.0;
-        let y = h - bottom - (h - bottom - top) * f64::from(i) / 4.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
-<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{v:.0}{unit}</text>",
-            x2 = w - 8.0,
-            lx = left - 4.0,
-            ty = y + 3.0,
-            unit = html_escape(unit)
-        );
-    }
+    y_axis(&mut s, Frame { w, h, left, bottom, plot: h - bottom - top }, max, unit);
     for (i, (&v, label)) in values.iter().zip(labels).enumerate() {
         let bh = (h - bottom - top) * v as f64 / max;
         let x = left + slot * i as f64 + slot * 0.15;
@@ -104,18 +120,7 @@ pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]
         t = html_escape(title),
         legend = legend(left, 34.0)
     );
-    for i in 0..=4 {
-        let v = max * f64::from(i) / 4.0;
-        let y = h - bottom - plot * f64::from(i) / 4.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
-<text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">{v:.0}</text>",
-            x2 = w - 8.0,
-            lx = left - 4.0,
-            ty = y + 4.0,
-        );
-    }
+    y_axis(&mut s, Frame { w, h, left, bottom, plot }, max, "");
     for (i, label) in labels.iter().enumerate() {
         let (wv, bv) = (white.get(i).copied().unwrap_or(0), black.get(i).copied().unwrap_or(0));
         let x = left + slot * i as f64 + slot * 0.15;
