@@ -14,6 +14,7 @@
 //! Only one process may write an index (tantivy's lock file). The server holds the writer; a command
 //! line run beside it opens the index read-only and searches what the server has committed.
 
+pub mod facets;
 pub mod tokenizer;
 
 use crate::store::usage::IndexedHit;
@@ -21,17 +22,16 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
-    Facet, FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED,
-    STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 /// The schema's version, kept in each commit's payload: another version means rebuild.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 3;
 /// Writer memory: tantivy needs at least 15 MB per thread; more makes fewer, larger segments.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// Results per page at most, and how deep paging may go: a bounded query.
@@ -77,7 +77,7 @@ struct Fields {
     first_seen: Field,
     last_seen: Field,
     evidence: Field,
-    facet: Field,
+    month: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -89,20 +89,21 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         hit: b.add_i64_field("hit", INDEXED | STORED | FAST),
         url: b.add_text_field("url", text.clone()),
-        domain: b.add_text_field("domain", STRING | STORED),
+        domain: b.add_text_field("domain", STRING | STORED | FAST),
         title: b.add_text_field("title", text.clone()),
         text: b.add_text_field("text", text),
-        work: b.add_text_field("work", STRING | STORED),
+        work: b.add_text_field("work", STRING | STORED | FAST),
         holder: b.add_text_field("holder", STRING | STORED),
         file: b.add_text_field("file", STORED),
         kind: b.add_text_field("kind", STRING | STORED),
         copy: b.add_text_field("copy", STRING | STORED),
         score: b.add_f64_field("score", STORED),
-        colour: b.add_text_field("colour", STRING | STORED),
+        colour: b.add_text_field("colour", STRING | STORED | FAST),
         first_seen: b.add_i64_field("first_seen", INDEXED | STORED | FAST),
         last_seen: b.add_i64_field("last_seen", INDEXED | STORED | FAST),
         evidence: b.add_text_field("evidence", STORED),
-        facet: b.add_facet_field("facet", FacetOptions::default()),
+        // The month first seen as YYYYMM, for its facet.
+        month: b.add_u64_field("month", FAST),
     };
     (b.build(), fields)
 }
@@ -231,7 +232,13 @@ impl SearchIndex {
             None => {
                 std::fs::remove_dir_all(dir)?;
                 std::fs::create_dir_all(dir)?;
-                Index::create_in_dir(dir, schema)?
+                // Stored page text is most of the index: zstd keeps it at about half of lz4's size, and
+                // only the 20 documents of a page of results are ever decompressed.
+                let settings = tantivy::IndexSettings {
+                    docstore_compression: tantivy::store::Compressor::Zstd(Default::default()),
+                    ..Default::default()
+                };
+                Index::builder().schema(schema).settings(settings).create_in_dir(dir)?
             }
         };
         Self::with_index(dir, index, fields, true)
@@ -256,7 +263,13 @@ impl SearchIndex {
         (version_ok && index.schema() == *schema).then_some(index)
     }
 
-    fn with_index(dir: &Path, index: Index, fields: Fields, write: bool) -> Result<SearchIndex, SearchError> {
+    fn with_index(dir: &Path, mut index: Index, fields: Fields, write: bool) -> Result<SearchIndex, SearchError> {
+        // Segments are searched in parallel: a query matching most of a large index is bounded by the
+        // postings it walks, and that splits across cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         index.tokenizers().register(tokenizer::NAME, tantivy::tokenizer::TextAnalyzer::from(tokenizer::CjkBigrams));
         let writer = if write {
             match index.writer_with_num_threads(1, WRITER_MEMORY) {
@@ -340,10 +353,8 @@ impl SearchIndex {
             doc.add_i64(f.first_seen, hit.first_seen.unix_ms());
             doc.add_i64(f.last_seen, hit.last_seen.unix_ms());
             doc.add_text(f.evidence, &hit.evidence);
-            doc.add_facet(f.facet, Facet::from_path(["domain", hit.domain.as_str()]));
-            doc.add_facet(f.facet, Facet::from_path(["work", hit.work.as_str()]));
-            doc.add_facet(f.facet, Facet::from_path(["colour", hit.colour.as_str()]));
-            doc.add_facet(f.facet, Facet::from_path(["month", month_of(hit.first_seen.unix_ms()).as_str()]));
+            let (y, m, _) = hit.first_seen.date();
+            doc.add_u64(f.month, u64::try_from(y * 100).unwrap_or(0) + u64::from(m));
             writer.add_document(doc)?;
         }
         Ok(())
@@ -419,30 +430,28 @@ impl SearchIndex {
             if clauses.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(clauses)) };
 
         let searcher = self.reader.searcher();
-        let mut facets = FacetCollector::for_field("facet");
-        for name in ["/domain", "/work", "/colour", "/month"] {
-            facets.add_facet(name);
-        }
         let limit = q.limit.clamp(1, MAX_LIMIT);
         let top = TopDocs::with_limit(limit).and_offset(q.offset);
         let by_date = q.sort == Sort::Date || text_query.is_none();
         let (addresses, total, counts): (Vec<DocAddress>, usize, _) = if by_date {
-            let (docs, total, counts) =
-                searcher.search(&query, &(top.order_by_fast_field::<i64>("last_seen", Order::Desc), Count, facets))?;
+            let collector = (top.order_by_fast_field::<i64>("last_seen", Order::Desc), Count, facets::FacetCounts);
+            let (docs, total, counts) = searcher.search(&query, &collector)?;
             (docs.into_iter().map(|(_, a)| a).collect(), total, counts)
         } else {
-            let (docs, total, counts) = searcher.search(&query, &(top.order_by_score(), Count, facets))?;
+            let (docs, total, counts) = searcher.search(&query, &(top.order_by_score(), Count, facets::FacetCounts))?;
             (docs.into_iter().map(|(_, a)| a).collect(), total, counts)
         };
         let mut out = Results { total, ..Results::default() };
-        for (name, key) in [("domain", "/domain"), ("work", "/work"), ("colour", "/colour"), ("month", "/month")] {
-            let mut values: Vec<(String, u64)> = counts
-                .top_k(key, FACET_TOP)
-                .into_iter()
-                .map(|(facet, n)| (facet.to_path().last().map(|s| s.to_string()).unwrap_or_default(), n))
-                .collect();
+        for name in ["domain", "work", "colour", "month"] {
+            let mut values: Vec<(String, u64)> = counts.get(name).cloned().unwrap_or_default().into_iter().collect();
             if name == "month" {
                 values.sort();
+                // The newest months, oldest first.
+                let skip = values.len().saturating_sub(FACET_TOP);
+                values.drain(..skip);
+            } else {
+                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                values.truncate(FACET_TOP);
             }
             out.facets.insert(name, values);
         }
@@ -554,21 +563,9 @@ pub fn evidence_snippet(page: &str, evidence: &str) -> Option<Snippet> {
     Some(Snippet { text: page[from..to].to_owned(), marks: vec![(mark_from - from, mark_to - from)] })
 }
 
-/// `YYYY-MM` of a Unix-millisecond time (UTC).
-pub fn month_of(ms: i64) -> String {
-    let (y, m, _) = seal_licensing::Timestamp::from_unix_ms(ms).date();
-    format!("{y:04}-{m:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn months_and_days() {
-        assert_eq!(month_of(0), "1970-01");
-        assert_eq!(month_of(1_796_083_200_000), "2026-12");
-    }
 
     #[test]
     fn overlapping_marks_merge() {

@@ -234,9 +234,17 @@ pub async fn current_user(state: &State, req: &HttpRequest) -> Result<Option<Use
 /// the member's role covers the request's area ([`crate::domain::team::area_of`]).
 pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result<User, ApiError> {
     let user = current_user(state, req).await?.ok_or_else(ApiError::unauthenticated)?;
+    let id = user.id.clone();
     match principal(state, req, user, roles).await? {
         Some(u) => Ok(u),
-        None => Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}"))),
+        None => match db(state, move |s| Ok(s.membership(&id)?)).await? {
+            // Say which role is missing, in the member's terms.
+            Some(m) => Err(ApiError::forbidden(format!(
+                "你在团队中的角色不包括此功能 Your team role ({}) does not cover this",
+                m.role.label()
+            ))),
+            None => Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}"))),
+        },
     }
 }
 
