@@ -2338,4 +2338,35 @@ mod monitoring {
         }
         Ok(())
     }
+
+    /// Security regression: a member acts as the organisation in its areas, but their own account stays
+    /// theirs. Before the fix an owner member's `/api/v1/me` was the organisation, a password change
+    /// checked the organisation's password, and a purchase would have been the organisation's.
+    #[actix_web::test]
+    async fn a_member_acts_for_the_organisation_but_keeps_their_own_account() -> Result<()> {
+        let w = world()?;
+        let mut owner = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let r =
+            owner.form(&w, "/dashboard/team/invite", &[("email", "co-owner@example.test"), ("role", "owner")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let mail = queued_mail_to(&w, "co-owner@example.test").pop().context("the invitation mail")?;
+        let link = mail.body.split_whitespace().find(|w| w.contains("/invite/")).context("a link")?;
+        let path = link[link.find("/invite/").context("path")?..].to_owned();
+        let mut co = Browser::default();
+        co.get(&w, &path).await;
+        let r = co.form(&w, &path, &[("name", "Co Owner"), ("password", "first password!")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        // As the organisation where an owner works…
+        assert_eq!(co.get(&w, "/api/v1/works").await.status, StatusCode::OK);
+        // …but themselves for their own account.
+        let me = co.get(&w, "/api/v1/me").await.json();
+        assert_eq!(me["email"], "co-owner@example.test", "{me}");
+        assert_ne!(me["id"], "rh-a");
+        let r =
+            co.form(&w, "/account/password", &[("current", "first password!"), ("password", "second password!")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        sign_in(&w, "co-owner@example.test", "second password!").await;
+        sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        Ok(())
+    }
 }

@@ -10,7 +10,8 @@
 //! | manage      | everything else (works, channels, offers, jobs, members, allowlist changes) | yes | no | no |
 //!
 //! The area of a request is decided here, from its method and path, in one table: a new endpoint is
-//! `manage` (owners only) unless it is listed, so forgetting it fails closed.
+//! `manage` (owners only) unless it is listed, so forgetting it fails closed. Personal paths (the
+//! account, its password, purchases) are never acted on as the organisation.
 
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,13 @@ pub enum Area {
     Manage,
 }
 
+/// Whether a path is about the signed-in person's own account (profile, password, sessions, purchases,
+/// invitations): there a member is always themselves, never the organisation.
+pub fn is_personal(path: &str) -> bool {
+    const PERSONAL: &[&str] = &["/account/", "/api/v1/me", "/api/v1/checkout", "/checkout", "/sign-out", "/invite/"];
+    PERSONAL.iter().any(|p| path.starts_with(p))
+}
+
 /// The area of a request (see the module documentation). `read` is true for GET and HEAD.
 pub fn area_of(read: bool, path: &str) -> Area {
     const MONITORING: &[&str] = &[
@@ -122,6 +130,10 @@ mod tests {
         assert_eq!(area_of(true, "/api/v1/hitsx"), Area::Manage, "a prefix is a whole segment");
         assert_eq!(area_of(true, "/dashboard/works"), Area::Manage);
         assert_eq!(area_of(true, "/dashboard/team"), Area::Manage);
+        assert!(
+            is_personal("/account/password") && is_personal("/api/v1/me") && is_personal("/api/v1/checkout-sessions")
+        );
+        assert!(!is_personal("/api/v1/works"));
         assert!(OrgRole::Analyst.allows(Area::Monitoring) && !OrgRole::Analyst.allows(Area::Finance));
         assert!(OrgRole::Finance.allows(Area::Finance) && !OrgRole::Finance.allows(Area::Manage));
         assert!(OrgRole::ALL.iter().all(|r| OrgRole::parse(r.as_str()) == Some(*r)));

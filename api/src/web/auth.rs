@@ -250,7 +250,8 @@ pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result
 
 /// Who `user` acts as for this request, if `roles` admit them (see [`require`]).
 async fn principal(state: &State, req: &HttpRequest, user: User, roles: &[Role]) -> Result<Option<User>, ApiError> {
-    if roles.contains(&Role::Holder) && !matches!(user.role, Role::Holder | Role::Admin) {
+    let personal = crate::domain::team::is_personal(req.path());
+    if roles.contains(&Role::Holder) && !matches!(user.role, Role::Holder | Role::Admin) && !personal {
         let id = user.id.clone();
         if let Some(m) = db(state, move |s| Ok(s.membership(&id)?)).await? {
             let read = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
