@@ -662,6 +662,7 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
             role: seal_api::store::platform::Role::Admin,
             password_hash: Some(seal_api::web::auth::hash_password("admin password").map_err(anyhow::Error::msg)?),
             created_at: Timestamp::parse(T0)?,
+            team_role: None,
         })?;
     }
     let mut h = Browser::sign_up(&w, "wx@example.test", "holder").await;
@@ -1605,6 +1606,7 @@ mod monitoring {
                 role: seal_api::store::platform::Role::Admin,
                 password_hash: Some(seal_api::web::auth::hash_password("admin password").map_err(anyhow::Error::msg)?),
                 created_at: Timestamp::parse(T0)?,
+                team_role: None,
             })?;
         }
         Ok(sign_in(w, "monitor-admin@example.test", "admin password").await)
@@ -2131,6 +2133,11 @@ mod monitoring {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
         let r = finance.post_json(&w, "/api/v1/members", json!({"email": "x@example.test", "role": "owner"})).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        // Pages offer a member only their role's areas.
+        let page = analyst.get(&w, "/dashboard/reports").await.text();
+        assert!(page.contains("href=\"/dashboard/search\"") && !page.contains("href=\"/dashboard/team\""));
+        let page = finance.get(&w, "/dashboard/earnings").await.text();
+        assert!(!page.contains("href=\"/dashboard/search\""));
         // Members start where their role works.
         for (b, to) in [(&mut analyst, "/dashboard/reports"), (&mut finance, "/dashboard/earnings")] {
             let r = b.get(&w, "/dashboard").await;

@@ -205,6 +205,9 @@ pub struct User {
     pub password_hash: Option<String>,
     /// Sign-up time.
     pub created_at: Timestamp,
+    /// Set when a member acts for an organisation (the user then carries the organisation's id and the
+    /// holder role): the member's role there, so pages offer only what it covers. Never stored.
+    pub team_role: Option<crate::domain::team::OrgRole>,
 }
 
 /// A channel's ownership claim: the token to publish, and when and how it was proven.
@@ -405,6 +408,7 @@ impl SqliteStore {
                 role: Role::parse(&role).ok_or_else(|| corrupt("users", format!("role {role}")))?,
                 password_hash,
                 created_at: Timestamp::from_unix_ms(created),
+                team_role: None,
             })
         })
         .transpose()

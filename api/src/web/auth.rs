@@ -256,7 +256,8 @@ async fn principal(state: &State, req: &HttpRequest, user: User, roles: &[Role])
         if let Some(m) = db(state, move |s| Ok(s.membership(&id)?)).await? {
             let read = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
             if m.role.allows(crate::domain::team::area_of(read, req.path())) {
-                return Ok(Some(User { id: m.org, role: Role::Holder, password_hash: None, ..user }));
+                let team_role = Some(m.role);
+                return Ok(Some(User { id: m.org, role: Role::Holder, password_hash: None, team_role, ..user }));
             }
         }
     }
@@ -312,7 +313,8 @@ pub async fn create_account(
         }
         None => None,
     };
-    let user = User { id: new_user_id(), email, name, role, password_hash: hash, created_at: state.now() };
+    let user =
+        User { id: new_user_id(), email, name, role, password_hash: hash, created_at: state.now(), team_role: None };
     let u = user.clone();
     db(state, move |s| {
         s.create_user(&u)?;

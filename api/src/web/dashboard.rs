@@ -187,7 +187,9 @@ async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         let id = user.id.clone();
         if let Some(m) = db(&state, move |s| Ok(s.membership(&id)?)).await? {
             match m.role {
-                OrgRole::Owner => user = User { id: m.org, role: Role::Holder, password_hash: None, ..user },
+                OrgRole::Owner => {
+                    user = User { id: m.org, role: Role::Holder, password_hash: None, team_role: Some(m.role), ..user }
+                }
                 OrgRole::Analyst => return Ok(see_other("/dashboard/reports")),
                 OrgRole::Finance => return Ok(see_other("/dashboard/earnings")),
             }
