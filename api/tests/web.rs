@@ -2312,6 +2312,25 @@ mod monitoring {
             .and_then(|m| m["id"].as_str())
             .context("the new member")?
             .to_owned();
+        // Their owner can change their role; another organisation cannot.
+        let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        let r = b.form(&w, &format!("/dashboard/team/{id}/role"), &[("role", "owner")]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = owner.form(&w, &format!("/dashboard/team/{id}/role"), &[("role", "finance")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(newcomer.get(&w, "/api/v1/hits").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(newcomer.get(&w, "/api/v1/ledger/statement").await.status, StatusCode::OK);
+        // An invitation can be withdrawn before it is taken up, by its organisation only.
+        owner.form(&w, "/dashboard/team/invite", &[("email", "late@example.test"), ("role", "analyst")]).await;
+        let late = queued_mail_to(&w, "late@example.test").pop().context("the second invitation")?;
+        let late_link = late.body.split_whitespace().find(|w| w.contains("/invite/")).context("a link")?;
+        let token = late_link.rsplit('/').next().context("a token")?;
+        let hash = seal_api::services::tokens::token_hash(token);
+        let revoke = format!("/dashboard/team/invites/{hash}/revoke");
+        assert_eq!(b.form(&w, &revoke, &[]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(owner.form(&w, &revoke, &[]).await.status, StatusCode::SEE_OTHER);
+        let late_path = &late_link[late_link.find("/invite/").context("path")?..];
+        assert_eq!(Browser::default().get(&w, late_path).await.status, StatusCode::NOT_FOUND);
         // Another organisation cannot remove them; their own can.
         let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
         let r = b

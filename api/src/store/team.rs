@@ -83,6 +83,8 @@ pub trait Teams {
     fn put_member(&mut self, member: &Member, now: Timestamp) -> Result<(), StoreError>;
     /// Removes a member of `org`; returns whether there was one.
     fn remove_member(&mut self, org: &PartyId, user: &PartyId) -> Result<bool, StoreError>;
+    /// Withdraws an invitation of `org` not yet taken up; returns whether there was one.
+    fn revoke_invite(&mut self, org: &PartyId, token_hash: &str) -> Result<bool, StoreError>;
     /// Stores an invitation.
     fn put_invite(&mut self, invite: &Invite) -> Result<(), StoreError>;
     /// An invitation by its token's hash.
@@ -206,6 +208,16 @@ impl Teams for SqliteStore {
         ])?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn revoke_invite(&mut self, org: &PartyId, token_hash: &str) -> Result<bool, StoreError> {
+        let tx = super::unit::begin(&self.conn)?;
+        let n = tx.execute(
+            "DELETE FROM invites WHERE org = ?1 AND token_hash = ?2 AND accepted_at IS NULL",
+            params![org.as_str(), token_hash],
+        )?;
+        tx.commit()?;
+        Ok(n > 0)
     }
 
     fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError> {

@@ -162,7 +162,7 @@ async fn members(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErro
             id: m.id,
             name: m.name,
             email: m.email,
-            role: OrgRole::ALL.iter().find(|r| r.label() == m.role).map_or("owner", |r| r.as_str()).to_owned(),
+            role: m.role_code.to_owned(),
             weekly_summary: m.weekly,
         })
         .collect();

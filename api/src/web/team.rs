@@ -34,6 +34,8 @@ pub struct MemberView {
     pub email: String,
     /// Role label.
     pub role: &'static str,
+    /// Role name (`owner`, `analyst`, `finance`).
+    pub role_code: &'static str,
     /// Whether they get the weekly summary.
     pub weekly: bool,
     /// Whether the row is the organisation's own account (not removable).
@@ -51,6 +53,7 @@ pub fn members_view(s: &crate::store::SqliteStore, org: &PartyId) -> Result<Vec<
             name: own.name,
             email: own.email,
             role: OrgRole::Owner.label(),
+            role_code: OrgRole::Owner.as_str(),
             weekly,
             own: true,
         });
@@ -62,6 +65,7 @@ pub fn members_view(s: &crate::store::SqliteStore, org: &PartyId) -> Result<Vec<
                 name: u.name,
                 email: u.email,
                 role: m.role.label(),
+                role_code: m.role.as_str(),
                 weekly: m.weekly_summary,
                 own: false,
             });
@@ -76,7 +80,7 @@ struct TeamPage {
     user: User,
     csrf: String,
     members: Vec<MemberView>,
-    invites: Vec<(String, &'static str, String)>,
+    invites: Vec<(String, &'static str, String, String)>,
     roles: Vec<(&'static str, &'static str)>,
     notice: Option<String>,
     error: Option<String>,
@@ -103,7 +107,7 @@ async fn team_view(
         let invites = s
             .open_invites(&org, now)?
             .into_iter()
-            .map(|i: Invite| (i.email, i.role.label(), super::monitoring::when(i.expires_at)))
+            .map(|i: Invite| (i.email, i.role.label(), super::monitoring::when(i.expires_at), i.token_hash))
             .collect::<Vec<_>>();
         Ok((members_view(s, &org)?, invites))
     })
@@ -307,11 +311,56 @@ async fn accept(
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct RoleForm {
+    csrf: String,
+    role: String,
+}
+
+/// Changes a member's role (owners only; the organisation's own account keeps owner).
+async fn change_role(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, ApiError> {
+    let org = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
+    let role = OrgRole::parse(&form.role).ok_or_else(|| ApiError::invalid("choose a role").page())?;
+    let target = PartyId::new(path.into_inner()).map_err(|_| ApiError::not_found("member").page())?;
+    let now = state.now();
+    db(&state, move |s| {
+        let member = s.membership(&target)?.filter(|m| m.org == org.id && m.user != org.id);
+        let member = member.ok_or_else(|| ApiError::not_found("member"))?;
+        Ok(s.put_member(&crate::store::team::Member { role, ..member }, now)?)
+    })
+    .await
+    .map_err(ApiError::page)?;
+    Ok(see_other("/dashboard/team"))
+}
+
+/// Withdraws an invitation not yet taken up (owners only).
+async fn revoke(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<super::auth::CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let org = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
+    let hash = path.into_inner();
+    let revoked = db(&state, move |s| Ok(s.revoke_invite(&org.id, &hash)?)).await.map_err(ApiError::page)?;
+    if !revoked {
+        return Err(ApiError::not_found("invitation").page());
+    }
+    Ok(see_other("/dashboard/team"))
+}
+
 /// The routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/dashboard/team", web::get().to(team_page))
         .route("/dashboard/team/invite", web::post().to(invite_member))
         .route("/dashboard/team/{user}/remove", web::post().to(remove_member))
+        .route("/dashboard/team/{user}/role", web::post().to(change_role))
+        .route("/dashboard/team/invites/{hash}/revoke", web::post().to(revoke))
         .route("/invite/{token}", web::get().to(invite_page))
         .route("/invite/{token}", web::post().to(accept));
 }
