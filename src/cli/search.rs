@@ -62,7 +62,8 @@ fn store(data: &Path) -> Result<SqliteStore> {
     SqliteStore::open_in(data).with_context(|| format!("opening {}", data.display()))
 }
 
-/// Runs `seal search`.
+/// Runs `seal search`. The JSON keys are exactly the contract's (scripts outside the project read them);
+/// the API (`GET /api/v1/search`) carries more per result and the month facet.
 pub fn run(args: &SearchArgs) -> Result<()> {
     let store = store(&args.data)?;
     let dir = args.data.join("search");
@@ -106,8 +107,7 @@ pub fn run(args: &SearchArgs) -> Result<()> {
             .map(|f| {
                 serde_json::json!({
                     "url": f.url, "title": f.title, "work": f.work, "file": f.file, "colour": f.colour,
-                    "snippet": f.snippet.text, "domain": f.domain, "kind": f.kind, "copy": f.copy,
-                    "score": f.score, "hit": f.hit,
+                    "snippet": f.snippet.text,
                 })
             })
             .collect();
@@ -124,7 +124,7 @@ pub fn run(args: &SearchArgs) -> Result<()> {
             serde_json::json!({
                 "total": results.total,
                 "results": found,
-                "facets": {"domain": facet("domain"), "colour": facet("colour"), "work": facet("work"), "month": facet("month")},
+                "facets": {"domain": facet("domain"), "colour": facet("colour"), "work": facet("work")},
             })
         );
     } else {

@@ -378,15 +378,16 @@ fn demo_monitoring_colours_hits_through_the_pipeline() -> Result<()> {
     assert!(total >= 2, "{found}");
     let results = found["results"].as_array().context("results")?;
     for r in results {
-        for key in ["url", "title", "work", "file", "colour", "snippet"] {
-            assert!(r.get(key).is_some(), "{key} missing in {r}");
-        }
+        let keys: Vec<&str> = r.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+        assert_eq!(keys, ["colour", "file", "snippet", "title", "url", "work"], "the contract's keys: {r}");
         assert!(r["file"].is_null() || r["file"].is_string());
     }
     assert!(results.iter().any(|r| r["snippet"].as_str().is_some_and(|s| s.contains("稻谷"))), "{found}");
     for facet in ["domain", "colour", "work"] {
         assert!(found["facets"][facet].is_object(), "{facet} facet: {found}");
     }
+    assert_eq!(found.as_object().map(|o| o.len()), Some(3), "total, results, facets: {found}");
+    assert_eq!(found["facets"].as_object().map(|o| o.len()), Some(3));
     let colours = &found["facets"]["colour"];
     let by_colour = colours["white"].as_u64().unwrap_or(0) + colours["black"].as_u64().unwrap_or(0);
     assert_eq!(by_colour, total);
