@@ -30,6 +30,7 @@ pub mod ledger;
 pub mod letter;
 pub mod licence;
 pub mod memory;
+pub mod merkle;
 pub mod money;
 pub mod offer;
 pub mod time;

@@ -1,0 +1,341 @@
+//! Merkle tree hashing and proofs as RFC 6962 / RFC 9162 define them: the arithmetic of the platform's
+//! transparency log (issue 12), kept pure like the rest of this crate. Storage, checkpoints and
+//! signatures come on top of it.
+//!
+//! - A leaf hash is SHA-256(0x00 ‖ data) and a node hash SHA-256(0x01 ‖ left ‖ right), so a leaf can
+//!   never pass for a node (second-preimage resistance).
+//! - The tree of n leaves splits at the largest power of two below n (RFC 9162 §2.1.1); the empty tree's
+//!   hash is SHA-256 of nothing.
+//! - [`verify_inclusion`] and [`verify_consistency`] are the algorithms of RFC 9162 §2.1.3.2 and
+//!   §2.1.4.2. They refuse a proof with missing, extra or altered hashes, checked against the
+//!   transparency-dev/merkle vectors in `fixtures/merkle`.
+//! - [`inclusion_proof`] and [`consistency_proof`] build proofs from the leaf hashes (RFC 9162 §2.1.3.1
+//!   and §2.1.4.1): the reference that a stored log's faster proofs are tested against.
+
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 hash.
+pub type Hash = [u8; 32];
+
+/// Why a proof was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The index or sizes cannot describe a proof (an index past the tree, a shrinking tree).
+    #[error("the proof's positions are impossible: {0}")]
+    Positions(&'static str),
+    /// The proof has the wrong number of hashes.
+    #[error("the proof has the wrong length")]
+    Length,
+    /// The hashes do not lead to the root.
+    #[error("the proof does not lead to the root")]
+    Mismatch,
+}
+
+/// The hash of a leaf holding `data`.
+pub fn leaf_hash(data: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(data);
+    h.finalize().into()
+}
+
+/// The hash of an inner node.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The largest power of two strictly below `n` (n ≥ 2).
+fn split(n: usize) -> usize {
+    let mut k = 1;
+    while k << 1 < n {
+        k <<= 1;
+    }
+    k
+}
+
+/// The root hash of a tree with these leaf hashes.
+pub fn root(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => leaves[0],
+        n => {
+            let k = split(n);
+            node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
+        }
+    }
+}
+
+/// The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 §2.1.3.1), or `None` for an
+/// index past the tree.
+pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
+    fn path(leaves: &[Hash], index: usize, out: &mut Vec<Hash>) {
+        if leaves.len() <= 1 {
+            return;
+        }
+        let k = split(leaves.len());
+        if index < k {
+            path(&leaves[..k], index, out);
+            out.push(root(&leaves[k..]));
+        } else {
+            path(&leaves[k..], index - k, out);
+            out.push(root(&leaves[..k]));
+        }
+    }
+    (index < leaves.len()).then(|| {
+        let mut out = Vec::new();
+        path(leaves, index, &mut out);
+        out
+    })
+}
+
+/// The consistency proof between the tree of the first `old_size` leaves and the tree of all of them
+/// (RFC 9162 §2.1.4.1), or `None` when `old_size` is past the tree.
+pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Option<Vec<Hash>> {
+    fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
+        let n = leaves.len();
+        if m == n {
+            if !complete {
+                out.push(root(leaves));
+            }
+            return;
+        }
+        let k = split(n);
+        if m <= k {
+            subproof(m, &leaves[..k], complete, out);
+            out.push(root(&leaves[k..]));
+        } else {
+            subproof(m - k, &leaves[k..], false, out);
+            out.push(root(&leaves[..k]));
+        }
+    }
+    if old_size > leaves.len() {
+        return None;
+    }
+    let mut out = Vec::new();
+    if old_size > 0 && old_size < leaves.len() {
+        subproof(old_size, leaves, true, &mut out);
+    }
+    Some(out)
+}
+
+/// Checks that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`
+/// (RFC 9162 §2.1.3.2).
+pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
+    if index >= size {
+        return Err(ProofError::Positions("the leaf index is past the tree"));
+    }
+    let (mut f, mut s) = (index, size - 1);
+    let mut r = *leaf;
+    for p in proof {
+        if s == 0 {
+            return Err(ProofError::Length);
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(p, &r);
+            if f & 1 == 0 {
+                while f & 1 == 0 && f != 0 {
+                    f >>= 1;
+                    s >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::Length);
+    }
+    if &r == root {
+        Ok(())
+    } else {
+        Err(ProofError::Mismatch)
+    }
+}
+
+/// Checks that the tree of `size1` leaves with root `root1` is a prefix of the tree of `size2` leaves
+/// with root `root2` (RFC 9162 §2.1.4.2).
+pub fn verify_consistency(
+    size1: u64,
+    size2: u64,
+    proof: &[Hash],
+    root1: &Hash,
+    root2: &Hash,
+) -> Result<(), ProofError> {
+    if size2 < size1 {
+        return Err(ProofError::Positions("the second tree is smaller than the first"));
+    }
+    if size1 == 0 {
+        // Every tree extends the empty one: a "proof" of it proves nothing, and is refused rather than
+        // mistaken for a check (as transparency-dev/merkle does).
+        return Err(ProofError::Positions("consistency with the empty tree proves nothing"));
+    }
+    if size1 == size2 {
+        if !proof.is_empty() {
+            return Err(ProofError::Length);
+        }
+        return if root1 == root2 { Ok(()) } else { Err(ProofError::Mismatch) };
+    }
+    if proof.is_empty() {
+        return Err(ProofError::Length);
+    }
+    // When the old tree is a complete subtree, its root is the proof's implied first hash.
+    let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
+    if size1.is_power_of_two() {
+        path.push(*root1);
+    }
+    path.extend_from_slice(proof);
+    let (mut f, mut s) = (size1 - 1, size2 - 1);
+    while f & 1 == 1 {
+        f >>= 1;
+        s >>= 1;
+    }
+    let (mut fr, mut sr) = (path[0], path[0]);
+    for c in &path[1..] {
+        if s == 0 {
+            return Err(ProofError::Length);
+        }
+        if f & 1 == 1 || f == s {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if f & 1 == 0 {
+                while f & 1 == 0 && f != 0 {
+                    f >>= 1;
+                    s >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::Length);
+    }
+    if &fr == root1 && &sr == root2 {
+        Ok(())
+    } else {
+        Err(ProofError::Mismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use proptest::prelude::*;
+    use std::path::{Path, PathBuf};
+
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("the vectors folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+
+    fn vectors(kind: &str) -> Vec<(PathBuf, serde_json::Value)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/merkle").join(kind);
+        let mut paths = Vec::new();
+        files(&root, &mut paths);
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|p| {
+                let v = serde_json::from_str(&std::fs::read_to_string(&p).expect("readable")).expect("JSON");
+                (p, v)
+            })
+            .collect()
+    }
+
+    /// A base64 hash, or `None` when it is not 32 bytes: the vectors corrupt hashes by cutting or
+    /// extending them, and this API's typed hashes refuse those before any proof is checked.
+    fn hash(v: &serde_json::Value) -> Option<Hash> {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default()).ok()?;
+        bytes.try_into().ok()
+    }
+
+    /// A root that only has to compare equal or not (some consistency vectors use short placeholders):
+    /// a value that is not 32 bytes becomes a digest of it that no proof reaches.
+    fn root_value(v: &serde_json::Value) -> Hash {
+        hash(v).unwrap_or_else(|| {
+            Sha256::new().chain_update(b"placeholder").chain_update(v.as_str().unwrap_or_default()).finalize().into()
+        })
+    }
+
+    fn proof(v: &serde_json::Value) -> Option<Vec<Hash>> {
+        v.as_array().map_or(Some(Vec::new()), |a| a.iter().map(hash).collect())
+    }
+
+    fn int(v: &serde_json::Value) -> u64 {
+        v.as_u64().unwrap_or(u64::MAX)
+    }
+
+    #[test]
+    fn inclusion_vectors() {
+        let cases = vectors("inclusion");
+        assert!(cases.len() >= 90, "{} inclusion vectors", cases.len());
+        for (path, v) in cases {
+            let want_err = v["wantErr"].as_bool().unwrap_or(false);
+            let got = match (hash(&v["leafHash"]), hash(&v["root"]), proof(&v["proof"])) {
+                (Some(leaf), Some(root), Some(proof)) => {
+                    verify_inclusion(int(&v["leafIdx"]), int(&v["treeSize"]), &leaf, &proof, &root)
+                }
+                _ => Err(ProofError::Mismatch),
+            };
+            assert_eq!(got.is_err(), want_err, "{}: {got:?}", path.display());
+        }
+    }
+
+    #[test]
+    fn consistency_vectors() {
+        let cases = vectors("consistency");
+        assert!(cases.len() >= 90, "{} consistency vectors", cases.len());
+        for (path, v) in cases {
+            let want_err = v["wantErr"].as_bool().unwrap_or(false);
+            let (r1, r2) = (root_value(&v["root1"]), root_value(&v["root2"]));
+            let got = match proof(&v["proof"]) {
+                Some(proof) => verify_consistency(int(&v["size1"]), int(&v["size2"]), &proof, &r1, &r2),
+                None => Err(ProofError::Mismatch),
+            };
+            assert_eq!(got.is_err(), want_err, "{}: {got:?}", path.display());
+        }
+    }
+
+    proptest! {
+        /// Every earlier leaf stays provable in every later tree, and every earlier tree is consistent
+        /// with every later one; a changed hash breaks both.
+        #[test]
+        fn proofs_hold_as_the_tree_grows(n in 1usize..70, m_seed in any::<usize>(), i_seed in any::<usize>()) {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+            let m = 1 + m_seed % n;
+            let old_root = root(&leaves[..m]);
+            let new_root = root(&leaves);
+            let c = consistency_proof(&leaves, m).expect("m is inside the tree");
+            prop_assert_eq!(verify_consistency(m as u64, n as u64, &c, &old_root, &new_root), Ok(()));
+            let i = i_seed % n;
+            let p = inclusion_proof(&leaves, i).expect("i is inside the tree");
+            prop_assert_eq!(verify_inclusion(i as u64, n as u64, &leaves[i], &p, &new_root), Ok(()));
+            if let Some(first) = p.first() {
+                let mut bad = p.clone();
+                bad[0][0] ^= 1;
+                prop_assert!(verify_inclusion(i as u64, n as u64, &leaves[i], &bad, &new_root).is_err());
+                prop_assert!(first != &new_root);
+            }
+            if 0 < m && m < n {
+                let mut bad = c.clone();
+                bad[0][31] ^= 0x80;
+                prop_assert!(verify_consistency(m as u64, n as u64, &bad, &old_root, &new_root).is_err());
+            }
+        }
+    }
+}
