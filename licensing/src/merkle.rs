@@ -11,6 +11,11 @@
 //!   transparency-dev/merkle vectors in `fixtures/merkle`.
 //! - [`inclusion_proof`] and [`consistency_proof`] build proofs from the leaf hashes (RFC 9162 §2.1.3.1
 //!   and §2.1.4.1): the reference that a stored log's faster proofs are tested against.
+//! - Subtree proofs (draft-ietf-plants-merkle-tree-certs, "subtree inclusion" and "subtree
+//!   consistency"): a range `[start, end)` of leaves whose left edge is aligned (`start` is a multiple of
+//!   a power of two at least `end - start`) has a hash of its own; [`verify_subtree_inclusion`] proves a
+//!   leaf is in it and [`verify_subtree_consistency`] that it is part of a tree of `size` leaves, so a
+//!   batch of registrations can be proven against one checkpoint with one hash per batch.
 
 use sha2::{Digest, Sha256};
 
@@ -225,6 +230,104 @@ pub fn verify_consistency(
     }
 }
 
+/// Whether `[start, end)` is a subtree: non-empty, and no wider than the largest power of two that
+/// divides `start` (its left edge is a node boundary at its own height).
+pub fn is_subtree(start: u64, end: u64) -> bool {
+    start < end && (start == 0 || end - start <= start & start.wrapping_neg())
+}
+
+/// Checks that the subtree `[start, end)` with hash `subtree_hash` is part of the tree of `size` leaves
+/// whose root is `root`.
+pub fn verify_subtree_consistency(
+    size: u64,
+    start: u64,
+    end: u64,
+    proof: &[Hash],
+    subtree_hash: &Hash,
+    root: &Hash,
+) -> Result<(), ProofError> {
+    if start == end && end <= size {
+        // The empty range: its hash is the empty tree's, and there is nothing to prove about it.
+        let empty: Hash = Sha256::digest([]).into();
+        return match (proof.is_empty(), subtree_hash == &empty) {
+            (true, true) => Ok(()),
+            (false, _) => Err(ProofError::Length),
+            (true, false) => Err(ProofError::Mismatch),
+        };
+    }
+    if !is_subtree(start, end) || size < end {
+        return Err(ProofError::Positions("not a subtree of this tree"));
+    }
+    // Paths to the subtree's first and last leaves and to the tree's last leaf; each level up consumes
+    // one bit of each.
+    let (mut f, mut s, mut t) = (start, end - 1, size - 1);
+    let up = |f: &mut u64, s: &mut u64, t: &mut u64| {
+        *f >>= 1;
+        *s >>= 1;
+        *t >>= 1;
+    };
+    // Start where the proof starts: at the subtree's own root when the tree ends with it, else at the
+    // highest complete node on the subtree's right edge.
+    if s == t {
+        while f != s {
+            up(&mut f, &mut s, &mut t);
+        }
+    } else {
+        while f != s && s & 1 == 1 {
+            up(&mut f, &mut s, &mut t);
+        }
+    }
+    let mut rest = proof.iter();
+    let (mut fr, mut sr) = if f == s {
+        (*subtree_hash, *subtree_hash)
+    } else {
+        let first = rest.next().ok_or(ProofError::Length)?;
+        (*first, *first)
+    };
+    for p in rest {
+        if t == 0 {
+            return Err(ProofError::Length);
+        }
+        if s & 1 == 1 || s == t {
+            if f < s {
+                fr = node_hash(p, &fr);
+            }
+            sr = node_hash(p, &sr);
+            while s & 1 == 0 && s != 0 {
+                up(&mut f, &mut s, &mut t);
+            }
+        } else {
+            sr = node_hash(&sr, p);
+        }
+        up(&mut f, &mut s, &mut t);
+    }
+    if t != 0 {
+        return Err(ProofError::Length);
+    }
+    if &fr == subtree_hash && &sr == root {
+        Ok(())
+    } else {
+        Err(ProofError::Mismatch)
+    }
+}
+
+/// Checks that `leaf` is leaf `index` of the subtree `[start, end)` whose hash is `subtree_hash`.
+pub fn verify_subtree_inclusion(
+    index: u64,
+    start: u64,
+    end: u64,
+    leaf: &Hash,
+    proof: &[Hash],
+    subtree_hash: &Hash,
+) -> Result<(), ProofError> {
+    if !is_subtree(start, end) || index < start || index >= end {
+        return Err(ProofError::Positions("the leaf is not in the subtree"));
+    }
+    // The subtree is a tree of its own; the leaf is a one-leaf subtree of it.
+    let at = index - start;
+    verify_subtree_consistency(end - start, at, at + 1, proof, leaf, subtree_hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +408,39 @@ mod tests {
             let (r1, r2) = (root_value(&v["root1"]), root_value(&v["root2"]));
             let got = match proof(&v["proof"]) {
                 Some(proof) => verify_consistency(int(&v["size1"]), int(&v["size2"]), &proof, &r1, &r2),
+                None => Err(ProofError::Mismatch),
+            };
+            assert_eq!(got.is_err(), want_err, "{}: {got:?}", path.display());
+        }
+    }
+
+    #[test]
+    fn subtree_inclusion_vectors() {
+        let cases = vectors("subtreeinclusion");
+        assert!(cases.len() >= 200, "{} subtree inclusion vectors", cases.len());
+        for (path, v) in cases {
+            let want_err = v["wantErr"].as_bool().unwrap_or(false);
+            let got = match (hash(&v["leafHash"]), hash(&v["root"]), proof(&v["proof"])) {
+                (Some(leaf), Some(root), Some(proof)) => {
+                    verify_subtree_inclusion(int(&v["leafIdx"]), int(&v["start"]), int(&v["end"]), &leaf, &proof, &root)
+                }
+                _ => Err(ProofError::Mismatch),
+            };
+            assert_eq!(got.is_err(), want_err, "{}: {got:?}", path.display());
+        }
+    }
+
+    #[test]
+    fn subtree_consistency_vectors() {
+        let cases = vectors("subtreeconsistency");
+        assert!(cases.len() >= 110, "{} subtree consistency vectors", cases.len());
+        for (path, v) in cases {
+            let want_err = v["wantErr"].as_bool().unwrap_or(false);
+            let (r1, r2) = (root_value(&v["root1"]), root_value(&v["root2"]));
+            let got = match proof(&v["proof"]) {
+                Some(proof) => {
+                    verify_subtree_consistency(int(&v["size"]), int(&v["start"]), int(&v["end"]), &proof, &r1, &r2)
+                }
                 None => Err(ProofError::Mismatch),
             };
             assert_eq!(got.is_err(), want_err, "{}: {got:?}", path.display());
