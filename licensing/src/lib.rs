@@ -32,6 +32,7 @@ pub mod licence;
 pub mod memory;
 pub mod merkle;
 pub mod money;
+pub mod note;
 pub mod offer;
 pub mod time;
 
