@@ -2136,6 +2136,7 @@ mod monitoring {
         // Pages offer a member only their role's areas.
         let page = analyst.get(&w, "/dashboard/reports").await.text();
         assert!(page.contains("href=\"/dashboard/search\"") && !page.contains("href=\"/dashboard/team\""));
+        assert!(page.contains("权利人 rh-a"), "pages head with the organisation's name");
         let page = finance.get(&w, "/dashboard/earnings").await.text();
         assert!(!page.contains("href=\"/dashboard/search\""));
         // Members start where their role works.

@@ -237,9 +237,9 @@ pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result
     let id = user.id.clone();
     match principal(state, req, user, roles).await? {
         Some(u) => Ok(u),
-        None => match db(state, move |s| Ok(s.membership(&id)?)).await? {
+        None => match membership(state, id).await? {
             // Say which role is missing, in the member's terms.
-            Some(m) => Err(ApiError::forbidden(format!(
+            Some((m, _)) => Err(ApiError::forbidden(format!(
                 "你在团队中的角色不包括此功能 Your team role ({}) does not cover this",
                 m.role.label()
             ))),
@@ -253,15 +253,34 @@ async fn principal(state: &State, req: &HttpRequest, user: User, roles: &[Role])
     let personal = crate::domain::team::is_personal(req.path());
     if roles.contains(&Role::Holder) && !matches!(user.role, Role::Holder | Role::Admin) && !personal {
         let id = user.id.clone();
-        if let Some(m) = db(state, move |s| Ok(s.membership(&id)?)).await? {
+        if let Some((m, org_name)) = membership(state, id).await? {
             let read = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
             if m.role.allows(crate::domain::team::area_of(read, req.path())) {
-                let team_role = Some(m.role);
-                return Ok(Some(User { id: m.org, role: Role::Holder, password_hash: None, team_role, ..user }));
+                return Ok(Some(acting_for(user, &m, org_name)));
             }
         }
     }
     Ok(roles.contains(&user.role).then_some(user))
+}
+
+/// The organisation `user` is a member of, with its name.
+pub(crate) async fn membership(
+    state: &State,
+    user: PartyId,
+) -> Result<Option<(crate::store::team::Member, Option<String>)>, ApiError> {
+    db(state, move |s| {
+        let Some(m) = s.membership(&user)? else { return Ok(None) };
+        let org_name = s.user(&m.org)?.map(|u| u.name);
+        Ok(Some((m, org_name)))
+    })
+    .await
+}
+
+/// `user` acting for the organisation of `m`: its id and the holder role, the member's email, and the
+/// organisation's name for page headings (the member works on its records).
+pub(crate) fn acting_for(user: User, m: &crate::store::team::Member, org_name: Option<String>) -> User {
+    let name = org_name.unwrap_or(user.name.clone());
+    User { id: m.org.clone(), role: Role::Holder, password_hash: None, team_role: Some(m.role), name, ..user }
 }
 
 /// For an endpoint that takes a record's id: the signed-in user with one of `roles` (or a member acting

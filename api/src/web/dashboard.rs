@@ -185,11 +185,9 @@ async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
     // dashboard, analysts on its reports, finance on its earnings.
     if matches!(user.role, Role::Licensee | Role::Developer) {
         let id = user.id.clone();
-        if let Some(m) = db(&state, move |s| Ok(s.membership(&id)?)).await? {
+        if let Some((m, org_name)) = super::auth::membership(&state, id).await? {
             match m.role {
-                OrgRole::Owner => {
-                    user = User { id: m.org, role: Role::Holder, password_hash: None, team_role: Some(m.role), ..user }
-                }
+                OrgRole::Owner => user = super::auth::acting_for(user, &m, org_name),
                 OrgRole::Analyst => return Ok(see_other("/dashboard/reports")),
                 OrgRole::Finance => return Ok(see_other("/dashboard/earnings")),
             }
