@@ -9,8 +9,10 @@
 //! - [`verify_inclusion`] and [`verify_consistency`] are the algorithms of RFC 9162 §2.1.3.2 and
 //!   §2.1.4.2. They refuse a proof with missing, extra or altered hashes, checked against the
 //!   transparency-dev/merkle vectors in `fixtures/merkle`.
-//! - [`inclusion_proof`] and [`consistency_proof`] build proofs from the leaf hashes (RFC 9162 §2.1.3.1
-//!   and §2.1.4.1): the reference that a stored log's faster proofs are tested against.
+//! - [`inclusion_proof_in`] and [`consistency_proof_in`] build proofs (RFC 9162 §2.1.3.1 and §2.1.4.1)
+//!   from any [`TreeHashes`]: the leaf hashes themselves (the reference), or a log's [`NodeStore`] of
+//!   complete subtree hashes, which [`append`] fills one leaf at a time and [`Stored`] reads; a
+//!   proptest checks that both give the same roots and proofs.
 //! - Subtree proofs (draft-ietf-plants-merkle-tree-certs, "subtree inclusion" and "subtree
 //!   consistency"): a range `[start, end)` of leaves whose left edge is aligned (`start` is a multiple of
 //!   a power of two at least `end - start`) has a hash of its own; [`verify_subtree_inclusion`] proves a
@@ -74,57 +76,164 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
-/// The inclusion proof of leaf `index` in the tree of `leaves` (RFC 9162 §2.1.3.1), or `None` for an
-/// index past the tree.
-pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
-    fn path(leaves: &[Hash], index: usize, out: &mut Vec<Hash>) {
-        if leaves.len() <= 1 {
-            return;
-        }
-        let k = split(leaves.len());
-        if index < k {
-            path(&leaves[..k], index, out);
-            out.push(root(&leaves[k..]));
-        } else {
-            path(&leaves[k..], index - k, out);
-            out.push(root(&leaves[..k]));
-        }
-    }
-    (index < leaves.len()).then(|| {
-        let mut out = Vec::new();
-        path(leaves, index, &mut out);
-        out
-    })
+/// Where proofs get the hash of a range of leaves `[lo, hi)` (`lo < hi`): the leaves themselves, or a
+/// log's stored nodes ([`NodeStore`]). `None` means the range is not there (past the tree, or a store
+/// missing a node).
+pub trait TreeHashes {
+    /// The Merkle tree hash of leaves `[lo, hi)`.
+    fn range_hash(&self, lo: u64, hi: u64) -> Option<Hash>;
 }
 
-/// The consistency proof between the tree of the first `old_size` leaves and the tree of all of them
-/// (RFC 9162 §2.1.4.1), or `None` when `old_size` is past the tree.
-pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Option<Vec<Hash>> {
-    fn subproof(m: usize, leaves: &[Hash], complete: bool, out: &mut Vec<Hash>) {
-        let n = leaves.len();
-        if m == n {
-            if !complete {
-                out.push(root(leaves));
-            }
-            return;
-        }
-        let k = split(n);
-        if m <= k {
-            subproof(m, &leaves[..k], complete, out);
-            out.push(root(&leaves[k..]));
-        } else {
-            subproof(m - k, &leaves[k..], false, out);
-            out.push(root(&leaves[..k]));
-        }
+impl TreeHashes for [Hash] {
+    fn range_hash(&self, lo: u64, hi: u64) -> Option<Hash> {
+        let range = self.get(usize::try_from(lo).ok()?..usize::try_from(hi).ok()?)?;
+        (!range.is_empty()).then(|| root(range))
     }
-    if old_size > leaves.len() {
+}
+
+/// The inclusion proof of leaf `index` in the tree of the first `size` leaves of `tree`
+/// (RFC 9162 §2.1.3.1), or `None` for an index past it.
+pub fn inclusion_proof_in<T: TreeHashes + ?Sized>(tree: &T, size: u64, index: u64) -> Option<Vec<Hash>> {
+    fn path<T: TreeHashes + ?Sized>(t: &T, lo: u64, hi: u64, index: u64, out: &mut Vec<Hash>) -> Option<()> {
+        if hi - lo <= 1 {
+            return Some(());
+        }
+        let k = split(usize::try_from(hi - lo).ok()?) as u64;
+        if index < lo + k {
+            path(t, lo, lo + k, index, out)?;
+            out.push(t.range_hash(lo + k, hi)?);
+        } else {
+            path(t, lo + k, hi, index, out)?;
+            out.push(t.range_hash(lo, lo + k)?);
+        }
+        Some(())
+    }
+    if index >= size {
         return None;
     }
     let mut out = Vec::new();
-    if old_size > 0 && old_size < leaves.len() {
-        subproof(old_size, leaves, true, &mut out);
+    path(tree, 0, size, index, &mut out)?;
+    Some(out)
+}
+
+/// The consistency proof between the trees of the first `old_size` and the first `size` leaves of
+/// `tree` (RFC 9162 §2.1.4.1), or `None` when `old_size` is past `size`.
+pub fn consistency_proof_in<T: TreeHashes + ?Sized>(tree: &T, size: u64, old_size: u64) -> Option<Vec<Hash>> {
+    fn subproof<T: TreeHashes + ?Sized>(
+        t: &T,
+        m: u64,
+        (lo, hi): (u64, u64),
+        complete: bool,
+        out: &mut Vec<Hash>,
+    ) -> Option<()> {
+        let n = hi - lo;
+        if m == n {
+            if !complete {
+                out.push(t.range_hash(lo, hi)?);
+            }
+            return Some(());
+        }
+        let k = split(usize::try_from(n).ok()?) as u64;
+        if m <= k {
+            subproof(t, m, (lo, lo + k), complete, out)?;
+            out.push(t.range_hash(lo + k, hi)?);
+        } else {
+            subproof(t, m - k, (lo + k, hi), false, out)?;
+            out.push(t.range_hash(lo, lo + k)?);
+        }
+        Some(())
+    }
+    if old_size > size {
+        return None;
+    }
+    let mut out = Vec::new();
+    if old_size > 0 && old_size < size {
+        subproof(tree, old_size, (0, size), true, &mut out)?;
     }
     Some(out)
+}
+
+/// The inclusion proof of leaf `index` in the tree of `leaves`, or `None` for an index past it.
+pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
+    inclusion_proof_in(leaves, leaves.len() as u64, index as u64)
+}
+
+/// The consistency proof between the tree of the first `old_size` leaves and the tree of all of them,
+/// or `None` when `old_size` is past the tree.
+pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Option<Vec<Hash>> {
+    consistency_proof_in(leaves, leaves.len() as u64, old_size as u64)
+}
+
+/// A log's storage of complete subtree hashes: node `(level, index)` is the hash of leaves
+/// `[index << level, (index + 1) << level)`, written once when its last leaf arrives and never changed.
+/// Appending writes one leaf node and on average one inner node, so a log of 10M leaves appends at
+/// the speed of its store; a root or proof reads O(log² n) nodes.
+pub trait NodeStore {
+    /// A stored node.
+    fn node(&self, level: u32, index: u64) -> Option<Hash>;
+    /// Stores a node.
+    fn put_node(&mut self, level: u32, index: u64, hash: Hash);
+}
+
+/// Appends leaf number `size` (the log's current size) to `store`, completing the parents it closes.
+pub fn append<S: NodeStore + ?Sized>(store: &mut S, size: u64, leaf: Hash) {
+    store.put_node(0, size, leaf);
+    let (mut level, mut index, mut hash) = (0u32, size, leaf);
+    while index & 1 == 1 {
+        let Some(left) = store.node(level, index - 1) else { return };
+        hash = node_hash(&left, &hash);
+        level += 1;
+        index >>= 1;
+        store.put_node(level, index, hash);
+    }
+}
+
+/// Proofs over a [`NodeStore`]: complete aligned ranges are read, the rest computed from them.
+pub struct Stored<'a, S: ?Sized>(pub &'a S);
+
+impl<S: NodeStore + ?Sized> TreeHashes for Stored<'_, S> {
+    fn range_hash(&self, lo: u64, hi: u64) -> Option<Hash> {
+        let n = hi.checked_sub(lo).filter(|n| *n > 0)?;
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
+            return self.0.node(n.trailing_zeros(), lo / n);
+        }
+        let k = split(usize::try_from(n).ok()?) as u64;
+        Some(node_hash(&self.range_hash(lo, lo + k)?, &self.range_hash(lo + k, hi)?))
+    }
+}
+
+/// The root of the first `size` leaves of a stored log (the empty tree's hash for 0).
+pub fn stored_root<S: NodeStore + ?Sized>(store: &S, size: u64) -> Option<Hash> {
+    if size == 0 {
+        return Some(Sha256::digest([]).into());
+    }
+    Stored(store).range_hash(0, size)
+}
+
+/// A [`NodeStore`] in memory: tests, benchmarks and small logs.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryNodes {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl NodeStore for MemoryNodes {
+    fn node(&self, level: u32, index: u64) -> Option<Hash> {
+        self.levels.get(level as usize)?.get(usize::try_from(index).ok()?).copied()
+    }
+
+    fn put_node(&mut self, level: u32, index: u64, hash: Hash) {
+        let level = level as usize;
+        if self.levels.len() <= level {
+            self.levels.resize(level + 1, Vec::new());
+        }
+        let nodes = &mut self.levels[level];
+        match usize::try_from(index) {
+            Ok(i) if i == nodes.len() => nodes.push(hash),
+            Ok(i) if i < nodes.len() => nodes[i] = hash,
+            // Nodes arrive in order; a gap would be a caller's bug, and is not stored.
+            _ => {}
+        }
+    }
 }
 
 /// Checks that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`
@@ -448,6 +557,28 @@ mod tests {
     }
 
     proptest! {
+        /// A stored log answers exactly as the leaves do: roots of every prefix, inclusion and
+        /// consistency proofs.
+        #[test]
+        fn stored_logs_prove_what_the_leaves_prove(n in 1usize..90, m_seed in any::<u64>(), i_seed in any::<u64>()) {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&(i as u64).to_be_bytes())).collect();
+            let mut nodes = MemoryNodes::default();
+            for (i, leaf) in leaves.iter().enumerate() {
+                append(&mut nodes, i as u64, *leaf);
+                prop_assert_eq!(stored_root(&nodes, i as u64 + 1), Some(root(&leaves[..=i])));
+            }
+            let size = n as u64;
+            let m = 1 + m_seed % size;
+            let i = i_seed % size;
+            prop_assert_eq!(inclusion_proof_in(&Stored(&nodes), size, i), inclusion_proof(&leaves, i as usize));
+            prop_assert_eq!(consistency_proof_in(&Stored(&nodes), size, m), consistency_proof(&leaves, m as usize));
+            // A proof for an older checkpoint, from the same store.
+            prop_assert_eq!(
+                inclusion_proof_in(&Stored(&nodes), m, i % m),
+                inclusion_proof(&leaves[..m as usize], (i % m) as usize)
+            );
+        }
+
         /// Every earlier leaf stays provable in every later tree, and every earlier tree is consistent
         /// with every later one; a changed hash breaks both.
         #[test]
