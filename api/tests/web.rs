@@ -662,7 +662,7 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
             role: seal_api::store::platform::Role::Admin,
             password_hash: Some(seal_api::web::auth::hash_password("admin password").map_err(anyhow::Error::msg)?),
             created_at: Timestamp::parse(T0)?,
-            team_role: None,
+            acting: None,
         })?;
     }
     let mut h = Browser::sign_up(&w, "wx@example.test", "holder").await;
@@ -1606,7 +1606,7 @@ mod monitoring {
                 role: seal_api::store::platform::Role::Admin,
                 password_hash: Some(seal_api::web::auth::hash_password("admin password").map_err(anyhow::Error::msg)?),
                 created_at: Timestamp::parse(T0)?,
-                team_role: None,
+                acting: None,
             })?;
         }
         Ok(sign_in(w, "monitor-admin@example.test", "admin password").await)
@@ -2276,6 +2276,9 @@ mod monitoring {
         // The dashboard draws the report; the summary is the API's too.
         let page = a.get(&w, "/dashboard/reports?from=2026-11-01&to=2026-11-30&bucket=week").await.text();
         assert!(page.contains("<svg") && page.contains("copy.example: 2"), "hover numbers on the bars");
+        // A work's timeline counts that work's uses only (rh-a-w1 was also found on copy.example).
+        let page = a.get(&w, "/dashboard/works/rh-a-w0/usage").await.text();
+        assert!(page.contains("copy.example: 1 ·") && !page.contains("copy.example: 2"), "{page}");
         let summary = a.get(&w, "/api/v1/reports/summary").await.json();
         assert!(summary["week"]["share"].is_object(), "{summary}");
         // The demo analyst subscribed: the scheduler queues the weekly summary once a week.

@@ -57,7 +57,7 @@ pub fn run(cmd: &AdminCommand) -> Result<()> {
         role: Role::Admin,
         password_hash: Some(hash),
         created_at: seal_api::web::system_now(),
-        team_role: None,
+        acting: None,
     };
     store.create_user(&user)?;
     println!("administrator {} created ({}); sign in at /sign-in", user.email, user.id);

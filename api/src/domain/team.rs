@@ -64,6 +64,15 @@ impl OrgRole {
     }
 }
 
+/// A member acting for their organisation: who they are and in which role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acting {
+    /// The member's own account.
+    pub member: seal_licensing::ids::PartyId,
+    /// Their role in the organisation.
+    pub role: OrgRole,
+}
+
 /// What a request does on behalf of an organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Area {

@@ -181,16 +181,12 @@ pub fn fold(points: &[UsagePoint], bucket: Bucket, from: Timestamp, to: Timestam
     out
 }
 
-/// The usage report of `owner` (every organisation for `None`) over `[from, to)`.
-pub fn usage_report(
-    store: &SqliteStore,
-    owner: Option<&PartyId>,
-    from: Timestamp,
-    to: Timestamp,
-    bucket: Bucket,
-) -> Result<UsageReport, ReportError> {
+/// The usage report of a scope: one organisation (every one for `None`), optionally one work, over
+/// `[from, to)`.
+pub fn usage_report(store: &SqliteStore, scope: &UsageScope, bucket: Bucket) -> Result<UsageReport, ReportError> {
+    let (from, to) = (scope.from, scope.to);
     check_range(from, to, bucket)?;
-    let scope = UsageScope { owner: owner.cloned(), from, to };
+    let scope = scope.clone();
     let days = store.usage_by_day(&scope)?;
     let kinds = store.usage_by(&scope, GroupBy::Kind, 10)?;
     let share = kinds.iter().fold(Split { key: "all".into(), ..Split::default() }, |acc, k| Split {
@@ -235,8 +231,9 @@ pub struct Summary {
 /// The summary of the seven days up to `now`.
 pub fn weekly_summary(store: &SqliteStore, org: &PartyId, now: Timestamp) -> Result<Summary, ReportError> {
     let from = now.saturating_add_ms(-7 * MS_PER_DAY);
-    let week = usage_report(store, Some(org), from, now, Bucket::Day)?;
-    let before = usage_report(store, Some(org), from.saturating_add_ms(-7 * MS_PER_DAY), from, Bucket::Day)?;
+    let scope = |from, to| UsageScope { owner: Some(org.clone()), work: None, from, to };
+    let week = usage_report(store, &scope(from, now), Bucket::Day)?;
+    let before = usage_report(store, &scope(from.saturating_add_ms(-7 * MS_PER_DAY), from), Bucket::Day)?;
     Ok(Summary { org: org.to_string(), week, previous: before.share })
 }
 

@@ -206,8 +206,15 @@ pub struct User {
     /// Sign-up time.
     pub created_at: Timestamp,
     /// Set when a member acts for an organisation (the user then carries the organisation's id and the
-    /// holder role): the member's role there, so pages offer only what it covers. Never stored.
-    pub team_role: Option<crate::domain::team::OrgRole>,
+    /// holder role): the member's own account and role there. Never stored.
+    pub acting: Option<crate::domain::team::Acting>,
+}
+
+impl User {
+    /// The person signed in: the member's own account when acting for an organisation, else this user.
+    pub fn person(&self) -> &PartyId {
+        self.acting.as_ref().map_or(&self.id, |a| &a.member)
+    }
 }
 
 /// A channel's ownership claim: the token to publish, and when and how it was proven.
@@ -408,7 +415,7 @@ impl SqliteStore {
                 role: Role::parse(&role).ok_or_else(|| corrupt("users", format!("role {role}")))?,
                 password_hash,
                 created_at: Timestamp::from_unix_ms(created),
-                team_role: None,
+                acting: None,
             })
         })
         .transpose()

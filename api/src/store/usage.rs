@@ -15,6 +15,7 @@
 
 use super::monitoring::HitRow;
 use super::{SqliteStore, StoreError};
+use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension};
 use seal_licensing::ids::PartyId;
 use seal_licensing::Timestamp;
@@ -107,12 +108,14 @@ pub struct Sites {
     pub recurring_count: i64,
 }
 
-/// Which hits a report or an export covers: one organisation (or all, for operators) and the hits
-/// seen during `[from, to)`.
+/// Which hits a report or an export covers: one organisation (or all, for operators), optionally one
+/// work, and the hits seen during `[from, to)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageScope {
     /// The rights holder whose works were used; `None` for every organisation.
     pub owner: Option<PartyId>,
+    /// Only this work (a work's own timeline); `None` for all.
+    pub work: Option<seal_licensing::ids::WorkId>,
     /// Start, inclusive.
     pub from: Timestamp,
     /// End, exclusive.
@@ -159,18 +162,30 @@ impl GroupBy {
     }
 }
 
-/// `WHERE` for a scope: seen during the range (first seen before its end, last seen at or after its
-/// start), of one owner or of all. Parameters `?1` = from, `?2` = to, `?3` = owner.
-fn scope_where(scope: &UsageScope) -> &'static str {
-    if scope.owner.is_some() {
-        " WHERE first_seen < ?2 AND last_seen >= ?1 AND owner = ?3"
+/// The conditions of a scope on the table aliased `t` (`""` or `"h."`) and their named parameters:
+/// seen during the range (first seen before its end, last seen at or after its start) or, with
+/// `first_seen`, first seen in it; of one owner and one work when the scope names them.
+fn scope_sql(scope: &UsageScope, t: &str, first_seen: bool) -> (String, Vec<(&'static str, Value)>) {
+    let mut conds = vec![if first_seen {
+        format!("{t}first_seen >= :from AND {t}first_seen < :to")
     } else {
-        " WHERE first_seen < ?2 AND last_seen >= ?1 AND ?3 IS NULL"
+        format!("{t}first_seen < :to AND {t}last_seen >= :from")
+    }];
+    let mut values = vec![(":from", Value::Integer(scope.from.unix_ms())), (":to", Value::Integer(scope.to.unix_ms()))];
+    if let Some(owner) = &scope.owner {
+        conds.push(format!("{t}owner = :owner"));
+        values.push((":owner", Value::Text(owner.as_str().to_owned())));
     }
+    if let Some(work) = &scope.work {
+        conds.push(format!("{t}work = :work"));
+        values.push((":work", Value::Text(work.as_str().to_owned())));
+    }
+    (conds.join(" AND "), values)
 }
 
-fn scope_params(scope: &UsageScope) -> (i64, i64, Option<&str>) {
-    (scope.from.unix_ms(), scope.to.unix_ms(), scope.owner.as_ref().map(PartyId::as_str))
+/// Named parameters as rusqlite takes them.
+fn named<'a>(values: &'a [(&'static str, Value)]) -> Vec<(&'static str, &'a dyn rusqlite::ToSql)> {
+    values.iter().map(|(k, v)| (*k, v as &dyn rusqlite::ToSql)).collect()
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -225,14 +240,13 @@ impl Usage for SqliteStore {
 
     fn usage_by_day(&self, scope: &UsageScope) -> Result<Vec<UsagePoint>, StoreError> {
         // Uses over time count each use once, in the bucket where it was first seen.
-        let owner = if scope.owner.is_some() { "owner = ?3" } else { "?3 IS NULL" };
+        let (conds, values) = scope_sql(scope, "", true);
         let sql = format!(
             "SELECT first_seen / {DAY_MS} AS day, {SPLIT_COUNTS} FROM hits \
-             WHERE first_seen >= ?1 AND first_seen < ?2 AND {owner} GROUP BY first_seen / {DAY_MS} ORDER BY day"
+             WHERE {conds} GROUP BY first_seen / {DAY_MS} ORDER BY day"
         );
-        let (from, to, owner) = scope_params(scope);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![from, to, owner], |r| {
+        let rows = stmt.query_map(named(&values).as_slice(), |r| {
             Ok(UsagePoint { day: r.get(0)?, white: r.get(1)?, black: r.get(2)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -240,38 +254,41 @@ impl Usage for SqliteStore {
 
     fn usage_by(&self, scope: &UsageScope, by: GroupBy, limit: usize) -> Result<Vec<Split>, StoreError> {
         let column = by.column();
+        let (conds, mut values) = scope_sql(scope, "", false);
+        values.push((":limit", Value::Integer(limit as i64)));
         let sql = format!(
-            "SELECT {column}, {SPLIT_COUNTS} FROM hits{} GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT ?4",
-            scope_where(scope)
+            "SELECT {column}, {SPLIT_COUNTS} FROM hits WHERE {conds} \
+             GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT :limit"
         );
-        let (from, to, owner) = scope_params(scope);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![from, to, owner, limit as i64], split_row)?;
+        let rows = stmt.query_map(named(&values).as_slice(), split_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn sites(&self, scope: &UsageScope, limit: usize) -> Result<Sites, StoreError> {
-        // A domain is new when its earliest use of the owner's works (ever, not only in the range)
-        // falls inside the range, recurring when it had one before.
-        let owner_only = if scope.owner.is_some() { "e.owner = ?3" } else { "?3 IS NULL" };
-        let scoped = scope_where(scope)
-            .replace("first_seen", "h.first_seen")
-            .replace("last_seen", "h.last_seen")
-            .replace("owner =", "h.owner =");
+        // A domain is new when its earliest use (ever, not only in the range) of the scope's works falls
+        // inside the range, recurring when it had one before.
+        let (conds, values) = scope_sql(scope, "h.", false);
+        let mut earlier = String::new();
+        if scope.owner.is_some() {
+            earlier.push_str(" AND e.owner = :owner");
+        }
+        if scope.work.is_some() {
+            earlier.push_str(" AND e.work = :work");
+        }
         let sql = format!(
             "SELECT h.domain, {SPLIT_COUNTS}, \
-             (SELECT MIN(e.first_seen) FROM hits e WHERE e.domain = h.domain AND {owner_only}) \
-             FROM hits h{scoped} GROUP BY h.domain"
+             (SELECT MIN(e.first_seen) FROM hits e WHERE e.domain = h.domain{earlier}) \
+             FROM hits h WHERE {conds} GROUP BY h.domain"
         );
-        let (from, to, owner) = scope_params(scope);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows: Vec<(Split, i64)> = stmt
-            .query_map(params![from, to, owner], |r| Ok((split_row(r)?, r.get::<_, i64>(3)?)))?
+            .query_map(named(&values).as_slice(), |r| Ok((split_row(r)?, r.get::<_, i64>(3)?)))?
             .collect::<Result<_, _>>()?;
         rows.sort_by(|a, b| b.0.total().cmp(&a.0.total()).then_with(|| a.0.key.cmp(&b.0.key)));
         let mut out = Sites::default();
         for (split, earliest) in rows {
-            let (list, count) = if earliest >= from {
+            let (list, count) = if earliest >= scope.from.unix_ms() {
                 (&mut out.new, &mut out.new_count)
             } else {
                 (&mut out.recurring, &mut out.recurring_count)
@@ -285,15 +302,15 @@ impl Usage for SqliteStore {
     }
 
     fn hits_in_range(&self, scope: &UsageScope, after: i64, limit: usize) -> Result<Vec<HitRow>, StoreError> {
+        let (conds, mut values) = scope_sql(scope, "", false);
+        values.push((":after", Value::Integer(after)));
+        values.push((":limit", Value::Integer(limit.clamp(1, 10_000) as i64)));
         let sql = format!(
-            "SELECT {} FROM hits{} AND id > ?4 ORDER BY id LIMIT ?5",
-            super::monitoring::HIT_COLUMNS,
-            scope_where(scope)
+            "SELECT {} FROM hits WHERE {conds} AND id > :after ORDER BY id LIMIT :limit",
+            super::monitoring::HIT_COLUMNS
         );
-        let (from, to, owner) = scope_params(scope);
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows =
-            stmt.query_map(params![from, to, owner, after, limit.clamp(1, 10_000) as i64], super::monitoring::hit_row)?;
+        let rows = stmt.query_map(named(&values).as_slice(), super::monitoring::hit_row)?;
         rows.map(|r| r?).collect()
     }
 }

@@ -512,13 +512,13 @@ async fn reports_page(state: State, req: HttpRequest, q: web::Query<ReportParams
     };
     let owner = q.owner(&user).map_err(ApiError::page)?;
     let (from, to, bucket) = range;
-    let me = super::auth::current_user(&state, &req).await?.map(|u| u.id);
+    let me = user.person().clone();
     let o = owner.clone();
     let (report, subscribed) = db(&state, move |s| {
-        let report = reports::usage_report(s, o.as_ref(), from, to, bucket)?;
-        let subscribed = match (&o, me) {
-            (Some(org), Some(me)) => Some(s.membership(&me)?.is_some_and(|m| &m.org == org && m.weekly_summary)),
-            _ => None,
+        let report = reports::usage_report(s, &UsageScope { owner: o.clone(), work: None, from, to }, bucket)?;
+        let subscribed = match &o {
+            Some(org) => Some(s.membership(&me)?.is_some_and(|m| &m.org == org && m.weekly_summary)),
+            None => None,
         };
         Ok((report, subscribed))
     })
@@ -529,6 +529,7 @@ async fn reports_page(state: State, req: HttpRequest, q: web::Query<ReportParams
     let day = |t: Timestamp| t.to_string()[..10].to_owned();
     let last_day = day(to.saturating_add_ms(-1));
     let export_query = query_string(&[("from", &day(from)), ("to", &last_day), ("bucket", bucket.as_str())]);
+    let failed = error.is_some();
     let mut resp = render(&ReportsPage {
         user,
         csrf,
@@ -547,7 +548,7 @@ async fn reports_page(state: State, req: HttpRequest, q: web::Query<ReportParams
         subscribed,
         error,
     })?;
-    if q.range(now).is_err() {
+    if failed {
         *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
     }
     Ok(resp)
@@ -568,10 +569,10 @@ async fn summary_toggle(
     form: web::Form<SummaryForm>,
 ) -> Result<HttpResponse, ApiError> {
     let org = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
-    let me = super::auth::current_user(&state, &req).await?.ok_or_else(ApiError::unauthenticated)?;
+    let me = org.person().clone();
     let on = form.on == "1";
     let now = state.now();
-    db(&state, move |s| Ok(crate::services::team::set_weekly_summary(s, &org.id, &me.id, on, now)?))
+    db(&state, move |s| Ok(crate::services::team::set_weekly_summary(s, &org.id, &me, on, now)?))
         .await
         .map_err(ApiError::page)?;
     Ok(see_other("/dashboard/reports"))
@@ -608,66 +609,40 @@ async fn work_usage(state: State, req: HttpRequest, path: web::Path<String>) -> 
     let work = WorkId::new(path.into_inner()).map_err(|_| ApiError::not_found("work").page())?;
     let now = state.now();
     let u = user.clone();
-    let (record, hits, report) = db(&state, move |s| {
+    let (record, hits, total, report) = db(&state, move |s| {
         let record = s.work(&work)?.filter(|w| u.role == Role::Admin || w.owner == u.id);
         let Some(record) = record else { return Err(ApiError::not_found("work")) };
         let filter = crate::store::monitoring::HitFilter { work: Some(work.clone()), ..Default::default() };
-        let hits = s.hits(&filter, 200)?;
+        let (hits, total) = (s.hits(&filter, 200)?, s.count_hits(&filter)?);
         // The timeline runs from the first sighting (at most ten years back) to now, by a bucket that
         // keeps it to a readable number of bars.
-        let first = hits.iter().map(|h| h.first_seen).min().unwrap_or(now);
-        let span_days = (now.unix_ms() - first.unix_ms()) / MS_PER_DAY;
-        let bucket = if span_days <= 60 {
-            Bucket::Day
-        } else if span_days <= 730 {
-            Bucket::Week
-        } else {
-            Bucket::Month
+        let mut scope = UsageScope {
+            owner: Some(record.owner.clone()),
+            work: Some(work),
+            from: now.saturating_add_ms(-3_650 * MS_PER_DAY),
+            to: now.saturating_add_ms(1),
         };
-        let from = first.max(now.saturating_add_ms(-3_650 * MS_PER_DAY)).min(now.saturating_add_ms(-7 * MS_PER_DAY));
-        let report = reports::usage_report(s, Some(&record.owner), from, now.saturating_add_ms(1), bucket)?;
-        Ok((record, hits, report))
+        let first = s.usage_by_day(&scope)?.first().map_or(now, |p| Timestamp::from_unix_ms(p.day * MS_PER_DAY));
+        let span_days = (now.unix_ms() - first.unix_ms()) / MS_PER_DAY;
+        let bucket = match span_days {
+            ..=60 => Bucket::Day,
+            ..=730 => Bucket::Week,
+            _ => Bucket::Month,
+        };
+        scope.from = first.min(now.saturating_add_ms(-7 * MS_PER_DAY));
+        let report = reports::usage_report(s, &scope, bucket)?;
+        Ok((record, hits, total, report))
     })
     .await
     .map_err(ApiError::page)?;
-    // The organisation's report narrowed to this work: the series counts only its hits.
-    let mut series: std::collections::BTreeMap<String, (i64, i64)> =
-        report.series.iter().map(|p| (p.label.clone(), (0, 0))).collect();
-    let labels: Vec<String> = series.keys().cloned().collect();
-    for h in &hits {
-        let day = h.first_seen.unix_ms().div_euclid(MS_PER_DAY);
-        let start = Timestamp::from_unix_ms(report.bucket.start(day) * MS_PER_DAY).to_string()[..10].to_owned();
-        if let Some(slot) = series.get_mut(&start) {
-            if h.colour == "white" {
-                slot.0 += 1;
-            } else {
-                slot.1 += 1;
-            }
-        }
-    }
-    let white: Vec<i64> = labels.iter().map(|l| series[l].0).collect();
-    let black: Vec<i64> = labels.iter().map(|l| series[l].1).collect();
-    let short: Vec<String> = labels.iter().map(|l| l[5..].to_owned()).collect();
-    let mut domains: std::collections::BTreeMap<&str, (i64, i64)> = std::collections::BTreeMap::new();
-    for h in &hits {
-        let d = domains.entry(h.domain.as_str()).or_default();
-        if h.colour == "white" {
-            d.0 += 1;
-        } else {
-            d.1 += 1;
-        }
-    }
-    let mut domain_rows: Vec<(String, i64, i64)> =
-        domains.into_iter().map(|(d, (w, b))| (d.to_owned(), w, b)).collect();
-    domain_rows.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then_with(|| a.0.cmp(&b.0)));
-    domain_rows.truncate(10);
+    let [chart, _, domains_chart, ..] = report_charts(&report);
     render(&WorkUsagePage {
         csrf,
         work: record.id.to_string(),
         title: record.title.clone(),
-        total: hits.len() as i64,
-        chart: svg::stacked_bars("发现时间线 Where and when it was found", &short, &white, &black),
-        domains_chart: svg::hbars("网站 Sites", &domain_rows),
+        total,
+        chart,
+        domains_chart,
         uses: hits
             .into_iter()
             .map(|h| UseRow {

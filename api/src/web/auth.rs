@@ -280,7 +280,8 @@ pub(crate) async fn membership(
 /// organisation's name for page headings (the member works on its records).
 pub(crate) fn acting_for(user: User, m: &crate::store::team::Member, org_name: Option<String>) -> User {
     let name = org_name.unwrap_or(user.name.clone());
-    User { id: m.org.clone(), role: Role::Holder, password_hash: None, team_role: Some(m.role), name, ..user }
+    let acting = Some(crate::domain::team::Acting { member: user.id.clone(), role: m.role });
+    User { id: m.org.clone(), role: Role::Holder, password_hash: None, acting, name, ..user }
 }
 
 /// For an endpoint that takes a record's id: the signed-in user with one of `roles` (or a member acting
@@ -333,7 +334,7 @@ pub async fn create_account(
         None => None,
     };
     let user =
-        User { id: new_user_id(), email, name, role, password_hash: hash, created_at: state.now(), team_role: None };
+        User { id: new_user_id(), email, name, role, password_hash: hash, created_at: state.now(), acting: None };
     let u = user.clone();
     db(state, move |s| {
         s.create_user(&u)?;

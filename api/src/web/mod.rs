@@ -251,7 +251,7 @@ pub fn demo_platform(
                 role: crate::store::platform::Role::Holder,
                 password_hash: Some(passwords.clone()),
                 created_at: now,
-                team_role: None,
+                acting: None,
             })?;
         }
     }
@@ -272,7 +272,7 @@ pub fn demo_platform(
                 role: crate::store::platform::Role::Licensee,
                 password_hash: Some(passwords.clone()),
                 created_at: now,
-                team_role: None,
+                acting: None,
             })?;
             let member = crate::store::team::Member {
                 org: org.clone(),

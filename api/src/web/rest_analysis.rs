@@ -119,13 +119,14 @@ async fn usage(state: State, req: HttpRequest, q: web::Query<ReportParams>) -> R
         "csv" => true,
         other => return Err(ApiError::invalid(format!("format must be json or csv, not {other:?}"))),
     };
-    let o = owner.clone();
+    let scope = UsageScope { owner, work: None, from, to };
     let report = if csv {
         None
     } else {
-        Some(db(&state, move |s| Ok(reports::usage_report(s, o.as_ref(), from, to, bucket)?)).await?)
+        let s2 = scope.clone();
+        Some(db(&state, move |s| Ok(reports::usage_report(s, &s2, bucket)?)).await?)
     };
-    Ok(export(&state, UsageScope { owner, from, to }, csv, report))
+    Ok(export(&state, scope, csv, report))
 }
 
 /// The weekly summary of your organisation: the last seven days, and the week before for comparison
@@ -191,12 +192,11 @@ pub struct InviteDto {
 async fn invite(state: State, req: HttpRequest, body: web::Json<NewInvite>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, None)?;
     let org = require(&state, &req, &[Role::Holder]).await?;
-    let me = super::auth::current_user(&state, &req).await?.ok_or_else(ApiError::unauthenticated)?;
+    let me = org.person().clone();
     let role = OrgRole::parse(&body.role).ok_or_else(|| ApiError::invalid("role must be owner, analyst or finance"))?;
     super::team::invites_allowed(&state, &org.id)?;
     let (email, url, now) = (body.email.clone(), state.config.public_url.clone(), state.now());
-    let i =
-        db(&state, move |s| Ok(crate::services::team::invite(s, &org.id, &me.id, &email, role, &url, now)?)).await?;
+    let i = db(&state, move |s| Ok(crate::services::team::invite(s, &org.id, &me, &email, role, &url, now)?)).await?;
     Ok(HttpResponse::Created().json(InviteDto {
         email: i.email,
         role: i.role.as_str().into(),

@@ -160,14 +160,14 @@ pub(crate) fn invites_allowed(state: &State, org: &PartyId) -> Result<(), ApiErr
 
 async fn invite_member(state: State, req: HttpRequest, form: web::Form<InviteForm>) -> Result<HttpResponse, ApiError> {
     let org = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
-    let me = current_user(&state, &req).await?.ok_or_else(ApiError::unauthenticated)?;
+    let me = org.person().clone();
     let f = form.into_inner();
     invites_allowed(&state, &org.id).map_err(ApiError::page)?;
     let result = match OrgRole::parse(&f.role) {
         None => Err(ApiError::invalid("choose a role")),
         Some(role) => {
             let (o, email, url, now) = (org.id.clone(), f.email.clone(), state.config.public_url.clone(), state.now());
-            db(&state, move |s| Ok(invite(s, &o, &me.id, &email, role, &url, now)?)).await
+            db(&state, move |s| Ok(invite(s, &o, &me, &email, role, &url, now)?)).await
         }
     };
     match result {
@@ -258,6 +258,7 @@ async fn accept(
     let hash = token_hash(&token);
     let now = state.now();
     let signed_in = current_user(&state, &req).await?;
+    let was_signed_in = signed_in.is_some();
     let again = |error: String, signed_in_as: Option<String>| {
         let mut resp = csrf_page(&req, &state, |csrf| InvitePage {
             csrf,
@@ -304,7 +305,7 @@ async fn accept(
         Err(e) if e.status.is_client_error() => return again(e.message, Some(user.email.clone())),
         Err(e) => return Err(e.page()),
     }
-    if current_user(&state, &req).await?.is_some() {
+    if was_signed_in {
         Ok(see_other("/dashboard"))
     } else {
         super::auth::start_session(&state, &user).await
