@@ -6,8 +6,9 @@
 //!   never pass for a node (second-preimage resistance).
 //! - The tree of n leaves splits at the largest power of two below n (RFC 9162 §2.1.1); the empty tree's
 //!   hash is SHA-256 of nothing.
-//! - [`verify_inclusion`] and [`verify_consistency`] are the algorithms of RFC 9162 §2.1.3.2 and
-//!   §2.1.4.2. They refuse a proof with missing, extra or altered hashes, checked against the
+//! - [`verify_inclusion`] and [`verify_consistency`] check RFC 9162 proofs (§2.1.3.2, §2.1.4.2) as the
+//!   special case of subtree proofs where the subtree starts at leaf 0: one verification loop for all
+//!   four kinds. They refuse a proof with missing, extra or altered hashes, checked against the
 //!   transparency-dev/merkle vectors in `fixtures/merkle`.
 //! - [`inclusion_proof_in`] and [`consistency_proof_in`] build proofs (RFC 9162 §2.1.3.1 and §2.1.4.1)
 //!   from any [`TreeHashes`]: the leaf hashes themselves (the reference), or a log's [`NodeStore`] of
@@ -237,43 +238,13 @@ impl NodeStore for MemoryNodes {
 }
 
 /// Checks that `leaf` is leaf `index` of the tree of `size` leaves whose root is `root`
-/// (RFC 9162 §2.1.3.2).
+/// (RFC 9162 §2.1.3.2: the whole tree is the subtree `[0, size)`).
 pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root: &Hash) -> Result<(), ProofError> {
-    if index >= size {
-        return Err(ProofError::Positions("the leaf index is past the tree"));
-    }
-    let (mut f, mut s) = (index, size - 1);
-    let mut r = *leaf;
-    for p in proof {
-        if s == 0 {
-            return Err(ProofError::Length);
-        }
-        if f & 1 == 1 || f == s {
-            r = node_hash(p, &r);
-            if f & 1 == 0 {
-                while f & 1 == 0 && f != 0 {
-                    f >>= 1;
-                    s >>= 1;
-                }
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    if s != 0 {
-        return Err(ProofError::Length);
-    }
-    if &r == root {
-        Ok(())
-    } else {
-        Err(ProofError::Mismatch)
-    }
+    verify_subtree_inclusion(index, 0, size, leaf, proof, root)
 }
 
 /// Checks that the tree of `size1` leaves with root `root1` is a prefix of the tree of `size2` leaves
-/// with root `root2` (RFC 9162 §2.1.4.2).
+/// with root `root2` (RFC 9162 §2.1.4.2: the old tree is the subtree `[0, size1)` of the new one).
 pub fn verify_consistency(
     size1: u64,
     size2: u64,
@@ -281,62 +252,12 @@ pub fn verify_consistency(
     root1: &Hash,
     root2: &Hash,
 ) -> Result<(), ProofError> {
-    if size2 < size1 {
-        return Err(ProofError::Positions("the second tree is smaller than the first"));
-    }
     if size1 == 0 {
         // Every tree extends the empty one: a "proof" of it proves nothing, and is refused rather than
         // mistaken for a check (as transparency-dev/merkle does).
         return Err(ProofError::Positions("consistency with the empty tree proves nothing"));
     }
-    if size1 == size2 {
-        if !proof.is_empty() {
-            return Err(ProofError::Length);
-        }
-        return if root1 == root2 { Ok(()) } else { Err(ProofError::Mismatch) };
-    }
-    if proof.is_empty() {
-        return Err(ProofError::Length);
-    }
-    // When the old tree is a complete subtree, its root is the proof's implied first hash.
-    let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
-    if size1.is_power_of_two() {
-        path.push(*root1);
-    }
-    path.extend_from_slice(proof);
-    let (mut f, mut s) = (size1 - 1, size2 - 1);
-    while f & 1 == 1 {
-        f >>= 1;
-        s >>= 1;
-    }
-    let (mut fr, mut sr) = (path[0], path[0]);
-    for c in &path[1..] {
-        if s == 0 {
-            return Err(ProofError::Length);
-        }
-        if f & 1 == 1 || f == s {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            if f & 1 == 0 {
-                while f & 1 == 0 && f != 0 {
-                    f >>= 1;
-                    s >>= 1;
-                }
-            }
-        } else {
-            sr = node_hash(&sr, c);
-        }
-        f >>= 1;
-        s >>= 1;
-    }
-    if s != 0 {
-        return Err(ProofError::Length);
-    }
-    if &fr == root1 && &sr == root2 {
-        Ok(())
-    } else {
-        Err(ProofError::Mismatch)
-    }
+    verify_subtree_consistency(size2, 0, size1, proof, root1, root2)
 }
 
 /// Whether `[start, end)` is a subtree: non-empty, and no wider than the largest power of two that
