@@ -626,7 +626,7 @@ async fn work_usage(state: State, req: HttpRequest, path: web::Path<String>) -> 
         let span_days = (now.unix_ms() - first.unix_ms()) / MS_PER_DAY;
         let bucket = match span_days {
             ..=60 => Bucket::Day,
-            ..=730 => Bucket::Week,
+            61..=730 => Bucket::Week,
             _ => Bucket::Month,
         };
         scope.from = first.min(now.saturating_add_ms(-7 * MS_PER_DAY));
