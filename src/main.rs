@@ -30,9 +30,14 @@ enum Command {
     /// Inspect the ledger.
     #[command(subcommand)]
     Ledger(cli::ledger::LedgerCommand),
-    /// Verify an authorization letter offline against the platform's public key.
+    /// Verify a certificate, an authorization letter, or a work file with its certificate, offline.
     Verify(cli::verify::VerifyArgs),
-    /// Manage the platform's signing key.
+    /// Write a work's registration certificate (PDF, signed JSON, RFC 3161 token, TSA chain).
+    Certificate(cli::certificate::CertificateArgs),
+    /// The transparency log.
+    #[command(subcommand)]
+    Log(cli::log::LogCommand),
+    /// Export the platform's public keys (signing key, log key, TSA chain).
     #[command(subcommand)]
     Keys(cli::keys::KeysCommand),
     /// Issue the signed authorization letter of a licence.
@@ -80,6 +85,8 @@ fn main() -> anyhow::Result<()> {
         Command::Ledger(cmd) => cli::ledger::run(&cmd),
         Command::Verify(args) => cli::verify::run(&args),
         Command::Keys(cmd) => cli::keys::run(&cmd),
+        Command::Certificate(args) => cli::certificate::run(&args),
+        Command::Log(cmd) => cli::log::run(&cmd),
         Command::Letter(args) => cli::letter::run(&args),
         Command::Invoice(args) => cli::invoice::run(&args),
         Command::Offers(cmd) => cli::offers::run(&cmd),

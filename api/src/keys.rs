@@ -1,4 +1,5 @@
-//! The platform's Ed25519 signing key on disk.
+//! The platform's keys on disk: its Ed25519 signing key (letters, certificates, log checkpoints) and
+//! its built-in RFC 3161 Time-Stamp Authority.
 //!
 //! The key lives at `DATA/keys/platform.ed25519` as the 32-byte seed in lower-case hex plus a newline,
 //! readable by the owner only. It is created on first use from the operating system's random source.
@@ -6,6 +7,8 @@
 //! reads the winner's.
 
 use seal_licensing::letter::PlatformKey;
+use seal_licensing::tsa::Authority;
+use seal_licensing::Timestamp;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -87,4 +90,76 @@ fn parse(text: &str) -> Option<PlatformKey> {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(PlatformKey::from_seed(&seed))
+}
+
+/// Where the built-in TSA's keys and certificates live inside a data directory.
+pub fn tsa_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("tsa.json")
+}
+
+/// Loads the built-in TSA without creating one.
+pub fn load_tsa(data_dir: &Path) -> Result<Option<Authority>, KeyError> {
+    let path = tsa_path(data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse_tsa(&text).map(Some).ok_or(KeyError::Corrupt(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyError::Io { path, source }),
+    }
+}
+
+/// Loads the built-in TSA (a root CA and the TSA's certificate, ECDSA P-256), creating it on first use.
+/// Both keys and both certificates are written to one file that appears whole or not at all (written
+/// aside, then hard-linked into place, which fails if another process won the race: then theirs is
+/// used), so tokens issued by one process always chain to the root another process exports.
+pub fn load_or_create_tsa(data_dir: &Path, now: Timestamp) -> Result<Authority, KeyError> {
+    if let Some(tsa) = load_tsa(data_dir)? {
+        return Ok(tsa);
+    }
+    let path = tsa_path(data_dir);
+    let io = |source| KeyError::Io { path: path.clone(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let authority = loop {
+        let mut seeds = [0_u8; 64];
+        getrandom::fill(&mut seeds).map_err(|e| KeyError::Random(e.to_string()))?;
+        let (root, tsa) = seeds.split_at(32);
+        let (Ok(root), Ok(tsa)) = (<[u8; 32]>::try_from(root), <[u8; 32]>::try_from(tsa)) else { continue };
+        // A seed outside the curve's order is drawn again (probability about 2^-32).
+        if let Ok(a) =
+            Authority::generate(root, tsa, &format!("{} Time-Stamp Authority", crate::services::notary::ISSUER), now)
+        {
+            break (a, root, tsa);
+        }
+    };
+    let (authority, root_seed, tsa_seed) = authority;
+    let doc = serde_json::json!({
+        "root_seed": hex::encode(root_seed),
+        "tsa_seed": hex::encode(tsa_seed),
+        "root_cert": hex::encode(authority.root_der()),
+        "tsa_cert": hex::encode(authority.tsa_der()),
+    });
+    let aside = path.with_extension(format!("json.{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&aside).map_err(io)?;
+    f.write_all(format!("{doc}\n").as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    let linked = std::fs::hard_link(&aside, &path);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => Ok(authority),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_tsa(data_dir)?.ok_or(KeyError::Corrupt(path)),
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn parse_tsa(text: &str) -> Option<Authority> {
+    let doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let field = |name: &str| hex::decode(doc[name].as_str()?).ok();
+    let root_seed: [u8; 32] = field("root_seed")?.try_into().ok()?;
+    let tsa_seed: [u8; 32] = field("tsa_seed")?.try_into().ok()?;
+    Authority::from_parts(root_seed, tsa_seed, field("root_cert")?, field("tsa_cert")?).ok()
 }

@@ -38,10 +38,10 @@ fn fresh_database_is_wal_full_and_migrated_once() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open_in(dir.path())?;
     assert_eq!(store.durability()?, ("wal".to_owned(), 2));
-    assert_eq!(store.schema_version()?, 11);
+    assert_eq!(store.schema_version()?, 12);
     drop(store);
     let store = SqliteStore::open_in(dir.path())?;
-    assert_eq!(store.schema_version()?, 11);
+    assert_eq!(store.schema_version()?, 12);
     store.integrity_check()?;
     // Every table is STRICT: a float or text in a money column is refused by SQLite itself.
     let conn = rusqlite::Connection::open(dir.path().join("seal.db"))?;
@@ -599,5 +599,91 @@ mod search {
         assert!(asked > 300, "{asked} queries");
         assert_eq!(found, asked, "recall {found}/{asked}");
         Ok(())
+    }
+}
+
+mod log {
+    //! The transparency log on SQLite: proofs as the reference computes them, append-only by the
+    //! database's own refusal, and every earlier proof still valid as the log grows.
+    use super::*;
+    use proptest::prelude::*;
+    use seal_licensing::merkle::{self, Hash};
+
+    fn leaf(i: u64) -> Vec<u8> {
+        format!(r#"{{"type":"registration","work":"wk-{i}"}}"#).into_bytes()
+    }
+
+    #[test]
+    fn the_stored_log_proves_what_the_reference_proves_and_refuses_edits() -> Result<()> {
+        let (dir, mut store) = open()?;
+        assert_eq!(store.log_size()?, 0);
+        let mut hashes: Vec<Hash> = Vec::new();
+        for i in 0..37 {
+            assert_eq!(store.log_append("registration", &format!("wk-{i}"), &leaf(i), t0())?, i);
+            hashes.push(merkle::leaf_hash(&leaf(i)));
+            assert_eq!(store.log_root(i + 1)?, merkle::root(&hashes));
+        }
+        for size in 1..=37u64 {
+            for index in 0..size {
+                let want = merkle::inclusion_proof(&hashes[..size as usize], index as usize).expect("in range");
+                assert_eq!(store.log_inclusion(index, size)?, want, "inclusion {index} of {size}");
+            }
+            let want = merkle::consistency_proof(&hashes, size as usize).expect("in range");
+            assert_eq!(store.log_consistency(size, 37)?, want, "consistency {size} → 37");
+        }
+        let leaf5 = store.log_leaf(5)?.expect("leaf 5");
+        assert_eq!((leaf5.kind.as_str(), leaf5.subject.as_str(), leaf5.data), ("registration", "wk-5", leaf(5)));
+        assert_eq!(store.log_leaf_for("registration", "wk-9")?.map(|l| l.index), Some(9));
+        assert!(matches!(store.log_inclusion(37, 37), Err(StoreError::OutOfRange(_))));
+        assert!(matches!(store.log_root(38), Err(StoreError::OutOfRange(_))));
+        assert!(matches!(store.log_consistency(5, 3), Err(StoreError::OutOfRange(_))));
+        // The database itself refuses to rewrite history.
+        drop(store);
+        let conn = rusqlite::Connection::open(dir.path().join("seal.db"))?;
+        assert!(conn.execute("UPDATE log_leaves SET data = x'00' WHERE idx = 3", []).is_err());
+        assert!(conn.execute("DELETE FROM log_leaves WHERE idx = 36", []).is_err());
+        assert!(conn.execute("UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 3", []).is_err());
+        assert!(conn.execute("DELETE FROM log_nodes", []).is_err());
+        Ok(())
+    }
+
+    /// A checkpoint's size and root, and the inclusion proof of every leaf issued at it.
+    type Issued = (u64, Hash, Vec<(u64, Vec<Hash>)>);
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Random append sequences with checkpoints between them: every inclusion proof issued at an
+        /// earlier checkpoint stays valid against its checkpoint, and each later checkpoint is proven
+        /// consistent with every earlier one, so the earlier proofs carry over to the newer tree.
+        #[test]
+        fn earlier_proofs_stay_valid_through_consistency(batches in proptest::collection::vec(1u64..40, 1..8)) {
+            let (_dir, mut store) = open().expect("store");
+            let mut size = 0u64;
+            let mut checkpoints: Vec<Issued> = Vec::new();
+            for batch in batches {
+                store.atomically(|s| -> Result<(), StoreError> {
+                    for i in size..size + batch {
+                        s.log_append("registration", &format!("wk-{i}"), &leaf(i), t0())?;
+                    }
+                    Ok(())
+                }).expect("append");
+                size += batch;
+                let root = store.log_root(size).expect("root");
+                let proofs: Vec<(u64, Vec<Hash>)> =
+                    (0..size).map(|i| (i, store.log_inclusion(i, size).expect("inclusion"))).collect();
+                for (old_size, old_root, old_proofs) in &checkpoints {
+                    let c = store.log_consistency(*old_size, size).expect("consistency");
+                    prop_assert_eq!(merkle::verify_consistency(*old_size, size, &c, old_root, &root), Ok(()));
+                    for (i, p) in old_proofs {
+                        let h = merkle::leaf_hash(&leaf(*i));
+                        prop_assert_eq!(merkle::verify_inclusion(*i, *old_size, &h, p, old_root), Ok(()));
+                        let now = &proofs[*i as usize].1;
+                        prop_assert_eq!(merkle::verify_inclusion(*i, size, &h, now, &root), Ok(()));
+                    }
+                }
+                checkpoints.push((size, root, proofs));
+            }
+        }
     }
 }

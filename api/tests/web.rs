@@ -2400,3 +2400,178 @@ mod monitoring {
         Ok(())
     }
 }
+
+mod proof {
+    //! Proof over HTTP: the seal's status comes from the registration record, the log's checkpoint and
+    //! proofs verify, certificates verify, and `/verify` gives a plain verdict for uploads.
+    use super::*;
+    use seal_licensing::certificate::verify_document;
+    use seal_licensing::merkle;
+    use seal_licensing::note::{self, Checkpoint};
+
+    fn b64(text: &Value) -> Option<merkle::Hash> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(text.as_str()?).ok()?.try_into().ok()
+    }
+
+    fn notarise(w: &World) -> Result<usize> {
+        let mut store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let seals = (&w.state.seals, w.state.config.public_url.as_str());
+        Ok(w.state.notary.run(&mut store, &w.state.content, Some(seals), w.state.now())?)
+    }
+
+    #[actix_web::test]
+    async fn the_seal_links_the_certificate_and_the_log_proves_it() -> Result<()> {
+        let w = world()?;
+        let mut b = Browser::default();
+        let before = b.get(&w, "/api/v1/seal/rh-a-w0").await.json();
+        assert_eq!(before["status"]["code"], "pending", "{before}");
+        assert_eq!(before["status"]["certificate_url"], Value::Null);
+        assert_eq!(notarise(&w)?, 6, "the six demo works with content");
+        let seal = b.get(&w, "/api/v1/seal/rh-a-w0").await.json();
+        assert_eq!(seal["status"]["code"], "registered", "{seal}");
+        let url = seal["status"]["certificate_url"].as_str().context("certificate url")?;
+        assert!(url.ends_with("/verify?work=rh-a-w0"), "{url}");
+
+        // The checkpoint is a signed note over the log; JSON adds its timestamp.
+        let trust = w.state.notary.trust();
+        let text = b.get(&w, "/api/v1/log/checkpoint").await.text();
+        let body = note::open(&text, &trust.log_name, &trust.log_key).context("checkpoint signature")?;
+        let checkpoint = Checkpoint::parse(body)?;
+        assert!(checkpoint.size >= 6, "{checkpoint:?}");
+        let as_json = b.get(&w, "/api/v1/log/checkpoint?format=json").await.json();
+        assert_eq!(as_json["tree_size"], checkpoint.size);
+        assert_eq!(as_json["checkpoint"], text.as_str());
+
+        // Inclusion of the work's registration and consistency from every older size.
+        let inc = b.get(&w, "/api/v1/log/proof/inclusion?work=rh-a-w0").await.json();
+        let proof: Vec<merkle::Hash> = inc["proof"].as_array().context("proof")?.iter().filter_map(b64).collect();
+        let index = inc["index"].as_u64().context("index")?;
+        let leaf = b64(&inc["leaf_hash"]).context("leaf hash")?;
+        merkle::verify_inclusion(index, checkpoint.size, &leaf, &proof, &checkpoint.root)?;
+        let entry = b.get(&w, &format!("/api/v1/log/entries/{index}")).await.json();
+        assert_eq!(entry["subject"], "rh-a-w0", "{entry}");
+        assert_eq!(merkle::leaf_hash(entry["leaf"].as_str().context("leaf")?.as_bytes()), leaf);
+        for from in 1..checkpoint.size {
+            let c = b.get(&w, &format!("/api/v1/log/proof/consistency?from={from}")).await.json();
+            let proof: Vec<merkle::Hash> = c["proof"].as_array().context("proof")?.iter().filter_map(b64).collect();
+            let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let old_root = seal_api::store::Proofs::log_root(&*store, from)?;
+            drop(store);
+            merkle::verify_consistency(from, checkpoint.size, &proof, &old_root, &checkpoint.root)?;
+        }
+        for bad in [
+            "/api/v1/log/proof/consistency?from=0",
+            "/api/v1/log/proof/inclusion?index=999999",
+            "/api/v1/log/proof/inclusion",
+        ] {
+            let r = b.get(&w, bad).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text());
+            assert_eq!(r.json()["code"], "invalid_input");
+        }
+        assert_eq!(b.get(&w, "/api/v1/log/entries/999999").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(b.get(&w, "/works/no-such-work/certificate.json").await.status, StatusCode::NOT_FOUND);
+
+        // The certificate verifies with the published keys; the PEM and token are served too.
+        let cert = b.get(&w, "/works/rh-a-w0/certificate.json").await;
+        assert_eq!(cert.status, StatusCode::OK);
+        let verdict = verify_document(&cert.body, None, None, &trust).map_err(anyhow::Error::msg)?;
+        assert!(verdict.ok(), "{verdict:#?}");
+        let keys = b.get(&w, "/api/v1/keys").await.json();
+        assert!(keys["tsa_pem"].as_str().is_some_and(|p| p.contains("BEGIN CERTIFICATE")), "{keys}");
+        assert!(keys["log_verifier_key"].as_str().is_some_and(|k| k.starts_with(&trust.log_name)), "{keys}");
+        let tsr = b.get(&w, "/works/rh-a-w0/timestamp.tsr").await;
+        assert_eq!(
+            tsr.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            Some("application/timestamp-reply")
+        );
+
+        // The public page: by work id, and for uploads (a valid certificate, a tampered one, the work's
+        // file alone, a file nobody registered).
+        let page = b.get(&w, "/verify?work=rh-a-w0").await;
+        assert!(page.text().contains("✔ 有效 Valid"), "{}", page.text());
+        let upload = |name: &str, file: &str, bytes: &[u8]| {
+            let body = multipart("XyZ", &[], Some((name, file, bytes)));
+            test::TestRequest::post()
+                .uri("/verify")
+                .insert_header((header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ"))
+                .set_payload(body)
+        };
+        let good = b.send(&w, upload("document", "certificate.json", &cert.body)).await;
+        assert!(good.text().contains("✔ 有效 Valid"), "{}", good.text());
+        let tampered = String::from_utf8(cert.body.clone())?.replacen("rh-a-w0", "rh-a-w1", 1);
+        let bad = b.send(&w, upload("document", "certificate.json", tampered.as_bytes())).await;
+        assert!(bad.text().contains("✘ 无效 Not valid"), "{}", bad.text());
+        let content = {
+            let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let work = store.work(&seal_licensing::ids::WorkId::new("rh-a-w0")?)?.context("work")?;
+            w.state.content.get(&seal_api::domain::Sha256Hex::parse(&work.content_sha256).context("hash")?)?
+        };
+        let by_file = b.send(&w, upload("file", "article.txt", &content)).await;
+        assert!(by_file.text().contains("✔ 有效 Valid") && by_file.text().contains("内容哈希"), "{}", by_file.text());
+        let stranger = b.send(&w, upload("file", "other.txt", b"nobody registered this")).await;
+        assert!(stranger.text().contains("not registered"), "{}", stranger.text());
+        // What users wrote is escaped on the page.
+        let hostile = b
+            .send(
+                &w,
+                upload("document", "x.json", br#"{"certificate":{"work":{"title":"<script>alert(1)</script>"}}}"#),
+            )
+            .await;
+        assert!(!hostile.text().contains("<script>alert"), "{}", hostile.text());
+        Ok(())
+    }
+
+    /// The built-in TSA answers RFC 3161 requests over HTTP, and stock OpenSSL checks the answer
+    /// against the request (nonce included) and the TSA's published chain.
+    #[actix_web::test]
+    async fn the_tsa_answers_openssl_requests() -> Result<()> {
+        let w = world()?;
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data.txt");
+        std::fs::write(&data, "登记的作品 a registered work\n")?;
+        let tsq = dir.path().join("req.tsq");
+        let made = std::process::Command::new("openssl")
+            .args(["ts", "-query", "-sha256", "-cert", "-data"])
+            .arg(&data)
+            .arg("-out")
+            .arg(&tsq)
+            .status()?;
+        assert!(made.success(), "openssl ts -query");
+        let mut b = Browser::default();
+        let reply = b
+            .send(
+                &w,
+                test::TestRequest::post()
+                    .uri("/api/v1/tsa")
+                    .insert_header((header::CONTENT_TYPE, "application/timestamp-query"))
+                    .set_payload(std::fs::read(&tsq)?),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let tsr = dir.path().join("resp.tsr");
+        std::fs::write(&tsr, &reply.body)?;
+        let pem = dir.path().join("tsa.pem");
+        std::fs::write(&pem, b.get(&w, "/api/v1/tsa/certificate").await.body)?;
+        let checked = std::process::Command::new("openssl")
+            .args(["ts", "-verify", "-queryfile"])
+            .arg(&tsq)
+            .arg("-in")
+            .arg(&tsr)
+            .arg("-CAfile")
+            .arg(&pem)
+            .output()?;
+        assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+        let wrong = b
+            .send(
+                &w,
+                test::TestRequest::post()
+                    .uri("/api/v1/tsa")
+                    .insert_header((header::CONTENT_TYPE, "text/plain"))
+                    .set_payload("x"),
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        Ok(())
+    }
+}

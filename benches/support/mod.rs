@@ -154,7 +154,12 @@ pub fn register_works(dir: &Path, n: u64) {
                 title: format!("Work {i}"),
                 author: holder.name.clone(),
                 source_url: None,
-                items: vec![NewItem { kind: ContentKind::Text, bytes: work_text(i).into_bytes(), file: None }],
+                items: vec![NewItem {
+                    kind: ContentKind::Text,
+                    bytes: work_text(i).into_bytes(),
+                    file: None,
+                    source: None,
+                }],
             })
             .collect();
         next += batch.len() as u64;

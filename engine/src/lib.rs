@@ -7,4 +7,5 @@
 
 mod bytes;
 pub mod image;
+pub mod iscc;
 pub mod text;

@@ -79,6 +79,16 @@ impl PlatformKey {
     pub fn public(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())
     }
+
+    /// An Ed25519 signature over `message` (certificates sign their canonical JSON).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+
+    /// The Ed25519 key itself, for signed notes (log checkpoints), which are signed with the same key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.0
+    }
 }
 
 /// The platform's public key, which verifies letters offline.
@@ -86,6 +96,11 @@ impl PlatformKey {
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
+    /// The Ed25519 key itself.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.0
+    }
+
     /// The RFC 7638 JWK thumbprint: the key id.
     pub fn kid(&self) -> String {
         let x = URL_SAFE_NO_PAD.encode(self.0.as_bytes());

@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod book;
+pub mod certificate;
 pub mod ids;
 pub mod invariants;
 pub mod invoice;
@@ -35,6 +36,7 @@ pub mod money;
 pub mod note;
 pub mod offer;
 pub mod time;
+pub mod tsa;
 
 #[cfg(test)]
 mod sim;

@@ -29,9 +29,11 @@ pub struct LetterArgs {
 /// Runs `seal letter`.
 pub fn run(args: &LetterArgs) -> Result<()> {
     let now = super::settle::parse_now(args.now.as_deref())?;
-    let store = SqliteStore::open_in(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    let mut store = SqliteStore::open_in(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
     let key = seal_api::keys::load_or_create(&args.data)?;
-    let letter = seal_api::letters::issue_letter(&store, &key, &LicenceId::new(args.licence.as_str())?, now)?;
+    let notary = super::proof::open_notary(&args.data, &store, now)?;
+    let licence = LicenceId::new(args.licence.as_str())?;
+    let letter = seal_api::letters::issue_logged_letter(&mut store, &key, &notary, &licence, now)?;
     if let Some(pdf) = &args.pdf {
         // Render from the verified payload, so the PDF shows exactly what was signed.
         let payload = seal_licensing::letter::verify_letter(letter.as_bytes(), &key.public())?;

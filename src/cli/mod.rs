@@ -2,6 +2,7 @@
 //! library crates; none holds domain logic.
 
 pub mod admin;
+pub mod certificate;
 pub mod crawl;
 pub mod demo;
 pub mod eval;
@@ -14,8 +15,10 @@ pub mod keys;
 pub mod ledger;
 pub mod letter;
 pub mod licences;
+pub mod log;
 pub mod matching;
 pub mod offers;
+pub mod proof;
 pub mod search;
 pub mod serve;
 pub mod settle;

@@ -126,6 +126,9 @@ fn import(args: &ImportArgs) -> Result<()> {
         // New works are looked for at once on the pages already crawled or ingested.
         seal_api::services::retro::drain_retro(&mut data.store, &data.content, &data.pages, now)
             .context("retroactive matching")?;
+        // Each new work's proof: ISCC codes, a trusted timestamp and its transparency-log entry.
+        let notary = super::proof::open_notary(&args.data, &data.store, now)?;
+        notary.run(&mut data.store, &data.content, None, now).context("timestamping and logging the works")?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -62,21 +62,32 @@ fn settle_balance_letter_and_verify_through_the_cli() -> Result<()> {
     let letter = seal(&["letter", "lic-0", "--out", letter_path.to_str().context("utf-8 path")?], data)?;
     assert!(letter.status.success(), "{}", String::from_utf8_lossy(&letter.stderr));
 
-    // Offline: only the letter and the exported JWK, from another (empty) data directory.
+    // Offline: only the letter and the exported public keys, from another (empty) data directory. The
+    // letter carries its licence's transparency-log entry, checked too.
+    let keys = data.join("keys-export");
+    let export = seal(&["keys", "export", "--dir", keys.to_str().context("utf-8 path")?], data)?;
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
     let elsewhere = tempfile::tempdir()?;
     let ok = seal(
+        &["verify", letter_path.to_str().context("utf-8 path")?, "--keys", keys.to_str().context("utf-8 path")?],
+        elsewhere.path(),
+    )?;
+    assert!(ok.status.success(), "{}{}", stdout(&ok), String::from_utf8_lossy(&ok.stderr));
+    let said = stdout(&ok);
+    assert!(said.contains("VERDICT: VALID") && said.contains("PASS  包含证明 Inclusion proof"), "{said}");
+    // The JWK alone still checks the signature, and says what else it needs.
+    let jwk_only = seal(
         &["verify", letter_path.to_str().context("utf-8 path")?, "--key", jwk_path.to_str().context("utf-8 path")?],
         elsewhere.path(),
     )?;
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(stdout(&ok).starts_with("OK"));
+    assert!(stdout(&jwk_only).contains("PASS  平台签名"), "{}", stdout(&jwk_only));
     let mut bytes = std::fs::read(&letter_path)?;
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x04;
     let bad_path = data.join("tampered.jws");
     std::fs::write(&bad_path, bytes)?;
     let bad = seal(
-        &["verify", bad_path.to_str().context("utf-8 path")?, "--key", jwk_path.to_str().context("utf-8 path")?],
+        &["verify", bad_path.to_str().context("utf-8 path")?, "--keys", keys.to_str().context("utf-8 path")?],
         elsewhere.path(),
     )?;
     assert!(!bad.status.success());

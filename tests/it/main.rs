@@ -6,6 +6,7 @@ mod crawl;
 mod image;
 mod licensing;
 mod monitor;
+mod proof;
 mod serve;
 mod text;
 

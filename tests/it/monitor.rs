@@ -303,6 +303,7 @@ fn demo_content_attaches_once_and_deferred_checkpoints_wait_for_the_end() -> Res
         kind: seal_api::domain::ContentKind::Text,
         bytes: b"a different body for a work already registered with another".to_vec(),
         file: None,
+        source: None,
     };
     let work = seal_licensing::ids::WorkId::new("rh-a-w0")?;
     let refused = registration::attach_content(&mut store, &content, &mut monitor, &work, vec![other], now);

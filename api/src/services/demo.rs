@@ -48,7 +48,7 @@ pub fn load(
             stale.push(id);
             continue;
         }
-        let item = NewItem { kind: ContentKind::Text, bytes: body.into_bytes(), file: None };
+        let item = NewItem { kind: ContentKind::Text, bytes: body.into_bytes(), file: None, source: None };
         if attach_content(store, content, monitor, &id, vec![item], now)? {
             attached += 1;
         }
@@ -63,7 +63,7 @@ pub fn bulk_works(from: u64, to: u64) -> Vec<(WorkId, NewWork)> {
         .map(|n| {
             let (id, owner, channel, title, source_url, body) = demo::bulk_work(n);
             let author = format!("作者 {owner}");
-            let items = vec![NewItem { kind: ContentKind::Text, bytes: body.into_bytes(), file: None }];
+            let items = vec![NewItem { kind: ContentKind::Text, bytes: body.into_bytes(), file: None, source: None }];
             (id, NewWork { owner, channel: Some(channel), title, author, source_url: Some(source_url), items })
         })
         .collect()

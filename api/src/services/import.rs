@@ -130,6 +130,7 @@ pub fn work_from_file(
     author: &str,
 ) -> Result<NewWork, String> {
     let kind = kind_of_path(path).ok_or("not a .txt, .html, .htm, .jpg, .jpeg, .png, .webp or .gif file")?;
+    let original = bytes.clone();
     let (title, bytes) = match kind {
         ContentKind::Text => {
             let extracted = text::extract(&bytes, text::ContentKind::PlainText, &text::ExtractConfig::default())
@@ -161,7 +162,7 @@ pub fn work_from_file(
         title,
         author: author.to_owned(),
         source_url: None,
-        items: vec![NewItem { kind, bytes, file: Some(base_name(path)) }],
+        items: vec![NewItem { kind, bytes, file: Some(base_name(path)), source: Some(original) }],
     })
 }
 

@@ -139,11 +139,11 @@ pub fn work_of(page: &SealedPage, channel: &Channel, author: &str) -> NewWork {
         .chars()
         .take(200)
         .collect();
-    let mut items = vec![NewItem { kind: ContentKind::Html, bytes: page.html.clone(), file: None }];
+    let mut items = vec![NewItem { kind: ContentKind::Html, bytes: page.html.clone(), file: None, source: None }];
     for (url, bytes) in &page.images {
         if seal_engine::image::Format::sniff(bytes).is_some() {
             let file = url.path_segments().and_then(|mut s| s.next_back()).map(str::to_owned);
-            items.push(NewItem { kind: ContentKind::Image, bytes: bytes.clone(), file });
+            items.push(NewItem { kind: ContentKind::Image, bytes: bytes.clone(), file, source: None });
         }
     }
     NewWork {

@@ -11,6 +11,7 @@ pub mod inclusion;
 pub mod ingest;
 pub mod jobs;
 pub mod licences;
+pub mod notary;
 pub mod outbox;
 pub mod payment;
 pub mod pipeline;

@@ -41,6 +41,10 @@ pub struct NewItem {
     pub bytes: Vec<u8>,
     /// The base name of the file it came from, if any.
     pub file: Option<String>,
+    /// The file as submitted, when `bytes` were derived from it (a `.txt` whose first line became the
+    /// title): stored beside the content, and what the registration's timestamp covers, so the
+    /// submitter's own file verifies with `openssl ts -verify -data FILE`.
+    pub source: Option<Vec<u8>>,
 }
 
 /// A work to register.
@@ -290,8 +294,18 @@ fn prepare_items(
             file: item.file.clone().unwrap_or_else(|| format!("item {}", n + 1)),
             error,
         })?;
-        items.push((NewContent { sha256: hash.clone(), kind: item.kind, file: item.file }, prepared));
+        let source = item.source.filter(|s| Sha256Hex::of(s) != *hash);
+        items.push((
+            NewContent {
+                sha256: hash.clone(),
+                kind: item.kind,
+                file: item.file,
+                source_sha256: source.as_ref().map(|s| Sha256Hex::of(s)),
+            },
+            prepared,
+        ));
         item_bytes.push(item.bytes);
+        item_bytes.extend(source);
     }
     Ok((items, item_bytes))
 }

@@ -15,6 +15,7 @@ use crate::store::{SqliteStore, StoreError};
 use bytes::Bytes;
 use seal_licensing::ids::{ChannelId, PartyId, WorkId};
 use seal_licensing::offer::{Action, ChannelKind, Offer, OfferTarget, Work};
+use seal_licensing::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -86,17 +87,28 @@ pub struct SealHolder {
     pub name: String,
 }
 
-/// Rights status.
+/// Rights status, from the work's registration record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SealStatus {
-    /// `registered`.
+    /// `registered` (timestamped and in the transparency log) or `pending` (recorded, proof not yet made).
     pub code: String,
     /// Label in Chinese and English.
     pub label: String,
-    /// Since when (RFC 3339).
+    /// Since when (RFC 3339): the trusted timestamp's time once registered.
     pub since: String,
-    /// The registration certificate, once certificates exist.
+    /// The public verification page of the registration certificate, once registered.
     pub certificate_url: Option<String>,
+    /// The registration's entry in the transparency log, once registered.
+    pub log_index: Option<u64>,
+}
+
+/// What the seal shows of a work's registration record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealProof {
+    /// The time in the registration's timestamp token.
+    pub stamped_at: Timestamp,
+    /// The log entry.
+    pub leaf: u64,
 }
 
 /// One offer on the seal.
@@ -228,8 +240,31 @@ pub fn price_label(offer: &Offer) -> String {
 }
 
 /// The seal's view of a work: what the widget renders and the seal page shows.
-pub fn seal_view(base: &str, work: &Work, holder_name: &str, offers: &[&Offer], licences: &WorkLicences) -> SealView {
+pub fn seal_view(
+    base: &str,
+    work: &Work,
+    holder_name: &str,
+    offers: &[&Offer],
+    licences: &WorkLicences,
+    proof: Option<SealProof>,
+) -> SealView {
     let registered = work.registered_at.to_string();
+    let status = match proof {
+        Some(p) => SealStatus {
+            code: "registered".into(),
+            label: "已登记 Registered".into(),
+            since: p.stamped_at.to_string(),
+            certificate_url: Some(format!("{base}/verify?work={}", work.id)),
+            log_index: Some(p.leaf),
+        },
+        None => SealStatus {
+            code: "pending".into(),
+            label: "登记中 Registration pending".into(),
+            since: registered.clone(),
+            certificate_url: None,
+            log_index: None,
+        },
+    };
     SealView {
         work: SealWork {
             id: work.id.to_string(),
@@ -245,12 +280,7 @@ pub fn seal_view(base: &str, work: &Work, holder_name: &str, offers: &[&Offer], 
             "© {} {holder_name}. All rights reserved. 版权所有，未经授权不得转载。",
             work.published_at.year()
         ),
-        status: SealStatus {
-            code: "registered".into(),
-            label: "已登记 Registered".into(),
-            since: registered,
-            certificate_url: None,
-        },
+        status,
         offers: offers
             .iter()
             .map(|o| SealOffer {
@@ -279,8 +309,15 @@ impl SealCache {
     /// Rebuilds every entry from the store.
     pub fn rebuild(&self, store: &SqliteStore, base: &str) -> Result<(), StoreError> {
         let holders: HashMap<PartyId, String> = store.all_holders()?.into_iter().map(|h| (h.id, h.name)).collect();
-        let rendered =
-            render_all(base, &store.all_works()?, &store.all_offers()?, &holders, store.licence_aggregates(None)?);
+        let proofs = proofs_of(store)?;
+        let rendered = render_all(
+            base,
+            &store.all_works()?,
+            &store.all_offers()?,
+            &holders,
+            store.licence_aggregates(None)?,
+            &proofs,
+        );
         *self.entries.write().unwrap_or_else(|p| p.into_inner()) = rendered.entries;
         *self.by_url.write().unwrap_or_else(|p| p.into_inner()) = rendered.by_url;
         Ok(())
@@ -293,7 +330,8 @@ impl SealCache {
         offers.retain(|o| o.covers(&work));
         let holder = store.holder_name(&work.owner)?;
         let agg = store.work_licences(id)?;
-        let view = seal_view(base, &work, &holder, &offers.iter().collect::<Vec<_>>(), &agg);
+        let proof = store.registration(id.as_str())?.map(|r| SealProof { stamped_at: r.stamped_at, leaf: r.leaf });
+        let view = seal_view(base, &work, &holder, &offers.iter().collect::<Vec<_>>(), &agg, proof);
         if let Some(key) = url_key(&work) {
             self.by_url.write().unwrap_or_else(|p| p.into_inner()).insert(key, id.clone());
         }
@@ -309,7 +347,8 @@ impl SealCache {
         works.retain(|w| w.channel.as_ref() == Some(channel));
         let offers = store.offers_of(&c.owner, "", 500)?;
         let holders = HashMap::from([(c.owner.clone(), store.holder_name(&c.owner)?)]);
-        let rendered = render_all(base, &works, &offers, &holders, store.licence_aggregates(Some(&c.owner))?);
+        let proofs = proofs_of(store)?;
+        let rendered = render_all(base, &works, &offers, &holders, store.licence_aggregates(Some(&c.owner))?, &proofs);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).extend(rendered.entries);
         Ok(())
     }
@@ -337,6 +376,15 @@ impl SealCache {
 }
 
 /// Seal answers rendered in bulk.
+/// Every work's registration record, as the seal shows it.
+fn proofs_of(store: &SqliteStore) -> Result<HashMap<String, SealProof>, StoreError> {
+    Ok(store
+        .registration_summaries()?
+        .into_iter()
+        .map(|(work, leaf, stamped_at)| (work, SealProof { stamped_at, leaf }))
+        .collect())
+}
+
 struct Rendered {
     entries: HashMap<String, Arc<SealEntry>>,
     by_url: HashMap<UrlKey, WorkId>,
@@ -349,6 +397,7 @@ fn render_all(
     offers: &[Offer],
     holders: &HashMap<PartyId, String>,
     aggregates: Vec<(WorkId, WorkLicences)>,
+    proofs: &HashMap<String, SealProof>,
 ) -> Rendered {
     let mut aggregates: HashMap<WorkId, WorkLicences> = aggregates.into_iter().collect();
     let mut by_work: HashMap<&WorkId, Vec<&Offer>> = HashMap::new();
@@ -369,7 +418,10 @@ fn render_all(
         applicable.retain(|o| o.covers(w));
         let agg = aggregates.remove(&w.id).unwrap_or_default();
         let name = holders.get(&w.owner).map_or("", String::as_str);
-        out.entries.insert(w.id.to_string(), Arc::new(entry(seal_view(base, w, name, &applicable, &agg))));
+        out.entries.insert(
+            w.id.to_string(),
+            Arc::new(entry(seal_view(base, w, name, &applicable, &agg, proofs.get(w.id.as_str()).copied()))),
+        );
         if let Some(key) = url_key(w) {
             out.by_url.insert(key, w.id.clone());
         }

@@ -53,6 +53,8 @@ pub struct NewContent {
     pub kind: ContentKind,
     /// The imported file's base name, if the item came from a file.
     pub file: Option<String>,
+    /// Hash of the file as submitted, when the content was derived from it (also in the content store).
+    pub source_sha256: Option<Sha256Hex>,
 }
 
 /// One stored content item, as the monitor needs it to map a hit back or to re-fingerprint.
@@ -70,6 +72,8 @@ pub struct ContentRow {
     pub kind: ContentKind,
     /// The imported file's base name.
     pub file: Option<String>,
+    /// Hash of the file as submitted, when the content was derived from it.
+    pub source_sha256: Option<Sha256Hex>,
 }
 
 /// A stored domain event of the outbox.
@@ -90,6 +94,7 @@ pub struct Event {
 fn content_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ContentRow, StoreError>> {
     let (engine_id, work, owner): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
     let (sha256, kind, file): (String, String, Option<String>) = (r.get(3)?, r.get(4)?, r.get(5)?);
+    let source: Option<String> = r.get(6)?;
     Ok((|| {
         let c = |what: &str| corrupt("work_contents", format!("{what} of engine id {engine_id}"));
         Ok(ContentRow {
@@ -99,11 +104,15 @@ fn content_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ContentRow, Sto
             sha256: Sha256Hex::parse(&sha256).ok_or_else(|| c("sha256"))?,
             kind: ContentKind::parse(&kind).ok_or_else(|| c("kind"))?,
             file,
+            source_sha256: match source {
+                Some(s) => Some(Sha256Hex::parse(&s).ok_or_else(|| c("source sha256"))?),
+                None => None,
+            },
         })
     })())
 }
 
-const CONTENT_SELECT: &str = "SELECT engine_id, work, owner, sha256, kind, file FROM work_contents";
+const CONTENT_SELECT: &str = "SELECT engine_id, work, owner, sha256, kind, file, source_sha256 FROM work_contents";
 
 /// What registered works contain, their engine ids, and the domain-event outbox.
 pub trait Contents {
@@ -328,7 +337,8 @@ fn insert_contents(
     let mut ids = Vec::with_capacity(items.len());
     let mut payload_items = Vec::with_capacity(items.len());
     let mut insert = conn.prepare_cached(
-        "INSERT INTO work_contents (work, owner, sha256, kind, file, engine_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO work_contents (work, owner, sha256, kind, file, engine_id, source_sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (n, item) in items.iter().enumerate() {
         let stored = first + n as i64;
@@ -340,7 +350,8 @@ fn insert_contents(
                 item.sha256.as_str(),
                 item.kind.as_str(),
                 item.file,
-                stored
+                stored,
+                item.source_sha256.as_ref().map(Sha256Hex::as_str)
             ])
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {

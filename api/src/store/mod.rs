@@ -24,6 +24,7 @@ pub mod demo;
 pub mod monitoring;
 mod outbox;
 pub mod platform;
+pub mod proof;
 mod sqlite;
 pub mod team;
 mod unit;
@@ -33,12 +34,15 @@ pub use contents::Contents;
 pub use monitoring::Monitoring;
 pub use outbox::Outbox;
 pub use platform::{Accounts, Channels, Checkouts, Reports};
+pub use proof::Proofs;
 pub use team::Teams;
 pub use usage::Usage;
 
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
-    pub use super::{Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Reports, Repository, Teams, Usage};
+    pub use super::{
+        Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Proofs, Reports, Repository, Teams, Usage,
+    };
 }
 
 pub use sqlite::{status_counts, SqliteStore};
@@ -85,6 +89,9 @@ pub enum StoreError {
     /// Filesystem trouble around the database.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A position that does not exist: a leaf past the log's end, a tree that would shrink.
+    #[error("{0}")]
+    OutOfRange(String),
 }
 
 impl From<seal_licensing::ledger::StoreError> for StoreError {

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, super::monitoring::MIGRATION_9),
     (10, super::usage::MIGRATION_10),
     (11, super::team::MIGRATION_11),
+    (12, super::proof::MIGRATION_12),
 ];
 
 const MIGRATION_1: &str = r#"

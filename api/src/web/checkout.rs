@@ -344,7 +344,8 @@ async fn letter_jws(state: State, path: web::Path<String>) -> Result<HttpRespons
     let now = state.now();
     let st = state.clone();
     let letter = db(&state, move |s| {
-        crate::letters::issue_letter(s, &st.key, &licence, now).map_err(|e| ApiError::invalid(e.to_string()))
+        crate::letters::issue_logged_letter(s, &st.key, &st.notary, &licence, now)
+            .map_err(|e| ApiError::invalid(e.to_string()))
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -361,8 +362,8 @@ async fn letter_pdf(state: State, path: web::Path<String>) -> Result<HttpRespons
     let now = state.now();
     let st = state.clone();
     let pdf = db(&state, move |s| {
-        let letter =
-            crate::letters::issue_letter(s, &st.key, &licence, now).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let letter = crate::letters::issue_logged_letter(s, &st.key, &st.notary, &licence, now)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
         let payload =
             seal_licensing::letter::verify_letter(letter.as_bytes(), &st.key.public()).map_err(ApiError::internal)?;
         crate::pdf::letter_pdf(&payload, &font).map_err(ApiError::internal)

@@ -333,7 +333,8 @@ async fn licence_letter(state: State, req: HttpRequest, path: web::Path<String>)
     let now = state.now();
     let st = state.clone();
     let letter = db(&state, move |s| {
-        crate::letters::issue_letter(s, &st.key, &l.id, now).map_err(|e| ApiError::invalid(e.to_string()))
+        crate::letters::issue_logged_letter(s, &st.key, &st.notary, &l.id, now)
+            .map_err(|e| ApiError::invalid(e.to_string()))
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -13,6 +13,7 @@ pub mod error;
 pub mod mail;
 pub mod metrics;
 pub mod monitoring;
+pub mod proof;
 pub mod rest;
 pub mod rest_analysis;
 pub mod sandbox;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub pages: crate::monitor::pages::PageStore,
     /// Analyst search over hits and their pages (`DATA/search`), kept current by the scheduler.
     pub search: crate::search::SearchIndex,
+    /// Proofs: the TSA, the log's checkpoints and certificates (`DATA/keys`).
+    pub notary: crate::services::notary::Notary,
 }
 
 /// Shared state as handlers receive it.
@@ -143,6 +146,9 @@ pub enum StartError {
     /// The signing key.
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    /// The notary (TSA, log) could not start.
+    #[error(transparent)]
+    Notary(#[from] crate::services::notary::NotaryError),
     /// The socket or the runtime.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -203,7 +209,9 @@ pub fn open_state(
     let page_config = seal_engine::text::PageIndexConfig { retention: config.page_retention, ..Default::default() };
     let pages = crate::monitor::pages::PageStore::open(&config.data, page_config)?;
     let search = crate::search::SearchIndex::open(&config.data.join("search"))?;
+    let notary = crate::services::notary::Notary::open(&config.data, &config.public_url, &store, clock())?;
     Ok(AppState {
+        notary,
         search,
         pages,
         content,
@@ -315,6 +323,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(analysis::configure)
         .configure(rest_analysis::configure)
         .configure(team::configure)
+        .configure(proof::configure)
         .configure(rest::configure_fallback)
         .route("/metrics", web::get().to(metrics::render))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))

@@ -112,6 +112,12 @@ pub fn tick(state: &State) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "recolouring"),
         }
+        let seals = (&state.seals, state.config.public_url.as_str());
+        match state.notary.run(&mut store, &state.content, Some(seals), state.now()) {
+            Ok(n) if n > 0 => tracing::info!(works = n, "registrations timestamped and logged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "notarising"),
+        }
         match drain_retro(&mut store, &state.content, &state.pages, state.now()) {
             Ok(n) if n > 0 => tracing::info!(hits = n, "new works found on pages already seen"),
             Ok(_) => {}

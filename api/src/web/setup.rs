@@ -326,7 +326,7 @@ pub fn new_work(
 /// One text item as typed into a form: HTML when it looks like markup, else plain text.
 pub fn text_item(content: &str) -> NewItem {
     let kind = if crate::monitor::looks_like_html(content.as_bytes()) { ContentKind::Html } else { ContentKind::Text };
-    NewItem { kind, bytes: content.as_bytes().to_vec(), file: None }
+    NewItem { kind, bytes: content.as_bytes().to_vec(), file: None, source: None }
 }
 
 /// Registers a work (idempotent by content per holder) and renders its seal. Returns the work, which
@@ -338,6 +338,11 @@ pub async fn register(state: &State, work: NewWork) -> Result<(Work, bool), ApiE
         let mut monitor = st.monitor.write().unwrap_or_else(|p| p.into_inner());
         let done = register_work(s, &st.content, &mut monitor, work, now).map_err(registration_error)?;
         drop(monitor);
+        // The registration's proof (timestamp, log entry) is made now rather than at the next tick, so
+        // the seal the holder sees next already links its certificate. A failure leaves it to the tick.
+        if let Err(e) = st.notary.run(s, &st.content, None, now) {
+            tracing::warn!(error = %e, "notarising a registration");
+        }
         st.seals.refresh_work(s, &st.config.public_url, &done.work)?;
         let stored = s.work(&done.work)?.ok_or_else(|| ApiError::internal("registered work vanished"))?;
         Ok((stored, done.new))
@@ -385,7 +390,7 @@ impl WorkUpload {
         }
         if let Some(image) = self.image.as_ref().filter(|f| !f.data.is_empty()) {
             let file = image.file_name.clone().filter(|n| !n.is_empty());
-            items.push(NewItem { kind: ContentKind::Image, bytes: image.data.to_vec(), file });
+            items.push(NewItem { kind: ContentKind::Image, bytes: image.data.to_vec(), file, source: None });
         }
         items
     }
@@ -485,7 +490,7 @@ pub async fn register_on_first_view(state: &State, cid: &ChannelId, url: &str) -
         title: title.trim().to_owned(),
         author: if author.trim().is_empty() { "—".into() } else { author },
         source_url: Some(page_url.to_string()),
-        items: vec![NewItem { kind: ContentKind::Html, bytes: fetched.body, file: None }],
+        items: vec![NewItem { kind: ContentKind::Html, bytes: fetched.body, file: None, source: None }],
     };
     let (work, new) = register(state, work).await?;
     if new {

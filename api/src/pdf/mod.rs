@@ -9,6 +9,16 @@
 //! falls back to a Latin font (DejaVu Sans), and the PDF then says on its first line that Chinese
 //! characters may show as boxes and the signed JSON is authoritative. With no font at all,
 //! rendering fails with [`PdfError::NoFont`] and the JSON forms still work.
+//!
+//! Registration certificates ([`certificate_pdf`]) are laid out by hand on one page rather than by the
+//! line [`Writer`]: they must look like a certificate, so text is measured with the font's own advance
+//! widths (shaped by rustybuzz, as krilla does when drawing) to centre titles and wrap values. Their
+//! QR code is drawn by [`qr::draw_qr`], which other documents can reuse.
+
+mod certificate;
+pub mod qr;
+
+pub use certificate::certificate_pdf;
 
 use krilla::geom::Point;
 use krilla::page::PageSettings;
@@ -29,16 +39,72 @@ pub enum PdfError {
     /// krilla refused the document.
     #[error("pdf: {0}")]
     Krilla(String),
+    /// The text for a QR code does not fit in one (longer than about 2 KB).
+    #[error("qr code: {0}")]
+    Qr(String),
 }
 
 /// A font chosen for PDF output.
 #[derive(Clone)]
 pub struct PdfFont {
-    font: Font,
+    face: Face,
+    /// A monospaced companion for hashes and codes, when one is at hand (see [`find_mono`]).
+    mono: Option<Face>,
     /// Where it came from.
     pub path: PathBuf,
     /// Whether it is known to cover Chinese.
     pub cjk: bool,
+}
+
+impl PdfFont {
+    /// The face for hashes and codes: the monospaced companion if there is one, else the main face.
+    fn mono(&self) -> &Face {
+        self.mono.as_ref().unwrap_or(&self.face)
+    }
+}
+
+/// One face of a font file, with the bytes kept so that text can be measured before it is drawn
+/// (krilla measures only while drawing and does not expose the widths).
+#[derive(Clone)]
+struct Face {
+    font: Font,
+    data: Arc<Vec<u8>>,
+    index: u32,
+}
+
+impl Face {
+    fn new(data: Arc<Vec<u8>>, index: u32) -> Option<Face> {
+        let font = Font::new(data.clone().into(), index)?;
+        Some(Face { font, data, index })
+    }
+
+    /// The grapheme clusters of `text` as (byte offset, advance in em), shaped exactly as krilla's
+    /// `draw_text` shapes them, so measured widths match what is drawn.
+    fn clusters(&self, text: &str) -> Vec<(usize, f32)> {
+        let Some(face) = rustybuzz::Face::from_slice(&self.data, self.index) else {
+            // krilla accepted the font, so this should not happen; estimate rather than fail.
+            return text.char_indices().map(|(i, c)| (i, if c.is_ascii() { 0.55 } else { 1.0 })).collect();
+        };
+        let mut buffer = rustybuzz::UnicodeBuffer::new();
+        buffer.push_str(text);
+        buffer.guess_segment_properties();
+        let output = rustybuzz::shape(&face, &[], buffer);
+        let upem = face.units_per_em() as f32;
+        let mut out: Vec<(usize, f32)> = Vec::new();
+        for (info, pos) in output.glyph_infos().iter().zip(output.glyph_positions()) {
+            let advance = pos.x_advance as f32 / upem;
+            match out.last_mut() {
+                Some(last) if last.0 == info.cluster as usize => last.1 += advance,
+                _ => out.push((info.cluster as usize, advance)),
+            }
+        }
+        out
+    }
+
+    /// The width of `text` at `size` points.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        self.clusters(text).iter().map(|c| c.1).sum::<f32>() * size
+    }
 }
 
 /// Known font files: path, collection index, covers CJK.
@@ -52,10 +118,36 @@ const SYSTEM_FONTS: &[(&str, u32, bool)] = &[
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0, false),
 ];
 
+/// Monospaced Latin fonts to pair with a font that has no monospaced sibling in its own file.
+const MONO_FONTS: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+];
+
 fn load(path: &Path, index: u32, cjk: bool) -> Option<PdfFont> {
-    let data = std::fs::read(path).ok()?;
-    let font = Font::new(Arc::new(data).into(), index)?;
-    Some(PdfFont { font, path: path.to_owned(), cjk })
+    let data = Arc::new(std::fs::read(path).ok()?);
+    let face = Face::new(data.clone(), index)?;
+    let mono = find_mono(&data, index);
+    Some(PdfFont { face, mono, path: path.to_owned(), cjk })
+}
+
+/// A monospaced face for hashes, which are far easier to read and compare in fixed columns. CJK font
+/// collections often carry one (WenQuanYi Micro Hei Mono, Noto Sans Mono CJK) and it costs nothing to
+/// use, since the file is already in memory; otherwise a system monospaced Latin font, if installed.
+fn find_mono(data: &Arc<Vec<u8>>, index: u32) -> Option<Face> {
+    use rustybuzz::ttf_parser;
+    let faces = ttf_parser::fonts_in_collection(data).unwrap_or(1);
+    let is_mono = |i: u32| {
+        ttf_parser::Face::parse(data, i).ok().is_some_and(|f| {
+            f.names()
+                .into_iter()
+                .any(|n| n.name_id == ttf_parser::name_id::FAMILY && n.to_string().is_some_and(|s| s.contains("Mono")))
+        })
+    };
+    if let Some(i) = (0..faces).filter(|&i| i != index).find(|&i| is_mono(i)) {
+        return Face::new(data.clone(), i);
+    }
+    MONO_FONTS.iter().find_map(|p| Face::new(Arc::new(std::fs::read(p).ok()?), 0))
 }
 
 /// Finds a font as described in the module docs.
@@ -139,7 +231,7 @@ impl Writer {
                 if !text.is_empty() {
                     surface.draw_text(
                         Point::from_xy(MARGIN, y),
-                        font.font.clone(),
+                        font.face.font.clone(),
                         size,
                         &text,
                         false,
