@@ -126,9 +126,7 @@ pub fn load_or_create_tsa(data_dir: &Path, now: Timestamp) -> Result<Authority, 
         let (root, tsa) = seeds.split_at(32);
         let (Ok(root), Ok(tsa)) = (<[u8; 32]>::try_from(root), <[u8; 32]>::try_from(tsa)) else { continue };
         // A seed outside the curve's order is drawn again (probability about 2^-32).
-        if let Ok(a) =
-            Authority::generate(root, tsa, &format!("{} Time-Stamp Authority", crate::services::notary::ISSUER), now)
-        {
+        if let Ok(a) = Authority::generate(root, tsa, crate::services::notary::ISSUER, now) {
             break (a, root, tsa);
         }
     };

@@ -172,7 +172,13 @@ pub fn find_font(data_dir: &Path) -> Result<PdfFont, PdfError> {
 /// Lays out lines of text on A4 pages, wrapping long lines and starting new pages as needed.
 struct Writer {
     lines: Vec<(f32, String)>,
+    /// A QR code drawn after the last line (with its caption): the public verification page.
+    qr: Option<String>,
 }
+
+/// The side of a QR code under a document's text, and the room it takes with its caption.
+const QR_SIZE: f32 = 96.0;
+const QR_ROOM: f32 = QR_SIZE + 30.0;
 
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;
@@ -180,7 +186,7 @@ const MARGIN: f32 = 56.0;
 
 impl Writer {
     fn new(font: &PdfFont) -> Writer {
-        let mut w = Writer { lines: Vec::new() };
+        let mut w = Writer { lines: Vec::new(), qr: None };
         if !font.cjk {
             w.line(
                 8.0,
@@ -221,7 +227,8 @@ impl Writer {
             krilla::metadata::Metadata::new().title(title.to_owned()).creator("Copyright Seal".to_owned()),
         );
         let mut lines = self.lines.into_iter().peekable();
-        while lines.peek().is_some() {
+        let mut qr = self.qr;
+        while lines.peek().is_some() || qr.is_some() {
             let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| PdfError::Krilla("page size".into()))?;
             let mut page = doc.start_page_with(settings);
             let mut surface = page.surface();
@@ -237,6 +244,15 @@ impl Writer {
                         false,
                         TextDirection::Auto,
                     );
+                }
+            }
+            if lines.peek().is_none() && y + QR_ROOM <= PAGE_H - MARGIN {
+                if let Some(url) = qr.take() {
+                    qr::draw_qr(&mut surface, MARGIN, y + 8.0, QR_SIZE, &url)?;
+                    let caption = format!("扫码核验 Scan to verify: {url}");
+                    let at = Point::from_xy(MARGIN, y + QR_SIZE + 22.0);
+                    surface.set_fill(Some(krilla::paint::Fill::default()));
+                    surface.draw_text(at, font.face.font.clone(), 8.0, &caption, false, TextDirection::Auto);
                 }
             }
             surface.finish();
@@ -325,8 +341,20 @@ pub fn letter_pdf(payload: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> 
     w.field("签发时间 Issued", s(payload, &["issued_at"]));
     w.field("平台密钥 Key id", s(payload, &["kid"]));
     w.gap();
-    w.line(9.0, "本文件为签名授权书（JWS）的可读副本。核验：seal verify LETTER.jws --key platform.jwk");
-    w.line(9.0, "This PDF renders the signed letter (JWS). Verify offline: seal verify LETTER.jws --key platform.jwk");
+    w.line(9.0, "本文件为签名授权书（JWS）的可读副本。核验：seal verify LETTER.jws --keys KEYS");
+    w.line(9.0, "This PDF renders the signed letter (JWS). Verify offline: seal verify LETTER.jws --keys KEYS");
+    if let Some(log) = payload["log"].as_object() {
+        w.field(
+            "透明日志 Transparency log",
+            &format!(
+                "{} 条目 entry {} / {}",
+                log.get("origin").and_then(Value::as_str).unwrap_or("—"),
+                log.get("index").and_then(Value::as_u64).unwrap_or(0),
+                log.get("tree_size").and_then(Value::as_u64).unwrap_or(0)
+            ),
+        );
+    }
+    w.qr = payload["verify_url"].as_str().map(str::to_owned);
     w.finish(font, &format!("Authorization letter {}", s(payload, &["licence_id"])))
 }
 
