@@ -30,14 +30,26 @@ pub fn issue_letter(
     licence: &LicenceId,
     now: Timestamp,
 ) -> Result<String, IssueError> {
+    let (l, work, holder) = letter_records(repo, licence)?;
+    let payload = letter_payload(&l, &work, &holder, now, &key.public().kid());
+    Ok(sign_letter(key, &payload))
+}
+
+/// What a letter is made of: the licence (refused when refunded), its work and its rights holder.
+fn letter_records(
+    repo: &impl Repository,
+    licence: &LicenceId,
+) -> Result<
+    (seal_licensing::licence::Licence, seal_licensing::offer::Work, seal_licensing::offer::RightsHolder),
+    IssueError,
+> {
     let l = repo.licence(licence)?.ok_or_else(|| IssueError::NotFound(format!("licence {licence}")))?;
     if l.status == seal_licensing::licence::LicenceStatus::Refunded {
         return Err(IssueError::Refunded(l.id));
     }
     let work = repo.work(&l.work)?.ok_or_else(|| IssueError::NotFound(format!("work {}", l.work)))?;
     let holder = repo.holder(&l.holder)?.ok_or_else(|| IssueError::NotFound(format!("holder {}", l.holder)))?;
-    let payload = letter_payload(&l, &work, &holder, now, &key.public().kid());
-    Ok(sign_letter(key, &payload))
+    Ok((l, work, holder))
 }
 
 /// [`issue_letter`] with the licence's transparency-log entry: the payload gains a `log` block (the
@@ -52,12 +64,7 @@ pub fn issue_logged_letter(
     now: Timestamp,
 ) -> Result<String, IssueError> {
     use crate::store::Proofs;
-    let l = store.licence(licence)?.ok_or_else(|| IssueError::NotFound(format!("licence {licence}")))?;
-    if l.status == seal_licensing::licence::LicenceStatus::Refunded {
-        return Err(IssueError::Refunded(l.id));
-    }
-    let work = store.work(&l.work)?.ok_or_else(|| IssueError::NotFound(format!("work {}", l.work)))?;
-    let holder = store.holder(&l.holder)?.ok_or_else(|| IssueError::NotFound(format!("holder {}", l.holder)))?;
+    let (l, work, holder) = letter_records(&*store, licence)?;
     let leaf = match store.log_leaf_for("licence", licence.as_str())? {
         Some(leaf) => leaf.index,
         None => {
