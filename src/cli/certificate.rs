@@ -26,7 +26,7 @@ pub struct CertificateArgs {
 pub fn run(args: &CertificateArgs) -> Result<()> {
     let now = super::settle::parse_now(None)?;
     let mut data = ProofData::open(&args.data)?;
-    let notary = open_notary(&args.data, &data.store, now)?;
+    let notary = open_notary(&args.data, &mut data.store, &data.content, now)?;
     notary.run(&mut data.store, &data.content, None, now).context("notarising pending registrations")?;
     let work = seal_api::services::licences::find_work(&data.store, &args.work)?;
     let doc = notary.certificate(&mut data.store, &data.content, &work, now).context("making the certificate")?;

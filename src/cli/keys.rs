@@ -34,8 +34,8 @@ pub fn run(cmd: &KeysCommand) -> Result<()> {
     let jwk = format!("{}\n", serde_json::to_string_pretty(&key.public().to_jwk())?);
     if let Some(dir) = &args.dir {
         let now = super::settle::parse_now(None)?;
-        let data = super::proof::ProofData::open(&args.data)?;
-        let notary = super::proof::open_notary(&args.data, &data.store, now)?;
+        let mut data = super::proof::ProofData::open(&args.data)?;
+        let notary = super::proof::open_notary(&args.data, &mut data.store, &data.content, now)?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         std::fs::write(dir.join("platform.jwk"), &jwk)?;
         std::fs::write(dir.join("log.vkey"), format!("{}\n", notary.log_verifier_key()))?;

@@ -1,9 +1,8 @@
 //! `seal letter LICENCE`: issues the signed authorization letter of a stored licence (JWS, and with
 //! `--pdf` its readable PDF).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use seal_api::store::SqliteStore;
 use seal_licensing::ids::LicenceId;
 use std::path::PathBuf;
 
@@ -29,9 +28,9 @@ pub struct LetterArgs {
 /// Runs `seal letter`.
 pub fn run(args: &LetterArgs) -> Result<()> {
     let now = super::settle::parse_now(args.now.as_deref())?;
-    let mut store = SqliteStore::open_in(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    let super::proof::ProofData { mut store, content } = super::proof::ProofData::open(&args.data)?;
     let key = seal_api::keys::load_or_create(&args.data)?;
-    let notary = super::proof::open_notary(&args.data, &store, now)?;
+    let notary = super::proof::open_notary(&args.data, &mut store, &content, now)?;
     let licence = LicenceId::new(args.licence.as_str())?;
     let letter = seal_api::letters::issue_logged_letter(&mut store, &key, &notary, &licence, now)?;
     if let Some(pdf) = &args.pdf {

@@ -46,7 +46,7 @@ pub fn run(cmd: &LogCommand) -> Result<()> {
     };
     let now = super::settle::parse_now(None)?;
     let mut data = ProofData::open(data_dir)?;
-    let notary = open_notary(data_dir, &data.store, now)?;
+    let notary = open_notary(data_dir, &mut data.store, &data.content, now)?;
     notary.run(&mut data.store, &data.content, None, now).context("notarising pending registrations")?;
     let checkpoint = notary.checkpoint(&mut data.store, now).context("signing a checkpoint")?;
     match cmd {

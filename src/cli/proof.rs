@@ -26,9 +26,11 @@ impl ProofData {
     }
 }
 
-/// The notary of a data directory.
-pub fn open_notary(data: &Path, store: &SqliteStore, now: Timestamp) -> Result<Notary> {
+/// The notary of a data directory, with works registered before proofs existed notarised.
+pub fn open_notary(data: &Path, store: &mut SqliteStore, content: &ContentStore, now: Timestamp) -> Result<Notary> {
     let public_url = std::env::var("SEAL_PUBLIC_URL").ok().filter(|u| !u.is_empty());
     let public_url = public_url.as_deref().unwrap_or("http://127.0.0.1:8080");
-    Notary::open(data, public_url, store, now).context("opening the platform's keys and TSA")
+    let notary = Notary::open(data, public_url, store, now).context("opening the platform's keys and TSA")?;
+    notary.backfill(store, content, now).context("timestamping works registered before proofs")?;
+    Ok(notary)
 }

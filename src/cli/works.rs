@@ -127,7 +127,7 @@ fn import(args: &ImportArgs) -> Result<()> {
         seal_api::services::retro::drain_retro(&mut data.store, &data.content, &data.pages, now)
             .context("retroactive matching")?;
         // Each new work's proof: ISCC codes, a trusted timestamp and its transparency-log entry.
-        let notary = super::proof::open_notary(&args.data, &data.store, now)?;
+        let notary = super::proof::open_notary(&args.data, &mut data.store, &data.content, now)?;
         notary.run(&mut data.store, &data.content, None, now).context("timestamping and logging the works")?;
     }
     if args.json {

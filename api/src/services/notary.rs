@@ -199,7 +199,9 @@ impl Notary {
     }
 
     /// Notarises works registered before proofs existed (or whose events were passed by), a batch at a
-    /// time; returns the works registered.
+    /// time, each work once (one that cannot be notarised is passed, not retried); returns the works
+    /// registered. It scans every work, so it runs once when a server or command opens the data, not on
+    /// every tick: new registrations arrive through [`Notary::drain`].
     pub fn backfill(
         &self,
         store: &mut SqliteStore,
@@ -207,18 +209,18 @@ impl Notary {
         now: Timestamp,
     ) -> Result<Vec<WorkId>, NotaryError> {
         let mut done = Vec::new();
+        let mut after = 0;
         loop {
-            let ids = store.works_without_registration(64)?;
+            let rows = store.works_without_registration(after, 64)?;
+            let Some(last) = rows.last().map(|(row, _)| *row) else { return Ok(done) };
+            after = last;
             let mut pending = Vec::new();
-            for id in ids.iter().filter_map(|id| WorkId::new(id.clone()).ok()) {
+            for id in rows.iter().filter_map(|(_, id)| WorkId::new(id.clone()).ok()) {
                 match self.prepare_registration(store, content, &id, now) {
                     Ok(p) => pending.push(Pending::Work(Box::new(p))),
                     Err(NotaryError::Unprovable(why)) => tracing::warn!(work = %id, "{why}"),
                     Err(e) => return Err(e),
                 }
-            }
-            if pending.is_empty() {
-                return Ok(done);
             }
             store.atomically(|s| -> Result<(), NotaryError> {
                 for p in &pending {
@@ -310,8 +312,8 @@ impl Notary {
         Ok(Some(licence_leaf(&l, &work)))
     }
 
-    /// Drains, backfills, refreshes the seals of works just registered and signs a checkpoint if the
-    /// log grew: what the server's scheduler and the command line run. Returns the works registered.
+    /// Drains, refreshes the seals of works just registered and signs a checkpoint if the log grew:
+    /// what the server's scheduler and the command line run. Returns the works registered.
     pub fn run(
         &self,
         store: &mut SqliteStore,
@@ -319,8 +321,7 @@ impl Notary {
         seals: Option<(&crate::services::seal::SealCache, &str)>,
         now: Timestamp,
     ) -> Result<usize, NotaryError> {
-        let (mut works, appended) = self.drain(store, content, now)?;
-        works.extend(self.backfill(store, content, now)?);
+        let (works, appended) = self.drain(store, content, now)?;
         if let Some((cache, base)) = seals {
             for w in &works {
                 cache.refresh_work(store, base, w)?;

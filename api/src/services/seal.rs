@@ -347,7 +347,13 @@ impl SealCache {
         works.retain(|w| w.channel.as_ref() == Some(channel));
         let offers = store.offers_of(&c.owner, "", 500)?;
         let holders = HashMap::from([(c.owner.clone(), store.holder_name(&c.owner)?)]);
-        let proofs = proofs_of(store)?;
+        // Only this channel's works' records, not the whole platform's.
+        let mut proofs = HashMap::with_capacity(works.len());
+        for w in &works {
+            if let Some(r) = store.registration(w.id.as_str())? {
+                proofs.insert(w.id.to_string(), SealProof { stamped_at: r.stamped_at, leaf: r.leaf });
+            }
+        }
         let rendered = render_all(base, &works, &offers, &holders, store.licence_aggregates(Some(&c.owner))?, &proofs);
         self.entries.write().unwrap_or_else(|p| p.into_inner()).extend(rendered.entries);
         Ok(())

@@ -167,8 +167,8 @@ pub trait Proofs {
     /// Every registration as (work, leaf, stamped_at), for rendering seals.
     fn registration_summaries(&self) -> Result<Vec<(String, u64, Timestamp)>, StoreError>;
     /// Works with content and no registration record yet (registered before migration 12, or whose
-    /// notarisation has not run), oldest first.
-    fn works_without_registration(&self, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// notarisation has not run), oldest first, after the row `after`: (row, work id).
+    fn works_without_registration(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError>;
     /// A work holding content with this SHA-256 (hex), any owner's: the oldest.
     fn work_with_content_hash(&self, sha256: &str) -> Result<Option<String>, StoreError>;
     /// Records an external TSA's answer.
@@ -407,14 +407,16 @@ impl Proofs for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn works_without_registration(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+    fn works_without_registration(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT w.id FROM works w
-             WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.work = w.id)
+            "SELECT w.rowid, w.id FROM works w
+             WHERE w.rowid > ?1
+               AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.work = w.id)
                AND EXISTS (SELECT 1 FROM work_contents c WHERE c.work = w.id)
-             ORDER BY w.rowid LIMIT ?1",
+             ORDER BY w.rowid LIMIT ?2",
         )?;
-        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+        let rows =
+            stmt.query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

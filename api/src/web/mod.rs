@@ -181,6 +181,13 @@ pub fn open_state(
         let n = demo_platform(&mut store, &content, &mut monitor, clock())?;
         tracing::info!(licences = n, "demo data loaded");
     }
+    // Works registered before proofs existed get theirs now, before the seals are rendered; new ones
+    // arrive through the notary's subscription on every scheduler tick.
+    let notary = crate::services::notary::Notary::open(&config.data, &config.public_url, &store, clock())?;
+    let backfilled = notary.backfill(&mut store, &content, clock())?;
+    if !backfilled.is_empty() {
+        tracing::info!(works = backfilled.len(), "registrations from before proofs timestamped and logged");
+    }
     let font = match crate::pdf::find_font(&config.data) {
         Ok(f) => Some(f),
         Err(e) => {
@@ -209,7 +216,6 @@ pub fn open_state(
     let page_config = seal_engine::text::PageIndexConfig { retention: config.page_retention, ..Default::default() };
     let pages = crate::monitor::pages::PageStore::open(&config.data, page_config)?;
     let search = crate::search::SearchIndex::open(&config.data.join("search"))?;
-    let notary = crate::services::notary::Notary::open(&config.data, &config.public_url, &store, clock())?;
     Ok(AppState {
         notary,
         search,
