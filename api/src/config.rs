@@ -35,6 +35,12 @@ pub const SETTINGS: &[SettingDoc] = &[
         "false",
         "let ownership checks and first-view fetches reach loopback, private and link-local addresses (tests, intranets only)",
     ),
+    (
+        "tsa_url",
+        "SEAL_TSA_URL",
+        "unset",
+        "an external RFC 3161 time-stamp authority (http or https URL) asked to stamp every registration as well as ours",
+    ),
     ("fetch_ports", "SEAL_FETCH_PORTS", "80,443", "ports outbound fetches may connect to (TOML: a list)"),
     (
         "page_retention",
@@ -88,6 +94,8 @@ pub struct ConfigLayer {
     /// See [`SETTINGS`].
     pub fetch_ports: Option<Vec<u16>>,
     /// See [`SETTINGS`].
+    pub tsa_url: Option<String>,
+    /// See [`SETTINGS`].
     pub trusted_proxies: Option<Vec<IpAddr>>,
     /// See [`SETTINGS`].
     pub page_retention: Option<usize>,
@@ -126,6 +134,8 @@ pub struct ServeConfig {
     pub fetch_private: bool,
     /// Ports outbound fetches may connect to.
     pub fetch_ports: Vec<u16>,
+    /// An external RFC 3161 TSA that stamps every registration too, reached through the guarded fetcher.
+    pub tsa_url: Option<url::Url>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
     /// Pages the retroactive-matching index keeps.
@@ -219,6 +229,7 @@ impl ConfigLayer {
             mail_from: get("SEAL_MAIL_FROM").filter(|v| !v.is_empty()),
             fetch_private: parse(&get, "SEAL_FETCH_PRIVATE", "expected true or false")?,
             fetch_ports: list(&get, "SEAL_FETCH_PORTS", "expected port numbers separated by commas")?,
+            tsa_url: get("SEAL_TSA_URL").filter(|v| !v.trim().is_empty()),
             trusted_proxies: list(&get, "SEAL_TRUSTED_PROXIES", "expected IP addresses separated by commas")?,
             page_retention: parse(&get, "SEAL_PAGE_RETENTION", "expected a whole number of pages")?,
         })
@@ -242,6 +253,7 @@ impl ConfigLayer {
             mail_from: over.mail_from.or(self.mail_from),
             fetch_private: over.fetch_private.or(self.fetch_private),
             fetch_ports: over.fetch_ports.or(self.fetch_ports),
+            tsa_url: over.tsa_url.or(self.tsa_url),
             trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
             page_retention: over.page_retention.or(self.page_retention),
         }
@@ -291,7 +303,15 @@ impl ConfigLayer {
         if fetch_ports.is_empty() || fetch_ports.contains(&0) {
             return Err(ConfigError::Invalid("fetch_ports must list at least one port, none of them 0".into()));
         }
+        let tsa_url = match self.tsa_url.as_deref().map(str::trim) {
+            None => None,
+            Some(text) => match url::Url::parse(text) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+                _ => return Err(ConfigError::Invalid(format!("tsa_url {text:?} must be an http:// or https:// URL"))),
+            },
+        };
         Ok(ServeConfig {
+            tsa_url,
             fetch_private: self.fetch_private.unwrap_or(false),
             fetch_ports,
             trusted_proxies: self.trusted_proxies.unwrap_or_default(),
@@ -352,5 +372,14 @@ mod tests {
             .resolve()
             .expect_err("should fail");
         assert!(e.to_string().contains("log_format"), "{e}");
+        for bad in ["ftp://tsa.example/", "not a url", "http://"] {
+            let e =
+                ConfigLayer { tsa_url: Some(bad.into()), ..ConfigLayer::default() }.resolve().expect_err("should fail");
+            assert!(e.to_string().contains("tsa_url"), "{bad}: {e}");
+        }
+        let ok = ConfigLayer::from_env(|k| (k == "SEAL_TSA_URL").then(|| "https://tsa.example/tsr".to_owned()))
+            .and_then(ConfigLayer::resolve)
+            .expect("should succeed");
+        assert_eq!(ok.tsa_url.map(String::from).as_deref(), Some("https://tsa.example/tsr"));
     }
 }

@@ -2606,4 +2606,208 @@ mod proof {
         assert_eq!(wrong.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         Ok(())
     }
+
+    /// An RFC 3161 authority of its own (not the platform's) on 127.0.0.1: answers well, with HTTP 503,
+    /// or with a token that does not echo the nonce, as `mode` says; counts the requests it read.
+    struct OtherTsa {
+        url: String,
+        mode: Arc<std::sync::atomic::AtomicU8>,
+        asked: Arc<std::sync::atomic::AtomicUsize>,
+        chain_pem: String,
+    }
+
+    const GOOD: u8 = 0;
+    const DOWN: u8 = 1;
+    const NO_NONCE: u8 = 2;
+
+    impl OtherTsa {
+        fn start() -> Result<OtherTsa> {
+            let authority = Arc::new(seal_licensing::tsa::Authority::generate(
+                [7; 32],
+                [9; 32],
+                "Another Time Authority",
+                Timestamp::parse("2026-01-01T00:00:00Z")?,
+            )?);
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let url = format!("http://{}/tsr", listener.local_addr()?);
+            let mode = Arc::new(std::sync::atomic::AtomicU8::new(GOOD));
+            let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let (m, a, auth) = (mode.clone(), asked.clone(), authority.clone());
+            std::thread::spawn(move || {
+                for (serial, mut s) in listener.incoming().flatten().enumerate() {
+                    let request = read_request(&mut s);
+                    a.fetch_add(1, Ordering::SeqCst);
+                    let body = request
+                        .windows(4)
+                        .position(|x| x == b"\r\n\r\n")
+                        .map(|i| request[i + 4..].to_vec())
+                        .unwrap_or_default();
+                    let answer = match (m.load(Ordering::SeqCst), seal_licensing::tsa::parse_request(&body)) {
+                        (DOWN, _) | (_, Err(_)) => None,
+                        (mode, Ok(mut req)) => {
+                            if mode == NO_NONCE {
+                                req.nonce = None;
+                            }
+                            let at = Timestamp::parse("2026-11-20T08:00:01Z").unwrap_or(Timestamp::from_unix_ms(0));
+                            auth.stamp(&req, serial as u64 + 1, at, None).ok()
+                        }
+                    };
+                    let (status, body) = match answer {
+                        Some(tsr) => ("200 OK", tsr),
+                        None => ("503 Service Unavailable", b"busy".to_vec()),
+                    };
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status}\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = s.write_all(&body);
+                }
+            });
+            Ok(OtherTsa { url, mode, asked, chain_pem: authority.chain_pem() })
+        }
+    }
+
+    /// Reads a request's head and its `Content-Length` body.
+    fn read_request(s: &mut std::net::TcpStream) -> Vec<u8> {
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if seen.len() >= end + 4 + len {
+                    return seen;
+                }
+            }
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return seen,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn ask_external(w: &World) -> Result<seal_api::services::external_tsa::PassReport> {
+        // The pass blocks on its own runtime, so it runs on a plain thread as in the scheduler.
+        let state = w.state.clone();
+        std::thread::spawn(move || {
+            let external = state.external_tsa.as_ref().context("tsa_url is set")?;
+            Ok(external.run(&state.store, &state.fetcher, || state.now())?)
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pass panicked"))?
+    }
+
+    /// With `tsa_url` set, every registration gets a second token from that authority: failures are
+    /// kept and retried after a back-off, a token without our nonce is refused, the certificate lists
+    /// the token, `/verify` checks it, and stock OpenSSL verifies it against that authority's CA.
+    #[actix_web::test]
+    async fn an_external_tsa_stamps_every_registration_too() -> Result<()> {
+        let other = OtherTsa::start()?;
+        let url = other.url.clone();
+        let w = world_with(|c| c.tsa_url = Some(url.parse().expect("test URL")))?;
+        let registrations = {
+            let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            seal_api::store::Proofs::registrations_from_leaf(&*store, 0, 1000)?
+        };
+        assert!(registrations.len() >= 6, "the demo works are registered");
+        let first = registrations[0].work.clone();
+        let stamps_of = |work: &str| -> Result<Vec<seal_api::store::proof::ExternalStamp>> {
+            let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            Ok(seal_api::store::Proofs::external_stamps(&*store, work)?)
+        };
+
+        other.mode.store(DOWN, Ordering::SeqCst);
+        let r = ask_external(&w)?;
+        assert_eq!((r.stamped, r.failed), (0, 1), "a failure stops the pass");
+        let kept = stamps_of(&first)?;
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0].tsr.is_none() && kept[0].error.as_deref().is_some_and(|e| e.contains("503")), "{kept:?}");
+        // Backing off: the authority is not asked again at once.
+        let asked = other.asked.load(Ordering::SeqCst);
+        assert_eq!(ask_external(&w)?, Default::default());
+        assert_eq!(other.asked.load(Ordering::SeqCst), asked);
+
+        w.clock.fetch_add(120_000, Ordering::SeqCst);
+        other.mode.store(NO_NONCE, Ordering::SeqCst);
+        let r = ask_external(&w)?;
+        assert_eq!((r.stamped, r.failed), (0, 1));
+        let kept = stamps_of(&first)?;
+        assert!(
+            kept[1].error.as_deref().is_some_and(|e| e.contains("nonce")),
+            "a replayed answer is refused: {kept:?}"
+        );
+
+        w.clock.fetch_add(600_000, Ordering::SeqCst);
+        other.mode.store(GOOD, Ordering::SeqCst);
+        let r = ask_external(&w)?;
+        assert_eq!((r.stamped, r.failed), (registrations.len(), 0), "the queue resumes where it stopped");
+        assert_eq!(ask_external(&w)?, Default::default(), "each registration is stamped once");
+        for reg in &registrations {
+            assert_eq!(stamps_of(&reg.work)?.iter().filter(|s| s.tsr.is_some()).count(), 1, "{}", reg.work);
+        }
+
+        let mut b = Browser::default();
+        let cert = b.get(&w, &format!("/works/{first}/certificate.json")).await;
+        let doc = cert.json();
+        let external = doc["certificate"]["external_timestamps"].as_array().context("external timestamps")?;
+        assert_eq!(external.len(), 1, "{doc}");
+        assert_eq!(external[0]["authority"], other.url.as_str());
+        let trust = w.state.notary.trust();
+        let verdict = verify_document(&cert.body, None, None, &trust).map_err(anyhow::Error::msg)?;
+        assert!(verdict.ok(), "{verdict:#?}");
+        assert!(verdict.checks.iter().any(|c| c.code == "external_timestamp" && c.ok), "{verdict:#?}");
+        // A token swapped for another work's fails the check, even re-signed with the platform key.
+        let mut forged = doc["certificate"].clone();
+        let other_work = &registrations[1].work;
+        let other_cert = b.get(&w, &format!("/works/{other_work}/certificate.json")).await.json();
+        forged["external_timestamps"][0]["token"] =
+            other_cert["certificate"]["external_timestamps"][0]["token"].clone();
+        let resigned = seal_licensing::certificate::sign_document(&w.state.key, forged);
+        let verdict =
+            verify_document(&serde_json::to_vec(&resigned)?, None, None, &trust).map_err(anyhow::Error::msg)?;
+        assert!(!verdict.ok(), "{verdict:#?}");
+        assert!(verdict.checks.iter().any(|c| c.code == "external_timestamp" && !c.ok), "{verdict:#?}");
+
+        // Stock OpenSSL checks the stored token against the other authority's own chain.
+        use base64::Engine;
+        let dir = tempfile::tempdir()?;
+        let tsr = dir.path().join("external.tsr");
+        let token = external[0]["token"].as_str().context("token")?;
+        std::fs::write(&tsr, base64::engine::general_purpose::STANDARD.decode(token)?)?;
+        let pem = dir.path().join("other.pem");
+        std::fs::write(&pem, &other.chain_pem)?;
+        let digest = doc["certificate"]["content"]["sha256"].as_str().context("content hash")?;
+        let checked = std::process::Command::new("openssl")
+            .args(["ts", "-verify", "-digest", digest, "-in"])
+            .arg(&tsr)
+            .arg("-CAfile")
+            .arg(&pem)
+            .output()?;
+        assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+        Ok(())
+    }
+
+    /// The external authority is reached through the guarded fetcher: with the default policy a
+    /// `tsa_url` on the server's own network is refused before any connection.
+    #[actix_web::test]
+    async fn an_external_tsa_on_a_private_address_is_refused() -> Result<()> {
+        let other = OtherTsa::start()?;
+        let url = other.url.clone();
+        let w = world_with(|c| {
+            c.tsa_url = Some(url.parse().expect("test URL"));
+            c.fetch_private = false;
+            c.fetch_ports = vec![80, 443];
+        })?;
+        let r = ask_external(&w)?;
+        assert_eq!((r.stamped, r.failed), (0, 1));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(other.asked.load(Ordering::SeqCst), 0, "nothing reached the address");
+        Ok(())
+    }
 }

@@ -1,7 +1,8 @@
 //! The guarded HTTP fetcher: the one way out to the network for the whole platform.
 //!
-//! Every outbound fetch (channel ownership checks, a page fetched on first view, later the monitoring
-//! crawler) goes through [`Fetcher::get`], so the SSRF rules in [`crate::guard`], the overall deadline,
+//! Every outbound fetch (channel ownership checks, a page fetched on first view, the monitoring
+//! crawler) goes through [`Fetcher::get`], and every outbound POST (asking an external time-stamp
+//! authority) through [`Fetcher::post`], so the SSRF rules in [`crate::guard`], the overall deadline,
 //! the body cap and the concurrency cap are enforced once, here, instead of at every call site.
 //!
 //! What a fetch guarantees:
@@ -117,6 +118,13 @@ pub enum FetchError {
     BadPolicy,
 }
 
+/// What one request sends: GET, or POST with a content type and body.
+#[derive(Clone, Copy)]
+enum Method<'a> {
+    Get,
+    Post { content_type: &'a str, body: &'a [u8] },
+}
+
 /// A callback run before each redirect hop with the hop's URL (see [`Fetcher::get_paced`]).
 pub type HopHook<'a> =
     &'a (dyn Fn(Url) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync);
@@ -180,7 +188,31 @@ impl Fetcher {
         max_body_bytes: usize,
         before_hop: Option<HopHook<'_>>,
     ) -> Result<Fetched, FetchError> {
-        let fetch = self.get_within_deadline(url, max_body_bytes, before_hop);
+        self.within_deadline(url, Method::Get, max_body_bytes, before_hop).await
+    }
+
+    /// POSTs `body` as `content_type` to `url` and returns the response with a body of at most
+    /// `max_body_bytes`, under the same guard, deadline and concurrency cap as [`Fetcher::get`]. A 307
+    /// or 308 redirect is followed with the same body (each hop checked); any other redirect is
+    /// returned as the answer, because turning a POST into a GET would ask a different question.
+    pub async fn post(
+        &self,
+        url: &Url,
+        content_type: &str,
+        body: &[u8],
+        max_body_bytes: usize,
+    ) -> Result<Fetched, FetchError> {
+        self.within_deadline(url, Method::Post { content_type, body }, max_body_bytes, None).await
+    }
+
+    async fn within_deadline(
+        &self,
+        url: &Url,
+        method: Method<'_>,
+        max_body_bytes: usize,
+        before_hop: Option<HopHook<'_>>,
+    ) -> Result<Fetched, FetchError> {
+        let fetch = self.send_hops(url, method, max_body_bytes, before_hop);
         match tokio::time::timeout(self.inner.policy.deadline, fetch).await {
             Ok(result) => result,
             Err(_) => {
@@ -190,9 +222,10 @@ impl Fetcher {
         }
     }
 
-    async fn get_within_deadline(
+    async fn send_hops(
         &self,
         url: &Url,
+        method: Method<'_>,
         max_body_bytes: usize,
         before_hop: Option<HopHook<'_>>,
     ) -> Result<Fetched, FetchError> {
@@ -204,9 +237,19 @@ impl Fetcher {
         let mut redirects = 0;
         loop {
             check_url(&current, policy)?;
-            let response = self.inner.client.get(current.clone()).send().await.map_err(|e| classify(&e))?;
+            let request = match method {
+                Method::Get => self.inner.client.get(current.clone()),
+                Method::Post { content_type, body } => {
+                    self.inner.client.post(current.clone()).header(CONTENT_TYPE, content_type).body(body.to_vec())
+                }
+            };
+            let response = request.send().await.map_err(|e| classify(&e))?;
             let status = response.status().as_u16();
-            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            let follows = match method {
+                Method::Get => matches!(status, 301 | 302 | 303 | 307 | 308),
+                Method::Post { .. } => matches!(status, 307 | 308),
+            };
+            if follows {
                 if let Some(location) = response.headers().get(LOCATION) {
                     let location = location.to_str().map_err(|_| FetchError::BadUrl)?;
                     let next = current.join(location).map_err(|_| FetchError::BadUrl)?;

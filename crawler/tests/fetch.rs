@@ -410,3 +410,92 @@ async fn bad_urls_and_policies_are_refused_up_front() {
         Err(FetchError::BadPolicy)
     ));
 }
+
+/// Reads a whole request (head and a `Content-Length` body) and returns it.
+fn read_whole_request(stream: &mut TcpStream) -> Vec<u8> {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if seen.len() >= end + 4 + len {
+                return seen;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return seen,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn post_sends_its_body_and_follows_only_redirects_that_keep_it() {
+    // An echo server: answers with the request it read, so the test sees method, type and body.
+    let echo = Server::start(|stream, _| {
+        let request = read_whole_request(stream);
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", request.len());
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&request);
+    });
+    let to_echo = format!("http://{}/tsa", echo.addr);
+    let keeps = Server::start(move |stream, _| {
+        read_whole_request(stream);
+        let head = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to_echo}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes());
+    });
+    let see_other = Server::redirect(format!("http://{}/tsa", echo.addr));
+    let f = fetcher(exact(&[&echo, &keeps, &see_other]));
+
+    let body = b"\x30\x03\x02\x01\x01";
+    let got = f.post(&echo.url("/tsa"), "application/timestamp-query", body, 4096).await.expect("post works");
+    assert_eq!(got.status, 200);
+    let text = String::from_utf8_lossy(&got.body).to_ascii_lowercase();
+    assert!(text.starts_with("post /tsa http/1.1"), "{text}");
+    assert!(text.contains("content-type: application/timestamp-query"), "{text}");
+    assert!(got.body.ends_with(body), "the body arrives unchanged");
+
+    let got = f.post(&keeps.url("/"), "application/timestamp-query", body, 4096).await.expect("307 is followed");
+    assert_eq!(got.final_url, echo.url("/tsa"));
+    assert!(got.body.ends_with(body), "a 307 hop keeps the body");
+
+    // A 302 would turn the POST into a GET: it is the answer, not followed.
+    let accepted_before = echo.accepted();
+    let got = f.post(&see_other.url("/"), "application/timestamp-query", body, 4096).await.expect("an answer");
+    assert_eq!(got.status, 302);
+    assert_eq!(echo.accepted(), accepted_before, "the 302 target is not asked");
+
+    // The guard and the cap apply to POST as to GET.
+    let guarded = fetcher(FetchPolicy::default());
+    let err = guarded.post(&echo.url("/tsa"), "application/timestamp-query", body, 4096).await.expect_err("refused");
+    assert!(matches!(err, FetchError::Refused), "{err:?}");
+    let err = f.post(&echo.url("/tsa"), "application/timestamp-query", body, 8).await.expect_err("too large");
+    assert!(matches!(err, FetchError::TooLarge), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_post_redirect_to_a_forbidden_address_is_refused() {
+    let inside = Server::respond("200 OK", "", b"internal");
+    let location = format!("http://127.0.0.1:{}/admin", inside.addr.port());
+    let redirect = Server::start(move |stream, _| {
+        read_whole_request(stream);
+        let head = format!(
+            "HTTP/1.1 308 Permanent Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes());
+    });
+    let err = fetcher(exact(&[&redirect]))
+        .post(&redirect.url("/"), "application/timestamp-query", b"x", 1024)
+        .await
+        .expect_err("must be refused");
+    assert!(matches!(err, FetchError::Refused), "{err:?}");
+    assert_eq!(inside.accepted(), 0);
+}

@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod classify;
 pub mod crawl;
 pub mod demo;
+pub mod external_tsa;
 pub mod import;
 pub mod inclusion;
 pub mod ingest;

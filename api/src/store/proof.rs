@@ -164,6 +164,9 @@ pub trait Proofs {
     fn put_registration(&mut self, registration: &Registration) -> Result<bool, StoreError>;
     /// A work's registration record.
     fn registration(&self, work: &str) -> Result<Option<Registration>, StoreError>;
+    /// Registrations whose log leaf is at least `from`, in log order, at most `limit`: the queue an
+    /// external TSA works through with a cursor.
+    fn registrations_from_leaf(&self, from: u64, limit: usize) -> Result<Vec<Registration>, StoreError>;
     /// Every registration as (work, leaf, stamped_at), for rendering seals.
     fn registration_summaries(&self) -> Result<Vec<(String, u64, Timestamp)>, StoreError>;
     /// Works with content and no registration record yet (registered before migration 12, or whose
@@ -382,21 +385,27 @@ impl Proofs for SqliteStore {
     }
 
     fn registration(&self, work: &str) -> Result<Option<Registration>, StoreError> {
-        let row: Option<(String, i64, String, Vec<u8>, i64)> = self
+        let row: Option<RegistrationRow> = self
             .conn
             .prepare_cached("SELECT work, leaf, iscc, tsr, stamped_at FROM registrations WHERE work = ?1")?
             .query_row([work], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
             .optional()?;
-        row.map(|(work, leaf, iscc, tsr, at)| {
-            Ok(Registration {
-                work,
-                leaf: u64::try_from(leaf).map_err(|e| corrupt("registrations", e))?,
-                iscc: serde_json::from_str(&iscc).map_err(|e| corrupt("registrations", e))?,
-                tsr,
-                stamped_at: Timestamp::from_unix_ms(at),
-            })
-        })
-        .transpose()
+        row.map(registration_of).transpose()
+    }
+
+    fn registrations_from_leaf(&self, from: u64, limit: usize) -> Result<Vec<Registration>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT work, leaf, iscc, tsr, stamped_at FROM registrations WHERE leaf >= ?1 ORDER BY leaf LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(registration_of(row?)?);
+        }
+        Ok(out)
     }
 
     fn registration_summaries(&self) -> Result<Vec<(String, u64, Timestamp)>, StoreError> {
@@ -456,4 +465,17 @@ impl Proofs for SqliteStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A `registrations` row as read by the queries above.
+type RegistrationRow = (String, i64, String, Vec<u8>, i64);
+
+fn registration_of((work, leaf, iscc, tsr, at): RegistrationRow) -> Result<Registration, StoreError> {
+    Ok(Registration {
+        work,
+        leaf: u64::try_from(leaf).map_err(|e| corrupt("registrations", e))?,
+        iscc: serde_json::from_str(&iscc).map_err(|e| corrupt("registrations", e))?,
+        tsr,
+        stamped_at: Timestamp::from_unix_ms(at),
+    })
 }

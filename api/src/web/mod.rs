@@ -66,6 +66,8 @@ pub struct AppState {
     pub search: crate::search::SearchIndex,
     /// Proofs: the TSA, the log's checkpoints and certificates (`DATA/keys`).
     pub notary: crate::services::notary::Notary,
+    /// The external time-stamp authority (`tsa_url`), if one is configured.
+    pub external_tsa: Option<crate::services::external_tsa::ExternalTsa>,
 }
 
 /// Shared state as handlers receive it.
@@ -146,6 +148,9 @@ pub enum StartError {
     /// The signing key.
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    /// The external TSA's client could not start.
+    #[error(transparent)]
+    ExternalTsa(#[from] crate::services::external_tsa::ExternalTsaError),
     /// The notary (TSA, log) could not start.
     #[error(transparent)]
     Notary(#[from] crate::services::notary::NotaryError),
@@ -217,6 +222,7 @@ pub fn open_state(
     let pages = crate::monitor::pages::PageStore::open(&config.data, page_config)?;
     let search = crate::search::SearchIndex::open(&config.data.join("search"))?;
     Ok(AppState {
+        external_tsa: config.tsa_url.clone().map(crate::services::external_tsa::ExternalTsa::new).transpose()?,
         notary,
         search,
         pages,

@@ -257,6 +257,7 @@ pub fn check_label(code: &str) -> &'static str {
         "signature" => "平台签名 Platform signature",
         "content" => "内容哈希 Content hash",
         "timestamp" => "可信时间戳 Trusted timestamp (RFC 3161)",
+        "external_timestamp" => "外部时间戳 External timestamp (RFC 3161)",
         "log_leaf" => "日志条目 Log entry",
         "checkpoint" => "签名检查点 Signed checkpoint",
         "checkpoint_timestamp" => "检查点时间戳 Checkpoint timestamp",

@@ -3,7 +3,8 @@
 //! works against the pages already seen) and runs the monitoring jobs
 //! that are due, one at a time, resuming any run a restart interrupted; once an hour it also runs
 //! automatic inclusion (the sealed pages of verified channels become works). Each pass also brings the
-//! search index up to the hits, and queues the weekly usage summaries that are due.
+//! search index up to the hits, queues the weekly usage summaries that are due, and asks the external
+//! time-stamp authority, if one is set, about registrations it has not stamped.
 //!
 //! A run gets its own SQLite connection (the pipeline commits in batches; the request handlers'
 //! connection waits on SQLite's lock for at most a batch) and reads the shared monitor under its read
@@ -134,6 +135,15 @@ pub fn tick(state: &State) {
         }
     };
     sync_search(state);
+    if let Some(external) = &state.external_tsa {
+        match external.run(&state.store, &state.fetcher, || state.now()) {
+            Ok(r) if r.stamped > 0 => {
+                tracing::info!(tokens = r.stamped, authority = %external.url(), "external timestamps")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "asking the external time-stamp authority"),
+        }
+    }
     if due.is_empty() {
         return;
     }
