@@ -49,6 +49,8 @@ enum Command {
     Works(cli::works::WorksCommand),
     /// Match files against every registered work of a data directory.
     Match(cli::matching::MatchArgs),
+    /// Capture one page and what it loads as signed, time-stamped evidence (WACZ).
+    Capture(cli::capture::CaptureArgs),
     /// Crawl from seed URLs within their hosts and record every copy of a registered work as a hit.
     Crawl(cli::crawl::CrawlArgs),
     /// Register the pages of verified channels that embed the seal code (automatic inclusion, once).
@@ -94,6 +96,7 @@ fn main() -> anyhow::Result<()> {
         Command::Licences(cmd) => cli::licences::run(&cmd),
         Command::Search(args) => cli::search::run(&args),
         Command::Crawl(args) => cli::crawl::run(&args),
+        Command::Capture(args) => cli::capture::run(&args),
         Command::Ingest(args) => cli::ingest::run(&args),
         Command::Include(args) => cli::include::run(&args),
         Command::Match(args) => cli::matching::run(&args),

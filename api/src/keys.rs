@@ -1,11 +1,12 @@
-//! The platform's keys on disk: its Ed25519 signing key (letters, certificates, log checkpoints) and
-//! its built-in RFC 3161 Time-Stamp Authority.
+//! The platform's keys on disk: its Ed25519 signing key (letters, certificates, log checkpoints), the
+//! P-384 key that signs evidence captures (WACZ), and its built-in RFC 3161 Time-Stamp Authority.
 //!
 //! The key lives at `DATA/keys/platform.ed25519` as the 32-byte seed in lower-case hex plus a newline,
 //! readable by the owner only. It is created on first use from the operating system's random source.
 //! Creation uses `create_new`, so two processes starting at once cannot both write a key: the loser
 //! reads the winner's.
 
+use seal_crawler::evidence::EvidenceSigner;
 use seal_licensing::letter::PlatformKey;
 use seal_licensing::tsa::Authority;
 use seal_licensing::Timestamp;
@@ -48,48 +49,66 @@ pub fn load(data_dir: &Path) -> Result<Option<PlatformKey>, KeyError> {
 
 /// Loads the platform key, creating it on first use.
 pub fn load_or_create(data_dir: &Path) -> Result<PlatformKey, KeyError> {
-    let path = key_path(data_dir);
-    let io = |source| KeyError::Io { path: path.clone(), source };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => return parse(&text).ok_or_else(|| KeyError::Corrupt(path.clone())),
+    load_or_create_secret(&key_path(data_dir), 32, parse)
+}
+
+/// Loads a secret kept as lower-case hex plus a newline, creating it from `len` random bytes on first
+/// use; `parse` turns the text into the key (None for a corrupt file or a draw that is not a key).
+fn load_or_create_secret<K>(path: &Path, len: usize, parse: impl Fn(&str) -> Option<K>) -> Result<K, KeyError> {
+    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    match std::fs::read_to_string(path) {
+        Ok(text) => return parse(&text).ok_or_else(|| KeyError::Corrupt(path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let mut seed = [0_u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
-    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+    // A draw that is not a valid key (a P-384 scalar above the order: probability about 2^-190) is
+    // drawn again.
+    let (hex, key) = loop {
+        let mut seed = vec![0_u8; len];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+        let hex = format!("{}\n", hex::encode(&seed));
+        if let Some(key) = parse(&hex) {
+            break (hex, key);
+        }
+    };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
+    match options.open(path) {
         Ok(mut f) => {
-            f.write_all(format!("{hex}\n").as_bytes()).map_err(io)?;
+            f.write_all(hex.as_bytes()).map_err(io)?;
             f.sync_all().map_err(io)?;
-            Ok(PlatformKey::from_seed(&seed))
+            Ok(key)
         }
         // Someone else created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(&path).map_err(io)?;
-            parse(&text).ok_or(KeyError::Corrupt(path))
+            let text = std::fs::read_to_string(path).map_err(io)?;
+            parse(&text).ok_or_else(|| KeyError::Corrupt(path.to_path_buf()))
         }
         Err(e) => Err(io(e)),
     }
 }
 
 fn parse(text: &str) -> Option<PlatformKey> {
-    let hex = text.trim_end_matches('\n');
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut seed = [0_u8; 32];
-    for (i, byte) in seed.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    let seed: [u8; 32] = hex::decode(text.trim_end_matches('\n')).ok()?.try_into().ok()?;
     Some(PlatformKey::from_seed(&seed))
+}
+
+/// Where the evidence signing key (ECDSA P-384, the WACZ signing spec's anonymous key) lives.
+pub fn evidence_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys").join("evidence.p384")
+}
+
+/// Loads the key that signs evidence captures (WACZ), creating it on first use.
+pub fn load_or_create_evidence(data_dir: &Path) -> Result<EvidenceSigner, KeyError> {
+    load_or_create_secret(&evidence_key_path(data_dir), 48, |text| {
+        let secret = hex::decode(text.trim_end_matches('\n')).ok()?;
+        EvidenceSigner::from_secret_bytes(&secret, crate::services::notary::ISSUER).ok()
+    })
 }
 
 /// Where the built-in TSA's keys and certificates live inside a data directory.

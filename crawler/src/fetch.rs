@@ -1,7 +1,8 @@
 //! The guarded HTTP fetcher: the one way out to the network for the whole platform.
 //!
 //! Every outbound fetch (channel ownership checks, a page fetched on first view, the monitoring
-//! crawler) goes through [`Fetcher::get`], and every outbound POST (asking an external time-stamp
+//! crawler) goes through [`Fetcher::get`], evidence capture through [`Fetcher::get_verbatim`] (the
+//! same checks, the bytes as sent, every redirect hop returned), and every outbound POST (asking an external time-stamp
 //! authority) through [`Fetcher::post`], so the SSRF rules in [`crate::guard`], the overall deadline,
 //! the body cap and the concurrency cap are enforced once, here, instead of at every call site.
 //!
@@ -19,11 +20,11 @@
 //!   The detail goes to `tracing::debug!` for operators.
 
 use std::error::Error as _;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -83,10 +84,20 @@ pub struct Fetched {
     pub status: u16,
     /// The `Content-Type` header, when it is present and readable as text.
     pub content_type: Option<String>,
-    /// The body, decompressed if the server sent gzip, at most the caller's `max_body_bytes`.
+    /// The body, decompressed if the server sent gzip (except from [`Fetcher::get_verbatim`], which
+    /// returns it as sent), at most the caller's `max_body_bytes`.
     pub body: Vec<u8>,
     /// How long the server asked us to wait before asking again (`Retry-After`), if it said.
     pub retry_after: Option<Duration>,
+    /// The last hop's response header fields, in the order the HTTP stack keeps them (fields of one
+    /// name together), names lower-cased by it, values as raw bytes. When the body was decompressed
+    /// the stack has already removed `Content-Encoding` and `Content-Length`; from
+    /// [`Fetcher::get_verbatim`] they are as the server sent them.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The last hop's HTTP version as it appears in a status line, e.g. `HTTP/1.1`.
+    pub http_version: String,
+    /// The address of the server that answered the last hop, when the connection reports it.
+    pub remote_addr: Option<IpAddr>,
 }
 
 /// Why a fetch gave no response. The texts are short and generic on purpose: they may reach the user
@@ -118,10 +129,12 @@ pub enum FetchError {
     BadPolicy,
 }
 
-/// What one request sends: GET, or POST with a content type and body.
+/// What one request sends: GET, GET for the record (no redirects followed, no decoding), or POST
+/// with a content type and body.
 #[derive(Clone, Copy)]
 enum Method<'a> {
     Get,
+    Verbatim,
     Post { content_type: &'a str, body: &'a [u8] },
 }
 
@@ -139,6 +152,9 @@ pub struct Fetcher {
 struct Inner {
     policy: FetchPolicy,
     client: reqwest::Client,
+    /// The client for [`Fetcher::get_verbatim`]: the same guard, but no content decoding. Built on
+    /// first use, so fetchers that never archive do not pay for a second TLS configuration.
+    verbatim: OnceLock<reqwest::Client>,
     permits: Semaphore,
 }
 
@@ -149,22 +165,9 @@ impl Fetcher {
         if policy.max_concurrent == 0 {
             return Err(FetchError::BadPolicy);
         }
-        let client = reqwest::Client::builder()
-            // Redirects are followed by hand so that each hop passes `check_url`.
-            .redirect(reqwest::redirect::Policy::none())
-            // An environment proxy would make the connection on our behalf, past the resolver's checks.
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private: policy.allow_private }))
-            .user_agent(policy.user_agent.as_str())
-            // The page we come from is nobody's business.
-            .referer(false)
-            .build()
-            .map_err(|e| {
-                tracing::debug!(error = %e, "fetcher setup failed");
-                FetchError::BadPolicy
-            })?;
+        let client = build_client(&policy, true)?;
         let permits = Semaphore::new(policy.max_concurrent);
-        Ok(Fetcher { inner: Arc::new(Inner { policy, client, permits }) })
+        Ok(Fetcher { inner: Arc::new(Inner { policy, client, verbatim: OnceLock::new(), permits }) })
     }
 
     /// The policy this fetcher enforces.
@@ -189,6 +192,35 @@ impl Fetcher {
         before_hop: Option<HopHook<'_>>,
     ) -> Result<Fetched, FetchError> {
         self.within_deadline(url, Method::Get, max_body_bytes, before_hop).await
+    }
+
+    /// Fetches `url` with one GET for the record, as evidence capture needs it: a redirect is returned
+    /// as the answer (with its `Location` in [`Fetched::headers`]) rather than followed, so the caller
+    /// can record every hop, and the body is returned as the server sent it (after undoing chunked
+    /// transfer coding only), with `Content-Encoding` and `Content-Length` untouched. The request asks
+    /// for `Accept-Encoding: gzip`, as [`Fetcher::get`] does. Guard, deadline, body cap (on the bytes
+    /// as sent) and concurrency cap are those of every other fetch.
+    pub async fn get_verbatim(&self, url: &Url, max_body_bytes: usize) -> Result<Fetched, FetchError> {
+        self.within_deadline(url, Method::Verbatim, max_body_bytes, None).await
+    }
+
+    /// The request header fields [`Fetcher::get_verbatim`] sends to `url`, in the order they go out
+    /// and spelled as they go out (the HTTP stack lower-cases names), so that an archive can record the
+    /// request as sent: the request's own field, then reqwest's defaults, then hyper's `Host`, which
+    /// carries the port only when it is not the scheme's default. `tests/evidence.rs` compares this
+    /// with what a server receives, so a change in the HTTP stack cannot make the record drift.
+    pub fn verbatim_request_headers(&self, url: &Url) -> Vec<(String, String)> {
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        };
+        vec![
+            ("accept-encoding".to_owned(), "gzip".to_owned()),
+            ("accept".to_owned(), "*/*".to_owned()),
+            ("user-agent".to_owned(), self.inner.policy.user_agent.clone()),
+            ("host".to_owned(), host),
+        ]
     }
 
     /// POSTs `body` as `content_type` to `url` and returns the response with a body of at most
@@ -239,6 +271,7 @@ impl Fetcher {
             check_url(&current, policy)?;
             let request = match method {
                 Method::Get => self.inner.client.get(current.clone()),
+                Method::Verbatim => self.verbatim_client()?.get(current.clone()).header(ACCEPT_ENCODING, "gzip"),
                 Method::Post { content_type, body } => {
                     self.inner.client.post(current.clone()).header(CONTENT_TYPE, content_type).body(body.to_vec())
                 }
@@ -247,6 +280,7 @@ impl Fetcher {
             let status = response.status().as_u16();
             let follows = match method {
                 Method::Get => matches!(status, 301 | 302 | 303 | 307 | 308),
+                Method::Verbatim => false,
                 Method::Post { .. } => matches!(status, 307 | 308),
             };
             if follows {
@@ -267,10 +301,43 @@ impl Fetcher {
             return read_body(response, current, max_body_bytes).await;
         }
     }
+
+    fn verbatim_client(&self) -> Result<&reqwest::Client, FetchError> {
+        if let Some(client) = self.inner.verbatim.get() {
+            return Ok(client);
+        }
+        let client = build_client(&self.inner.policy, false)?;
+        // Two tasks may race to build it; either client is as good, and the first one set is kept.
+        Ok(self.inner.verbatim.get_or_init(|| client))
+    }
+}
+
+/// The reqwest client behind a [`Fetcher`]: redirects off (followed by hand), no proxy, the guarded
+/// resolver, the policy's user agent, no `Referer`; gzip decoding on or off.
+fn build_client(policy: &FetchPolicy, decode: bool) -> Result<reqwest::Client, FetchError> {
+    reqwest::Client::builder()
+        // Redirects are followed by hand so that each hop passes `check_url`.
+        .redirect(reqwest::redirect::Policy::none())
+        // An environment proxy would make the connection on our behalf, past the resolver's checks.
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver { allow_private: policy.allow_private }))
+        .user_agent(policy.user_agent.as_str())
+        // The page we come from is nobody's business.
+        .referer(false)
+        .gzip(decode)
+        .build()
+        .map_err(|e| {
+            tracing::debug!(error = %e, "fetcher setup failed");
+            FetchError::BadPolicy
+        })
 }
 
 async fn read_body(mut response: reqwest::Response, final_url: Url, cap: usize) -> Result<Fetched, FetchError> {
     let status = response.status().as_u16();
+    let headers =
+        response.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    let http_version = http_version(response.version()).to_owned();
+    let remote_addr = response.remote_addr().map(|addr| addr.ip());
     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let declared = response.content_length();
@@ -288,7 +355,18 @@ async fn read_body(mut response: reqwest::Response, final_url: Url, cap: usize) 
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Fetched { final_url, status, content_type, body, retry_after })
+    Ok(Fetched { final_url, status, content_type, body, retry_after, headers, http_version, remote_addr })
+}
+
+/// A version as a status line spells it.
+fn http_version(version: reqwest::Version) -> &'static str {
+    match version {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_2 => "HTTP/2",
+        reqwest::Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    }
 }
 
 /// A `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an HTTP date (one in the past means

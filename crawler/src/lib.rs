@@ -14,6 +14,7 @@
 
 pub mod crawl;
 pub mod discover;
+pub mod evidence;
 pub mod fetch;
 pub mod frontier;
 pub mod guard;

@@ -292,6 +292,11 @@ pub struct PurchaseCommand {
     pub payment: Option<PaymentInput>,
     /// The third-party app the licence was sold through, if any.
     pub app: Option<PartyId>,
+    /// A retroactive licence that settles a rights-protection case: the price is the offer's times
+    /// this multiplier (basis points, see [`crate::case::settlement_fee`]). Absent for an ordinary
+    /// purchase, and then left out of the fingerprint, so purchases recorded before it replay alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_bps: Option<u32>,
 }
 
 /// What an idempotent operation returns.
@@ -367,12 +372,15 @@ pub fn purchase<S: BookStore + ?Sized>(
     if paid.is_some() == offer.is_free() {
         return Err(BookError::PaymentPresence(!offer.is_free()));
     }
+    let price = match cmd.settlement_bps {
+        Some(bps) => crate::case::settlement_fee(offer.price, bps)?,
+        None => offer.price,
+    };
     if let Some(paid) = paid {
-        if paid != offer.price {
-            return Err(BookError::PaymentMismatch { price: offer.price, paid });
+        if paid != price {
+            return Err(BookError::PaymentMismatch { price, paid });
         }
     }
-    let price = offer.price;
     let fee = price.amount.share_bps(holder.fee_bps)?;
     let app_amount = if cmd.app.is_some() { fee.share_bps(APP_SHARE_OF_FEE_BPS)? } else { Amount::ZERO };
     let fee_platform = fee.checked_sub(app_amount).ok_or(MoneyError::Overflow)?;

@@ -14,6 +14,7 @@
 //! - [`ledger`]: double-entry accounts and TigerBeetle-style two-phase transfers.
 //! - [`offer`], [`licence`]: parties, works, channels, ODRL offers, licences.
 //! - [`book`]: purchase, objection, resolution, settlement and payout.
+//! - [`case`]: rights-protection cases, their state machine and the retroactive settlement fee.
 //! - [`invoice`], [`letter`]: invoices with gapless numbers; Ed25519-signed authorization letters.
 //! - [`invariants`]: the checks every store must pass after every step.
 //!
@@ -23,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod book;
+pub mod case;
 pub mod certificate;
 pub mod ids;
 pub mod invariants;

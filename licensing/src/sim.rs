@@ -2,7 +2,8 @@
 //!
 //! A run applies thousands of random operations (offers, purchases with good and bad payments,
 //! objections, refunds and releases, clock jumps past publicity periods, settlement runs, and duplicate
-//! or conflicting re-deliveries of earlier operations) to a [`MemoryBook`], each inside
+//! or conflicting re-deliveries of earlier operations, and rights-protection cases that open, settle by
+//! a retroactive licence at a multiple of the offer price, expire, or are refunded) to a [`MemoryBook`], each inside
 //! [`MemoryBook::atomically`] just as the SQLite store wraps each in a transaction. After every step it
 //! runs [`invariants::check`]; after every refused operation it checks that nothing was written. At the
 //! end it drains every open case and checks that each paid licence ended settled or refunded, and that
@@ -11,6 +12,7 @@
 //! `SEAL_SIM_SEED=n cargo test -p seal-licensing sim::` replays a failing seed.
 
 use crate::book::{self, BookError, BookStore, PaymentInput, PurchaseCommand};
+use crate::case::{self, CaseAction, CaseState, CaseStatus};
 use crate::ids::{ChannelId, LicenceId, OfferId, OperationId, PartyId, WorkId};
 use crate::invariants;
 use crate::licence::{Licence, LicenceStatus, ObjectionKind, Resolution, UseScope};
@@ -66,7 +68,18 @@ enum Sent {
     Resolve(OperationId, LicenceId, Resolution),
 }
 
+/// A rights-protection case as the simulation tracks it.
+struct SimCase {
+    status: CaseStatus,
+    work: WorkId,
+    offer: OfferId,
+    multiplier_bps: u32,
+    /// Licences bought for it (a case must end with at most one).
+    paid: Vec<LicenceId>,
+}
+
 struct Sim {
+    cases: Vec<SimCase>,
     rng: Rng,
     book: MemoryBook,
     now: Timestamp,
@@ -82,6 +95,7 @@ struct Sim {
 impl Sim {
     fn new(seed: u64) -> Sim {
         let mut sim = Sim {
+            cases: Vec::new(),
             rng: Rng(seed),
             book: MemoryBook::default(),
             now: Timestamp::parse("2026-01-01T00:00:00Z").expect("valid"),
@@ -192,7 +206,101 @@ impl Sim {
                 let holder = self.book.data().works[&work].owner.clone();
                 self.add_offer(&holder, OfferTarget::Work(work));
             }
+            90..=91 => self.open_case(),
+            92..=93 => self.pay_case(),
+            94 => self.expire_cases(),
             _ => self.bad_input(),
+        }
+    }
+
+    /// Opens a case over a work and an open offer that covers it, and approves it at once (review is
+    /// the platform's judgement, not money).
+    fn open_case(&mut self) {
+        let now = self.now;
+        let pairs: Vec<(OfferId, WorkId)> = {
+            let d = self.book.data();
+            self.offers
+                .iter()
+                .filter_map(|o| d.offers.get(o))
+                .filter(|o| o.is_open(now))
+                .flat_map(|o| self.works.iter().filter(|w| o.covers(&d.works[*w])).map(|w| (o.id.clone(), w.clone())))
+                .collect()
+        };
+        let Some((offer, work)) = self.rng.pick(&pairs).cloned() else { return };
+        let multiplier_bps = 10_000 + 1000 * self.rng.below(41) as u32;
+        let deadline = now.saturating_add_ms((1 + self.rng.below(20)) as i64 * MS_PER_DAY);
+        let status = case::apply(&CaseStatus::opened(), &CaseAction::Approve { deadline }, now).expect("approve");
+        self.cases.push(SimCase { status, work, offer, multiplier_bps, paid: Vec::new() });
+    }
+
+    /// The infringer of some case pays: a retroactive licence at the case's multiple. Sometimes the
+    /// case is already settled, and then the rules must refuse before any money moves.
+    fn pay_case(&mut self) {
+        if self.cases.is_empty() {
+            return;
+        }
+        let i = self.rng.below(self.cases.len() as u64) as usize;
+        let licence = id(LicenceId::new, self.fresh("case-lic"));
+        let now = self.now;
+        let next = case::apply(&self.cases[i].status, &CaseAction::Pay { licence: licence.clone() }, now);
+        let Ok(next) = next else {
+            assert!(self.cases[i].status.state != CaseState::Invited, "an invited case refused payment");
+            return;
+        };
+        let c = &self.cases[i];
+        let Some(offer) = self.book.data().offers.get(&c.offer).cloned() else { return };
+        // A near-maximum price times the multiplier cannot be charged: such a case cannot be approved
+        // (the service refuses), and the book would refuse the purchase too.
+        let Ok(fee) = case::settlement_fee(offer.price, c.multiplier_bps) else { return };
+        let cmd = PurchaseCommand {
+            licence_id: licence.clone(),
+            offer: c.offer.clone(),
+            work: c.work.clone(),
+            licensee: id(PartyId::new, "infringer".into()),
+            licensee_name: "侵权方 Infringer".into(),
+            scope: UseScope::Domain("infringer.example.net".into()),
+            payment: (!offer.is_free()).then(|| PaymentInput {
+                provider: id(PartyId::new, "alipay".into()),
+                provider_ref: format!("pay-{licence}"),
+                amount_minor: fee.amount.minor(),
+                currency: fee.currency.code().into(),
+            }),
+            app: None,
+            settlement_bps: Some(c.multiplier_bps),
+        };
+        // The offer may have closed since the case opened: then the purchase is refused and the case
+        // stays as it was.
+        if self.apply(|b, now| book::purchase(b, &cmd, now)).is_ok() {
+            let c = &mut self.cases[i];
+            c.status = next;
+            c.paid.push(licence.clone());
+            self.licences.push(licence);
+            self.sent.push(Sent::Purchase(Box::new(cmd)));
+        }
+    }
+
+    /// Cases whose deadline passed expire.
+    fn expire_cases(&mut self) {
+        let now = self.now;
+        for c in &mut self.cases {
+            if let Ok(next) = case::apply(&c.status, &CaseAction::Expire, now) {
+                c.status = next;
+            }
+        }
+    }
+
+    /// Every case was paid at most once, and a settled case's licence charged the offer's price times
+    /// the case's multiplier.
+    fn check_cases(&self) {
+        let d = self.book.data();
+        for c in &self.cases {
+            assert!(c.paid.len() <= 1, "a case was paid {} times", c.paid.len());
+            assert_eq!(c.status.state == CaseState::Settled, c.paid.len() == 1);
+            if let Some(lic) = c.paid.first() {
+                let l = &d.licences[lic];
+                let fee = case::settlement_fee(d.offers[&c.offer].price, c.multiplier_bps).expect("fee");
+                assert_eq!(l.price, fee, "licence {lic} charged {} for a fee of {fee}", l.price);
+            }
         }
     }
 
@@ -219,6 +327,7 @@ impl Sim {
             scope: UseScope::Domain("reader.example.org".into()),
             payment,
             app: self.rng.chance(20).then(|| id(PartyId::new, "app-1".into())),
+            settlement_bps: None,
         };
         if self.apply(|b, now| book::purchase(b, &cmd, now)).is_ok() {
             self.licences.push(cmd.licence_id.clone());
@@ -374,6 +483,7 @@ impl Sim {
         }
         self.pay_out_all();
         self.check();
+        self.check_cases();
         for l in self.book.data().licences.values() {
             match l.status {
                 LicenceStatus::Free | LicenceStatus::Refunded => {}
@@ -431,7 +541,11 @@ fn ten_thousand_random_operations_keep_every_invariant() {
         d.invoices.len(),
         d.payouts.len()
     );
+    let settled_cases = sim.cases.iter().filter(|c| c.status.state == CaseState::Settled).count();
+    let expired_cases = sim.cases.iter().filter(|c| c.status.state == CaseState::Expired).count();
+    eprintln!("{} cases: {settled_cases} settled, {expired_cases} expired", sim.cases.len());
     // The run must actually exercise the paths it claims to test.
+    assert!(settled_cases > 20 && expired_cases > 5, "cases too shallow");
     assert!(settled > 100 && refunded > 10 && bad > 100 && redelivered > 100, "simulation too shallow");
 }
 

@@ -138,6 +138,29 @@ fn job_id(seeds: &[String]) -> String {
     format!("cli-{}", &hex::encode(digest)[..16])
 }
 
+/// `--allow-private` (tests and intranets): seeds on literal addresses (a test site on
+/// 127.0.0.1:PORT) are allowed exactly and nothing else private is, so a redirect to another local
+/// port or address is still refused. Seeds by name lift the address rules, on the seeds' ports only.
+pub fn allow_private_seeds(policy: &mut FetchPolicy, seeds: &[url::Url]) {
+    let exact: Vec<std::net::SocketAddr> = seeds
+        .iter()
+        .filter_map(|u| {
+            let ip: std::net::IpAddr = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+            Some(std::net::SocketAddr::new(ip, u.port_or_known_default()?))
+        })
+        .collect();
+    if exact.len() == seeds.len() {
+        policy.allow_exact = exact;
+    } else {
+        policy.allow_private = true;
+        for port in seeds.iter().filter_map(url::Url::port_or_known_default) {
+            if !policy.allowed_ports.contains(&port) {
+                policy.allowed_ports.push(port);
+            }
+        }
+    }
+}
+
 /// Runs `seal crawl`.
 pub fn run(args: &CrawlArgs) -> Result<()> {
     if args.max_pages == 0 || args.max_pages > MAX_PAGES {
@@ -182,27 +205,8 @@ pub fn run(args: &CrawlArgs) -> Result<()> {
 
     let mut policy = FetchPolicy { deadline: Duration::from_secs(args.timeout_secs.max(1)), ..FetchPolicy::default() };
     if args.allow_private {
-        // Seeds on literal addresses (a test site on 127.0.0.1:PORT) are allowed exactly and nothing
-        // else private is, so a redirect to another local port or address is still refused. Seeds
-        // by name lift the address rules, on the seeds' ports only.
         let seeds: Vec<url::Url> = spec.seeds.iter().filter_map(|s| url::Url::parse(s).ok()).collect();
-        let exact: Vec<std::net::SocketAddr> = seeds
-            .iter()
-            .filter_map(|u| {
-                let ip: std::net::IpAddr = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
-                Some(std::net::SocketAddr::new(ip, u.port_or_known_default()?))
-            })
-            .collect();
-        if exact.len() == seeds.len() {
-            policy.allow_exact = exact;
-        } else {
-            policy.allow_private = true;
-            for port in seeds.iter().filter_map(url::Url::port_or_known_default) {
-                if !policy.allowed_ports.contains(&port) {
-                    policy.allowed_ports.push(port);
-                }
-            }
-        }
+        allow_private_seeds(&mut policy, &seeds);
     }
     policy.max_concurrent = 64;
     let fetcher = Fetcher::new(policy).context("setting up the fetcher")?;

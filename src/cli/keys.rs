@@ -1,6 +1,7 @@
 //! `seal keys export`: prints the platform's public key as a JWK, creating the key on first use; with
 //! `--dir DIR` writes every public key a verifier needs: `platform.jwk` (certificates, letters),
-//! `log.vkey` (the transparency log's C2SP verifier key) and `tsa.pem` (the built-in TSA's chain).
+//! `log.vkey` (the transparency log's C2SP verifier key), `tsa.pem` (the built-in TSA's chain) and
+//! `evidence.pem` (the P-384 key that signs evidence WACZ files).
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -22,7 +23,7 @@ pub struct ExportArgs {
     /// Write the JWK to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Write platform.jwk, log.vkey and tsa.pem into this folder.
+    /// Write platform.jwk, log.vkey, tsa.pem and evidence.pem into this folder.
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }
@@ -40,7 +41,9 @@ pub fn run(cmd: &KeysCommand) -> Result<()> {
         std::fs::write(dir.join("platform.jwk"), &jwk)?;
         std::fs::write(dir.join("log.vkey"), format!("{}\n", notary.log_verifier_key()))?;
         std::fs::write(dir.join("tsa.pem"), notary.tsa().chain_pem())?;
-        println!("wrote platform.jwk, log.vkey and tsa.pem to {}", dir.display());
+        let evidence = seal_api::keys::load_or_create_evidence(&args.data)?;
+        std::fs::write(dir.join("evidence.pem"), seal_api::services::evidence::public_pem(&evidence)?)?;
+        println!("wrote platform.jwk, log.vkey, tsa.pem and evidence.pem to {}", dir.display());
         return Ok(());
     }
     match &args.out {

@@ -2,6 +2,7 @@
 //! library crates; none holds domain logic.
 
 pub mod admin;
+pub mod capture;
 pub mod certificate;
 pub mod crawl;
 pub mod demo;

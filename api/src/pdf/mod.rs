@@ -358,6 +358,36 @@ pub fn letter_pdf(payload: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> 
     w.finish(font, &format!("Authorization letter {}", s(payload, &["licence_id"])))
 }
 
+/// Renders a case's timeline (the dossier's `case.json` form) as a PDF: the case's facts, then every
+/// entry in order, with who did what and what they wrote.
+pub fn timeline_pdf(case: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
+    let mut w = Writer::new(font);
+    w.line(18.0, "维权案件时间线 Case timeline");
+    w.gap();
+    w.field("案件 Case", s(case, &["id"]));
+    w.field("作品 Work", &format!("{} ({})", s(case, &["work_title"]), s(case, &["work"])));
+    w.field("权利人 Rights holder", &format!("{} ({})", s(case, &["holder_name"]), s(case, &["holder"])));
+    w.field("侵权网站 Site", s(case, &["domain"]));
+    w.field("状态 State", s(case, &["state_label"]));
+    if let Some(track) = case["track"].as_str() {
+        w.field("线下途径 Offline route", track);
+    }
+    if let Some(fee) = case["fee"].as_str() {
+        w.field("和解费 Settlement fee", fee);
+    }
+    w.field("时区 Time zone", "北京时间 Beijing time (UTC+8)");
+    w.gap();
+    for e in case["timeline"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        w.line(11.0, &format!("{}  {}  ({})", s(e, &["at"]), s(e, &["kind"]), s(e, &["actor"])));
+        if let Some(note) = e["note"].as_str().filter(|n| !n.is_empty()) {
+            for para in note.lines() {
+                w.line(9.0, &format!("    {para}"));
+            }
+        }
+    }
+    w.finish(font, &format!("Case timeline {}", s(case, &["id"])))
+}
+
 /// Renders an invoice (its `to_json()` form) as a PDF.
 pub fn invoice_pdf(invoice: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
     let mut w = Writer::new(font);

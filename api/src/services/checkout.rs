@@ -83,6 +83,16 @@ pub struct Order {
     /// The buyer is a guest who named an existing account's address: the address's owner must
     /// confirm by the mailed link before payment (see [`Checkout::confirm_hash`]).
     pub confirm_by_email: bool,
+    /// A retroactive licence settling a rights-protection case.
+    pub settlement: Option<Settlement>,
+}
+
+/// What makes a checkout a case's settlement: the case, and the multiplier disclosed to the infringer.
+pub struct Settlement {
+    /// The case.
+    pub case: String,
+    /// The fee over the offer price, basis points.
+    pub multiplier_bps: u32,
 }
 
 /// Opens a checkout for an order (the web form and the REST API both come here). A free offer is
@@ -101,6 +111,11 @@ pub fn open_checkout(
     let work = s.work(&order.work)?.ok_or_else(|| CheckoutError::not_found(format!("work {}", order.work)))?;
     let offer = s.offer(&order.offer)?.filter(|x| x.covers(&work) && x.is_open(now));
     let offer = offer.ok_or_else(|| CheckoutError::invalid("that offer does not apply to this work"))?;
+    let price = match &order.settlement {
+        Some(st) => seal_licensing::case::settlement_fee(offer.price, st.multiplier_bps)
+            .map_err(|e| CheckoutError::invalid(format!("the settlement fee cannot be charged: {e}")))?,
+        None => offer.price,
+    };
     let c = Checkout {
         id: format!("co_{}", super::tokens::random_token(18)),
         work: order.work,
@@ -109,14 +124,20 @@ pub fn open_checkout(
         buyer_name: order.buyer_name,
         email: order.buyer.email,
         scope: order.scope,
-        amount_minor: offer.price.amount.minor(),
-        currency: offer.price.currency.code().to_owned(),
+        amount_minor: price.amount.minor(),
+        currency: price.currency.code().to_owned(),
         status: CheckoutStatus::Open,
-        provider: if offer.is_free() { "free".into() } else { ctx.providers.default_provider().name().into() },
+        provider: if price.amount.minor() == 0 {
+            "free".into()
+        } else {
+            ctx.providers.default_provider().name().into()
+        },
         provider_ref: None,
         licence: None,
         licence_id: format!("lic-{}", super::tokens::random_token(15).to_ascii_lowercase().replace(['-', '_'], "x")),
         confirm_hash: None,
+        case: order.settlement.as_ref().map(|st| st.case.clone()),
+        settlement_bps: order.settlement.as_ref().map(|st| st.multiplier_bps),
         failure: None,
         created_at: now,
         updated_at: now,
@@ -214,23 +235,49 @@ pub fn fulfil(
                 currency: currency.to_owned(),
             }),
             app: None,
+            settlement_bps: c.settlement_bps,
         };
         c.updated_at = now;
         c.provider_ref = payment.map(|p| p.1.to_owned());
-        match s.purchase(&cmd, now) {
-            Ok(_) => {
+        // A case's settlement: the case must still take the payment (it settles once), checked inside
+        // this unit so two payments for one case cannot both become licences.
+        let case_refusal = match &c.case {
+            Some(case_id) => super::cases::load(s, case_id, None)
+                .ok()
+                .filter(|k| {
+                    matches!(
+                        k.status.state,
+                        seal_licensing::case::CaseState::Invited | seal_licensing::case::CaseState::Expired
+                    )
+                })
+                .map_or(Some("the case was settled or closed meanwhile".to_owned()), |_| None),
+            None => None,
+        };
+        let bought = match case_refusal {
+            Some(why) => Err(why),
+            None => match s.purchase(&cmd, now) {
+                Ok(_) => Ok(()),
+                Err(crate::store::StoreError::Book(e)) => Err(e.to_string()),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        match bought {
+            Ok(()) => {
+                if let Some(case_id) = &c.case {
+                    super::cases::settled_by(s, case_id, &licence_id, now)
+                        .map_err(|e| CheckoutError::internal(format!("settling case {case_id}: {e}")))?;
+                }
                 c.status = CheckoutStatus::Licensed;
                 c.licence = Some(licence_id);
             }
-            Err(crate::store::StoreError::Book(e)) => {
+            Err(why) => {
                 // The money was taken but the licence refused (the offer closed meanwhile, say): the
                 // checkout says so and the payment stays in the provider's clearing account for refund.
                 // The purchase rolled back to its own savepoint; the rest of the unit goes on.
-                tracing::warn!(checkout = %c.id, error = %e, "paid checkout could not be fulfilled");
+                tracing::warn!(checkout = %c.id, error = %why, "paid checkout could not be fulfilled");
                 c.status = CheckoutStatus::Failed;
-                c.failure = Some(e.to_string());
+                c.failure = Some(why);
             }
-            Err(e) => return Err(e.into()),
         }
         if !s.finish_checkout(&c)? {
             return Err(CheckoutError::internal("an open checkout did not end"));

@@ -1,11 +1,14 @@
 //! Application services: operations that span the records store, the content store and the monitor,
 //! written once without actix so that the web handlers, the command line and tests share them.
 
+pub mod cases;
 pub mod channels;
 pub mod checkout;
 pub mod classify;
 pub mod crawl;
 pub mod demo;
+pub mod dossier;
+pub mod evidence;
 pub mod external_tsa;
 pub mod import;
 pub mod inclusion;

@@ -284,5 +284,6 @@ pub fn purchase(world: &DemoWorld, n: u64) -> PurchaseCommand {
             currency: price.currency.code().to_owned(),
         }),
         app: n.is_multiple_of(5).then(|| id(PartyId::new("app-partner"))),
+        settlement_bps: None,
     }
 }

@@ -10,7 +10,8 @@
 //!   reports), [`Contents`] (work contents, engine ids, the domain-event outbox), [`Outbox`] (mail),
 //!   [`Monitoring`] (hits, allowlists, monitoring jobs and their frontiers, seen pages, event cursors),
 //!   [`Usage`] (the search index's feed of changed hits, page texts, usage reports), [`Teams`]
-//!   (organisation members, invitations, weekly-summary subscriptions).
+//!   (organisation members, invitations, weekly-summary subscriptions), [`Cases`] (rights-protection
+//!   cases, evidence captures, triage, protection settings).
 //!   `prelude` brings them all into scope.
 //! - Units of work (`unit.rs`, [`SqliteStore::atomically`]): a use case is one transaction.
 //!
@@ -19,6 +20,7 @@
 //! (a purchase with its capture and holds, a settlement step with its postings and invoice, a payout with
 //! its transfer and licence marks) is one transaction, and a refused operation rolls back whole.
 
+pub mod cases;
 pub mod contents;
 pub mod demo;
 pub mod monitoring;
@@ -30,6 +32,7 @@ pub mod team;
 mod unit;
 pub mod usage;
 
+pub use cases::Cases;
 pub use contents::Contents;
 pub use monitoring::Monitoring;
 pub use outbox::Outbox;
@@ -41,7 +44,7 @@ pub use usage::Usage;
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        Accounts, Channels, Checkouts, Contents, Monitoring, Outbox, Proofs, Reports, Repository, Teams, Usage,
+        Accounts, Cases, Channels, Checkouts, Contents, Monitoring, Outbox, Proofs, Reports, Repository, Teams, Usage,
     };
 }
 

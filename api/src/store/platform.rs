@@ -296,6 +296,12 @@ pub struct Checkout {
     /// a payment nor grants a licence, so nobody can attach purchases to someone else's account.
     #[serde(default)]
     pub confirm_hash: Option<String>,
+    /// The rights-protection case this checkout settles, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    /// The settlement multiplier over the offer price (basis points), for a case's checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_bps: Option<u32>,
     /// Why it failed.
     pub failure: Option<String>,
     /// Opened.

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, super::usage::MIGRATION_10),
     (11, super::team::MIGRATION_11),
     (12, super::proof::MIGRATION_12),
+    (13, super::cases::MIGRATION_13),
 ];
 
 const MIGRATION_1: &str = r#"

@@ -157,7 +157,7 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let work = WorkId::new(f.work.as_str()).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let st = state.clone();
-    let order = Order { work, offer, buyer, buyer_name, scope, confirm_by_email };
+    let order = Order { work, offer, buyer, buyer_name, scope, confirm_by_email, settlement: None };
     let created = db(&state, move |s| Ok(checkout::open_checkout(&st.checkout_context(), s, order, now)?)).await;
     let (checkout, payment) = match created {
         Ok(x) => x,

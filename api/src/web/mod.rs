@@ -68,6 +68,8 @@ pub struct AppState {
     pub notary: crate::services::notary::Notary,
     /// The external time-stamp authority (`tsa_url`), if one is configured.
     pub external_tsa: Option<crate::services::external_tsa::ExternalTsa>,
+    /// The key that signs evidence captures (`DATA/keys/evidence.p384`).
+    pub evidence: seal_crawler::evidence::EvidenceSigner,
 }
 
 /// Shared state as handlers receive it.
@@ -223,6 +225,7 @@ pub fn open_state(
     let search = crate::search::SearchIndex::open(&config.data.join("search"))?;
     Ok(AppState {
         external_tsa: config.tsa_url.clone().map(crate::services::external_tsa::ExternalTsa::new).transpose()?,
+        evidence: crate::keys::load_or_create_evidence(&config.data)?,
         notary,
         search,
         pages,

@@ -170,7 +170,9 @@ async fn entry(state: State, path: web::Path<u64>) -> Result<HttpResponse, ApiEr
 
 /// The public keys a verifier needs (also written by `seal keys export --dir`).
 async fn keys(state: State) -> HttpResponse {
-    HttpResponse::Ok().json(crate::services::notary::key_bundle(&state.notary))
+    let mut bundle = crate::services::notary::key_bundle(&state.notary);
+    bundle["evidence_pem"] = json!(crate::services::evidence::public_pem(&state.evidence).unwrap_or_default());
+    HttpResponse::Ok().json(bundle)
 }
 
 async fn tsa_pem(state: State) -> HttpResponse {

@@ -517,8 +517,15 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
     let now = state.now();
     let st = state.clone();
     // A signed-in buyer proved the account is theirs; nothing to confirm by mail.
-    let order =
-        crate::services::checkout::Order { work, offer, buyer: u, buyer_name: name, scope, confirm_by_email: false };
+    let order = crate::services::checkout::Order {
+        work,
+        offer,
+        buyer: u,
+        buyer_name: name,
+        scope,
+        confirm_by_email: false,
+        settlement: None,
+    };
     let (c, payment) =
         db(&state, move |s| Ok(crate::services::checkout::open_checkout(&st.checkout_context(), s, order, now)?))
             .await?;

@@ -103,6 +103,59 @@ pub fn sync_search(state: &State) {
     }
 }
 
+/// Rights protection's share of a pass: black hits of holders with automatic protection become
+/// cases, every page of an open case is captured as evidence (fetched with no lock held), and
+/// reminders and expiries go out.
+fn protect(state: &State) {
+    use crate::services::{cases, evidence};
+    let pending = {
+        let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        match cases::auto_protect(&mut store, state.now()) {
+            Ok(n) if n > 0 => tracing::info!(cases = n, "automatic protection opened or joined cases"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "automatic protection"),
+        }
+        match cases::sweep(&mut store, &state.config.public_url, state.now()) {
+            Ok((r, x)) if r + x > 0 => tracing::info!(reminders = r, expired = x, "settlement deadlines"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "settlement deadlines"),
+        }
+        match store.uncaptured(evidence::MAX_ATTEMPTS, 8) {
+            Ok(p) => p,
+            Err(e) => return tracing::warn!(error = %e, "listing pages to capture"),
+        }
+    };
+    if pending.is_empty() {
+        return;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return tracing::error!(error = %e, "starting the capture runtime"),
+    };
+    for (case_id, hit, url, holder) in pending {
+        let taken = match evidence::parse_url(&url) {
+            Ok(u) => {
+                runtime.block_on(evidence::take(&state.fetcher, &state.evidence, &state.notary, &u, || state.now()))
+            }
+            Err(e) => Err(e),
+        };
+        let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        let filed = match taken {
+            Ok(t) => {
+                evidence::file(&mut store, &state.content, &t, Some(&holder), Some(&case_id), Some(hit), state.now())
+                    .map(|c| tracing::info!(case = %case_id, capture = %c.id, url = %url, "evidence captured"))
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = filed {
+            tracing::warn!(case = %case_id, url = %url, error = %e, "evidence capture failed");
+            if let Err(e) = store.capture_failed(&case_id, hit, &e.to_string()) {
+                tracing::warn!(error = %e, "recording a failed capture");
+            }
+        }
+    }
+}
+
 /// One pass: events, the search index, then every due job (automatic inclusion runs beside it,
 /// hourly); the search index again after each job.
 pub fn tick(state: &State) {
@@ -135,6 +188,7 @@ pub fn tick(state: &State) {
         }
     };
     sync_search(state);
+    protect(state);
     if let Some(external) = &state.external_tsa {
         match external.run(&state.store, &state.fetcher, || state.now()) {
             Ok(r) if r.stamped > 0 => {
