@@ -1596,7 +1596,7 @@ mod monitoring {
     }
 
     /// An administrator, signed in.
-    async fn admin(w: &World) -> Result<Browser> {
+    pub(super) async fn admin(w: &World) -> Result<Browser> {
         {
             let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
             s.create_user(&seal_api::store::platform::User {
@@ -2808,6 +2808,364 @@ mod proof {
         assert_eq!((r.stamped, r.failed), (0, 1));
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert_eq!(other.asked.load(Ordering::SeqCst), 0, "nothing reached the address");
+        Ok(())
+    }
+}
+
+/// Rights protection end to end on 127.0.0.1: a crawl finds a copy, automatic protection opens a case,
+/// the page is captured as a signed WACZ, a reviewer approves, the infringer is mailed over real SMTP,
+/// settles on the settlement page through the sandbox, and the use turns white; a second case expires
+/// and goes to arbitration with a dossier whose manifest checks.
+mod protection {
+    use super::monitoring::admin as admin_user;
+    use super::*;
+
+    fn python() -> String {
+        std::env::var("SEAL_PYTHON").unwrap_or_else(|_| {
+            format!("{}/.cache/copyright-seal/py/bin/python", std::env::var("HOME").unwrap_or_default())
+        })
+    }
+
+    /// The registered text of a demo work.
+    fn work_text(w: &World, work: &str) -> Result<String> {
+        let s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let rows = s.contents_of(&seal_licensing::ids::WorkId::new(work)?)?;
+        let row = rows.first().context("the work's content")?;
+        Ok(String::from_utf8(w.state.content.get(&row.sha256)?)?)
+    }
+
+    /// A page copying `text`, with a contact address, as a reprint site would publish it.
+    fn copy_page(text: &str, contact: &str) -> String {
+        let body: String = text.lines().map(|l| format!("<p>{}</p>", seal_api::web::html_escape(l))).collect();
+        format!(
+            "<!doctype html><html><head><title>转载 Reprint</title><link rel=stylesheet href=\"/site.css\"></head>\
+             <body><article>{body}</article><footer>联系我们 <a href=\"mailto:{contact}\">{contact}</a></footer></body></html>"
+        )
+    }
+
+    /// Runs one scheduler pass off the async runtime (it starts runtimes of its own).
+    fn tick(w: &World) {
+        let state = w.state.clone();
+        std::thread::spawn(move || seal_api::web::scheduler::tick(&state)).join().expect("the tick did not panic");
+    }
+
+    /// Queues a crawl of `url` due now.
+    fn crawl(w: &World, id: &str, url: &str) -> Result<()> {
+        use seal_api::store::monitoring::JobRow;
+        let now = w.state.now();
+        let spec = json!({"seeds": [url], "max_pages": 5, "max_depth": 0, "fetch_images": false}).to_string();
+        let job = JobRow { next_run_at: Some(now), ..JobRow::active(id.into(), id.into(), spec, now) };
+        w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.put_job(&job)?;
+        Ok(())
+    }
+
+    fn token_of(mail: &seal_api::store::platform::Mail) -> Result<String> {
+        let at = mail.body.find("/settle/").context("a settlement link")? + "/settle/".len();
+        Ok(mail.body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+    }
+
+    fn wacz_validates(bytes: &[u8]) -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("capture.wacz");
+        std::fs::write(&path, bytes)?;
+        let out = std::process::Command::new(python())
+            .args(["-m", "wacz", "validate", "-f"])
+            .arg(&path)
+            .output()
+            .context("running py-wacz (.ci/run installs it)")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "wacz validate: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_black_hit_becomes_a_case_is_settled_and_turns_white() -> Result<()> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let w = world_with(|c| c.smtp = Some(("127.0.0.1".into(), port)))?;
+        let server = smtp_server(port)?;
+        let site = Site::start()?;
+        site.serve(copy_page(&work_text(&w, "rh-a-w0")?, "editor@copycat.test"), None);
+
+        // Trust first: a holder with neither a verified channel nor a confirmed identity cannot open cases.
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut admin = admin_user(&w).await?;
+        let r = holder
+            .send(
+                &w,
+                test::TestRequest::put()
+                    .uri("/api/v1/protection")
+                    .insert_header(("x-csrf-token", holder.csrf()))
+                    .set_json(json!({"auto": true, "multiplier_bps": 30000, "deadline_days": 14})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        if !holder.get(&w, "/api/v1/protection").await.json()["may_open_cases"].as_bool().unwrap_or(false) {
+            let r = admin.post_json(&w, "/api/v1/holders/rh-a/identity", json!({})).await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        }
+        assert_eq!(holder.get(&w, "/api/v1/protection").await.json()["may_open_cases"], true);
+
+        // 1. The crawl finds the copy; automatic protection opens a case.
+        crawl(&w, "copycat", &format!("{}/news/1.html", site.url))?;
+        tick(&w);
+        let hits = holder.get(&w, "/api/v1/hits?colour=black").await.json();
+        let hit = hits["hits"]
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["page_url"].as_str().is_some_and(|u| u.starts_with(&site.url))))
+            .context("a black hit on the copy site")?
+            .clone();
+        tick(&w);
+        let cases = holder.get(&w, "/api/v1/cases").await.json();
+        let list = cases["cases"].as_array().context("cases")?;
+        assert_eq!(list.len(), 1, "{cases}");
+        let id = list[0]["id"].as_str().context("id")?.to_owned();
+        assert_eq!(list[0]["state"], "review");
+        assert_eq!(list[0]["opened_by"], "auto");
+
+        // 2. Evidence: the page was captured as a signed WACZ, found the contact, and validates.
+        let case = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        assert_eq!(case["contact_email"], "editor@copycat.test", "{case}");
+        let capture = case["captures"][0].clone();
+        assert_eq!(capture["summary"]["status"], 200, "{case}");
+        assert!(capture["log_index"].as_u64().is_some());
+        let wacz =
+            holder.get(&w, &format!("/api/v1/captures/{}.wacz", capture["id"].as_str().context("capture id")?)).await;
+        assert_eq!(wacz.status, StatusCode::OK);
+        let verified = seal_crawler::evidence::verify(&wacz.body)?;
+        assert_eq!(
+            verified.public_key_der,
+            w.state.evidence.public_key_der()?,
+            "signed with the platform's evidence key"
+        );
+        wacz_validates(&wacz.body)?;
+        // Nobody else sees the case or its evidence.
+        let mut other = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        assert_eq!(other.get(&w, &format!("/api/v1/cases/{id}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(other.get(&w, &format!("/dashboard/cases/{id}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            other.get(&w, &format!("/api/v1/captures/{}.wacz", capture["id"].as_str().unwrap_or(""))).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(holder.get(&w, &format!("/api/v1/hits/{}", hit["id"])).await.status, StatusCode::OK);
+
+        // 3. The reviewer sees the queue and approves.
+        let queue = admin.get(&w, "/admin/cases").await.text();
+        assert!(queue.contains(&id), "{queue}");
+        let detail = admin.get(&w, &format!("/admin/cases/{id}")).await.text();
+        assert!(detail.contains("<mark>") && detail.contains(".wacz"), "side by side and evidence");
+        assert_eq!(
+            holder.form(&w, &format!("/dashboard/cases/{id}"), &[("action", "approve")]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let r = admin.form(&w, &format!("/admin/cases/{id}"), &[("action", "approve"), ("contact", "")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let case = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        assert_eq!(case["state"], "invited");
+        assert_eq!(case["fee_minor"], 5997, "19.99 × 3");
+
+        // 4. The invitation reaches the infringer's SMTP server.
+        let queued = queued_mail_to(&w, "editor@copycat.test");
+        assert_eq!(queued.len(), 1);
+        let token = token_of(&queued[0])?;
+        assert!(seal_api::web::mail::drain_once(&w.state).is_ok());
+        let got = mails(&server);
+        assert!(got.iter().any(|m| m.contains("To: editor@copycat.test")), "{got:?}");
+
+        // 5. The settlement page shows the evidence, the offer, the fee with its multiplier, the deadline.
+        let mut infringer = Browser::default();
+        let page = infringer.get(&w, &format!("/settle/{token}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        assert!(
+            html.contains("¥59.97") && html.contains("3×") && html.contains("北京时间") && html.contains(".wacz"),
+            "{html}"
+        );
+        assert!(!html.contains("editor@copycat.test"), "the contact trail stays internal");
+        assert_eq!(infringer.get(&w, "/settle/not-a-token").await.status, StatusCode::NOT_FOUND);
+
+        // 6. Sandbox payment, 7. licence.
+        let r = infringer
+            .form(
+                &w,
+                &format!("/settle/{token}"),
+                &[("action", "pay"), ("email", "legal@copycat.test"), ("name", "抄袭网 Copycat")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let pay_url = r.location();
+        assert!(pay_url.starts_with("/pay/sandbox/"), "{pay_url}");
+        assert!(infringer.get(&w, &pay_url).await.text().contains("59.97 CNY"));
+        let r = infringer.form(&w, &pay_url, &[("action", "pay")]).await;
+        let status = infringer.get(&w, &format!("/api/v1{}", r.location())).await.json();
+        assert_eq!(status["status"], "licensed", "{status}");
+        let case = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        assert_eq!(case["state"], "settled");
+        assert_eq!(case["licence"], status["licence"]);
+
+        // 8. The hit turns white, and the next crawl sees it white.
+        tick(&w);
+        assert_eq!(holder.get(&w, &format!("/api/v1/hits/{}", hit["id"])).await.json()["colour"], "white");
+        crawl(&w, "copycat-again", &format!("{}/news/1.html", site.url))?;
+        tick(&w);
+        assert_eq!(holder.get(&w, &format!("/api/v1/hits/{}", hit["id"])).await.json()["colour"], "white");
+        // A settled case cannot be paid again.
+        let again = infringer
+            .form(&w, &format!("/settle/{token}"), &[("action", "pay"), ("email", "legal@copycat.test"), ("name", "x")])
+            .await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text());
+
+        // 9. The ledger's invariants hold; the statistics count the recovery.
+        invariants_hold(&w)?;
+        let stats = holder.get(&w, "/api/v1/cases/stats").await.json();
+        assert_eq!(stats["settled"], 1, "{stats}");
+        assert_eq!(stats["recovered"][0]["minor"], 5997, "{stats}");
+        assert!(holder.get(&w, "/dashboard/cases").await.text().contains("<svg"));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn an_unsettled_case_expires_and_goes_to_arbitration_with_a_dossier() -> Result<()> {
+        let w = world()?;
+        let site = Site::start()?;
+        site.serve(copy_page(&work_text(&w, "rh-a-w1")?, "news@late.test"), None);
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut admin = admin_user(&w).await?;
+        admin.post_json(&w, "/api/v1/holders/rh-a/identity", json!({})).await;
+        crawl(&w, "late", &format!("{}/a.html", site.url))?;
+        tick(&w);
+        // Automatic protection is off: the holder submits the hit by hand.
+        let hits = holder.get(&w, "/api/v1/hits?colour=black").await.json();
+        let hit = hits["hits"]
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["page_url"].as_str().is_some_and(|u| u.starts_with(&site.url))))
+            .context("a black hit")?["id"]
+            .as_i64()
+            .context("id")?;
+        tick(&w);
+        assert!(holder.get(&w, "/api/v1/cases").await.json()["cases"].as_array().is_some_and(Vec::is_empty));
+        let r = holder.post_json(&w, "/api/v1/cases", json!({"hits": [hit, hit]})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["cases"][0].as_str().context("case")?.to_owned();
+        // Submitting again joins the same case, never a duplicate.
+        assert_eq!(holder.post_json(&w, "/api/v1/cases", json!({"hits": [hit]})).await.json()["cases"][0], id.as_str());
+        tick(&w);
+        let r = admin.post_json(&w, &format!("/api/v1/cases/{id}/actions"), json!({"action": "approve"})).await;
+        assert_eq!(r.json()["state"], "invited", "{}", r.text());
+        // A reminder three days before the deadline, then expiry.
+        w.clock.fetch_add(12 * 86_400_000, Ordering::SeqCst);
+        tick(&w);
+        assert_eq!(queued_mail_to(&w, "news@late.test").len(), 2, "invitation and reminder");
+        w.clock.fetch_add(3 * 86_400_000, Ordering::SeqCst);
+        tick(&w);
+        // Sessions have ended over the fortnight: sign in again.
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut admin = sign_in(&w, "monitor-admin@example.test", "admin password").await;
+        assert_eq!(holder.get(&w, &format!("/api/v1/cases/{id}")).await.json()["state"], "expired");
+        // Offline: arbitration, a recorded step.
+        let r = admin
+            .post_json(
+                &w,
+                &format!("/api/v1/cases/{id}/actions"),
+                json!({"action": "escalate", "track": "arbitration"}),
+            )
+            .await;
+        assert_eq!(r.json()["state"], "offline", "{}", r.text());
+        let r = admin
+            .post_json(
+                &w,
+                &format!("/api/v1/cases/{id}/actions"),
+                json!({"action": "step", "text": "2026-12-10 申请仲裁 filed with the arbitration commission"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        // The holder cannot take reviewers' steps.
+        let r =
+            holder.post_json(&w, &format!("/api/v1/cases/{id}/actions"), json!({"action": "close", "text": "x"})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+        // The dossier: every file listed with its SHA-256, and each hash checks.
+        let zip = holder.get(&w, &format!("/api/v1/cases/{id}/dossier")).await;
+        assert_eq!(zip.status, StatusCode::OK, "{}", zip.text());
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.body.clone()))?;
+        let mut read = |name: &str| -> Result<Vec<u8>> {
+            let mut f = archive.by_name(name).with_context(|| format!("{name} in the dossier"))?;
+            let mut out = Vec::new();
+            f.read_to_end(&mut out)?;
+            Ok(out)
+        };
+        let manifest: Value = serde_json::from_slice(&read("manifest.json")?)?;
+        let files = manifest["files"].as_array().context("files")?.clone();
+        let names: Vec<&str> = files.iter().filter_map(|f| f["path"].as_str()).collect();
+        for want in [
+            "case.json",
+            "registration/certificate.json",
+            "registration/timestamp.tsr",
+            "correspondence.txt",
+            "keys/tsa.pem",
+            "keys/evidence.pem",
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        assert!(
+            names.iter().any(|n| n.ends_with(".wacz")) && names.iter().any(|n| n.ends_with(".wacz.tsr")),
+            "{names:?}"
+        );
+        if w.state.font.is_some() {
+            assert!(names.contains(&"timeline.pdf") && names.contains(&"registration/certificate.pdf"));
+        }
+        for f in &files {
+            let path = f["path"].as_str().context("path")?;
+            let bytes = read(path)?;
+            use sha2::Digest;
+            assert_eq!(f["sha256"].as_str(), Some(hex::encode(sha2::Sha256::digest(&bytes)).as_str()), "{path}");
+        }
+        let case: Value = serde_json::from_slice(&read("case.json")?)?;
+        assert_eq!(case["state"], "offline");
+        assert!(case["track"].as_str().is_some_and(|t| t.contains("Arbitration")));
+        let letters = String::from_utf8(read("correspondence.txt")?)?;
+        assert!(letters.contains("To: news@late.test") && letters.contains("/settle/"), "{letters}");
+        assert!(String::from_utf8(read("SHA256SUMS")?)?.contains("  case.json"));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn triage_moves_legal_hits_to_the_whitelist_and_remembers_not_my_work() -> Result<()> {
+        let w = world()?;
+        let site = Site::start()?;
+        site.serve(copy_page(&work_text(&w, "rh-a-w0")?, "x@y.test"), None);
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut admin = admin_user(&w).await?;
+        admin.post_json(&w, "/api/v1/holders/rh-a/identity", json!({})).await;
+        crawl(&w, "t1", &format!("{}/legal.html", site.url))?;
+        tick(&w);
+        crawl(&w, "t2", &format!("{}/other.html", site.url))?;
+        tick(&w);
+        let hits = holder.get(&w, "/api/v1/hits?colour=black").await.json();
+        let on = |suffix: &str| -> Option<i64> {
+            hits["hits"].as_array()?.iter().find(|h| h["page_url"].as_str().is_some_and(|u| u.ends_with(suffix)))?["id"]
+                .as_i64()
+        };
+        let (legal, not_mine) = (on("/legal.html").context("legal hit")?, on("/other.html").context("other hit")?);
+        // Another holder cannot triage these hits.
+        let mut other = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        assert_eq!(
+            other.post_json(&w, "/api/v1/hits/triage", json!({"hits": [legal], "verdict": "legal"})).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // The selection form of the hits page.
+        let r = holder.form(&w, "/dashboard/hits/selection", &[("hit", &legal.to_string()), ("action", "legal")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        tick(&w);
+        assert_eq!(holder.get(&w, &format!("/api/v1/hits/{legal}")).await.json()["colour"], "white");
+        let r = holder.post_json(&w, "/api/v1/hits/triage", json!({"hits": [not_mine], "verdict": "not_mine"})).await;
+        assert_eq!(r.json()["triaged"], 1);
+        // Neither opens a case, by hand or automatically.
+        let r = holder.post_json(&w, "/api/v1/cases", json!({"hits": [legal, not_mine]})).await;
+        assert!(r.json()["cases"].as_array().is_some_and(Vec::is_empty), "{}", r.text());
         Ok(())
     }
 }

@@ -102,7 +102,15 @@ pub fn area_of(read: bool, path: &str) -> Area {
         "/api/v1/search",
         "/api/v1/reports",
     ];
-    const MONITORING_READ: &[&str] = &["/dashboard/allowlist", "/api/v1/allowlist"];
+    // Analysts follow cases and download evidence; opening, settings and actions stay with owners.
+    const MONITORING_READ: &[&str] = &[
+        "/dashboard/allowlist",
+        "/api/v1/allowlist",
+        "/dashboard/cases",
+        "/api/v1/cases",
+        "/dashboard/captures",
+        "/api/v1/captures",
+    ];
     const FINANCE: &[&str] = &["/dashboard/earnings", "/dashboard/invoices/", "/api/v1/ledger/statement"];
     const FINANCE_READ: &[&str] = &["/api/v1/licences"];
     let under = |prefixes: &[&str]| {

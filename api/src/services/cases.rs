@@ -498,10 +498,10 @@ fn allow_pattern(page_url: &str) -> String {
     page_url.split_once("://").map_or(page_url, |(_, r)| r).to_owned()
 }
 
-/// A money amount for mail and pages: `¥300.00 CNY`.
+/// A money amount for mail and pages: `¥59.97`.
 pub fn money_text(minor: i64, currency: &str) -> String {
     match seal_licensing::money::Currency::parse(currency) {
-        Ok(c) => format!("{} {currency}", c.format_minor(minor)),
+        Ok(c) => super::seal::money_label(minor, c),
         Err(_) => format!("{minor} {currency}"),
     }
 }

@@ -230,8 +230,12 @@ pub fn price_label(offer: &Offer) -> String {
     if offer.is_free() {
         return "免费 Free".to_owned();
     }
-    let cur = offer.price.currency;
-    let digits = cur.format_minor(offer.price.amount.minor());
+    money_label(offer.price.amount.minor(), offer.price.currency)
+}
+
+/// An amount for people: `¥59.97`, `$5.00`, `12.00 EUR`.
+pub fn money_label(minor: i64, cur: seal_licensing::money::Currency) -> String {
+    let digits = cur.format_minor(minor);
     match cur.code() {
         "CNY" => format!("¥{digits}"),
         "USD" => format!("${digits}"),

@@ -172,6 +172,7 @@ fn pieces(snippet: &crate::search::Snippet) -> Vec<Piece> {
 
 /// One search result as the page shows it.
 pub struct ResultView {
+    hit: i64,
     colour: String,
     title: String,
     url: String,
@@ -349,6 +350,7 @@ fn month_range(month: &str) -> (String, String) {
 fn result_view(s: Shown) -> ResultView {
     let f = s.found;
     ResultView {
+        hit: f.hit,
         href: safe_href(&f.url),
         title: if f.title.is_empty() { f.url.clone() } else { f.title.clone() },
         url: f.url,

@@ -181,7 +181,7 @@ pub fn guest_allowed(state: &AppState, req: &HttpRequest, email: &str) -> bool {
 /// belongs to a full account must sign in first, so nobody buys into someone else's account.
 /// Returns whether the address's owner must confirm the purchase first: the account existed before
 /// (from an earlier guest purchase), so whoever typed the address now may not be its owner.
-async fn guest(state: &State, email: &str, name: &str) -> Result<(User, bool), ApiError> {
+pub(crate) async fn guest(state: &State, email: &str, name: &str) -> Result<(User, bool), ApiError> {
     let e = email.trim().to_owned();
     let existing = db(state, move |s| Ok(s.user_by_email(&e)?)).await?;
     match existing {

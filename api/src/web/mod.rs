@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod auth;
+pub mod cases;
 pub mod checkout;
 pub mod dashboard;
 pub mod error;
@@ -339,6 +340,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(rest_analysis::configure)
         .configure(team::configure)
         .configure(proof::configure)
+        .configure(cases::configure)
         .configure(rest::configure_fallback)
         .route("/metrics", web::get().to(metrics::render))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))

@@ -412,6 +412,7 @@ fn job_view(j: JobRow) -> JobView {
 
 /// A hit row for the dashboard.
 pub struct HitView {
+    id: i64,
     colour: String,
     page_href: Option<String>,
     page_url: String,
@@ -523,6 +524,7 @@ async fn hits_page(state: State, req: HttpRequest, q: web::Query<HitQuery>) -> R
     let hits = rows
         .into_iter()
         .map(|h| HitView {
+            id: h.id,
             reason: reason_words(&h, &patterns, admin),
             page_href: safe_href(&h.page_url),
             work_title: titles.get(&h.work).cloned().unwrap_or_default(),

@@ -1112,6 +1112,7 @@ pub fn api_doc() -> &'static utoipa::openapi::OpenApi {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let mut doc = ApiDoc::openapi();
         doc.merge(super::rest_analysis::AnalysisDoc::openapi());
+        doc.merge(super::cases::CasesDoc::openapi());
         for item in doc.paths.paths.values_mut() {
             for op in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten()

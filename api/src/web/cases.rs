@@ -1,0 +1,1101 @@
+//! Rights protection on the web: the holder's cases and settings, triage of hits, evidence captured on
+//! demand, the platform's review queue and offline steps, the infringer's settlement page, and the
+//! same as REST under `/api/v1`. Handlers only: the use cases are `services::cases`,
+//! `services::evidence` and `services::dossier`.
+//!
+//! **Ownership.** Every case, capture and hit id is loaded through the owner's id (or by an
+//! administrator), and another holder's record answers exactly like a missing one. The settlement page
+//! is reached only through the random token in the invitation, which the store keeps as a hash.
+
+use super::auth::{check_csrf, csrf_page, current_user, form_user, require, require_for_record};
+use super::error::ApiError;
+use super::{db, see_other, State};
+use crate::services::cases::{self, beijing, money_text, CaseError, Review};
+use crate::services::dossier::{self, DossierKit};
+use crate::services::{evidence, seal};
+use crate::store::cases::{CaseRow, CaseStats, Protection, Verdict};
+use crate::store::platform::{Role, User};
+use crate::store::prelude::*;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use seal_licensing::case::{CaseAction, CaseState, Track};
+use seal_licensing::ids::PartyId;
+use seal_licensing::Timestamp;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        use actix_web::http::StatusCode;
+        match e {
+            CaseError::NotFound(what) => ApiError::not_found(what),
+            CaseError::Invalid(m) => ApiError::invalid(m),
+            CaseError::Forbidden(m) => ApiError::forbidden(m),
+            CaseError::Rule(r) => ApiError::new(StatusCode::CONFLICT, "case_state", r.to_string()),
+            CaseError::Store(s) => s.into(),
+            CaseError::Checkout(c) => c.into(),
+            CaseError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<evidence::EvidenceError> for ApiError {
+    fn from(e: evidence::EvidenceError) -> Self {
+        use evidence::EvidenceError as E;
+        match e {
+            E::BadUrl(_) => ApiError::invalid(e.to_string()),
+            E::Capture(c) => ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "capture_failed", c.to_string()),
+            E::Store(s) => s.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The holder whose cases an actor sees: their own, or every holder's for an administrator (None).
+fn scope_of(u: &User) -> Option<PartyId> {
+    (u.role != Role::Admin).then(|| u.id.clone())
+}
+
+/// Parses a form body with repeated fields (`hit=1&hit=2`), which `web::Form` cannot.
+fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+fn hit_ids(fields: &[(String, String)]) -> Vec<i64> {
+    fields.iter().filter(|(k, _)| k == "hit").filter_map(|(_, v)| v.parse().ok()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts and statistics
+
+/// Statistics as the API gives them and the dashboard draws them.
+fn stats_json(st: &CaseStats) -> Value {
+    let count = |states: &[&str]| -> i64 {
+        st.by_state.iter().filter(|(s, _)| states.contains(&s.as_str())).map(|(_, n)| n).sum()
+    };
+    let settled = count(&["settled"]);
+    let decided = count(&["settled", "expired", "offline", "closed"]);
+    let mut days: Vec<f64> = st.settle_ms.iter().map(|ms| *ms as f64 / 86_400_000.0).collect();
+    days.sort_by(f64::total_cmp);
+    let median = days.get(days.len() / 2).copied();
+    json!({
+        "by_state": st.by_state.iter().map(|(s, n)| json!({"state": s, "count": n})).collect::<Vec<_>>(),
+        "recovered": st.recovered.iter().map(|(c, m)| json!({"currency": c, "minor": m, "text": money_text(*m, c)})).collect::<Vec<_>>(),
+        "settled": settled,
+        "decided": decided,
+        "settlement_rate": if decided > 0 { Some(settled as f64 / decided as f64) } else { None },
+        "median_days_to_settle": median,
+        "daily": st.daily.iter().map(|(d, o, s)| json!({"day": Timestamp::from_unix_ms(d * 86_400_000).to_string().get(..10), "opened": o, "settled": s})).collect::<Vec<_>>(),
+    })
+}
+
+fn charts(st: &CaseStats) -> Vec<String> {
+    let order = ["review", "needs_info", "invited", "settled", "expired", "offline", "closed", "rejected", "withdrawn"];
+    let labels: Vec<String> =
+        order.iter().map(|s| CaseState::parse(s).map(|x| x.label().to_owned()).unwrap_or_default()).collect();
+    let values: Vec<i64> =
+        order.iter().map(|s| st.by_state.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n)).collect();
+    let mut out = vec![super::svg::bar_chart("案件状态 Cases by state", &labels, &values, "")];
+    if !st.daily.is_empty() {
+        let labels: Vec<String> = st
+            .daily
+            .iter()
+            .map(|(d, _, _)| {
+                Timestamp::from_unix_ms(d * 86_400_000).to_string().get(5..10).unwrap_or_default().to_owned()
+            })
+            .collect();
+        let settled: Vec<i64> = st.daily.iter().map(|(_, _, s)| *s).collect();
+        let opened: Vec<i64> = st.daily.iter().map(|(_, o, _)| *o).collect();
+        out.push(super::svg::stacked_bars(
+            "每日立案与和解 Opened (dark) and settled (green) per day",
+            &labels,
+            &settled,
+            &opened,
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The holder's (and the administrator's) list
+
+#[derive(askama::Template)]
+#[template(path = "cases.html")]
+struct CasesPage {
+    user: User,
+    csrf: String,
+    admin: bool,
+    rows: Vec<CaseLine>,
+    charts: Vec<String>,
+    stats: Value,
+    recovered: Vec<String>,
+    protection: Protection,
+    multiplier: String,
+    may_open: bool,
+    state: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+struct CaseLine {
+    id: String,
+    work_title: String,
+    holder: String,
+    domain: String,
+    state: String,
+    state_label: String,
+    fee: String,
+    deadline: String,
+    opened: String,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+fn states_of(q: Option<&str>) -> Result<Vec<CaseState>, ApiError> {
+    match q.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(Vec::new()),
+        Some(s) => s
+            .split(',')
+            .map(|x| CaseState::parse(x).ok_or_else(|| ApiError::invalid(format!("unknown case state {x:?}"))))
+            .collect(),
+    }
+}
+
+async fn list_rows(
+    state: &State,
+    holder: Option<PartyId>,
+    states: Vec<CaseState>,
+) -> Result<(Vec<CaseLine>, CaseStats), ApiError> {
+    db(state, move |s| {
+        let rows = s.cases(holder.as_ref(), &states, None, 200)?;
+        let mut lines = Vec::new();
+        for c in rows {
+            lines.push(CaseLine {
+                work_title: s.work(&c.work)?.map(|w| w.title).unwrap_or_default(),
+                holder: s.holder_name(&c.holder)?,
+                fee: c.fee_minor.map(|m| money_text(m, c.currency.as_deref().unwrap_or("CNY"))).unwrap_or_default(),
+                deadline: c.status.deadline.map(beijing).unwrap_or_default(),
+                opened: beijing(c.created_at),
+                state: c.status.state.as_str().to_owned(),
+                state_label: c.status.state.label().to_owned(),
+                domain: c.domain,
+                id: c.id,
+            });
+        }
+        Ok((lines, s.case_stats(holder.as_ref())?))
+    })
+    .await
+}
+
+async fn cases_view(
+    state: &State,
+    req: &HttpRequest,
+    user: User,
+    q: &ListQuery,
+    error: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let admin = user.role == Role::Admin;
+    let holder = scope_of(&user);
+    let states = states_of(q.state.as_deref()).map_err(ApiError::page)?;
+    let (rows, stats) = list_rows(state, holder.clone(), states).await.map_err(ApiError::page)?;
+    let (protection, may_open) = match holder {
+        Some(h) => {
+            db(state, move |s| Ok((s.protection(&h)?, cases::may_open(s, &h)?))).await.map_err(ApiError::page)?
+        }
+        None => (Protection::default(), true),
+    };
+    let notice = q.notice.as_deref().map(|n| match n {
+        "saved" => "设置已保存 Settings saved.".to_owned(),
+        "submitted" => "已提交为案件，等待平台审核 Submitted as cases; the platform reviews them next.".to_owned(),
+        "confirmed" => "身份已确认 Identity confirmed.".to_owned(),
+        other => other.chars().filter(|c| c.is_alphanumeric() || *c == ' ').take(80).collect(),
+    });
+    csrf_page(req, state, |csrf| CasesPage {
+        multiplier: format!("{:.2}", f64::from(protection.multiplier_bps) / 10_000.0),
+        charts: charts(&stats),
+        stats: stats_json(&stats),
+        recovered: stats.recovered.iter().map(|(c, m)| money_text(*m, c)).collect(),
+        user,
+        csrf,
+        admin,
+        rows,
+        protection,
+        may_open,
+        state: q.state.clone().unwrap_or_default(),
+        notice,
+        error,
+    })
+}
+
+async fn cases_page(state: State, req: HttpRequest, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder, Role::Admin]).await.map_err(ApiError::page)?;
+    cases_view(&state, &req, user, &q, None).await
+}
+
+#[derive(Deserialize)]
+struct ProtectionForm {
+    csrf: String,
+    #[serde(default)]
+    auto: Option<String>,
+    multiplier: String,
+    deadline_days: String,
+}
+
+async fn save_protection(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<ProtectionForm>,
+) -> Result<HttpResponse, ApiError> {
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
+    let f = form.into_inner();
+    let parsed = (|| -> Result<Protection, ApiError> {
+        let m: f64 = f
+            .multiplier
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid("the multiplier must be a number such as 3 or 2.5"))?;
+        let days: u32 = f
+            .deadline_days
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid("the deadline must be a whole number of days"))?;
+        Ok(Protection {
+            auto: f.auto.is_some(),
+            multiplier_bps: (m * 10_000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32,
+            deadline_days: days,
+            identity_confirmed_at: None,
+        })
+    })();
+    let result = match parsed {
+        Ok(p) => {
+            let holder = user.id.clone();
+            db(&state, move |s| Ok(cases::set_protection(s, &holder, &p)?)).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(see_other("/dashboard/cases?notice=saved")),
+        Err(e) if e.status.is_client_error() => {
+            cases_view(&state, &req, user, &ListQuery { state: None, notice: None }, Some(e.message)).await
+        }
+        Err(e) => Err(e.page()),
+    }
+}
+
+/// Hits chosen on the hits or search page: submitted as cases, or triaged.
+async fn act_on_hits(state: State, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let fields = form_fields(&body);
+    let user = form_user(&state, &req, field(&fields, "csrf"), &[Role::Holder]).await?;
+    let hits = hit_ids(&fields);
+    let back = match field(&fields, "back") {
+        b if b.starts_with("/dashboard/") && !b.starts_with("//") => b.to_owned(),
+        _ => "/dashboard/hits".to_owned(),
+    };
+    let (holder, actor, now) = (user.id.clone(), user.person().clone(), state.now());
+    match field(&fields, "action") {
+        "case" => {
+            // Opening cases is the owner's decision; analysts triage.
+            if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
+                return Err(ApiError::forbidden("only the organisation's owners open cases").page());
+            }
+            let opened = db(&state, move |s| Ok(cases::submit(s, &holder, actor.as_str(), &hits, now)?))
+                .await
+                .map_err(ApiError::page)?;
+            if opened.is_empty() {
+                return Err(ApiError::invalid("none of the chosen hits can become a case: they are white, triaged as legal or not yours, or in a case already").page());
+            }
+            Ok(see_other("/dashboard/cases?notice=submitted"))
+        }
+        verdict => {
+            let verdict = Verdict::parse(verdict)
+                .ok_or_else(|| ApiError::invalid("choose legal, illegal, unsure or not_mine").page())?;
+            db(&state, move |s| Ok(cases::triage(s, &holder, &actor, &hits, verdict, now)?))
+                .await
+                .map_err(ApiError::page)?;
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(see_other(&format!("{back}{sep}triaged={}", verdict.as_str())))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case
+
+#[derive(askama::Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    user: User,
+    csrf: String,
+    admin: bool,
+    owner: bool,
+    doc: Value,
+    state: String,
+    hits: Vec<Value>,
+    captures: Vec<Value>,
+    timeline: Vec<Value>,
+    work_text: Vec<(bool, String)>,
+    offers: Vec<(String, String, String)>,
+    flagged: bool,
+    tracks: Vec<(&'static str, &'static str)>,
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn list(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// The work's text cut into plain and matched pieces, from the hits' spans (characters of the
+/// registered text), for the side-by-side view.
+fn highlighted(text: &str, doc: &Value) -> Vec<(bool, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut marked = vec![false; chars.len()];
+    for hit in doc["hits"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for span in hit["evidence"]["spans"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let (Some(a), Some(b)) = (span[2].as_u64(), span[3].as_u64()) else { continue };
+            for m in marked.iter_mut().take(b as usize).skip(a as usize) {
+                *m = true;
+            }
+        }
+    }
+    let mut out: Vec<(bool, String)> = Vec::new();
+    for (c, m) in chars.into_iter().zip(marked).take(6000) {
+        match out.last_mut() {
+            Some((lm, t)) if *lm == m => t.push(c),
+            _ => out.push((m, c.to_string())),
+        }
+    }
+    out
+}
+
+async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> Result<HttpResponse, ApiError> {
+    let admin = user.role == Role::Admin;
+    let holder = scope_of(&user);
+    let st = state.clone();
+    let (doc, work_text, offers, flagged) = db(state, move |s| {
+        let c = cases::load(s, &id, holder.as_ref())?;
+        let doc = dossier::case_document(s, &c)?;
+        // The registered text (first content item) for the side-by-side view.
+        let text = s
+            .contents_of(&c.work)?
+            .into_iter()
+            .find(|r| r.kind != crate::domain::ContentKind::Image)
+            .and_then(|r| st.content.get(&r.sha256).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let offers = s
+            .offers_of(&c.holder, "", 200)?
+            .into_iter()
+            .filter(|o| s.work(&c.work).ok().flatten().is_some_and(|w| o.covers(&w)))
+            .map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)))
+            .collect::<Vec<_>>();
+        Ok((doc, text, offers, cases::flagged(s, &c.work)?))
+    })
+    .await
+    .map_err(ApiError::page)?;
+    let work_text = highlighted(&work_text, &doc);
+    let owner = !admin && user.acting.as_ref().is_none_or(|a| a.role == crate::domain::team::OrgRole::Owner);
+    csrf_page(req, state, |csrf| CasePage {
+        state: s(&doc["state"]),
+        hits: list(&doc["hits"]),
+        captures: list(&doc["captures"]),
+        timeline: list(&doc["timeline"]),
+        user,
+        csrf,
+        admin,
+        owner,
+        doc,
+        work_text,
+        offers,
+        flagged,
+        tracks: vec![
+            ("mediation", "调解 Mediation"),
+            ("arbitration", "仲裁 Arbitration"),
+            ("litigation", "诉讼 Litigation"),
+        ],
+    })
+}
+
+async fn case_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "case").await.map_err(ApiError::page)?;
+    case_view(&state, &req, user, path.into_inner()).await
+}
+
+/// Every form on the case page posts here with an `action`.
+async fn case_action(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let fields = form_fields(&body);
+    let user = form_user(&state, &req, field(&fields, "csrf"), &[Role::Holder, Role::Admin]).await?;
+    let id = path.into_inner();
+    let text = field(&fields, "text").trim().to_owned();
+    let action = field(&fields, "action").to_owned();
+    let contact = Some(field(&fields, "contact").to_owned());
+    let track = field(&fields, "track").to_owned();
+    run_action(&state, &user, &id, &action, text, contact, &track).await.map_err(ApiError::page)?;
+    let location =
+        if user.role == Role::Admin { format!("/admin/cases/{id}") } else { format!("/dashboard/cases/{id}") };
+    Ok(see_other(&location))
+}
+
+/// One action on a case by a holder (answer, withdraw) or a reviewer (approve, reject, ask, escalate,
+/// step, close, capture).
+async fn run_action(
+    state: &State,
+    user: &User,
+    id: &str,
+    action: &str,
+    text: String,
+    contact: Option<String>,
+    track: &str,
+) -> Result<Value, ApiError> {
+    let (now, url) = (state.now(), state.config.public_url.clone());
+    let id = id.to_owned();
+    let need_text = |what: &str| -> Result<String, ApiError> {
+        if text.is_empty() {
+            Err(ApiError::invalid(format!("write the {what}")))
+        } else if text.chars().count() > 4000 {
+            Err(ApiError::invalid(format!("the {what} is longer than 4000 characters")))
+        } else {
+            Ok(text.clone())
+        }
+    };
+    if action == "capture" {
+        let holder = scope_of(user);
+        let case_id = id.clone();
+        let c = db(state, move |s| Ok(cases::load(s, &case_id, holder.as_ref())?)).await?;
+        capture_case(state, &c).await?;
+        return Ok(json!({"captured": true}));
+    }
+    let c: CaseRow = if user.role == Role::Admin {
+        let reviewer = user.id.clone();
+        let decision = match action {
+            "approve" => Some(Review::Approve { contact }),
+            "reject" => Some(Review::Reject(need_text("reason")?)),
+            "ask" => Some(Review::AskMore(need_text("question")?)),
+            _ => None,
+        };
+        match decision {
+            Some(d) => db(state, move |s| Ok(cases::review(s, &url, &id, &reviewer, d, now)?)).await?,
+            None => {
+                let act = match action {
+                    "escalate" => CaseAction::Escalate {
+                        track: Track::parse(track)
+                            .ok_or_else(|| ApiError::invalid("choose mediation, arbitration or litigation"))?,
+                    },
+                    "step" => CaseAction::RecordStep { note: need_text("step")? },
+                    "close" => CaseAction::Close { outcome: need_text("outcome")? },
+                    _ => return Err(ApiError::invalid(format!("unknown action {action:?}"))),
+                };
+                db(state, move |s| Ok(cases::offline_action(s, &id, &reviewer, act, now)?)).await?
+            }
+        }
+    } else {
+        if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
+            return Err(ApiError::forbidden("only the organisation's owners act on cases"));
+        }
+        let act = match action {
+            "answer" => CaseAction::Answer { text: need_text("answer")? },
+            "withdraw" => CaseAction::Withdraw,
+            _ => return Err(ApiError::forbidden("only the platform can do that")),
+        };
+        let (holder, actor) = (user.id.clone(), user.person().clone());
+        db(state, move |s| Ok(cases::holder_action(s, &id, &holder, &actor, act, now)?)).await?
+    };
+    Ok(json!({"id": c.id, "state": c.status.state.as_str()}))
+}
+
+/// Captures every page of a case now (the scheduler does it too; a reviewer may want it again).
+async fn capture_case(state: &State, c: &CaseRow) -> Result<usize, ApiError> {
+    let case_id = c.id.clone();
+    let pages = db(state, move |s| {
+        let mut pages: Vec<(i64, String)> = Vec::new();
+        for hit in s.case_hits(&case_id)? {
+            if let Some(h) = s.hit(hit)? {
+                if !pages.iter().any(|(_, u)| *u == h.page_url) {
+                    pages.push((hit, h.page_url));
+                }
+            }
+        }
+        Ok(pages)
+    })
+    .await?;
+    for (hit, url) in &pages {
+        capture_one(state, url, Some(&c.holder), Some(&c.id), Some(*hit)).await?;
+    }
+    Ok(pages.len())
+}
+
+/// Takes a capture (no lock held over the network) and files it.
+async fn capture_one(
+    state: &State,
+    url: &str,
+    owner: Option<&PartyId>,
+    case_id: Option<&str>,
+    hit: Option<i64>,
+) -> Result<crate::store::cases::CaptureRow, ApiError> {
+    let u = evidence::parse_url(url)?;
+    let st = state.clone();
+    let taken = evidence::take(&state.fetcher, &state.evidence, &state.notary, &u, move || st.now()).await?;
+    let (owner, case_id, now, st) = (owner.cloned(), case_id.map(str::to_owned), state.now(), state.clone());
+    db(state, move |s| Ok(evidence::file(s, &st.content, &taken, owner.as_ref(), case_id.as_deref(), hit, now)?)).await
+}
+
+async fn dossier_zip(state: &State, user: &User, id: String) -> Result<HttpResponse, ApiError> {
+    let holder = scope_of(user);
+    let st = state.clone();
+    let now = state.now();
+    let name =
+        format!("dossier-{}.zip", id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>());
+    let bytes = db(state, move |s| {
+        let pem = evidence::public_pem(&st.evidence)?;
+        let kit = DossierKit { content: &st.content, notary: &st.notary, evidence_pem: &pem, font: st.font.as_ref() };
+        Ok(dossier::dossier(s, &kit, &id, holder.as_ref(), now)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(bytes))
+}
+
+async fn dossier_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "case").await.map_err(ApiError::page)?;
+    dossier_zip(&state, &user, path.into_inner()).await.map_err(ApiError::page)
+}
+
+async fn wacz_of(state: &State, id: String, owner: Option<PartyId>) -> Result<HttpResponse, ApiError> {
+    let id = id.trim_end_matches(".wacz").to_owned();
+    let st = state.clone();
+    let bytes: Vec<u8> = db(state, move |s| {
+        let k = s
+            .capture(&id)?
+            .filter(|k| owner.is_none() || k.owner == owner)
+            .ok_or_else(|| ApiError::not_found("capture"))?;
+        let hash = crate::domain::Sha256Hex::parse(&k.wacz_sha256).ok_or_else(|| ApiError::internal("bad hash"))?;
+        st.content.get(&hash).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/wacz+zip")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment"))
+        .body(bytes))
+}
+
+async fn capture_download(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "capture").await?;
+    wacz_of(&state, path.into_inner(), scope_of(&user)).await
+}
+
+async fn capture_hit_page(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    form: web::Form<super::auth::CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
+    capture_hit(&state, &user, path.into_inner()).await.map_err(ApiError::page)?;
+    Ok(see_other("/dashboard/hits?captured=1"))
+}
+
+async fn capture_hit(state: &State, user: &User, hit: i64) -> Result<crate::store::cases::CaptureRow, ApiError> {
+    let owner = user.id.clone();
+    let h = db(state, move |s| Ok(s.hit(hit)?.filter(|h| h.owner == owner)))
+        .await?
+        .ok_or_else(|| ApiError::not_found("hit"))?;
+    capture_one(state, &h.page_url, Some(&h.owner), None, Some(hit)).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The platform's review queue
+
+async fn admin_cases(state: State, req: HttpRequest, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Admin]).await.map_err(ApiError::page)?;
+    let q = ListQuery { state: q.state.clone().or_else(|| Some("review".into())), notice: q.notice.clone() };
+    cases_view(&state, &req, user, &q, None).await
+}
+
+async fn admin_case(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Admin], "case").await.map_err(ApiError::page)?;
+    case_view(&state, &req, user, path.into_inner()).await
+}
+
+#[derive(Deserialize)]
+struct IdentityForm {
+    csrf: String,
+    holder: String,
+}
+
+async fn confirm_identity_page(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<IdentityForm>,
+) -> Result<HttpResponse, ApiError> {
+    let user = form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
+    confirm_identity(&state, &user, form.holder.trim()).await.map_err(ApiError::page)?;
+    Ok(see_other("/admin/cases?notice=confirmed"))
+}
+
+async fn confirm_identity(state: &State, admin: &User, holder: &str) -> Result<(), ApiError> {
+    let holder = PartyId::new(holder.to_owned()).map_err(|_| ApiError::not_found("rights holder"))?;
+    let (by, now) = (admin.id.clone(), state.now());
+    db(state, move |s| {
+        if !s.user(&holder)?.is_some_and(|u| u.role == Role::Holder) {
+            return Err(ApiError::not_found("rights holder"));
+        }
+        Ok(s.confirm_identity(&holder, &by, now)?)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The infringer's settlement page
+
+#[derive(askama::Template)]
+#[template(path = "settle.html")]
+struct SettlePage {
+    csrf: String,
+    token: String,
+    hits: Vec<Value>,
+    captures: Vec<Value>,
+    doc: Value,
+    state: String,
+    offer: Option<(String, String, String)>,
+    sent: Option<String>,
+    error: Option<String>,
+}
+
+async fn settle_view(
+    state: &State,
+    req: &HttpRequest,
+    token: String,
+    sent: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let t = token.clone();
+    let (doc, offer) = db(state, move |s| {
+        let c = cases::by_token(s, &t)?;
+        let offer = cases::case_offer(s, &c)?
+            .map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)));
+        let mut doc = dossier::case_document(s, &c)?;
+        // The infringer sees the evidence and the terms, not the holder's internal notes or contact trail.
+        doc["timeline"] = Value::Array(Vec::new());
+        doc["contact_email"] = Value::Null;
+        Ok((doc, offer))
+    })
+    .await
+    .map_err(ApiError::page)?;
+    csrf_page(req, state, |csrf| SettlePage {
+        state: s(&doc["state"]),
+        hits: list(&doc["hits"]),
+        captures: list(&doc["captures"]),
+        csrf,
+        token,
+        doc,
+        offer,
+        sent,
+        error,
+    })
+}
+
+#[derive(Deserialize)]
+struct SettleQuery {
+    #[serde(default)]
+    sent: Option<String>,
+}
+
+async fn settle_page(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<SettleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = q.sent.as_deref().map(|k| match k {
+        "licence" => {
+            "已提交授权信息，案件回到平台审核 Your licence reference was sent; the case goes back to review.".to_owned()
+        }
+        _ => "已提交异议，案件回到平台审核 Your statement was sent; the case goes back to review.".to_owned(),
+    });
+    settle_view(&state, &req, path.into_inner(), sent, None).await
+}
+
+async fn settle_evidence(state: State, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (token, capture) = path.into_inner();
+    let owner = db(&state, move |s| {
+        let c = cases::by_token(s, &token)?;
+        let k = capture.trim_end_matches(".wacz").to_owned();
+        Ok(s.capture(&k)?.filter(|k| k.case_id.as_deref() == Some(c.id.as_str())).map(|k| (k.id, k.owner)))
+    })
+    .await
+    .map_err(ApiError::page)?;
+    let (id, owner) = owner.ok_or_else(|| ApiError::not_found("capture").page())?;
+    wacz_of(&state, id, owner).await
+}
+
+async fn settle_post(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let fields = form_fields(&body);
+    check_csrf(&req, Some(field(&fields, "csrf"))).map_err(ApiError::page)?;
+    let token = path.into_inner();
+    let text = field(&fields, "text").trim().to_owned();
+    let now = state.now();
+    let action = field(&fields, "action");
+    if matches!(action, "licence" | "dispute") {
+        if text.is_empty() || text.chars().count() > 4000 {
+            let m = "write 1 to 4000 characters".to_owned();
+            return settle_view(&state, &req, token, None, Some(m)).await;
+        }
+        let act = if action == "licence" {
+            CaseAction::ClaimLicence { reference: text }
+        } else {
+            CaseAction::Dispute { statement: text }
+        };
+        let t = token.clone();
+        db(&state, move |s| Ok(cases::respond(s, &t, act, now)?)).await.map_err(ApiError::page)?;
+        return Ok(see_other(&format!("/settle/{token}?sent={action}")));
+    }
+    if action != "pay" {
+        return Err(ApiError::invalid("unknown action").page());
+    }
+    let email = field(&fields, "email").trim().to_owned();
+    let name = field(&fields, "name").trim().to_owned();
+    let buyer = match current_user(&state, &req).await? {
+        Some(u) => u,
+        None => {
+            if !super::checkout::guest_allowed(&state, &req, &email) {
+                return Err(super::auth::throttled().page());
+            }
+            match super::checkout::guest(&state, &email, &name).await {
+                Ok((u, _)) => u,
+                Err(e) if e.status.is_client_error() => {
+                    return settle_view(&state, &req, token, None, Some(e.message)).await
+                }
+                Err(e) => return Err(e.page()),
+            }
+        }
+    };
+    let buyer_name = if name.is_empty() { buyer.name.clone() } else { name };
+    let st = state.clone();
+    let opened =
+        db(&state, move |s| Ok(cases::open_settlement(&st.checkout_context(), s, &token, buyer, buyer_name, now)?))
+            .await;
+    match opened {
+        Ok((checkout, payment)) => Ok(see_other(&payment.unwrap_or_else(|| format!("/checkout/{}", checkout.id)))),
+        Err(e) => Err(e.page()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST
+
+/// Hits to submit as cases.
+#[derive(Deserialize, ToSchema)]
+pub struct SubmitCases {
+    /// Hit ids (black hits of yours).
+    hits: Vec<i64>,
+}
+
+/// A triage verdict on hits.
+#[derive(Deserialize, ToSchema)]
+pub struct TriageBody {
+    /// Hit ids.
+    hits: Vec<i64>,
+    /// `legal`, `illegal`, `unsure` or `not_mine`.
+    verdict: String,
+}
+
+/// An action on a case.
+#[derive(Deserialize, ToSchema)]
+pub struct CaseActionBody {
+    /// Holders: `answer`, `withdraw`. Reviewers: `approve`, `reject`, `ask`, `escalate`, `step`, `close`,
+    /// `capture`.
+    action: String,
+    /// The answer, reason, question, step or outcome.
+    #[serde(default)]
+    text: String,
+    /// Approve: the address to invite (else the one found on the page).
+    #[serde(default)]
+    contact: Option<String>,
+    /// Escalate: `mediation`, `arbitration` or `litigation`.
+    #[serde(default)]
+    track: String,
+}
+
+/// Automatic protection settings.
+#[derive(Deserialize, ToSchema)]
+pub struct ProtectionBody {
+    /// Submit new black hits as cases automatically.
+    auto: bool,
+    /// The retroactive fee's multiplier in basis points (10000 = 1×, at most 100000).
+    multiplier_bps: u32,
+    /// Days to settle (3–90).
+    deadline_days: u32,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct CaseListQuery {
+    /// Comma-separated states.
+    #[serde(default)]
+    state: Option<String>,
+    /// Cases opened before this time (RFC 3339), for the next page.
+    #[serde(default)]
+    before: Option<String>,
+}
+
+/// Your cases (administrators: everyone's), newest first, 100 a page.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
+    responses((status = 200, description = "`{cases: [case], next}`"), (status = 401, body = super::rest::ErrorBody)))]
+async fn api_list(state: State, req: HttpRequest, q: web::Query<CaseListQuery>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder, Role::Admin]).await?;
+    let states = states_of(q.state.as_deref())?;
+    let before = match q.before.as_deref() {
+        Some(b) => Some(Timestamp::parse(b).map_err(|_| ApiError::invalid("before must be an RFC 3339 time"))?),
+        None => None,
+    };
+    let holder = scope_of(&user);
+    let (docs, next) = db(&state, move |s| {
+        let rows = s.cases(holder.as_ref(), &states, before, 100)?;
+        let next = (rows.len() == 100).then(|| rows.last().map(|c| c.created_at.to_string())).flatten();
+        let mut docs = Vec::new();
+        for c in rows {
+            let mut d = dossier::case_document(s, &c)?;
+            if let Some(o) = d.as_object_mut() {
+                o.remove("timeline");
+            }
+            docs.push(d);
+        }
+        Ok((docs, next))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"cases": docs, "next": next})))
+}
+
+/// Case statistics: counts by state, amounts recovered, settlement rate, median days to settle, and
+/// cases opened and settled per day.
+#[utoipa::path(get, path = "/api/v1/cases/stats", tag = "cases",
+    responses((status = 200, description = "statistics"), (status = 401, body = super::rest::ErrorBody)))]
+async fn api_stats(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder, Role::Admin]).await?;
+    let holder = scope_of(&user);
+    let st = db(&state, move |s| Ok(s.case_stats(holder.as_ref())?)).await?;
+    Ok(HttpResponse::Ok().json(stats_json(&st)))
+}
+
+/// One case with its hits, captures and timeline.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+    responses((status = 200, description = "the case"), (status = 404, body = super::rest::ErrorBody)))]
+async fn api_case(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "case").await?;
+    let (holder, id) = (scope_of(&user), path.into_inner());
+    let doc = db(&state, move |s| {
+        let c = cases::load(s, &id, holder.as_ref())?;
+        Ok(dossier::case_document(s, &c)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// Submits black hits as cases (grouped per work and site). Needs a verified channel or a confirmed
+/// identity.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = SubmitCases,
+    responses((status = 201, description = "`{cases: [id]}`"), (status = 403, body = super::rest::ErrorBody)))]
+async fn api_submit(state: State, req: HttpRequest, body: web::Json<SubmitCases>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let user = require(&state, &req, &[Role::Holder]).await?;
+    if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
+        return Err(ApiError::forbidden("only the organisation's owners open cases"));
+    }
+    let (holder, actor, now, hits) = (user.id.clone(), user.person().clone(), state.now(), body.into_inner().hits);
+    let opened = db(&state, move |s| Ok(cases::submit(s, &holder, actor.as_str(), &hits, now)?)).await?;
+    Ok(HttpResponse::Created().json(json!({"cases": opened})))
+}
+
+/// Acts on a case (see the body's `action`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", request_body = CaseActionBody,
+    responses((status = 200, description = "`{id, state}`"), (status = 409, body = super::rest::ErrorBody)))]
+async fn api_action(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<CaseActionBody>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "case").await?;
+    let b = body.into_inner();
+    let out =
+        run_action(&state, &user, &path.into_inner(), &b.action, b.text.trim().to_owned(), b.contact, &b.track).await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// The case dossier: a ZIP of the WACZ captures, tokens, certificate, log proofs, offer and licence
+/// records, correspondence and a timeline PDF, with `manifest.json` and `SHA256SUMS`.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/dossier", tag = "cases",
+    responses((status = 200, content_type = "application/zip", description = "the dossier"), (status = 404, body = super::rest::ErrorBody)))]
+async fn api_dossier(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "case").await?;
+    dossier_zip(&state, &user, path.into_inner()).await
+}
+
+/// Marks hits legal (they move to the allowlist), illegal, unsure, or not your work (a negative
+/// example: that page and work never open a case again).
+#[utoipa::path(post, path = "/api/v1/hits/triage", tag = "cases", request_body = TriageBody,
+    responses((status = 200, description = "`{triaged: n}`"), (status = 404, body = super::rest::ErrorBody)))]
+async fn api_triage(state: State, req: HttpRequest, body: web::Json<TriageBody>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let user = require(&state, &req, &[Role::Holder]).await?;
+    let b = body.into_inner();
+    let verdict = Verdict::parse(&b.verdict)
+        .ok_or_else(|| ApiError::invalid("verdict must be legal, illegal, unsure or not_mine"))?;
+    let (holder, actor, now) = (user.id.clone(), user.person().clone(), state.now());
+    let n = db(&state, move |s| Ok(cases::triage(s, &holder, &actor, &b.hits, verdict, now)?)).await?;
+    Ok(HttpResponse::Ok().json(json!({"triaged": n})))
+}
+
+/// Captures a hit's page now as signed, time-stamped evidence (WACZ).
+#[utoipa::path(post, path = "/api/v1/hits/{id}/capture", tag = "cases",
+    responses((status = 201, description = "the capture"), (status = 404, body = super::rest::ErrorBody), (status = 502, body = super::rest::ErrorBody)))]
+async fn api_capture(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let user = require_for_record(&state, &req, &[Role::Holder], "hit").await?;
+    let hit = path.parse::<i64>().map_err(|_| ApiError::not_found("hit"))?;
+    let k = capture_hit(&state, &user, hit).await?;
+    Ok(HttpResponse::Created().json(json!({
+        "id": k.id, "url": k.url, "wacz_sha256": k.wacz_sha256, "datapackage_sha256": k.datapackage_sha256,
+        "log_index": k.leaf, "download": format!("/api/v1/captures/{}.wacz", k.id), "summary": k.summary,
+    })))
+}
+
+/// A capture's WACZ file.
+#[utoipa::path(get, path = "/api/v1/captures/{id}", tag = "cases",
+    responses((status = 200, content_type = "application/wacz+zip", description = "the WACZ"), (status = 404, body = super::rest::ErrorBody)))]
+async fn api_capture_file(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require_for_record(&state, &req, &[Role::Holder, Role::Admin], "capture").await?;
+    wacz_of(&state, path.into_inner(), scope_of(&user)).await
+}
+
+/// Your automatic protection settings.
+#[utoipa::path(get, path = "/api/v1/protection", tag = "cases",
+    responses((status = 200, description = "`{auto, multiplier_bps, deadline_days, may_open_cases}`")))]
+async fn api_protection(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder]).await?;
+    let h = user.id.clone();
+    let (p, may) = db(&state, move |s| Ok((s.protection(&h)?, cases::may_open(s, &h)?))).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "auto": p.auto, "multiplier_bps": p.multiplier_bps, "deadline_days": p.deadline_days,
+        "identity_confirmed": p.identity_confirmed_at.is_some(), "may_open_cases": may,
+    })))
+}
+
+/// Sets your automatic protection settings.
+#[utoipa::path(put, path = "/api/v1/protection", tag = "cases", request_body = ProtectionBody,
+    responses((status = 204), (status = 400, body = super::rest::ErrorBody)))]
+async fn api_set_protection(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<ProtectionBody>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let user = require(&state, &req, &[Role::Holder]).await?;
+    let b = body.into_inner();
+    let p = Protection {
+        auto: b.auto,
+        multiplier_bps: b.multiplier_bps,
+        deadline_days: b.deadline_days,
+        identity_confirmed_at: None,
+    };
+    let h = user.id.clone();
+    db(&state, move |s| Ok(cases::set_protection(s, &h, &p)?)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Confirms a rights holder's identity (administrators), so they may open cases without a verified
+/// channel.
+#[utoipa::path(post, path = "/api/v1/holders/{id}/identity", tag = "cases",
+    responses((status = 204), (status = 404, body = super::rest::ErrorBody)))]
+async fn api_confirm_identity(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    check_csrf(&req, None)?;
+    let user = require(&state, &req, &[Role::Admin]).await?;
+    confirm_identity(&state, &user, &path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The OpenAPI paths and schemas of this module, merged into the v1 document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        api_list,
+        api_stats,
+        api_case,
+        api_submit,
+        api_action,
+        api_dossier,
+        api_triage,
+        api_capture,
+        api_capture_file,
+        api_protection,
+        api_set_protection,
+        api_confirm_identity
+    ),
+    components(schemas(SubmitCases, TriageBody, CaseActionBody, ProtectionBody))
+)]
+pub struct CasesDoc;
+
+/// The routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dashboard/cases", web::get().to(cases_page))
+        .route("/dashboard/cases/protection", web::post().to(save_protection))
+        .route("/dashboard/cases/{id}", web::get().to(case_page))
+        .route("/dashboard/cases/{id}", web::post().to(case_action))
+        .route("/dashboard/cases/{id}/dossier.zip", web::get().to(dossier_page))
+        .route("/dashboard/hits/selection", web::post().to(act_on_hits))
+        .route("/dashboard/hits/{id}/capture", web::post().to(capture_hit_page))
+        .route("/dashboard/captures/{id}", web::get().to(capture_download))
+        .route("/admin/cases", web::get().to(admin_cases))
+        .route("/admin/cases/identity", web::post().to(confirm_identity_page))
+        .route("/admin/cases/{id}", web::get().to(admin_case))
+        .route("/admin/cases/{id}", web::post().to(case_action))
+        .route("/settle/{token}", web::get().to(settle_page))
+        .route("/settle/{token}", web::post().to(settle_post))
+        .route("/settle/{token}/evidence/{capture}", web::get().to(settle_evidence))
+        .route("/api/v1/cases", web::get().to(api_list))
+        .route("/api/v1/cases", web::post().to(api_submit))
+        .route("/api/v1/cases/stats", web::get().to(api_stats))
+        .route("/api/v1/cases/{id}", web::get().to(api_case))
+        .route("/api/v1/cases/{id}/actions", web::post().to(api_action))
+        .route("/api/v1/cases/{id}/dossier", web::get().to(api_dossier))
+        .route("/api/v1/hits/triage", web::post().to(api_triage))
+        .route("/api/v1/hits/{id}/capture", web::post().to(api_capture))
+        .route("/api/v1/captures/{id}", web::get().to(api_capture_file))
+        .route("/api/v1/protection", web::get().to(api_protection))
+        .route("/api/v1/protection", web::put().to(api_set_protection))
+        .route("/api/v1/holders/{id}/identity", web::post().to(api_confirm_identity));
+}
