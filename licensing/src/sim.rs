@@ -76,6 +76,8 @@ struct SimCase {
     multiplier_bps: u32,
     /// Licences bought for it (a case must end with at most one).
     paid: Vec<LicenceId>,
+    /// Its settlement was refunded.
+    refunded: bool,
 }
 
 struct Sim {
@@ -209,6 +211,7 @@ impl Sim {
             90..=91 => self.open_case(),
             92..=93 => self.pay_case(),
             94 => self.expire_cases(),
+            95 => self.refund_case(),
             _ => self.bad_input(),
         }
     }
@@ -230,7 +233,7 @@ impl Sim {
         let multiplier_bps = 10_000 + 1000 * self.rng.below(41) as u32;
         let deadline = now.saturating_add_ms((1 + self.rng.below(20)) as i64 * MS_PER_DAY);
         let status = case::apply(&CaseStatus::opened(), &CaseAction::Approve { deadline }, now).expect("approve");
-        self.cases.push(SimCase { status, work, offer, multiplier_bps, paid: Vec::new() });
+        self.cases.push(SimCase { status, work, offer, multiplier_bps, paid: Vec::new(), refunded: false });
     }
 
     /// The infringer of some case pays: a retroactive licence at the case's multiple. Sometimes the
@@ -279,6 +282,33 @@ impl Sim {
         }
     }
 
+    /// A settlement is refunded during its publicity period (a refund request a reviewer grants): the
+    /// money goes back through the same objection and resolution as any licence's.
+    fn refund_case(&mut self) {
+        let now = self.now;
+        let held: Vec<usize> = (0..self.cases.len())
+            .filter(|&i| {
+                self.cases[i].paid.first().is_some_and(|l| {
+                    let l = &self.book.data().licences[l];
+                    l.status == LicenceStatus::Held && now < l.hold_until
+                })
+            })
+            .collect();
+        let Some(&i) = self.rng.pick(&held) else { return };
+        let lic = self.cases[i].paid[0].clone();
+        let op = id(OperationId::new, self.fresh("case-obj"));
+        let kind = ObjectionKind::RefundRequest;
+        if self.apply(|b, now| book::object(b, &op, &lic, kind, now)).is_err() {
+            return;
+        }
+        self.sent.push(Sent::Object(op, lic.clone(), kind));
+        let op = id(OperationId::new, self.fresh("case-res"));
+        if self.apply(|b, now| book::resolve(b, &op, &lic, Resolution::Refund, now)).is_ok() {
+            self.sent.push(Sent::Resolve(op, lic, Resolution::Refund));
+            self.cases[i].refunded = true;
+        }
+    }
+
     /// Cases whose deadline passed expire.
     fn expire_cases(&mut self) {
         let now = self.now;
@@ -300,6 +330,8 @@ impl Sim {
                 let l = &d.licences[lic];
                 let fee = case::settlement_fee(d.offers[&c.offer].price, c.multiplier_bps).expect("fee");
                 assert_eq!(l.price, fee, "licence {lic} charged {} for a fee of {fee}", l.price);
+                // Any objection may refund a settlement; one refunded as a case must show as refunded.
+                assert!(!c.refunded || l.status == LicenceStatus::Refunded, "licence {lic}: {:?}", l.status);
             }
         }
     }
@@ -543,9 +575,13 @@ fn ten_thousand_random_operations_keep_every_invariant() {
     );
     let settled_cases = sim.cases.iter().filter(|c| c.status.state == CaseState::Settled).count();
     let expired_cases = sim.cases.iter().filter(|c| c.status.state == CaseState::Expired).count();
-    eprintln!("{} cases: {settled_cases} settled, {expired_cases} expired", sim.cases.len());
+    let refunded_cases = sim.cases.iter().filter(|c| c.refunded).count();
+    eprintln!(
+        "{} cases: {settled_cases} settled ({refunded_cases} refunded), {expired_cases} expired",
+        sim.cases.len()
+    );
     // The run must actually exercise the paths it claims to test.
-    assert!(settled_cases > 20 && expired_cases > 5, "cases too shallow");
+    assert!(settled_cases > 20 && expired_cases > 5 && refunded_cases > 0, "cases too shallow");
     assert!(settled > 100 && refunded > 10 && bad > 100 && redelivered > 100, "simulation too shallow");
 }
 

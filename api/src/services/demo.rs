@@ -170,7 +170,106 @@ pub fn monitoring(
     )?;
     super::subscribers::drain_recolour(store, now)?;
     demo_jobs(store, now)?;
+    demo_cases(store, now)?;
     Ok(DemoMonitoring { pages: report.pages, hits: report.hits.len() })
+}
+
+/// Rights protection in the demo, once: rh-a's black hits on three sites become cases: one waiting
+/// for review, one approved with its settlement invitation out, and one that expired and went to
+/// arbitration (approved three weeks ago, so its deadline has passed).
+fn demo_cases(store: &mut SqliteStore, now: Timestamp) -> Result<(), StoreError> {
+    use super::cases::{self, Review};
+    use crate::store::cases::{Cases, Protection};
+    use crate::store::monitoring::HitFilter;
+    use crate::store::Monitoring;
+    let holder = seal_licensing::ids::PartyId::new("rh-a").map_err(|e| StoreError::Conflict(e.to_string()))?;
+    if !store.cases(Some(&holder), &[], None, 1)?.is_empty() {
+        return Ok(());
+    }
+    let conflict = |e: cases::CaseError| StoreError::Conflict(e.to_string());
+    let protection = Protection { auto: false, multiplier_bps: 30_000, deadline_days: 14, identity_confirmed_at: None };
+    cases::set_protection(store, &holder, &protection).map_err(conflict)?;
+    let filter = HitFilter { owner: Some(holder.clone()), colour: Some("black".into()), ..HitFilter::default() };
+    let mut by_domain: Vec<(String, Vec<i64>)> = Vec::new();
+    for h in store.hits(&filter, 500)? {
+        match by_domain.iter_mut().find(|(d, _)| *d == h.domain) {
+            Some((_, ids)) => ids.push(h.id),
+            None => by_domain.push((h.domain.clone(), vec![h.id])),
+        }
+    }
+    let reviewer =
+        seal_licensing::ids::PartyId::new("platform-review").map_err(|e| StoreError::Conflict(e.to_string()))?;
+    let base = "http://127.0.0.1:8080";
+    let weeks_ago = Timestamp::from_unix_ms(now.unix_ms() - 21 * seal_licensing::time::MS_PER_DAY);
+    for (n, (domain, hits)) in by_domain.into_iter().take(4).enumerate() {
+        let opened_at = if n >= 2 { weeks_ago } else { now };
+        let Some(id) = cases::submit(store, &holder, "rh-a", &hits, opened_at).map_err(conflict)?.into_iter().next()
+        else {
+            continue;
+        };
+        if n == 0 {
+            continue;
+        }
+        let contact = Some(format!("editor@{domain}"));
+        let approve = Review::Approve { contact };
+        if cases::review(store, base, &id, &reviewer, approve, opened_at).is_err() {
+            continue;
+        }
+        if n == 2 {
+            cases::sweep(store, base, now).map_err(conflict)?;
+            let escalate =
+                seal_licensing::case::CaseAction::Escalate { track: seal_licensing::case::Track::Arbitration };
+            cases::offline_action(store, &id, &reviewer, escalate, now).map_err(conflict)?;
+            let step = seal_licensing::case::CaseAction::RecordStep {
+                note: "向仲裁委员会提交申请书及证据卷宗 Application and dossier filed with the arbitration commission"
+                    .into(),
+            };
+            cases::offline_action(store, &id, &reviewer, step, now).map_err(conflict)?;
+        }
+        if n == 3 {
+            demo_settlement(store, &id, weeks_ago.saturating_add_ms(2 * seal_licensing::time::MS_PER_DAY))?;
+        }
+    }
+    Ok(())
+}
+
+/// The infringer of a demo case paid the disclosed fee: the retroactive licence goes through the book
+/// (escrow, publicity period) and settles the case in the same unit, with `licence.granted` for the
+/// subscribers, as a checkout's fulfilment does.
+fn demo_settlement(store: &mut SqliteStore, case_id: &str, at: Timestamp) -> Result<(), StoreError> {
+    use crate::store::prelude::*;
+    use seal_licensing::book::{PaymentInput, PurchaseCommand};
+    let conflict = |e: super::cases::CaseError| StoreError::Conflict(e.to_string());
+    let c = super::cases::load(store, case_id, None).map_err(conflict)?;
+    let (Some(offer), Some(fee), Some(currency)) = (c.offer.clone(), c.fee_minor, c.currency.clone()) else {
+        return Ok(());
+    };
+    let party = |s: &str| seal_licensing::ids::PartyId::new(s).map_err(|e| StoreError::Conflict(e.to_string()));
+    let licence = seal_licensing::ids::LicenceId::new(format!("lic-{case_id}"))
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    let cmd = PurchaseCommand {
+        licence_id: licence.clone(),
+        offer,
+        work: c.work.clone(),
+        licensee: party("settled-infringer")?,
+        licensee_name: format!("{} 网站 site", c.domain),
+        scope: seal_licensing::licence::UseScope::Domain(c.domain.clone()),
+        payment: Some(PaymentInput {
+            provider: party("alipay")?,
+            provider_ref: format!("pay-{case_id}"),
+            amount_minor: fee,
+            currency,
+        }),
+        app: None,
+        settlement_bps: Some(c.multiplier_bps),
+    };
+    store.atomically(|s| -> Result<(), StoreError> {
+        s.purchase(&cmd, at)?;
+        super::cases::settled_by(s, case_id, &licence, at).map_err(conflict)?;
+        let payload = serde_json::json!({"licence": licence.as_str(), "work": c.work.as_str(), "case": case_id});
+        s.record_event("licence.granted", licence.as_str(), &payload, at)?;
+        Ok(())
+    })
 }
 
 /// A paused monitoring job and a pending suspect-site submission, once.

@@ -95,27 +95,39 @@ fn stats_json(st: &CaseStats) -> Value {
 }
 
 fn charts(st: &CaseStats) -> Vec<String> {
-    let order = ["review", "needs_info", "invited", "settled", "expired", "offline", "closed", "rejected", "withdrawn"];
-    let labels: Vec<String> =
-        order.iter().map(|s| CaseState::parse(s).map(|x| x.label().to_owned()).unwrap_or_default()).collect();
+    // Short labels under the bars; the tabs and the table carry the full bilingual names.
+    let order = [
+        ("review", "审核 review"),
+        ("needs_info", "补充 info"),
+        ("invited", "邀请 invited"),
+        ("settled", "和解 settled"),
+        ("expired", "逾期 expired"),
+        ("offline", "线下 offline"),
+        ("closed", "结案 closed"),
+        ("rejected", "驳回 rejected"),
+        ("withdrawn", "撤回 withdrawn"),
+    ];
+    let labels: Vec<String> = order.iter().map(|(_, l)| (*l).to_owned()).collect();
     let values: Vec<i64> =
-        order.iter().map(|s| st.by_state.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n)).collect();
+        order.iter().map(|(s, _)| st.by_state.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n)).collect();
     let mut out = vec![super::svg::bar_chart("案件状态 Cases by state", &labels, &values, "")];
-    if !st.daily.is_empty() {
-        let labels: Vec<String> = st
-            .daily
+    // Every day from the first case to the last (at most the last 60), empty days included.
+    if let (Some(first), Some(last)) = (st.daily.first(), st.daily.last()) {
+        let from = first.0.max(last.0 - 59);
+        let days: Vec<i64> = (from..=last.0).collect();
+        let at = |d: i64| st.daily.iter().find(|(x, _, _)| *x == d);
+        let labels: Vec<String> = days
             .iter()
-            .map(|(d, _, _)| {
-                Timestamp::from_unix_ms(d * 86_400_000).to_string().get(5..10).unwrap_or_default().to_owned()
-            })
+            .map(|d| Timestamp::from_unix_ms(d * 86_400_000).to_string().get(5..10).unwrap_or_default().to_owned())
             .collect();
-        let settled: Vec<i64> = st.daily.iter().map(|(_, _, s)| *s).collect();
-        let opened: Vec<i64> = st.daily.iter().map(|(_, o, _)| *o).collect();
-        out.push(super::svg::stacked_bars(
-            "每日立案与和解 Opened (dark) and settled (green) per day",
+        let settled: Vec<i64> = days.iter().map(|d| at(*d).map_or(0, |x| x.2)).collect();
+        let opened: Vec<i64> = days.iter().map(|d| at(*d).map_or(0, |x| x.1)).collect();
+        out.push(super::svg::stacked_bars_named(
+            "每日立案与和解 Cases opened and settled per day (UTC)",
             &labels,
             &settled,
             &opened,
+            ["和解 settled", "立案 opened"],
         ));
     }
     out

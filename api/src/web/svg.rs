@@ -103,9 +103,17 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> 
 const WHITE: &str = "#2e8b57";
 const BLACK: &str = "#7a1f2b";
 
+/// The legend of licensed (white-list) and unlicensed (black-list) uses.
+const USES: [&str; 2] = ["授权 licensed (white)", "未授权 unlicensed (black)"];
+
 /// Bars over time, each split into licensed (below) and unlicensed (above) uses, with a legend; every
 /// segment names its bucket and count on hover.
 pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]) -> String {
+    stacked_bars_named(title, labels, white, black, USES)
+}
+
+/// [`stacked_bars`] with other names for the lower (green) and upper (dark) parts.
+pub fn stacked_bars_named(title: &str, labels: &[String], white: &[i64], black: &[i64], names: [&str; 2]) -> String {
     let (w, h, left, bottom, top) = (720.0_f64, 260.0_f64, 52.0_f64, 30.0_f64, 44.0_f64);
     let totals: Vec<i64> = white.iter().zip(black).map(|(a, b)| a + b).collect();
     let max = nice_axis_max(totals.iter().copied().max().unwrap_or(0));
@@ -118,7 +126,7 @@ pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" class=\"chart\" role=\"img\" aria-label=\"{t}\">\
 <title>{t}</title><text x=\"{left}\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>{legend}",
         t = html_escape(title),
-        legend = legend(left, 34.0)
+        legend = legend(left, 34.0, names)
     );
     y_axis(&mut s, Frame { w, h, left, bottom, plot }, max, "");
     for (i, label) in labels.iter().enumerate() {
@@ -129,10 +137,12 @@ pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]
         let l = html_escape(label);
         let _ = write!(
             s,
-            "<g><title>{l}: {total} · 授权 licensed {wv} · 未授权 unlicensed {bv}</title>\
+            "<g><title>{l}: {total} · {lower} {wv} · {upper} {bv}</title>\
 <rect x=\"{x:.1}\" y=\"{wy:.1}\" width=\"{bw:.1}\" height=\"{wh:.1}\" fill=\"{WHITE}\"/>\
 <rect x=\"{x:.1}\" y=\"{by:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" fill=\"{BLACK}\"/></g>",
             total = wv + bv,
+            lower = html_escape(names[0]),
+            upper = html_escape(names[1]),
             wy = h - bottom - wh,
             by = h - bottom - wh - bh,
             bw = (slot * 0.7).max(1.0),
@@ -150,12 +160,14 @@ pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]
     s
 }
 
-fn legend(x: f64, y: f64) -> String {
+fn legend(x: f64, y: f64, names: [&str; 2]) -> String {
     format!(
         "<rect x=\"{x}\" y=\"{ry}\" width=\"11\" height=\"11\" fill=\"{WHITE}\"/>\
-<text x=\"{tx}\" y=\"{y}\" font-size=\"12\">授权 licensed (white)</text>\
+<text x=\"{tx}\" y=\"{y}\" font-size=\"12\">{lower}</text>\
 <rect x=\"{x2}\" y=\"{ry}\" width=\"11\" height=\"11\" fill=\"{BLACK}\"/>\
-<text x=\"{tx2}\" y=\"{y}\" font-size=\"12\">未授权 unlicensed (black)</text>",
+<text x=\"{tx2}\" y=\"{y}\" font-size=\"12\">{upper}</text>",
+        lower = html_escape(names[0]),
+        upper = html_escape(names[1]),
         ry = y - 10.0,
         tx = x + 16.0,
         x2 = x + 170.0,
@@ -176,7 +188,7 @@ pub fn hbars(title: &str, rows: &[(String, i64, i64)]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" class=\"chart\" role=\"img\" aria-label=\"{t}\">\
 <title>{t}</title><text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>{legend}",
         t = html_escape(title),
-        legend = legend(0.0, 36.0)
+        legend = legend(0.0, 36.0, USES)
     );
     if rows.is_empty() {
         let _ =
