@@ -306,15 +306,7 @@ pub fn review(
                 s.update_case(&c)?;
                 let c = act(s, c, &actor, &CaseAction::Approve { deadline }, now)?;
                 let mail = invitation_mail(s, public_url, &c, &token, &to, false)?;
-                s.enqueue_mail(&mail, now)?;
-                s.add_case_event(
-                    &c.id,
-                    "platform",
-                    "mail",
-                    &mail.subject,
-                    &json!({"to": to, "kind": "invitation", "body": mail.body}),
-                    now,
-                )?;
+                send(s, &c.id, &mail, "invitation", now)?;
                 Ok(c)
             }
         }
@@ -420,9 +412,7 @@ pub fn sweep(s: &mut SqliteStore, public_url: &str, now: Timestamp) -> Result<(u
                 let c = act(s, c, "platform", &CaseAction::Expire, now)?;
                 if let Some(owner) = s.user(&c.holder)? {
                     let mail = expiry_mail(s, public_url, &c, &owner.email)?;
-                    s.enqueue_mail(&mail, now)?;
-                    let data = json!({"to": owner.email, "kind": "expiry", "body": mail.body});
-                    s.add_case_event(&c.id, "platform", "mail", &mail.subject, &data, now)?;
+                    send(s, &c.id, &mail, "expiry", now)?;
                 }
                 Ok(())
             })?;
@@ -439,15 +429,7 @@ pub fn sweep(s: &mut SqliteStore, public_url: &str, now: Timestamp) -> Result<(u
                 c.token_hash = Some(super::tokens::token_hash(&token));
                 s.update_case(&c)?;
                 let mail = invitation_mail(s, public_url, &c, &token, &to, true)?;
-                s.enqueue_mail(&mail, now)?;
-                s.add_case_event(
-                    &c.id,
-                    "platform",
-                    "mail",
-                    &mail.subject,
-                    &json!({"to": to, "kind": "reminder", "body": mail.body}),
-                    now,
-                )?;
+                send(s, &c.id, &mail, "reminder", now)?;
                 Ok(())
             })?;
             reminded += 1;
@@ -504,6 +486,14 @@ pub fn money_text(minor: i64, currency: &str) -> String {
         Ok(c) => super::seal::money_label(minor, c),
         Err(_) => format!("{minor} {currency}"),
     }
+}
+
+/// Queues a case's mail and keeps it, whole, on the case's timeline (the dossier's correspondence).
+fn send(s: &mut SqliteStore, case_id: &str, mail: &Mail, kind: &str, now: Timestamp) -> Result<(), StoreError> {
+    s.enqueue_mail(mail, now)?;
+    let data = json!({"to": mail.to, "kind": kind, "body": mail.body});
+    s.add_case_event(case_id, "platform", "mail", &mail.subject, &data, now)?;
+    Ok(())
 }
 
 fn invitation_mail(
