@@ -3053,12 +3053,29 @@ mod protection {
         // Submitting again joins the same case, never a duplicate.
         assert_eq!(holder.post_json(&w, "/api/v1/cases", json!({"hits": [hit]})).await.json()["cases"][0], id.as_str());
         tick(&w);
+        // The holder knows a better address than the page's; only before approval.
+        let r = holder
+            .post_json(
+                &w,
+                &format!("/api/v1/cases/{id}/actions"),
+                json!({"action": "contact", "text": "not an address"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        let r = holder
+            .post_json(
+                &w,
+                &format!("/api/v1/cases/{id}/actions"),
+                json!({"action": "contact", "text": "legal@late.test"}),
+            )
+            .await;
+        assert_eq!(r.json()["contact_email"], "legal@late.test", "{}", r.text());
         let r = admin.post_json(&w, &format!("/api/v1/cases/{id}/actions"), json!({"action": "approve"})).await;
         assert_eq!(r.json()["state"], "invited", "{}", r.text());
         // A reminder three days before the deadline, then expiry.
         w.clock.fetch_add(12 * 86_400_000, Ordering::SeqCst);
         tick(&w);
-        assert_eq!(queued_mail_to(&w, "news@late.test").len(), 2, "invitation and reminder");
+        assert_eq!(queued_mail_to(&w, "legal@late.test").len(), 2, "invitation and reminder");
         w.clock.fetch_add(3 * 86_400_000, Ordering::SeqCst);
         tick(&w);
         // Sessions have ended over the fortnight: sign in again.
@@ -3127,8 +3144,55 @@ mod protection {
         assert_eq!(case["state"], "offline");
         assert!(case["track"].as_str().is_some_and(|t| t.contains("Arbitration")));
         let letters = String::from_utf8(read("correspondence.txt")?)?;
-        assert!(letters.contains("To: news@late.test") && letters.contains("/settle/"), "{letters}");
+        assert!(letters.contains("To: legal@late.test") && letters.contains("/settle/"), "{letters}");
         assert!(String::from_utf8(read("SHA256SUMS")?)?.contains("  case.json"));
+        Ok(())
+    }
+
+    /// A site on 127.0.0.1 answering each path from `routes` (404 otherwise).
+    fn routed_site(routes: Vec<(&'static str, String)>) -> Result<String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (status, body) = match routes.iter().find(|(p, _)| *p == path) {
+                    Some((_, b)) => ("200 OK", b.clone()),
+                    None => ("404 Not Found", String::new()),
+                };
+                let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            }
+        });
+        Ok(url)
+    }
+
+    #[actix_web::test]
+    async fn the_contact_comes_from_the_site_when_the_page_names_nobody() -> Result<()> {
+        let w = world()?;
+        let text = work_text(&w, "rh-a-w0")?;
+        let story = copy_page(&text, "").replace("<a href=\"mailto:\"></a>", "");
+        assert!(!story.contains('@'), "the copy names nobody");
+        let contact = "<html><body><h1>联系我们</h1><p>投稿与版权：<a href=\"mailto:rights@routed.test\">rights@routed.test</a></p></body></html>";
+        let url = routed_site(vec![("/story.html", story), ("/contact", contact.to_owned())])?;
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        crawl(&w, "routed", &format!("{url}/story.html"))?;
+        tick(&w);
+        let hits = holder.get(&w, "/api/v1/hits?colour=black").await.json();
+        let hit = hits["hits"]
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["page_url"].as_str().is_some_and(|u| u.starts_with(&url))))
+            .context("a black hit")?["id"]
+            .as_i64()
+            .context("id")?;
+        let r = holder.post_json(&w, "/api/v1/cases", json!({"hits": [hit]})).await;
+        let id = r.json()["cases"][0].as_str().context("a case")?.to_owned();
+        tick(&w);
+        let case = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        assert_eq!(case["contact_email"], "rights@routed.test", "{case}");
+        assert_eq!(case["contact_source"], format!("site {url}/contact"), "{case}");
         Ok(())
     }
 

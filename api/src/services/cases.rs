@@ -331,6 +331,32 @@ pub fn holder_action(
     })
 }
 
+/// The holder gives the address the invitation should go to (when the page showed none, or a better
+/// one is known). Only before the invitation is sent: afterwards the link is out.
+pub fn set_contact(
+    s: &mut SqliteStore,
+    id: &str,
+    holder: &PartyId,
+    actor: &PartyId,
+    email: &str,
+    now: Timestamp,
+) -> Result<CaseRow, CaseError> {
+    let email = email.trim();
+    email.parse::<lettre::Address>().map_err(|_| invalid(format!("{email:?} is not an email address")))?;
+    s.atomically(|s| {
+        let mut c = load(s, id, Some(holder))?;
+        if !matches!(c.status.state, CaseState::Review | CaseState::NeedsInfo) {
+            return Err(invalid("the invitation has been sent already"));
+        }
+        c.contact_email = Some(email.to_ascii_lowercase());
+        c.contact_source = Some("holder".into());
+        c.updated_at = now;
+        s.update_case(&c)?;
+        s.add_case_event(&c.id, actor.as_str(), "contact", email, &json!({"source": "holder"}), now)?;
+        Ok(c)
+    })
+}
+
 /// A reviewer's offline step: choose the route, record a step, or close.
 pub fn offline_action(
     s: &mut SqliteStore,

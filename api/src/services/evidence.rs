@@ -10,7 +10,9 @@
 //! hand is the same evidence a case makes.
 //!
 //! **Contacts.** The invitation to settle goes to an address the page itself publishes (`mailto:`
-//! links first, then addresses in its text); a case without one takes the first capture's.
+//! links first, then addresses in its text), else one the site's contact, about or home page
+//! publishes; a case without one takes the first capture's. The holder or the reviewer may enter
+//! another before approval.
 
 use crate::content::ContentStore;
 use crate::services::notary::Notary;
@@ -59,8 +61,10 @@ pub struct Taken {
     pub tsr: Vec<u8>,
     /// What was captured, for pages and the dossier.
     pub summary: Value,
-    /// Email addresses the page publishes, best first.
+    /// Email addresses the page (or else its site) publishes, best first.
     pub contacts: Vec<String>,
+    /// Where they were found: `page URL` or `site URL`.
+    pub contact_source: Option<String>,
 }
 
 /// Parses a capture address: http or https only.
@@ -83,7 +87,10 @@ pub async fn take(
     let wacz = evidence::package(&capture, signer, now().unix_ms())?;
     let request = StampRequest { imprint: wacz.datapackage_sha256, nonce: None, cert_req: true, policy: None };
     let tsr = notary.stamp_request(&request, now())?;
-    let contacts = contacts_in(&capture.page.body);
+    let (contacts, contact_source) = match contacts_in(&capture.page.body) {
+        found if !found.is_empty() => (found, Some(format!("page {}", capture.page.url))),
+        _ => site_contacts(fetcher, &capture.page.url).await,
+    };
     let summary = json!({
         "requested_url": capture.requested_url.as_str(),
         "page_url": capture.page.url.as_str(),
@@ -97,9 +104,34 @@ pub async fn take(
         "failures": capture.failures.iter().map(|f| json!({"url": f.url.as_str(), "reason": f.reason.to_string()})).collect::<Vec<_>>(),
         "bytes": wacz.bytes.len(),
         "contacts": contacts,
+        "contact_source": contact_source,
         "created": wacz.created,
     });
-    Ok(Taken { url: url.to_string(), wacz, tsr, summary, contacts })
+    Ok(Taken { url: url.to_string(), wacz, tsr, summary, contacts, contact_source })
+}
+
+/// Pages of a site that usually name its editors, looked at when the infringing page names nobody.
+const CONTACT_PATHS: [&str; 3] = ["/contact", "/about", "/"];
+
+/// Addresses found on the site's contact, about or home page (the first that names one), fetched
+/// through the same guard; nothing when none does.
+async fn site_contacts(fetcher: &Fetcher, page: &Url) -> (Vec<String>, Option<String>) {
+    for path in CONTACT_PATHS {
+        let Ok(u) = page.join(path) else { continue };
+        if u == *page {
+            continue;
+        }
+        match fetcher.get(&u, 512 * 1024).await {
+            Ok(f) if (200..300).contains(&f.status) => {
+                let found = contacts_in(&f.body);
+                if !found.is_empty() {
+                    return (found, Some(format!("site {u}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    (Vec::new(), None)
 }
 
 /// The evidence key's public half as PEM (SubjectPublicKeyInfo): what a WACZ's `publicKey` must equal
@@ -160,7 +192,7 @@ pub fn file(
             if let (Some(mut c), Some(contact)) = (s.case(case_id)?, taken.contacts.first()) {
                 if c.contact_email.is_none() {
                     c.contact_email = Some(contact.clone());
-                    c.contact_source = Some(format!("page {}", row.url));
+                    c.contact_source = taken.contact_source.clone();
                     s.update_case(&c)?;
                 }
             }

@@ -357,6 +357,9 @@ struct CasePage {
     captures: Vec<Value>,
     timeline: Vec<Value>,
     work_text: Vec<(bool, String)>,
+    /// Image hits: where in the registered image the copy lies (fractions x, y, width, height), and
+    /// the copy's address.
+    regions: Vec<(f64, f64, f64, f64, String)>,
     offers: Vec<(String, String, String)>,
     flagged: bool,
     tracks: Vec<(&'static str, &'static str)>,
@@ -372,6 +375,22 @@ fn s(v: &Value) -> String {
 
 fn list(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
+}
+
+/// The outline of each image hit on the registered image: the region the engine located, or the
+/// whole image when the copy matched whole.
+fn image_regions(doc: &Value) -> Vec<(f64, f64, f64, f64, String)> {
+    let mut out = Vec::new();
+    for hit in doc["hits"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        if hit["kind"] != "image" {
+            continue;
+        }
+        let r = &hit["evidence"]["region"];
+        let at = |i: usize, default: f64| r[i].as_f64().unwrap_or(default).clamp(0.0, 1.0);
+        let (x0, y0, x1, y1) = (at(0, 0.0), at(1, 0.0), at(2, 1.0), at(3, 1.0));
+        out.push((x0, y0, (x1 - x0).max(0.01), (y1 - y0).max(0.01), s(&hit["image_url"])));
+    }
+    out
 }
 
 /// The work's text cut into plain and matched pieces, from the hits' spans (characters of the
@@ -423,6 +442,7 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
     .await
     .map_err(ApiError::page)?;
     let work_text = highlighted(&work_text, &doc);
+    let regions = image_regions(&doc);
     let owner = !admin && user.acting.as_ref().is_none_or(|a| a.role == crate::domain::team::OrgRole::Owner);
     csrf_page(req, state, |csrf| CasePage {
         state: s(&doc["state"]),
@@ -435,6 +455,7 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
         owner,
         doc,
         work_text,
+        regions,
         offers,
         flagged,
         tracks: vec![
@@ -526,12 +547,17 @@ async fn run_action(
         if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
             return Err(ApiError::forbidden("only the organisation's owners act on cases"));
         }
+        let (holder, actor) = (user.id.clone(), user.person().clone());
+        if action == "contact" {
+            let email = need_text("address")?;
+            let c = db(state, move |s| Ok(cases::set_contact(s, &id, &holder, &actor, &email, now)?)).await?;
+            return Ok(json!({"id": c.id, "state": c.status.state.as_str(), "contact_email": c.contact_email}));
+        }
         let act = match action {
             "answer" => CaseAction::Answer { text: need_text("answer")? },
             "withdraw" => CaseAction::Withdraw,
             _ => return Err(ApiError::forbidden("only the platform can do that")),
         };
-        let (holder, actor) = (user.id.clone(), user.person().clone());
         db(state, move |s| Ok(cases::holder_action(s, &id, &holder, &actor, act, now)?)).await?
     };
     Ok(json!({"id": c.id, "state": c.status.state.as_str()}))
@@ -844,7 +870,7 @@ pub struct TriageBody {
 /// An action on a case.
 #[derive(Deserialize, ToSchema)]
 pub struct CaseActionBody {
-    /// Holders: `answer`, `withdraw`. Reviewers: `approve`, `reject`, `ask`, `escalate`, `step`, `close`,
+    /// Holders: `answer`, `withdraw`, `contact` (the invitation's address, in `text`). Reviewers: `approve`, `reject`, `ask`, `escalate`, `step`, `close`,
     /// `capture`.
     action: String,
     /// The answer, reason, question, step or outcome.
