@@ -2942,6 +2942,16 @@ mod protection {
             "signed with the platform's evidence key"
         );
         wacz_validates(&wacz.body)?;
+        // With Chromium installed (CI installs it), the capture carries a rendering of the archived
+        // page as a WARC resource record inside the signed WACZ.
+        if seal_api::services::screenshot::chromium().is_some() {
+            assert!(capture["summary"]["screenshot_bytes"].as_u64().is_some_and(|n| n > 1000), "{capture}");
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wacz.body.clone()))?;
+            let mut warc = Vec::new();
+            flate2::read::MultiGzDecoder::new(zip.by_name("archive/data.warc.gz")?).read_to_end(&mut warc)?;
+            let text = String::from_utf8_lossy(&warc);
+            assert!(text.contains("WARC-Target-URI: urn:screenshot:") && text.contains("Content-Type: image/png"));
+        }
         // Nobody else sees the case or its evidence.
         let mut other = sign_in(&w, "holder-b@demo.test", "demo-password").await;
         assert_eq!(other.get(&w, &format!("/api/v1/cases/{id}")).await.status, StatusCode::NOT_FOUND);
@@ -2974,6 +2984,18 @@ mod protection {
         assert!(seal_api::web::mail::drain_once(&w.state).is_ok());
         let got = mails(&server);
         assert!(got.iter().any(|m| m.contains("To: editor@copycat.test")), "{got:?}");
+
+        // The link's token is the infringer's alone: the holder's copy of the mail withholds it.
+        let doc = holder.get(&w, &format!("/api/v1/cases/{id}")).await.text();
+        assert!(doc.contains("token withheld") && !doc.contains(&token), "the timeline leaks the settlement token");
+        // Evidence on demand is rate-limited per holder (30 an hour; the limiter is drained directly
+        // rather than by 30 real captures).
+        let r = holder.post_json(&w, &format!("/api/v1/hits/{}/capture", hit["id"]), json!({})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let now = w.state.now().unix_ms();
+        while w.state.limiter.allow("capture:rh-a", now, 30, 3_600_000) {}
+        let r = holder.post_json(&w, &format!("/api/v1/hits/{}/capture", hit["id"]), json!({})).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
 
         // 5. The settlement page shows the evidence, the offer, the fee with its multiplier, the deadline.
         let mut infringer = Browser::default();

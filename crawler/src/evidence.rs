@@ -213,6 +213,18 @@ pub struct Capture {
     pub failures: Vec<ResourceFailure>,
     /// When the capture started, in milliseconds since the Unix epoch.
     pub started_ms: i64,
+    /// A rendering of the page from the capture, when the caller made one (archived as a WARC
+    /// `resource` record, `urn:screenshot:<page URL>`, as Browsertrix does).
+    pub screenshot: Option<Screenshot>,
+}
+
+/// A PNG rendering of the captured page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screenshot {
+    /// The PNG.
+    pub png: Vec<u8>,
+    /// When it was rendered, in milliseconds since the Unix epoch.
+    pub taken_ms: i64,
 }
 
 impl Capture {
@@ -354,7 +366,16 @@ pub async fn capture(
     // Resources finish in any order; the archive lists them in the order the page names them.
     fetched.sort_by_key(|(position, _)| *position);
     let resources = fetched.into_iter().flat_map(|(_, chain)| chain).collect();
-    Ok(Capture { requested_url: url.clone(), redirects: hops, page, title, resources, failures, started_ms })
+    Ok(Capture {
+        requested_url: url.clone(),
+        redirects: hops,
+        page,
+        title,
+        resources,
+        failures,
+        started_ms,
+        screenshot: None,
+    })
 }
 
 /// What a resource task hands back: its position in the page, its URL, the byte cap it ran under and

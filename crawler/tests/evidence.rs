@@ -33,6 +33,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use seal_crawler::evidence::{
     self, capture, package, verify, Capture, CaptureError, CaptureLimits, EvidenceSigner, Exchange, FailureReason,
+    Screenshot,
 };
 use seal_crawler::warc::{WarcConfig, WarcReader};
 use seal_crawler::{FetchError, FetchPolicy, Fetcher};
@@ -650,6 +651,7 @@ fn synthetic(body: Vec<u8>, title: Option<String>, extra: Vec<Vec<u8>>) -> Captu
         resources,
         failures: Vec::new(),
         started_ms: 1_700_000_000_000,
+        screenshot: Some(Screenshot { png: b"\x89PNG synthetic".to_vec(), taken_ms: 1_700_000_000_200 }),
     }
 }
 

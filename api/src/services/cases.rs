@@ -306,7 +306,7 @@ pub fn review(
                 s.update_case(&c)?;
                 let c = act(s, c, &actor, &CaseAction::Approve { deadline }, now)?;
                 let mail = invitation_mail(s, public_url, &c, &token, &to, false)?;
-                send(s, &c.id, &mail, "invitation", now)?;
+                send(s, &c.id, &mail, "invitation", Some(&token), now)?;
                 Ok(c)
             }
         }
@@ -400,6 +400,7 @@ pub fn open_settlement(
     token: &str,
     buyer: User,
     buyer_name: String,
+    confirm_by_email: bool,
     now: Timestamp,
 ) -> Result<(crate::store::platform::Checkout, Option<String>), CaseError> {
     let c = by_token(s, token)?;
@@ -413,7 +414,7 @@ pub fn open_settlement(
         buyer,
         buyer_name,
         scope: UseScope::Domain(c.domain.clone()),
-        confirm_by_email: false,
+        confirm_by_email,
         settlement: Some(Settlement { case: c.id.clone(), multiplier_bps: c.multiplier_bps }),
     };
     Ok(super::checkout::open_checkout(ctx, s, order, now)?)
@@ -438,7 +439,7 @@ pub fn sweep(s: &mut SqliteStore, public_url: &str, now: Timestamp) -> Result<(u
                 let c = act(s, c, "platform", &CaseAction::Expire, now)?;
                 if let Some(owner) = s.user(&c.holder)? {
                     let mail = expiry_mail(s, public_url, &c, &owner.email)?;
-                    send(s, &c.id, &mail, "expiry", now)?;
+                    send(s, &c.id, &mail, "expiry", None, now)?;
                 }
                 Ok(())
             })?;
@@ -455,7 +456,7 @@ pub fn sweep(s: &mut SqliteStore, public_url: &str, now: Timestamp) -> Result<(u
                 c.token_hash = Some(super::tokens::token_hash(&token));
                 s.update_case(&c)?;
                 let mail = invitation_mail(s, public_url, &c, &token, &to, true)?;
-                send(s, &c.id, &mail, "reminder", now)?;
+                send(s, &c.id, &mail, "reminder", Some(&token), now)?;
                 Ok(())
             })?;
             reminded += 1;
@@ -484,6 +485,13 @@ pub fn triage(
             s.set_triage(id, verdict, actor, now)?;
             match verdict {
                 Verdict::Legal => {
+                    // The allowlist matches by prefix: a home page's would cover the whole site.
+                    if url::Url::parse(&hit.page_url).is_ok_and(|u| u.path() == "/" && u.query().is_none()) {
+                        return Err(invalid(format!(
+                            "{} is a site's home page: add the site to the allowlist instead, if all of it may use your works",
+                            hit.page_url
+                        )));
+                    }
                     super::subscribers::allow(
                         s,
                         holder,
@@ -514,10 +522,23 @@ pub fn money_text(minor: i64, currency: &str) -> String {
     }
 }
 
-/// Queues a case's mail and keeps it, whole, on the case's timeline (the dossier's correspondence).
-fn send(s: &mut SqliteStore, case_id: &str, mail: &Mail, kind: &str, now: Timestamp) -> Result<(), StoreError> {
+/// Queues a case's mail and keeps it on the case's timeline (the dossier's correspondence), with the
+/// settlement link's token withheld: the timeline is read by the holder's team and handed to courts,
+/// and the link is the infringer's alone.
+fn send(
+    s: &mut SqliteStore,
+    case_id: &str,
+    mail: &Mail,
+    kind: &str,
+    token: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     s.enqueue_mail(mail, now)?;
-    let data = json!({"to": mail.to, "kind": kind, "body": mail.body});
+    let body = match token {
+        Some(t) => mail.body.replace(t, "<链接凭证已隐去 token withheld>"),
+        None => mail.body.clone(),
+    };
+    let data = json!({"to": mail.to, "kind": kind, "body": body});
     s.add_case_event(case_id, "platform", "mail", &mail.subject, &data, now)?;
     Ok(())
 }

@@ -43,6 +43,9 @@ pub enum EvidenceError {
     /// The time-stamp failed.
     #[error("time-stamp: {0}")]
     Stamp(#[from] crate::services::notary::NotaryError),
+    /// The rendering thread failed.
+    #[error("screenshot: {0}")]
+    Screenshot(String),
     /// The content store failed.
     #[error("content store: {0}")]
     Content(#[from] std::io::Error),
@@ -83,7 +86,22 @@ pub async fn take(
     url: &Url,
     now: impl Fn() -> Timestamp,
 ) -> Result<Taken, EvidenceError> {
-    let capture = evidence::capture(fetcher, url, &CaptureLimits::default(), || now().unix_ms()).await?;
+    let mut capture = evidence::capture(fetcher, url, &CaptureLimits::default(), || now().unix_ms()).await?;
+    // A rendering from the archive, when Chromium is installed (never from the live site).
+    if let Some(chromium) = super::screenshot::chromium() {
+        let taken_ms = now().unix_ms();
+        let (back, png) = tokio::task::spawn_blocking(move || {
+            let png = super::screenshot::render(&chromium, &capture);
+            (capture, png)
+        })
+        .await
+        .map_err(|e| EvidenceError::Screenshot(e.to_string()))?;
+        capture = back;
+        match png {
+            Ok(png) => capture.screenshot = Some(evidence::Screenshot { png, taken_ms }),
+            Err(why) => tracing::warn!(url = %url, error = %why, "no screenshot of the capture"),
+        }
+    }
     let wacz = evidence::package(&capture, signer, now().unix_ms())?;
     let request = StampRequest { imprint: wacz.datapackage_sha256, nonce: None, cert_req: true, policy: None };
     let tsr = notary.stamp_request(&request, now())?;
@@ -105,6 +123,7 @@ pub async fn take(
         "bytes": wacz.bytes.len(),
         "contacts": contacts,
         "contact_source": contact_source,
+        "screenshot_bytes": capture.screenshot.as_ref().map(|s| s.png.len()),
         "created": wacz.created,
     });
     Ok(Taken { url: url.to_string(), wacz, tsr, summary, contacts, contact_source })

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod registration;
 pub mod reports;
 pub mod retro;
+pub mod screenshot;
 pub mod seal;
 pub mod search;
 pub mod subscribers;

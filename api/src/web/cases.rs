@@ -579,9 +579,23 @@ async fn capture_case(state: &State, c: &CaseRow) -> Result<usize, ApiError> {
     })
     .await?;
     for (hit, url) in &pages {
+        capture_allowed(state, &c.holder)?;
         capture_one(state, url, Some(&c.holder), Some(&c.id), Some(*hit)).await?;
     }
     Ok(pages.len())
+}
+
+/// Captures a holder may ask for by hand in an hour: each fetches up to 50 MiB from someone's site
+/// and adds a log entry forever, so a loop must not turn the platform into a hammer.
+const CAPTURES_PER_HOUR: u32 = 30;
+
+fn capture_allowed(state: &State, holder: &PartyId) -> Result<(), ApiError> {
+    let now = state.now().unix_ms();
+    if state.limiter.allow(&format!("capture:{holder}"), now, CAPTURES_PER_HOUR, 3_600_000) {
+        Ok(())
+    } else {
+        Err(super::auth::throttled())
+    }
 }
 
 /// Takes a capture (no lock held over the network) and files it.
@@ -662,6 +676,7 @@ async fn capture_hit(state: &State, user: &User, hit: i64) -> Result<crate::stor
     let h = db(state, move |s| Ok(s.hit(hit)?.filter(|h| h.owner == owner)))
         .await?
         .ok_or_else(|| ApiError::not_found("hit"))?;
+    capture_allowed(state, &h.owner)?;
     capture_one(state, &h.page_url, Some(&h.owner), None, Some(hit)).await
 }
 
@@ -822,14 +837,15 @@ async fn settle_post(
     }
     let email = field(&fields, "email").trim().to_owned();
     let name = field(&fields, "name").trim().to_owned();
-    let buyer = match current_user(&state, &req).await? {
-        Some(u) => u,
+    let (buyer, confirm_by_email) = match current_user(&state, &req).await? {
+        Some(u) => (u, false),
         None => {
             if !super::checkout::guest_allowed(&state, &req, &email) {
                 return Err(super::auth::throttled().page());
             }
             match super::checkout::guest(&state, &email, &name).await {
-                Ok((u, _)) => u,
+                // An account from an earlier guest purchase: its owner confirms by email first.
+                Ok(found) => found,
                 Err(e) if e.status.is_client_error() => {
                     return settle_view(&state, &req, token, None, Some(e.message)).await
                 }
@@ -839,9 +855,10 @@ async fn settle_post(
     };
     let buyer_name = if name.is_empty() { buyer.name.clone() } else { name };
     let st = state.clone();
-    let opened =
-        db(&state, move |s| Ok(cases::open_settlement(&st.checkout_context(), s, &token, buyer, buyer_name, now)?))
-            .await;
+    let opened = db(&state, move |s| {
+        Ok(cases::open_settlement(&st.checkout_context(), s, &token, buyer, buyer_name, confirm_by_email, now)?)
+    })
+    .await;
     match opened {
         Ok((checkout, payment)) => Ok(see_other(&payment.unwrap_or_else(|| format!("/checkout/{}", checkout.id)))),
         Err(e) => Err(e.page()),

@@ -292,7 +292,12 @@ mod tests {
     fn report_charts_label_axes_at_11px_and_name_values_on_hover() {
         let svg = stacked_bars("t", &["11-01".into(), "11-02".into()], &[3, 0], &[1, 4]);
         assert_eq!(svg.matches("<g><title>").count(), 2);
-        assert!(svg.contains("11-02: 4 · 授权 licensed 0 · 未授权 unlicensed 4"), "{svg}");
+        assert!(svg.contains("11-02: 4 · 授权 licensed (white) 0 · 未授权 unlicensed (black) 4"), "{svg}");
+        let named = stacked_bars_named("c", &["d".into()], &[1], &[2], ["和解 settled", "立案 <opened>"]);
+        assert!(
+            named.contains("d: 3 · 和解 settled 1 · 立案 &lt;opened&gt; 2") && !named.contains("licensed"),
+            "{named}"
+        );
         assert!(!svg.contains("font-size=\"10\""), "axis labels are at least 11 px");
         let bars = hbars("d", &[("<b>.example".into(), 2, 1)]);
         assert!(bars.contains("&lt;b&gt;.example: 3"), "{bars}");

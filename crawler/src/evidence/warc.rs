@@ -125,6 +125,19 @@ pub(crate) fn build(capture: &Capture, software: &str) -> Result<WarcBuild, Capt
         fields.push(("WARC-Concurrent-To", &response_id));
         write_record(&mut out, &fields, "application/http;msgtype=request", &[&request], None)?;
     }
+    if let Some(shot) = &capture.screenshot {
+        let date = warc_date(shot.taken_ms)?;
+        let id = record_id()?;
+        let target = format!("urn:screenshot:{}", capture.page.url);
+        let fields: Vec<(&str, &str)> = vec![
+            ("WARC-Type", "resource"),
+            ("WARC-Record-ID", &id),
+            ("WARC-Date", &date),
+            ("WARC-Target-URI", &target),
+            ("WARC-Warcinfo-ID", &warcinfo_id),
+        ];
+        write_record(&mut out, &fields, "image/png", &[&shot.png], None)?;
+    }
     cdxj.sort();
     Ok(WarcBuild { bytes: out, cdxj: cdxj.concat(), page_date })
 }
