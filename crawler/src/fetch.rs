@@ -138,6 +138,15 @@ enum Method<'a> {
     Post { content_type: &'a str, body: &'a [u8] },
 }
 
+/// Time a fetch spent in its `before_hop` waits, which its deadline does not count.
+#[derive(Default)]
+struct Paused {
+    /// Finished waits.
+    total: std::time::Duration,
+    /// The wait in progress, if any.
+    since: Option<tokio::time::Instant>,
+}
+
 /// A callback run before each redirect hop with the hop's URL (see [`Fetcher::get_paced`]).
 pub type HopHook<'a> =
     &'a (dyn Fn(Url) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync);
@@ -184,7 +193,9 @@ impl Fetcher {
 
     /// [`Fetcher::get`], calling `before_hop` with each redirect target before requesting it and
     /// waiting for what it returns: the crawler waits there for the target host's politeness delay,
-    /// so redirect hops keep a site's `Crawl-delay` too. The wait counts against the deadline.
+    /// so redirect hops keep a site's `Crawl-delay` too. That wait does not count against the
+    /// deadline: a hop queued behind a site's `Crawl-delay` has not been slow, and counting it made a
+    /// redirected page time out whenever the host's queue was long.
     pub async fn get_paced(
         &self,
         url: &Url,
@@ -244,12 +255,28 @@ impl Fetcher {
         max_body_bytes: usize,
         before_hop: Option<HopHook<'_>>,
     ) -> Result<Fetched, FetchError> {
-        let fetch = self.send_hops(url, method, max_body_bytes, before_hop);
-        match tokio::time::timeout(self.inner.policy.deadline, fetch).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::debug!(%url, "fetch passed its deadline");
-                Err(FetchError::TimedOut)
+        let paused = std::sync::Mutex::new(Paused::default());
+        let fetch = self.send_hops(url, method, max_body_bytes, before_hop, &paused);
+        tokio::pin!(fetch);
+        let start = tokio::time::Instant::now();
+        // The deadline, moved on by the time spent in `before_hop` (and, while a hop is waiting
+        // there, by the wait so far, so it cannot fire during one).
+        let until = || {
+            let p = paused.lock().unwrap_or_else(|e| e.into_inner());
+            let waiting = p.since.map(|s| s.elapsed());
+            (start + self.inner.policy.deadline + p.total + waiting.unwrap_or_default(), waiting.is_some())
+        };
+        loop {
+            match tokio::time::timeout_at(until().0, fetch.as_mut()).await {
+                Ok(result) => return result,
+                Err(_) => {
+                    let (deadline, waiting) = until();
+                    if waiting || deadline > tokio::time::Instant::now() {
+                        continue;
+                    }
+                    tracing::debug!(%url, "fetch passed its deadline");
+                    return Err(FetchError::TimedOut);
+                }
             }
         }
     }
@@ -260,6 +287,7 @@ impl Fetcher {
         method: Method<'_>,
         max_body_bytes: usize,
         before_hop: Option<HopHook<'_>>,
+        paused: &std::sync::Mutex<Paused>,
     ) -> Result<Fetched, FetchError> {
         // The semaphore lives as long as `inner` and is never closed, so acquiring cannot fail; map it
         // anyway rather than panic.
@@ -292,7 +320,12 @@ impl Fetcher {
                     }
                     redirects += 1;
                     if let Some(hook) = before_hop {
+                        paused.lock().unwrap_or_else(|e| e.into_inner()).since = Some(tokio::time::Instant::now());
                         hook(next.clone()).await;
+                        let mut p = paused.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Some(since) = p.since.take() {
+                            p.total += since.elapsed();
+                        }
                     }
                     current = next;
                     continue;

@@ -227,6 +227,35 @@ async fn redirect_chains_within_allowed_addresses_work_up_to_the_limit() {
     assert_eq!(looping.accepted(), 6);
 }
 
+/// A redirect hop that waits its turn (the crawler's politeness hook) longer than the deadline still
+/// arrives: the wait is ours, not the server's. A slow server after the wait still times out.
+#[tokio::test]
+async fn a_hop_waiting_for_politeness_does_not_spend_the_deadline() {
+    let end = Server::respond("200 OK", "", b"moved here");
+    let start = Server::redirect(end.url("/moved").to_string());
+    let f = fetcher(FetchPolicy { deadline: Duration::from_millis(600), ..exact(&[&start, &end]) });
+    let waited = std::sync::atomic::AtomicUsize::new(0);
+    let hook = |_: Url| -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        waited.fetch_add(1, Ordering::SeqCst);
+        Box::pin(tokio::time::sleep(Duration::from_millis(1500)))
+    };
+    let got = f.get_paced(&start.url("/"), 1024, Some(&hook)).await.expect("the hop arrives after its wait");
+    assert_eq!(got.body, b"moved here");
+    assert_eq!(waited.load(Ordering::SeqCst), 1);
+
+    let slow = Server::start(|stream, _| {
+        read_request(stream);
+        thread::sleep(Duration::from_secs(3));
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    let via = Server::redirect(slow.url("/").to_string());
+    let f = fetcher(FetchPolicy { deadline: Duration::from_millis(600), ..exact(&[&via, &slow]) });
+    let started = Instant::now();
+    let err = f.get_paced(&via.url("/"), 1024, Some(&hook)).await.expect_err("the slow server still times out");
+    assert!(matches!(err, FetchError::TimedOut), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(2800), "held for {:?}", started.elapsed());
+}
+
 #[tokio::test]
 async fn a_trickling_body_is_cut_off_at_the_deadline() {
     let slow = Server::start(|stream, _| {
