@@ -2967,6 +2967,9 @@ mod protection {
         assert!(queue.contains(&id), "{queue}");
         let detail = admin.get(&w, &format!("/admin/cases/{id}")).await.text();
         assert!(detail.contains("<mark>") && detail.contains(".wacz"), "side by side and evidence");
+        // Both sides are marked: the registered work, and the page as the evidence archived it.
+        assert!(!detail.contains("Shown once the page is captured"), "the page side is read from the capture");
+        assert!(detail.matches("<mark>").count() >= 2, "{detail}");
         assert_eq!(
             holder.form(&w, &format!("/dashboard/cases/{id}"), &[("action", "approve")]).await.status,
             StatusCode::FORBIDDEN

@@ -223,6 +223,27 @@ pub fn file(
     Ok(row)
 }
 
+/// The captured page's text as the engine reads a crawled page (so a hit's page spans index into it):
+/// the archived response for `page_url` in the WACZ, decoded and extracted with the monitor's
+/// settings. None when the archive holds no such response or it is not text.
+pub fn archived_page_text(wacz: &[u8], page_url: &str, monitor: &crate::monitor::Monitor) -> Option<String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wacz)).ok()?;
+    let mut warc = Vec::new();
+    zip.by_name("archive/data.warc.gz").ok()?.take(64 << 20).read_to_end(&mut warc).ok()?;
+    let mut reader = seal_crawler::warc::WarcReader::new(warc.as_slice(), Default::default()).ok()?;
+    while let Some(record) = reader.next_record() {
+        let Ok(record) = record else { continue };
+        if record.warc_type() != Some("response") || record.target_uri() != Some(page_url) {
+            continue;
+        }
+        let payload = record.payload().ok()??;
+        let extracted = monitor.extract_page(&payload.body, payload.content_type.as_deref()).ok()?;
+        return Some(extracted.text);
+    }
+    None
+}
+
 /// Email addresses a page publishes: `mailto:` links first, then addresses in its text, each once,
 /// at most five. Only what parses as an address is kept.
 pub fn contacts_in(html: &[u8]) -> Vec<String> {

@@ -357,6 +357,10 @@ struct CasePage {
     captures: Vec<Value>,
     timeline: Vec<Value>,
     work_text: Vec<(bool, String)>,
+    /// The infringing page's text from its capture, matched spans marked (empty before a capture).
+    page_text: Vec<(bool, String)>,
+    /// The page it is from.
+    page_url: String,
     /// Image hits: where in the registered image the copy lies (fractions x, y, width, height), and
     /// the copy's address.
     regions: Vec<(f64, f64, f64, f64, String)>,
@@ -393,14 +397,42 @@ fn image_regions(doc: &Value) -> Vec<(f64, f64, f64, f64, String)> {
     out
 }
 
-/// The work's text cut into plain and matched pieces, from the hits' spans (characters of the
-/// registered text), for the side-by-side view.
-fn highlighted(text: &str, doc: &Value) -> Vec<(bool, String)> {
+/// The other half of the side by side: the first text hit's page, read from its capture, with that
+/// hit's page spans marked. The capture is later than the crawl; if the page changed in between, its
+/// spans may fall elsewhere, and spans past the text's end are ignored.
+async fn page_side(state: &State, doc: &Value) -> (String, Vec<(bool, String)>) {
+    let hits = doc["hits"].as_array().cloned().unwrap_or_default();
+    let Some(hit) = hits.into_iter().find(|h| h["kind"] == "text" && h["evidence"]["spans"].is_array()) else {
+        return (String::new(), Vec::new());
+    };
+    let url = s(&hit["page_url"]);
+    let capture = doc["captures"].as_array().and_then(|c| {
+        c.iter().find(|k| k["url"] == hit["page_url"] || k["summary"]["page_url"] == hit["page_url"]).cloned()
+    });
+    let Some(capture) = capture else { return (url, Vec::new()) };
+    let (st, sha) = (state.clone(), s(&capture["wacz_sha256"]));
+    let page = s(&capture["summary"]["page_url"]);
+    let text = web::block(move || {
+        let hash = crate::domain::Sha256Hex::parse(&sha)?;
+        let wacz = st.content.get(&hash).ok()?;
+        let monitor = st.monitor.read().unwrap_or_else(|p| p.into_inner());
+        evidence::archived_page_text(&wacz, &page, &monitor)
+    })
+    .await
+    .ok()
+    .flatten();
+    let marked = text.map(|t| highlighted(&t, &json!({"hits": [hit]}), 0)).unwrap_or_default();
+    (url, marked)
+}
+
+/// Text cut into plain and matched pieces, from the hits' spans, for the side-by-side view: `at` 2
+/// marks the work's characters (the spans' third and fourth numbers), 0 the page's.
+fn highlighted(text: &str, doc: &Value, at: usize) -> Vec<(bool, String)> {
     let chars: Vec<char> = text.chars().collect();
     let mut marked = vec![false; chars.len()];
     for hit in doc["hits"].as_array().map(Vec::as_slice).unwrap_or_default() {
         for span in hit["evidence"]["spans"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            let (Some(a), Some(b)) = (span[2].as_u64(), span[3].as_u64()) else { continue };
+            let (Some(a), Some(b)) = (span[at].as_u64(), span[at + 1].as_u64()) else { continue };
             for m in marked.iter_mut().take(b as usize).skip(a as usize) {
                 *m = true;
             }
@@ -441,7 +473,8 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
     })
     .await
     .map_err(ApiError::page)?;
-    let work_text = highlighted(&work_text, &doc);
+    let work_text = highlighted(&work_text, &doc, 2);
+    let (page_url, page_text) = page_side(state, &doc).await;
     let regions = image_regions(&doc);
     let owner = !admin && user.acting.as_ref().is_none_or(|a| a.role == crate::domain::team::OrgRole::Owner);
     csrf_page(req, state, |csrf| CasePage {
@@ -455,6 +488,8 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
         owner,
         doc,
         work_text,
+        page_text,
+        page_url,
         regions,
         offers,
         flagged,
