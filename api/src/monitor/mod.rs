@@ -316,6 +316,14 @@ impl Monitor {
         Ok(())
     }
 
+    /// A registered text or HTML item's text exactly as [`Monitor::prepare`] fingerprinted it, so a
+    /// hit's work spans index into it (a file's blank lines, for one, are folded away).
+    pub fn work_text(&self, kind: ContentKind, bytes: &[u8]) -> Result<String, MonitorError> {
+        let engine_kind =
+            if kind == ContentKind::Html { text::ContentKind::Html } else { text::ContentKind::PlainText };
+        Ok(text::extract(bytes, engine_kind, &self.config.extract)?.text)
+    }
+
     /// Fingerprints an item without changing anything: what registration does before it commits, so
     /// that an item the engine refuses is refused before any record is written.
     pub fn prepare(&self, kind: ContentKind, bytes: &[u8]) -> Result<Prepared, MonitorError> {

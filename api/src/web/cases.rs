@@ -455,13 +455,16 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
     let (doc, work_text, offers, flagged) = db(state, move |s| {
         let c = cases::load(s, &id, holder.as_ref())?;
         let doc = dossier::case_document(s, &c)?;
-        // The registered text (first content item) for the side-by-side view.
+        // The registered text (first text item) as the engine indexed it, for the side-by-side view.
+        // Lock order: the store (held here), then the monitor.
         let text = s
             .contents_of(&c.work)?
             .into_iter()
             .find(|r| r.kind != crate::domain::ContentKind::Image)
-            .and_then(|r| st.content.get(&r.sha256).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .and_then(|r| {
+                let bytes = st.content.get(&r.sha256).ok()?;
+                st.monitor.read().unwrap_or_else(|p| p.into_inner()).work_text(r.kind, &bytes).ok()
+            })
             .unwrap_or_default();
         let offers = s
             .offers_of(&c.holder, "", 200)?
