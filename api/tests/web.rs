@@ -3174,6 +3174,61 @@ mod protection {
         Ok(())
     }
 
+    #[actix_web::test]
+    async fn a_dispute_on_the_settlement_page_sends_the_case_back_to_review() -> Result<()> {
+        let w = world()?;
+        let site = Site::start()?;
+        site.serve(copy_page(&work_text(&w, "rh-a-w0")?, "desk@dispute.test"), None);
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut admin = admin_user(&w).await?;
+        crawl(&w, "dispute", &format!("{}/d.html", site.url))?;
+        tick(&w);
+        let hits = holder.get(&w, "/api/v1/hits?colour=black").await.json();
+        let hit = hits["hits"]
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["page_url"].as_str().is_some_and(|u| u.starts_with(&site.url))))
+            .context("a black hit")?["id"]
+            .as_i64()
+            .context("id")?;
+        let id = holder.post_json(&w, "/api/v1/cases", json!({"hits": [hit]})).await.json()["cases"][0]
+            .as_str()
+            .context("case")?
+            .to_owned();
+        tick(&w);
+        assert_eq!(
+            admin.post_json(&w, &format!("/api/v1/cases/{id}/actions"), json!({"action": "approve"})).await.json()
+                ["state"],
+            "invited"
+        );
+        let token = token_of(&queued_mail_to(&w, "desk@dispute.test")[0])?;
+        let mut infringer = Browser::default();
+        assert_eq!(infringer.get(&w, &format!("/settle/{token}")).await.status, StatusCode::OK);
+        let r = infringer
+            .form(
+                &w,
+                &format!("/settle/{token}"),
+                &[("action", "dispute"), ("text", "我们是原创 We wrote it ourselves")],
+            )
+            .await;
+        // The answer is shown at once: the link itself stops working when the case leaves "invited".
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains("Your statement was sent") && !html.contains("Accept and pay"), "{html}");
+        let case = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        assert_eq!(case["state"], "review");
+        assert!(
+            case["timeline"].as_array().is_some_and(|t| t
+                .iter()
+                .any(|e| e["kind"] == "dispute" && e["note"] == "我们是原创 We wrote it ourselves")),
+            "{case}"
+        );
+        assert_eq!(infringer.get(&w, &format!("/settle/{token}")).await.status, StatusCode::NOT_FOUND);
+        // What a query string says never reaches the cases page.
+        let page = holder.get(&w, "/dashboard/cases?notice=Pay%20here%20evil").await.text();
+        assert!(!page.contains("Pay here evil"));
+        Ok(())
+    }
+
     /// A site on 127.0.0.1 answering each path from `routes` (404 otherwise).
     fn routed_site(routes: Vec<(&'static str, String)>) -> Result<String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;

@@ -117,10 +117,7 @@ pub fn submit(
                 Some(c) => c.id,
                 None => {
                     let c = CaseRow {
-                        id: format!(
-                            "case-{}",
-                            super::tokens::random_token(12).to_ascii_lowercase().replace(['-', '_'], "x")
-                        ),
+                        id: super::tokens::short_id("case", 12),
                         holder: holder.clone(),
                         work: hit.work.clone(),
                         domain: hit.domain.clone(),
@@ -303,7 +300,7 @@ pub fn review(
                 c.currency = Some(fee.currency.code().to_owned());
                 c.token_hash = Some(super::tokens::token_hash(&token));
                 let to = c.contact_email.clone().unwrap_or_default();
-                s.update_case(&c)?;
+                // `act` writes the whole row, offer, fee and token included.
                 let c = act(s, c, &actor, &CaseAction::Approve { deadline }, now)?;
                 let mail = invitation_mail(s, public_url, &c, &token, &to, false)?;
                 send(s, &c.id, &mail, "invitation", Some(&token), now)?;
@@ -420,6 +417,13 @@ pub fn open_settlement(
     Ok(super::checkout::open_checkout(ctx, s, order, now)?)
 }
 
+/// Whether a case takes a settlement payment now, by its rules (settled, reviewed or closed cases do
+/// not): checked inside the checkout's fulfilment before the money becomes a licence.
+pub fn takes_payment(s: &SqliteStore, case_id: &str, licence: &LicenceId, now: Timestamp) -> Result<bool, CaseError> {
+    let c = load(s, case_id, None)?;
+    Ok(case::apply(&c.status, &CaseAction::Pay { licence: licence.clone() }, now).is_ok())
+}
+
 /// Marks a case settled by a licence, inside the checkout's fulfilment unit. A case that cannot take
 /// the payment (settled already by another licence) refuses, and the checkout fails with it.
 pub fn settled_by(s: &mut SqliteStore, case_id: &str, licence: &LicenceId, now: Timestamp) -> Result<(), CaseError> {
@@ -447,12 +451,11 @@ pub fn sweep(s: &mut SqliteStore, public_url: &str, now: Timestamp) -> Result<(u
         } else if c.reminded_at.is_none() {
             s.atomically(|s| -> Result<(), CaseError> {
                 let mut c = c;
-                c.reminded_at = Some(now);
-                s.update_case(&c)?;
                 let to = c.contact_email.clone().unwrap_or_default();
                 // The reminder repeats the link; its token is not stored in the clear, so a fresh one
                 // replaces it (the old mail's link stops working, the new one is the same page).
                 let token = super::tokens::random_token(24);
+                c.reminded_at = Some(now);
                 c.token_hash = Some(super::tokens::token_hash(&token));
                 s.update_case(&c)?;
                 let mail = invitation_mail(s, public_url, &c, &token, &to, true)?;

@@ -242,15 +242,11 @@ pub fn fulfil(
         // A case's settlement: the case must still take the payment (it settles once), checked inside
         // this unit so two payments for one case cannot both become licences.
         let case_refusal = match &c.case {
-            Some(case_id) => super::cases::load(s, case_id, None)
-                .ok()
-                .filter(|k| {
-                    matches!(
-                        k.status.state,
-                        seal_licensing::case::CaseState::Invited | seal_licensing::case::CaseState::Expired
-                    )
-                })
-                .map_or(Some("the case was settled or closed meanwhile".to_owned()), |_| None),
+            Some(case_id) => {
+                let takes = super::cases::takes_payment(s, case_id, &licence_id, now)
+                    .map_err(|e| CheckoutError::internal(format!("case {case_id}: {e}")))?;
+                (!takes).then(|| "the case was settled or closed meanwhile".to_owned())
+            }
             None => None,
         };
         let bought = match case_refusal {

@@ -189,7 +189,7 @@ pub fn file(
 ) -> Result<CaptureRow, EvidenceError> {
     let sha = content.put(&taken.wacz.bytes)?;
     let mut row = CaptureRow {
-        id: format!("cap-{}", crate::services::tokens::random_token(12).to_ascii_lowercase().replace(['-', '_'], "x")),
+        id: crate::services::tokens::short_id("cap", 12),
         owner: owner.cloned(),
         case_id: case_id.map(str::to_owned),
         hit,

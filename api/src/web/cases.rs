@@ -52,6 +52,12 @@ impl From<evidence::EvidenceError> for ApiError {
     }
 }
 
+/// Whether the user may act on cases for their organisation: its owner account, or an owner member
+/// (analysts triage and read; opening cases and acting on them is the owners').
+fn acts_as_owner(u: &User) -> bool {
+    u.acting.as_ref().is_none_or(|a| a.role == crate::domain::team::OrgRole::Owner)
+}
+
 /// The holder whose cases an actor sees: their own, or every holder's for an administrator (None).
 fn scope_of(u: &User) -> Option<PartyId> {
     (u.role != Role::Admin).then(|| u.id.clone())
@@ -150,7 +156,7 @@ struct CasesPage {
     multiplier: String,
     may_open: bool,
     state: String,
-    notice: Option<String>,
+    notice: Option<&'static str>,
     error: Option<String>,
 }
 
@@ -227,11 +233,12 @@ async fn cases_view(
         }
         None => (Protection::default(), true),
     };
-    let notice = q.notice.as_deref().map(|n| match n {
-        "saved" => "设置已保存 Settings saved.".to_owned(),
-        "submitted" => "已提交为案件，等待平台审核 Submitted as cases; the platform reviews them next.".to_owned(),
-        "confirmed" => "身份已确认 Identity confirmed.".to_owned(),
-        other => other.chars().filter(|c| c.is_alphanumeric() || *c == ' ').take(80).collect(),
+    // Redirects carry codes; what a query string says never reaches the page as text.
+    let notice = q.notice.as_deref().and_then(|n| match n {
+        "saved" => Some("设置已保存 Settings saved."),
+        "submitted" => Some("已提交为案件，等待平台审核 Submitted as cases; the platform reviews them next."),
+        "confirmed" => Some("身份已确认 Identity confirmed."),
+        _ => None,
     });
     csrf_page(req, state, |csrf| CasesPage {
         multiplier: format!("{:.2}", f64::from(protection.multiplier_bps) / 10_000.0),
@@ -318,7 +325,7 @@ async fn act_on_hits(state: State, req: HttpRequest, body: web::Bytes) -> Result
     match field(&fields, "action") {
         "case" => {
             // Opening cases is the owner's decision; analysts triage.
-            if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
+            if !acts_as_owner(&user) {
                 return Err(ApiError::forbidden("only the organisation's owners open cases").page());
             }
             let opened = db(&state, move |s| Ok(cases::submit(s, &holder, actor.as_str(), &hits, now)?))
@@ -466,10 +473,11 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
                 st.monitor.read().unwrap_or_else(|p| p.into_inner()).work_text(r.kind, &bytes).ok()
             })
             .unwrap_or_default();
+        let work = s.work(&c.work)?;
         let offers = s
             .offers_of(&c.holder, "", 200)?
             .into_iter()
-            .filter(|o| s.work(&c.work).ok().flatten().is_some_and(|w| o.covers(&w)))
+            .filter(|o| work.as_ref().is_some_and(|w| o.covers(w)))
             .map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)))
             .collect::<Vec<_>>();
         Ok((doc, text, offers, cases::flagged(s, &c.work)?))
@@ -479,7 +487,7 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
     let work_text = highlighted(&work_text, &doc, 2);
     let (page_url, page_text) = page_side(state, &doc).await;
     let regions = image_regions(&doc);
-    let owner = !admin && user.acting.as_ref().is_none_or(|a| a.role == crate::domain::team::OrgRole::Owner);
+    let owner = !admin && acts_as_owner(&user);
     csrf_page(req, state, |csrf| CasePage {
         state: s(&doc["state"]),
         hits: list(&doc["hits"]),
@@ -582,7 +590,7 @@ async fn run_action(
             }
         }
     } else {
-        if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
+        if !acts_as_owner(user) {
             return Err(ApiError::forbidden("only the organisation's owners act on cases"));
         }
         let (holder, actor) = (user.id.clone(), user.person().clone());
@@ -785,18 +793,32 @@ async fn settle_view(
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let t = token.clone();
-    let (doc, offer) = db(state, move |s| {
-        let c = cases::by_token(s, &t)?;
-        let offer = cases::case_offer(s, &c)?
-            .map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)));
-        let mut doc = dossier::case_document(s, &c)?;
-        // The infringer sees the evidence and the terms, not the holder's internal notes or contact trail.
-        doc["timeline"] = Value::Array(Vec::new());
-        doc["contact_email"] = Value::Null;
-        Ok((doc, offer))
-    })
-    .await
-    .map_err(ApiError::page)?;
+    let shown = db(state, move |s| settle_doc(s, &cases::by_token(s, &t)?)).await.map_err(ApiError::page)?;
+    render_settle(state, req, token, shown, sent, error)
+}
+
+/// The settlement page's case document and offer (id, terms, price).
+type Shown = (Value, Option<(String, String, String)>);
+
+/// What the infringer sees of a case: the evidence and the terms, not the holder's internal notes or
+/// contact trail.
+fn settle_doc(s: &crate::store::SqliteStore, c: &CaseRow) -> Result<Shown, ApiError> {
+    let offer =
+        cases::case_offer(s, c)?.map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)));
+    let mut doc = dossier::case_document(s, c)?;
+    doc["timeline"] = Value::Array(Vec::new());
+    doc["contact_email"] = Value::Null;
+    Ok((doc, offer))
+}
+
+fn render_settle(
+    state: &State,
+    req: &HttpRequest,
+    token: String,
+    (doc, offer): Shown,
+    sent: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     csrf_page(req, state, |csrf| SettlePage {
         state: s(&doc["state"]),
         hits: list(&doc["hits"]),
@@ -810,25 +832,8 @@ async fn settle_view(
     })
 }
 
-#[derive(Deserialize)]
-struct SettleQuery {
-    #[serde(default)]
-    sent: Option<String>,
-}
-
-async fn settle_page(
-    state: State,
-    req: HttpRequest,
-    path: web::Path<String>,
-    q: web::Query<SettleQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let sent = q.sent.as_deref().map(|k| match k {
-        "licence" => {
-            "已提交授权信息，案件回到平台审核 Your licence reference was sent; the case goes back to review.".to_owned()
-        }
-        _ => "已提交异议，案件回到平台审核 Your statement was sent; the case goes back to review.".to_owned(),
-    });
-    settle_view(&state, &req, path.into_inner(), sent, None).await
+async fn settle_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    settle_view(&state, &req, path.into_inner(), None, None).await
 }
 
 async fn settle_evidence(state: State, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
@@ -866,9 +871,21 @@ async fn settle_post(
         } else {
             CaseAction::Dispute { statement: text }
         };
+        // The case goes back to review and the link stops working (a new approval mails a new one),
+        // so the answer is shown here rather than behind a redirect to the link.
+        let sent = if action == "licence" {
+            "已提交授权信息，案件回到平台审核 Your licence reference was sent; the case goes back to review."
+        } else {
+            "已提交异议，案件回到平台审核 Your statement was sent; the case goes back to review."
+        };
         let t = token.clone();
-        db(&state, move |s| Ok(cases::respond(s, &t, act, now)?)).await.map_err(ApiError::page)?;
-        return Ok(see_other(&format!("/settle/{token}?sent={action}")));
+        let shown = db(&state, move |s| {
+            let c = cases::respond(s, &t, act, now)?;
+            settle_doc(s, &c)
+        })
+        .await
+        .map_err(ApiError::page)?;
+        return render_settle(&state, &req, token, shown, Some(sent.to_owned()), None);
     }
     if action != "pay" {
         return Err(ApiError::invalid("unknown action").page());
@@ -1020,7 +1037,7 @@ async fn api_case(state: State, req: HttpRequest, path: web::Path<String>) -> Re
 async fn api_submit(state: State, req: HttpRequest, body: web::Json<SubmitCases>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, None)?;
     let user = require(&state, &req, &[Role::Holder]).await?;
-    if user.acting.as_ref().is_some_and(|a| a.role != crate::domain::team::OrgRole::Owner) {
+    if !acts_as_owner(&user) {
         return Err(ApiError::forbidden("only the organisation's owners open cases"));
     }
     let (holder, actor, now, hits) = (user.id.clone(), user.person().clone(), state.now(), body.into_inner().hits);
