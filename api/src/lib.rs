@@ -8,6 +8,8 @@
 //! [`content`], [`monitor`] and [`services`] keep what works contain, fingerprint it durably and
 //! register works the one way every path shares.
 //!
+//! [`i18n`] holds the two locales (zh-CN and English) that pages, emails and PDFs speak.
+//!
 //! [`web`] is the actix-web application: accounts, the three-step seal setup, the seal widget and
 //! its hot path, checkout with the sandbox payment provider, dashboards and the REST API; [`config`]
 //! resolves its settings. This is the only crate that knows about HTTP, JSON DTOs and databases.
@@ -15,6 +17,7 @@
 pub mod config;
 pub mod content;
 pub mod domain;
+pub mod i18n;
 pub mod keys;
 pub mod letters;
 pub mod monitor;

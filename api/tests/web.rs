@@ -171,6 +171,15 @@ async fn the_seal_is_served_from_memory_with_etags() -> Result<()> {
     assert!(page.contains("application/ld+json") && page.contains("\"acquireLicensePage\""), "{page}");
     assert!(page.contains("\"copyrightHolder\"") && page.contains("\"creditText\"") && page.contains("\"license\""));
     assert!(page.contains("/api/v1/offers/rh-a-default/odrl"));
+    // The page for readers leads to the licence, in the reader's language.
+    assert!(page.contains("id=\"get-licence\"") && page.contains(">获取授权</a>"), "{page}");
+    assert!(page.contains("版权所有") && page.contains("须署名"), "{page}");
+    let en = co_english().get(&w, "/w/rh-a-w0").await.text();
+    assert!(en.contains(">Get licence</a>") && en.contains("All rights reserved.") && en.contains("¥19.99"), "{en}");
+    let mut names = vec![v["work"]["title"].as_str(), v["work"]["author"].as_str(), v["holder"]["name"].as_str()];
+    names.extend(v["licences"]["sites"].as_array().into_iter().flatten().map(Value::as_str));
+    let names: Vec<&str> = names.into_iter().flatten().collect();
+    assert_eq!(co_stray_cjk(&en, &names), "", "{en}");
     let badge = b.get(&w, "/badge.svg?work=rh-a-w0").await;
     assert_eq!(badge.headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()), Some(&b"image/svg+xml"[..]));
     assert!(badge.text().contains("已授权"));
@@ -208,7 +217,22 @@ async fn accounts_need_csrf_and_sign_in_is_rate_limited() -> Result<()> {
         )
         .await;
     assert_eq!(dup.status, StatusCode::BAD_REQUEST);
-    assert!(dup.text().contains("already registered"));
+    assert!(dup.text().contains("该邮箱已注册"), "{}", dup.text());
+    // The same refusal in English, with no Chinese but the brand and the language switch.
+    let dup_en = co_english()
+        .form(
+            &w,
+            "/sign-up",
+            &[("email", "holder@example.test"), ("name", "x"), ("password", "long enough pw"), ("role", "holder")],
+        )
+        .await
+        .text();
+    assert!(dup_en.contains("That email address is already registered"), "{dup_en}");
+    assert_eq!(co_stray_cjk(&dup_en, &[]), "", "{dup_en}");
+    let home_en = co_english().get(&w, "/").await.text();
+    assert!(home_en.contains("Put a seal on everything you publish"), "{home_en}");
+    assert_eq!(co_stray_cjk(&home_en, &[]), "", "{home_en}");
+    assert!(Browser::default().get(&w, "/").await.text().contains("盖上版权印"));
     // Nobody signs up as an administrator.
     let admin = other
         .form(
@@ -235,6 +259,11 @@ async fn accounts_need_csrf_and_sign_in_is_rate_limited() -> Result<()> {
     let mut c = Browser::default();
     let wrong = c.form(&w, "/sign-in", &[("email", "holder@example.test"), ("password", "wrong password")]).await;
     assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.text().contains("邮箱或密码错误"), "{}", wrong.text());
+    let wrong_en =
+        co_english().form(&w, "/sign-in", &[("email", "nobody@example.test"), ("password", "wrong password")]).await;
+    assert!(wrong_en.text().contains("Wrong email address or password"), "{}", wrong_en.text());
+    assert_eq!(co_stray_cjk(&wrong_en.text(), &[]), "", "{}", wrong_en.text());
     let ok = c.form(&w, "/sign-in", &[("email", "HOLDER@example.test"), ("password", "a brand new password")]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let mut last = StatusCode::OK;
@@ -454,6 +483,36 @@ async fn start_checkout(w: &World, b: &mut Browser, work: &str, offer: &str, ema
     .await
 }
 
+/// A browser that asks for English pages (the language cookie the switch sets).
+fn co_english() -> Browser {
+    let mut b = Browser::default();
+    b.cookies.insert("seal_lang".into(), "en".into());
+    b
+}
+
+/// The CJK characters of a page outside its deliberately bilingual elements, its scripts (JSON-LD
+/// carries the records as they are) and `user_data`: an English page should have none.
+fn co_stray_cjk(html: &str, user_data: &[&str]) -> String {
+    let mut text = html.to_owned();
+    for d in user_data.iter().filter(|d| !d.is_empty()) {
+        text = text.replace(d, "");
+    }
+    while let Some(a) = text.find("<script") {
+        let b = text[a..].find("</script>").map_or(text.len(), |e| a + e + "</script>".len());
+        text.replace_range(a..b, "");
+    }
+    while let Some(at) = text.find("data-bilingual") {
+        let start = text[..at].rfind('<').unwrap_or(0);
+        let name: String = text[start + 1..].chars().take_while(char::is_ascii_alphanumeric).collect();
+        let close = format!("</{name}>");
+        let end = text[at..].find(&close).map_or(text.len(), |e| at + e + close.len());
+        text.replace_range(start..end, "");
+    }
+    text.chars()
+        .filter(|c| matches!(u32::from(*c), 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF))
+        .collect()
+}
+
 #[actix_web::test]
 async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
     let w = world()?;
@@ -461,12 +520,22 @@ async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
     let before = g.get(&w, "/api/v1/seal/rh-a-w0").await.json()["licences"]["count"].as_i64().context("count")?;
     let page = g.get(&w, "/checkout?work=rh-a-w0").await;
     assert!(page.text().contains("name=\"offer\"") && page.text().contains("¥19.99"));
+    assert!(page.text().contains("<h1>获取授权</h1>") && page.text().contains("须署名"), "{}", page.text());
+    // In English, the form has no Chinese left but the work's own names.
+    let work_names = ["示例作品 0-0", "作者 rh-a", "权利人 rh-a"];
+    let en = co_english().get(&w, "/checkout?work=rh-a-w0").await.text();
+    assert!(en.contains("<h1>Get licence</h1>") && en.contains("Credit the author"), "{en}");
+    assert_eq!(co_stray_cjk(&en, &work_names), "", "{en}");
     let r = start_checkout(&w, &mut g, "rh-a-w0", "rh-a-default", "guest@example.test").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let pay_url = r.location();
     assert!(pay_url.starts_with("/pay/sandbox/sp_"), "{pay_url}");
     let pay = g.get(&w, &pay_url).await;
-    assert!(pay.text().contains("19.99 CNY") && pay.text().contains("id=\"pay\""));
+    assert!(pay.text().contains("¥19.99") && pay.text().contains("id=\"pay\""), "{}", pay.text());
+    assert!(pay.text().contains(">支付</button>") && pay.text().contains("收款方"), "{}", pay.text());
+    let pay_en = co_english().get(&w, &pay_url).await.text();
+    assert!(pay_en.contains(">Pay</button>") && pay_en.contains("Payee: 权利人 rh-a"), "{pay_en}");
+    assert_eq!(co_stray_cjk(&pay_en, &work_names), "", "{pay_en}");
     let r = g.form(&w, &pay_url, &[("action", "pay")]).await;
     let status_url = r.location();
     let co = status_url.trim_start_matches("/checkout/").to_owned();
@@ -476,6 +545,10 @@ async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
     let licence = s["licence"].as_str().context("licence")?.to_owned();
     let html = g.get(&w, &status_url).await.text();
     assert!(html.contains("id=\"letter-jws\"") && html.contains(&licence));
+    assert!(html.contains("data-status=\"licensed\">已授权<") && html.contains("¥19.99"), "{html}");
+    let en = co_english().get(&w, &status_url).await.text();
+    assert!(en.contains("data-status=\"licensed\">Licensed<") && en.contains("reuse.example.test/news/1"), "{en}");
+    assert_eq!(co_stray_cjk(&en, &work_names), "", "{en}");
     // The late webhook and its replays change nothing.
     let now_s = Timestamp::parse(T0)?.unix_ms() / 1000;
     let event = PaymentEvent {
@@ -526,6 +599,8 @@ async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
     let again = start_checkout(&w, &mut Browser::default(), "rh-a-w0", "rh-a-default", "guest@example.test").await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     let taken = start_checkout(&w, &mut Browser::default(), "rh-a-w0", "rh-a-default", "holder-a@demo.test").await;
+    assert!(taken.text().contains("此邮箱已有账号：请先登录"), "{}", taken.text());
+    let taken = start_checkout(&w, &mut co_english(), "rh-a-w0", "rh-a-default", "holder-a@demo.test").await;
     assert!(taken.text().contains("sign in first"), "{}", taken.text());
     Ok(())
 }
@@ -569,6 +644,18 @@ async fn free_offers_skip_payment_and_declines_end_the_checkout() -> Result<()> 
         )
         .await;
     assert_eq!(no_url.status, StatusCode::BAD_REQUEST);
+    assert!(no_url.text().contains("请填写您将使用作品的网址或域名"), "{}", no_url.text());
+    let mut e = co_english();
+    e.get(&w, "/checkout?work=rh-a-w0").await;
+    let no_host = e
+        .form(
+            &w,
+            "/checkout",
+            &[("work", "rh-a-w0"), ("offer", "rh-a-default"), ("email", "y@example.test"), ("use_url", "localhost")],
+        )
+        .await;
+    assert_eq!(no_host.status, StatusCode::BAD_REQUEST);
+    assert!(no_host.text().contains("&#34;localhost&#34; is not a domain name."), "{}", no_host.text());
     invariants_hold(&w)?;
     Ok(())
 }
@@ -680,11 +767,19 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     let r = l.form(&w, &r.location(), &[("action", "pay")]).await;
     let bought = l.get(&w, &format!("/api/v1{}", r.location())).await.json();
     let lic = bought["licence"].as_str().context("licensed")?.to_owned();
-    assert_eq!(l.form(&w, &format!("/dashboard/licences/{lic}/object"), &[]).await.status, StatusCode::SEE_OTHER);
+    // A refund request needs a reason; without one the form is refused and nothing changes.
+    assert_eq!(l.form(&w, &format!("/dashboard/licences/{lic}/object"), &[]).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(l.get(&w, &format!("/api/v1/licences/{lic}")).await.json()["status"], "held");
+    let r = l.form(&w, &format!("/dashboard/licences/{lic}/object"), &[("reason", "bought twice")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(l.get(&w, &format!("/api/v1/licences/{lic}")).await.json()["status"], "frozen");
     let mut admin = sign_in(&w, "admin@example.test", "admin password").await;
     assert!(admin.get(&w, "/admin").await.text().contains(&lic));
     let r = admin.form(&w, &format!("/admin/licences/{lic}/resolve"), &[("action", "refund")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a refund without a reason is refused");
+    let r = admin
+        .form(&w, &format!("/admin/licences/{lic}/resolve"), &[("action", "refund"), ("reason", "duplicate purchase")])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(l.get(&w, &format!("/api/v1/licences/{lic}")).await.json()["status"], "refunded");
     invariants_hold(&w)?;
@@ -692,17 +787,23 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     assert_eq!(console.status, StatusCode::OK);
     assert!(console.text().contains("@新闻"));
     let id = wx["id"].as_str().context("id")?;
-    admin.form(&w, &format!("/admin/claims/{id}/approve"), &[]).await;
+    admin.form(&w, &format!("/admin/claims/{id}/approve"), &[("reason", "token seen in the profile")]).await;
     assert_eq!(h.get(&w, &format!("/api/v1/channels/{id}")).await.json()["verified"], true);
     // Forty days on, every demo licence is past its publicity period.
     w.clock.fetch_add(40 * seal_licensing::time::MS_PER_DAY, Ordering::SeqCst);
     // Sessions last 14 days, so that session has expired.
-    assert_eq!(admin.get(&w, "/admin").await.status, StatusCode::UNAUTHORIZED);
+    let expired = admin.get(&w, "/admin").await;
+    assert_eq!((expired.status, expired.location().as_str()), (StatusCode::SEE_OTHER, "/sign-in"));
     let mut admin = sign_in(&w, "admin@example.test", "admin password").await;
-    let r = admin.form(&w, "/admin/settle", &[]).await;
+    assert_eq!(admin.form(&w, "/admin/settle", &[]).await.status, StatusCode::BAD_REQUEST);
+    let r = admin.form(&w, "/admin/settle", &[("reason", "month end")]).await;
     assert!(r.location().contains("settled"), "{} {}", r.status, r.text());
     let shown = admin.get(&w, &r.location()).await.text();
-    assert!(shown.contains("Settled: 40 licences"), "{shown}");
+    assert!(shown.contains("结算完成：40 份授权"), "{shown}");
+    admin.cookies.insert("seal_lang".into(), "en".into());
+    let shown = admin.get(&w, &r.location()).await.text();
+    assert!(shown.contains("Settled 40 licences"), "{shown}");
+    admin.cookies.remove("seal_lang");
     invariants_hold(&w)?;
     let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
     let e = a.get(&w, "/api/v1/ledger/statement").await.json();
@@ -719,14 +820,15 @@ async fn the_administrator_settles_and_reviews() -> Result<()> {
     assert!(admin.get(&w, "/admin").await.text().contains("admin-1"));
     let settled =
         a.get(&w, "/api/v1/licences?limit=1").await.json()["items"][0]["id"].as_str().context("id")?.to_owned();
-    // The holder's dashboard lists the invoice by its number.
+    // The holder's invoices page lists the invoice by its number, and finds it by it.
     let number = {
         use seal_api::store::Repository;
         let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         store.invoice_for(&seal_licensing::ids::LicenceId::new(settled.as_str())?)?.context("invoice")?.number
     };
-    let dash = a.get(&w, "/dashboard").await.text();
+    let dash = a.get(&w, &format!("/dashboard/invoices?q={number}")).await.text();
     assert!(dash.contains(&number.to_string()) && !dash.contains("series"), "{dash}");
+    assert!(a.get(&w, "/dashboard").await.text().contains("<a href=\"/dashboard/invoices\">查看全部"));
     let pdf = a.get(&w, &format!("/dashboard/invoices/{settled}.pdf")).await;
     if w.state.font.is_some() {
         assert!(pdf.body.starts_with(b"%PDF"), "{}", pdf.text());
@@ -854,7 +956,9 @@ fn mails(server: &SmtpServer) -> Vec<String> {
 async fn the_buyer_gets_the_letter_by_email_even_when_smtp_was_down() -> Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let w = world_with(|c| c.smtp = Some(("127.0.0.1".into(), port)))?;
-    let mut g = Browser::default();
+    // An English buyer: the mail, written when the payment is seen, is in English too (and its text
+    // readable here, where a Chinese body would travel base64-encoded).
+    let mut g = co_english();
     let r = start_checkout(&w, &mut g, "rh-a-w0", "rh-a-default", "mailme@example.test").await;
     let r = g.form(&w, &r.location(), &[("action", "pay")]).await;
     let status = g.get(&w, &format!("/api/v1{}", r.location())).await.json();
@@ -874,7 +978,8 @@ async fn the_buyer_gets_the_letter_by_email_even_when_smtp_was_down() -> Result<
     let mail = &got[0];
     assert!(mail.contains("To: mailme@example.test"), "{mail}");
     assert!(mail.contains("authorization-letter.jws"), "{mail}");
-    assert!(mail.contains(status["licence"].as_str().context("licence")?), "{mail}");
+    assert!(mail.contains(&format!("Licence: {}", status["licence"].as_str().context("licence")?)), "{mail}");
+    assert!(mail.contains("Price: =C2=A519.99") || mail.contains("Price: ¥19.99"), "{mail}");
     // Sent once: draining again sends nothing.
     assert_eq!(seal_api::web::mail::drain_once(&w.state), Ok(0));
     Ok(())
@@ -897,10 +1002,12 @@ async fn a_guest_sets_a_password_by_reset_link_and_old_sessions_end() -> Result<
     // Asking for a link answers the same for unknown addresses, and queues nothing for them.
     let unknown = g.form(&w, "/forgot", &[("email", "nobody@example.test")]).await.text();
     let known = g.form(&w, "/forgot", &[("email", "Guest-Reset@example.test")]).await.text();
-    assert!(unknown.contains("If that address has an account") && known.contains("If that address has an account"));
+    assert!(unknown.contains("如果该邮箱有账号") && known.contains("如果该邮箱有账号"), "{known}");
     assert!(queued_mail_to(&w, "nobody@example.test").is_empty());
     let mails = queued_mail_to(&w, "guest-reset@example.test");
-    let reset = mails.iter().find(|m| m.subject.contains("Reset")).context("a reset mail")?;
+    // Asked for from a Chinese page, the mail is in Chinese.
+    let reset = mails.iter().find(|m| m.subject.contains("重设")).context("a reset mail")?;
+    assert!(reset.body.contains("一小时内") && !reset.body.contains("within an hour"), "{}", reset.body);
     let link = reset.body.split_whitespace().find(|t| t.contains("/reset/")).context("a link")?;
     let path = &link[link.find("/reset/").context("path")?..];
     let short = g.form(&w, path, &[("password", "short")]).await;
@@ -916,10 +1023,15 @@ async fn a_guest_sets_a_password_by_reset_link_and_old_sessions_end() -> Result<
     let mut signed = sign_in(&w, "guest-reset@example.test", "my new long password").await;
     assert!(signed.get(&w, "/dashboard").await.text().contains(&licence));
     // A reset ends every session of the account.
-    let mut b = Browser::default();
-    b.form(&w, "/forgot", &[("email", "guest-reset@example.test")]).await;
+    // Asked for from an English page, the page and the mail are in English.
+    let mut b = co_english();
+    let sent = b.form(&w, "/forgot", &[("email", "guest-reset@example.test")]).await.text();
+    assert!(sent.contains("If that address has an account"), "{sent}");
+    assert_eq!(co_stray_cjk(&sent, &[]), "", "{sent}");
     let mails = queued_mail_to(&w, "guest-reset@example.test");
     let last = mails.iter().rev().find(|m| m.subject.contains("Reset")).context("second reset mail")?;
+    assert!(last.body.contains("within an hour"), "{}", last.body);
+    assert_eq!(co_stray_cjk(&last.body, &["转载方 Reuser"]), "", "{}", last.body);
     let link = last.body.split_whitespace().find(|t| t.contains("/reset/")).context("a link")?;
     b.form(&w, &link[link.find("/reset/").context("path")?..], &[("password", "a third long password")]).await;
     assert_eq!(signed.get(&w, "/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
@@ -965,7 +1077,8 @@ mod security {
     fn reset_links(w: &World, to: &str) -> Vec<String> {
         queued_mail_to(w, to)
             .iter()
-            .filter(|m| m.subject.contains("Reset"))
+            // Reset mails in either language (each is in the language of the page that asked).
+            .filter(|m| m.subject.contains("重设") || m.subject.contains("Reset"))
             .filter_map(|m| m.body.split_whitespace().find(|t| t.contains("/reset/")).map(str::to_owned))
             .map(|l| l[l.find("/reset/").unwrap_or(0)..].to_owned())
             .collect()
@@ -1331,10 +1444,13 @@ async fn registered_works_are_fingerprinted_and_matched_for_their_owner_only() -
 #[actix_web::test]
 async fn a_guest_purchase_into_an_existing_account_waits_for_the_owners_confirmation() -> Result<()> {
     let w = world()?;
-    // The owner bought once as a guest: a password-less account exists.
-    let mut owner = Browser::default();
+    // The owner bought once as a guest, in English: a password-less account exists, and its mail went
+    // out in the language of the purchase.
+    let mut owner = co_english();
     start_checkout(&w, &mut owner, "rh-a-w1", "rh-a-w1-free", "owner@example.test").await;
-    assert_eq!(queued_mail_to(&w, "owner@example.test").len(), 1);
+    let first = queued_mail_to(&w, "owner@example.test");
+    assert_eq!(first.len(), 1);
+    assert!(first[0].subject.starts_with("Licence ") && first[0].body.starts_with("Hello,"), "{}", first[0].body);
     // Someone else names that address.
     let mut other = Browser::default();
     let r = start_checkout(&w, &mut other, "rh-a-w1", "rh-a-w1-free", "owner@example.test").await;
@@ -1346,9 +1462,11 @@ async fn a_guest_purchase_into_an_existing_account_waits_for_the_owners_confirma
     // Guessing the link does nothing.
     let guess = other.form(&w, &format!("/checkout/{id}/confirm/not-the-token"), &[]).await;
     assert_eq!(guess.status, StatusCode::NOT_FOUND);
-    // The owner follows the mailed link and confirms; only then is the licence granted.
+    // The owner follows the mailed link and confirms; only then is the licence granted. The mail is in
+    // the owner's language, not in that of whoever typed the address.
     let mails = queued_mail_to(&w, "owner@example.test");
     let confirm = mails.iter().find(|m| m.subject.contains("Confirm")).context("a confirmation mail")?;
+    assert!(confirm.body.contains("The link works for 24 hours") && !confirm.body.contains("链接"), "{}", confirm.body);
     assert!(!confirm.body.contains("Reuser") && !confirm.body.contains("reuse.example"), "{}", confirm.body);
     let link = confirm.body.split_whitespace().find(|t| t.contains("/confirm/")).context("link")?;
     let path = link[link.find("/checkout/").context("path")?..].to_owned();
@@ -1359,6 +1477,10 @@ async fn a_guest_purchase_into_an_existing_account_waits_for_the_owners_confirma
     assert_eq!(done.location(), format!("/checkout/{id}"));
     let status = other.get(&w, &format!("/api/v1/checkout/{id}")).await.json();
     assert_eq!(status["status"], "licensed", "{status}");
+    // The owner confirmed on a Chinese page: the licence mail follows that latest choice.
+    let mails = queued_mail_to(&w, "owner@example.test");
+    let granted = mails.iter().rev().find(|m| m.subject.starts_with("授权成功")).context("the licence mail")?;
+    assert!(granted.body.contains("授权编号：") && granted.body.contains("价格：免费"), "{}", granted.body);
     // The link works once.
     assert_eq!(inbox.form(&w, &path, &[]).await.status, StatusCode::NOT_FOUND);
     invariants_hold(&w)?;
@@ -1726,7 +1848,23 @@ mod monitoring {
         assert_eq!(ids(&all).len(), 3);
         assert_eq!(admin.get(&w, &format!("/api/v1/hits/{b_hit}")).await.json()["owner"], "rh-b");
         let page = admin.get(&w, "/dashboard/hits").await.text();
-        assert!(page.contains("权利人 Holder") && page.contains("rh-b") && page.contains("copy-b.example.net"));
+        assert!(page.contains("<th>权利人</th>") && page.contains("rh-b") && page.contains("copy-b.example.net"));
+        // In English the administrator's listing has no Chinese but the records' own names.
+        let mut en = admin.clone();
+        en.cookies.insert("seal_lang".into(), "en".into());
+        let page = en.get(&w, "/dashboard/hits").await.text();
+        assert!(page.contains("<th>Holder</th>") && page.contains("every rights holder"), "{page}");
+        let names = [
+            "管理员",
+            "权利人 rh-a",
+            "权利人 rh-b",
+            "A 的转载",
+            "B 的转载",
+            "示例作品 0-0",
+            "示例作品 0-1",
+            "示例作品 1-0",
+        ];
+        assert_eq!(co_stray_cjk(&page, &names), "", "{page}");
         Ok(())
     }
 
@@ -1826,7 +1964,7 @@ mod monitoring {
         assert!(!first.contains("rel=\"next\"") && first.contains("<b>23</b>"));
         let older = a.get(&w, &format!("/dashboard/hits?before={}", stored[10])).await.text();
         assert_eq!(older.matches("<tr class=\"hit ").count(), 10);
-        assert!(older.contains("最新 Newest"));
+        assert!(older.contains("← 最新"));
         // Bad input is a JSON error with a stable code.
         for query in [
             "colour=red",
@@ -1867,13 +2005,22 @@ mod monitoring {
         assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/dashboard/allowlist?recoloured=1".to_owned()));
         let page = a.get(&w, &r.location()).await.text();
         assert!(
-            page.contains("1 hits recoloured") && page.contains("partner-site.example.net") && page.contains("合同 42")
+            page.contains("已添加。1 条监测结果已重新判定。")
+                && page.contains("partner-site.example.net")
+                && page.contains("合同 42")
         );
+        let mut en = a.clone();
+        en.cookies.insert("seal_lang".into(), "en".into());
+        let page = en.get(&w, &r.location()).await.text();
+        assert!(page.contains("Added; 1 hit recoloured.") && page.contains("<th>Domain or URL prefix</th>"), "{page}");
+        assert_eq!(co_stray_cjk(&page, &["合同 42", "权利人 rh-a"]), "", "{page}");
+        let bad = en.form(&w, "/dashboard/allowlist", &[("pattern", "not a domain"), ("note", "")]).await;
+        assert!(bad.text().contains("“not a domain” is neither a domain nor a web address prefix."), "{}", bad.text());
         let white = a.get(&w, &format!("/api/v1/hits/{}", ids[0])).await.json();
         assert_eq!((white["colour"].as_str(), white["reason"].as_str()), (Some("white"), Some("allowlist")));
-        assert_eq!(white["reason_text"], "白名单 allowlist: partner-site.example.net");
+        assert_eq!(white["reason_text"], "allowlist: partner-site.example.net");
         assert_eq!(a.get(&w, &format!("/api/v1/hits/{}", ids[1])).await.json()["colour"], "black");
-        assert!(a.get(&w, "/dashboard/hits?colour=white").await.text().contains("allowlist: partner-site.example.net"));
+        assert!(a.get(&w, "/dashboard/hits?colour=white").await.text().contains("许可名单：partner-site.example.net"));
         // Removing it turns the hit black again.
         let entry = a.get(&w, "/api/v1/allowlist").await.json()["items"][0]["id"].as_i64().context("entry")?;
         let r = a.form(&w, &format!("/dashboard/allowlist/{entry}/remove"), &[]).await;
@@ -1922,7 +2069,13 @@ mod monitoring {
         assert_eq!(job["interval_minutes"], Value::Null);
         let id = job["id"].as_str().context("job id")?.to_owned();
         let page = a.get(&w, "/dashboard/jobs").await.text();
-        assert!(page.contains("待审核 pending") && page.contains("抄袭网 &#60;b&#62;copycat"), "{page}");
+        assert!(page.contains(">待审核<") && page.contains("抄袭网 &#60;b&#62;copycat"), "{page}");
+        let mut en = a.clone();
+        en.cookies.insert("seal_lang".into(), "en".into());
+        let page = en.get(&w, "/dashboard/jobs").await.text();
+        assert!(page.contains(">pending<") && page.contains("Submit a suspect site"), "{page}");
+        let names = ["抄袭网 &#60;b&#62;copycat&#60;/b&#62;", "权利人 rh-a"];
+        assert_eq!(co_stray_cjk(&page, &names), "", "{page}");
         // Nobody but an administrator decides; another holder does not even see it.
         assert_eq!(b.get(&w, &format!("/api/v1/jobs/{id}")).await.status, StatusCode::NOT_FOUND);
         let decide = a.post_json(&w, &format!("/api/v1/jobs/{id}/decision"), json!({"decision": "approve"})).await;
@@ -1957,7 +2110,7 @@ mod monitoring {
         // The administrator approves it from the console: active and due now.
         let mut admin = admin(&w).await?;
         let console = admin.get(&w, "/admin/jobs").await.text();
-        assert!(console.contains(&id) && console.contains("批准 Approve"), "{console}");
+        assert!(console.contains(&id) && console.contains(">批准<"), "{console}");
         let r = admin.form(&w, &format!("/admin/jobs/{id}/decision"), &[("decision", "approve")]).await;
         assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin/jobs".to_owned()));
         let active = a.get(&w, &format!("/api/v1/jobs/{id}")).await.json();
@@ -1996,7 +2149,7 @@ mod monitoring {
             .clone();
         assert_eq!((portal["status"].as_str(), portal["interval_minutes"].as_i64()), (Some("active"), Some(1440)));
         assert_eq!(portal["spec"]["path_prefixes"], json!(["/news/"]));
-        assert!(admin.get(&w, "/admin/jobs").await.text().contains("every 24 h"));
+        assert!(admin.get(&w, "/admin/jobs").await.text().contains("每 24 小时"));
         let bad = admin
             .form(&w, "/admin/jobs", &[("name", "z"), ("seeds", "https://z.example/"), ("max_pages", "many")])
             .await;
@@ -2009,7 +2162,15 @@ mod monitoring {
             s.postpone_job(&id, Timestamp::parse(T0)?, "<b>unreachable</b>")?;
         }
         let page = admin.get(&w, "/admin/jobs").await.text();
-        assert!(page.contains("Last run failed: &#60;b&#62;unreachable&#60;/b&#62;"), "{page}");
+        assert!(page.contains("上次失败：&#60;b&#62;unreachable&#60;/b&#62;"), "{page}");
+        let mut en = admin.clone();
+        en.cookies.insert("seal_lang".into(), "en".into());
+        let page = en.get(&w, "/admin/jobs").await.text();
+        assert!(
+            page.contains("Last run failed: &#60;b&#62;unreachable&#60;/b&#62;") && page.contains("every 24 hours")
+        );
+        let names = ["管理员", "抄袭网 &#60;b&#62;copycat&#60;/b&#62;", "门户 portal"];
+        assert_eq!(co_stray_cjk(&page, &names), "", "{page}");
         let job = admin.get(&w, &format!("/api/v1/jobs/{id}")).await.json();
         assert_eq!(job["last_error"], "<b>unreachable</b>");
         assert!(!a.get(&w, "/dashboard/jobs").await.text().contains("unreachable"));
@@ -2213,6 +2374,11 @@ mod monitoring {
         let r = a.get(&w, "/dashboard/search?q=%22unclosed").await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert!(r.text().contains("检索式有误"));
+        let mut en = a.clone();
+        en.cookies.insert("seal_lang".into(), "en".into());
+        let r = en.get(&w, "/dashboard/search?q=%22unclosed").await;
+        assert!(r.text().contains("The query cannot be read") && r.text().contains("Quote phrases"), "{}", r.text());
+        assert_eq!(co_stray_cjk(&r.text(), &["权利人 rh-a"]), "", "{}", r.text());
         let doc = a.get(&w, "/api/v1/openapi.json").await.json();
         for path in ["/api/v1/search", "/api/v1/reports/usage", "/api/v1/reports/summary", "/api/v1/members"] {
             assert!(doc["paths"][path].is_object(), "{path} is documented");
@@ -2279,6 +2445,16 @@ mod monitoring {
         // A work's timeline counts that work's uses only (rh-a-w1 was also found on copy.example).
         let page = a.get(&w, "/dashboard/works/rh-a-w0/usage").await.text();
         assert!(page.contains("copy.example: 1 ·") && !page.contains("copy.example: 2"), "{page}");
+        // In English, the report and the timeline keep no Chinese but the records' own names.
+        let mut en = a.clone();
+        en.cookies.insert("seal_lang".into(), "en".into());
+        let names = ["权利人 rh-a", "示例作品 0-0", "示例作品 0-1", "旧", "新"];
+        let page = en.get(&w, "/dashboard/reports?from=2026-11-01&to=2026-11-30&bucket=week").await.text();
+        assert!(page.contains("New uses per week") && page.contains("Usage report"), "{page}");
+        assert_eq!(co_stray_cjk(&page, &names), "", "{page}");
+        let page = en.get(&w, "/dashboard/works/rh-a-w0/usage").await.text();
+        assert!(page.contains("found 1 time") && page.contains("Work page"), "{page}");
+        assert_eq!(co_stray_cjk(&page, &names), "", "{page}");
         let summary = a.get(&w, "/api/v1/reports/summary").await.json();
         assert!(summary["week"]["share"].is_object(), "{summary}");
         // The demo analyst subscribed: the scheduler queues the weekly summary once a week.
@@ -2301,8 +2477,28 @@ mod monitoring {
         let mail = queued_mail_to(&w, "new.analyst@example.test").pop().context("the invitation mail")?;
         let link = mail.body.split_whitespace().find(|w| w.contains("/invite/")).context("a link")?;
         let path = &link[link.find("/invite/").context("path")?..];
+        // The team page and the invitation, in Chinese by default and wholly in English on request.
+        let team = owner.get(&w, "/dashboard/team?invited=1").await.text();
+        assert!(
+            team.contains("邀请已发出") && team.contains("待接受的邀请") && team.contains(">分析员</option>"),
+            "{team}"
+        );
+        let mut owner_en = owner.clone();
+        owner_en.cookies.insert("seal_lang".into(), "en".into());
+        let team_en = owner_en.get(&w, "/dashboard/team?invited=1").await.text();
+        assert!(team_en.contains("The invitation is on its way") && team_en.contains(">Analyst</option>"), "{team_en}");
+        let names = ["权利人 rh-a", "分析员 Analyst A", "财务 Finance A"];
+        assert_eq!(co_stray_cjk(&team_en, &names), "", "{team_en}");
+        let invite_en = co_english().get(&w, path).await.text();
+        assert!(
+            invite_en.contains("Join 权利人 rh-a") && invite_en.contains("to join its team as Analyst"),
+            "{invite_en}"
+        );
+        assert_eq!(co_stray_cjk(&invite_en, &names), "", "{invite_en}");
         let mut newcomer = Browser::default();
-        assert_eq!(newcomer.get(&w, path).await.status, StatusCode::OK);
+        let invite = newcomer.get(&w, path).await;
+        assert_eq!(invite.status, StatusCode::OK);
+        assert!(invite.text().contains("以“分析员”身份加入团队"), "{}", invite.text());
         let r = newcomer.form(&w, path, &[("name", "New Analyst"), ("password", "a long password")]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         assert_eq!(newcomer.get(&w, "/api/v1/hits").await.status, StatusCode::OK);
@@ -2521,7 +2717,10 @@ mod proof {
         // The public page: by work id, and for uploads (a valid certificate, a tampered one, the work's
         // file alone, a file nobody registered).
         let page = b.get(&w, "/verify?work=rh-a-w0").await;
-        assert!(page.text().contains("✔ 有效 Valid"), "{}", page.text());
+        assert!(page.text().contains("✔ 有效") && page.text().contains("平台签名"), "{}", page.text());
+        let page_en = co_english().get(&w, "/verify?work=rh-a-w0").await.text();
+        assert!(page_en.contains("✔ Valid") && page_en.contains("Platform signature"), "{page_en}");
+        assert_eq!(co_stray_cjk(&page_en, &["示例作品 0-0"]), "", "{page_en}");
         let upload = |name: &str, file: &str, bytes: &[u8]| {
             let body = multipart("XyZ", &[], Some((name, file, bytes)));
             test::TestRequest::post()
@@ -2530,19 +2729,22 @@ mod proof {
                 .set_payload(body)
         };
         let good = b.send(&w, upload("document", "certificate.json", &cert.body)).await;
-        assert!(good.text().contains("✔ 有效 Valid"), "{}", good.text());
+        assert!(good.text().contains("✔ 有效"), "{}", good.text());
         let tampered = String::from_utf8(cert.body.clone())?.replacen("rh-a-w0", "rh-a-w1", 1);
         let bad = b.send(&w, upload("document", "certificate.json", tampered.as_bytes())).await;
-        assert!(bad.text().contains("✘ 无效 Not valid"), "{}", bad.text());
+        assert!(bad.text().contains("✘ 无效") && bad.text().contains("项检查未通过"), "{}", bad.text());
         let content = {
             let store = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
             let work = store.work(&seal_licensing::ids::WorkId::new("rh-a-w0")?)?.context("work")?;
             w.state.content.get(&seal_api::domain::Sha256Hex::parse(&work.content_sha256).context("hash")?)?
         };
         let by_file = b.send(&w, upload("file", "article.txt", &content)).await;
-        assert!(by_file.text().contains("✔ 有效 Valid") && by_file.text().contains("内容哈希"), "{}", by_file.text());
+        assert!(by_file.text().contains("✔ 有效") && by_file.text().contains("内容哈希"), "{}", by_file.text());
         let stranger = b.send(&w, upload("file", "other.txt", b"nobody registered this")).await;
-        assert!(stranger.text().contains("not registered"), "{}", stranger.text());
+        assert!(stranger.text().contains("没有在版权印登记"), "{}", stranger.text());
+        let stranger_en = co_english().send(&w, upload("file", "other.txt", b"nobody registered this")).await.text();
+        assert!(stranger_en.contains("This file is not registered"), "{stranger_en}");
+        assert_eq!(co_stray_cjk(&stranger_en, &[]), "", "{stranger_en}");
         // What users wrote is escaped on the page.
         let hostile = b
             .send(
@@ -2968,8 +3170,27 @@ mod protection {
         let detail = admin.get(&w, &format!("/admin/cases/{id}")).await.text();
         assert!(detail.contains("<mark>") && detail.contains(".wacz"), "side by side and evidence");
         // Both sides are marked: the registered work, and the page as the evidence archived it.
-        assert!(!detail.contains("Shown once the page is captured"), "the page side is read from the capture");
+        assert!(!detail.contains("页面抓取为证据后在此显示"), "the page side is read from the capture");
         assert!(detail.matches("<mark>").count() >= 2, "{detail}");
+        // In English, the queue and the case have no Chinese left but the records' own words (the
+        // work's title and text, the holder's and the reviewer's names).
+        let record = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        let names = [
+            record["work_title"].as_str().unwrap_or_default(),
+            record["holder_name"].as_str().unwrap_or_default(),
+            "管理员",
+        ];
+        let english = |path: String| test::TestRequest::get().uri(&path).insert_header(("accept-language", "en"));
+        let queue_en = admin.send(&w, english("/admin/cases".into())).await.text();
+        assert!(queue_en.contains("Platform review") && queue_en.contains("In review"), "{queue_en}");
+        assert_eq!(co_stray_cjk(&queue_en, &names), "", "{queue_en}");
+        let mut detail_en = admin.send(&w, english(format!("/admin/cases/{id}"))).await.text();
+        assert!(detail_en.contains("Approve and invite to settle") && detail_en.contains("Evidence captured"));
+        while let Some(a) = detail_en.find("<div class=\"snippet\"") {
+            let b = detail_en[a..].find("</div>").map_or(detail_en.len(), |e| a + e);
+            detail_en.replace_range(a..b, "");
+        }
+        assert_eq!(co_stray_cjk(&detail_en, &names), "", "{detail_en}");
         assert_eq!(
             holder.form(&w, &format!("/dashboard/cases/{id}"), &[("action", "approve")]).await.status,
             StatusCode::FORBIDDEN
@@ -2984,6 +3205,15 @@ mod protection {
         let queued = queued_mail_to(&w, "editor@copycat.test");
         assert_eq!(queued.len(), 1);
         let token = token_of(&queued[0])?;
+        // A stranger's language is unknown: the whole letter in Chinese, then the whole of it in English.
+        let body = &queued[0].body;
+        let (zh, en) = (body.find("和解费用").context("Chinese")?, body.find("Settlement fee").context("English")?);
+        assert!(zh < en && body.matches("/settle/").count() == 2, "{body}");
+        assert!(
+            queued[0].subject.contains("和解邀请") && queued[0].subject.contains("Invitation"),
+            "{}",
+            queued[0].subject
+        );
         assert!(seal_api::web::mail::drain_once(&w.state).is_ok());
         let got = mails(&server);
         assert!(got.iter().any(|m| m.contains("To: editor@copycat.test")), "{got:?}");
@@ -3010,6 +3240,13 @@ mod protection {
             "{html}"
         );
         assert!(!html.contains("editor@copycat.test"), "the contact trail stays internal");
+        // The infringer may read English: the same page, formal and whole, in that language only.
+        let en = co_english().get(&w, &format!("/settle/{token}")).await.text();
+        assert!(
+            en.contains("¥59.97") && en.contains("3×") && en.contains("Beijing time") && en.contains("Accept and pay"),
+            "{en}"
+        );
+        assert_eq!(co_stray_cjk(&en, &names), "", "{en}");
         assert_eq!(infringer.get(&w, "/settle/not-a-token").await.status, StatusCode::NOT_FOUND);
 
         // 6. Sandbox payment, 7. licence.
@@ -3023,7 +3260,7 @@ mod protection {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         let pay_url = r.location();
         assert!(pay_url.starts_with("/pay/sandbox/"), "{pay_url}");
-        assert!(infringer.get(&w, &pay_url).await.text().contains("59.97 CNY"));
+        assert!(infringer.get(&w, &pay_url).await.text().contains("¥59.97"));
         let r = infringer.form(&w, &pay_url, &[("action", "pay")]).await;
         let status = infringer.get(&w, &format!("/api/v1{}", r.location())).await.json();
         assert_eq!(status["status"], "licensed", "{status}");
@@ -3049,6 +3286,14 @@ mod protection {
         assert_eq!(stats["settled"], 1, "{stats}");
         assert_eq!(stats["recovered"][0]["minor"], 5997, "{stats}");
         assert!(holder.get(&w, "/dashboard/cases").await.text().contains("<svg"));
+        // The holder's list in English, and a refused setting explained in English on the same page.
+        holder.cookies.insert("seal_lang".into(), "en".into());
+        let list_en = holder.get(&w, "/dashboard/cases").await.text();
+        assert!(list_en.contains("Automatic protection") && list_en.contains("Settled"), "{list_en}");
+        assert_eq!(co_stray_cjk(&list_en, &names), "", "{list_en}");
+        let r = holder.form(&w, "/dashboard/cases/protection", &[("multiplier", "11"), ("deadline_days", "14")]).await;
+        assert!(r.text().contains("The multiplier must be a number from 1 to 10"), "{}", r.text());
+        assert_eq!(co_stray_cjk(&r.text(), &names), "", "{}", r.text());
         Ok(())
     }
 
@@ -3201,7 +3446,7 @@ mod protection {
             "invited"
         );
         let token = token_of(&queued_mail_to(&w, "desk@dispute.test")[0])?;
-        let mut infringer = Browser::default();
+        let mut infringer = co_english();
         assert_eq!(infringer.get(&w, &format!("/settle/{token}")).await.status, StatusCode::OK);
         let r = infringer
             .form(
@@ -3214,6 +3459,10 @@ mod protection {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
         let html = r.text();
         assert!(html.contains("Your statement was sent") && !html.contains("Accept and pay"), "{html}");
+        let record = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
+        let names =
+            [record["work_title"].as_str().unwrap_or_default(), record["holder_name"].as_str().unwrap_or_default()];
+        assert_eq!(co_stray_cjk(&html, &names), "", "{html}");
         let case = holder.get(&w, &format!("/api/v1/cases/{id}")).await.json();
         assert_eq!(case["state"], "review");
         assert!(
@@ -3310,6 +3559,302 @@ mod protection {
         // Neither opens a case, by hand or automatically.
         let r = holder.post_json(&w, "/api/v1/cases", json!({"hits": [legal, not_mine]})).await;
         assert!(r.json()["cases"].as_array().is_some_and(Vec::is_empty), "{}", r.text());
+        Ok(())
+    }
+}
+
+/// Two complete locales: every page in one language, the switch remembered, lists that reach their end.
+mod locales {
+    use super::*;
+
+    /// The visible words of a page: text nodes and the attributes people read (title, placeholder,
+    /// aria-label, alt), without scripts, styles, code blocks and the deliberately bilingual spots.
+    fn visible_words(html: &str) -> String {
+        let mut s = html.to_owned();
+        for tag in ["script", "style", "pre", "code", "svg"] {
+            s = drop_elements(&s, &format!("<{tag}"), &format!("</{tag}>"));
+        }
+        // Elements marked data-bilingual hold no nested element of their own kind in our templates.
+        while let Some(at) = s.find("data-bilingual") {
+            let open = s[..at].rfind('<').unwrap_or(at);
+            let name: String = s[open + 1..].chars().take_while(char::is_ascii_alphanumeric).collect();
+            let close = format!("</{name}>");
+            let end = s[at..].find(&close).map_or(s.len(), |e| at + e + close.len());
+            s.replace_range(open..end, " ");
+        }
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(lt) = rest.find('<') {
+            out.push_str(&rest[..lt]);
+            out.push(' ');
+            let Some(gt) = rest[lt..].find('>') else { break };
+            let tag = &rest[lt..lt + gt];
+            for attr in ["title=\"", "placeholder=\"", "aria-label=\"", "alt=\""] {
+                if let Some(a) = tag.find(attr) {
+                    let v = &tag[a + attr.len()..];
+                    out.push_str(&v[..v.find('"').unwrap_or(v.len())]);
+                    out.push(' ');
+                }
+            }
+            rest = &rest[lt + gt + 1..];
+        }
+        out.push_str(rest);
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    fn drop_elements(s: &str, open: &str, close: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(a) = rest.find(open) {
+            out.push_str(&rest[..a]);
+            match rest[a..].find(close) {
+                Some(b) => rest = &rest[a + b + close.len()..],
+                None => {
+                    rest = "";
+                    break;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn is_cjk(c: char) -> bool {
+        matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{3000}'..='\u{303f}' | '\u{ff00}'..='\u{ffef}')
+    }
+
+    /// Runs of CJK text, and runs of two or more English words, in `text`.
+    fn runs(text: &str, cjk: bool) -> Vec<String> {
+        let mut found = Vec::new();
+        if cjk {
+            let mut cur = String::new();
+            for c in text.chars() {
+                if is_cjk(c) && !matches!(c, '\u{3000}' | '\u{ff08}' | '\u{ff09}' | '\u{ff0c}' | '\u{ff1a}') {
+                    cur.push(c);
+                } else if !cur.is_empty() {
+                    found.push(std::mem::take(&mut cur));
+                }
+            }
+            if !cur.is_empty() {
+                found.push(cur);
+            }
+        } else {
+            // Words of two or more letters joined by single spaces: "Sign out", "No offers yet".
+            let words: Vec<&str> = text.split(|c: char| !(c.is_ascii_alphabetic() || c == '\'' || c == ' ')).collect();
+            for chunk in words {
+                // Upper-case codes (CNY, USD, PDF, JWS) are the same in every language.
+                let ws: Vec<&str> =
+                    chunk.split(' ').filter(|w| w.len() >= 2 && !w.chars().all(|c| c.is_ascii_uppercase())).collect();
+                if ws.len() >= 2 && chunk.split(' ').filter(|w| !w.is_empty()).all(|w| w.len() >= 2) {
+                    found.push(ws.join(" "));
+                }
+            }
+        }
+        found
+    }
+
+    /// Everything users and the demo wrote, as stored: text found here may be in any language.
+    fn user_data(w: &World) -> Result<String> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(w._dir.path())? {
+            let p = entry?.path();
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(".sqlite") || n.ends_with(".db") || n.contains("-wal"))
+            {
+                all.extend(std::fs::read(&p)?);
+            }
+        }
+        Ok(String::from_utf8_lossy(&all).into_owned())
+    }
+
+    /// A page's leaks: words of the other language that neither the page's catalogue nor user data
+    /// explain, and message keys shown as themselves.
+    fn leaks(page: &str, lang: &str, data: &str, keys: &[String]) -> Vec<String> {
+        let words = visible_words(page);
+        let mut bad = Vec::new();
+        for key in keys.iter().filter(|k| k.contains('-')) {
+            if words.split(|c: char| c.is_whitespace()).any(|w| w == key) {
+                bad.push(format!("key shown: {key}"));
+            }
+        }
+        for run in runs(&words, lang == "en") {
+            if !data.contains(&run) {
+                bad.push(run);
+            }
+        }
+        bad
+    }
+
+    #[actix_web::test]
+    async fn every_page_speaks_the_visitors_language_only() -> Result<()> {
+        let w = world()?;
+        let keys = seal_api::i18n::keys(seal_api::i18n::Lang::En);
+        let mut holder = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let mut licensee = Browser::sign_up(&w, "reader@example.test", "licensee").await;
+        let mut analyst = sign_in(&w, "analyst-a@demo.test", "demo-password").await;
+        let mut guest = Browser::default();
+        let pages: Vec<(&mut Browser, Vec<&str>)> = vec![
+            (
+                &mut holder,
+                vec![
+                    "/dashboard",
+                    "/dashboard/works",
+                    "/dashboard/works?sort=title",
+                    "/dashboard/licences",
+                    "/dashboard/invoices",
+                    "/dashboard/earnings",
+                    "/dashboard/channels/rh-a-site",
+                    "/dashboard/team",
+                ],
+            ),
+            (&mut licensee, vec!["/dashboard", "/dashboard/licences", "/dashboard/invoices"]),
+            (&mut analyst, vec!["/dashboard/reports"]),
+            (&mut guest, vec!["/", "/sign-in", "/sign-up", "/w/rh-a-w0", "/no-such-page"]),
+        ];
+        let data = user_data(&w)?;
+        let mut problems = Vec::new();
+        for (browser, paths) in pages {
+            for lang in ["zh-CN", "en"] {
+                browser.cookies.insert("seal_lang".into(), lang.into());
+                for path in &paths {
+                    let r = browser.get(&w, path).await;
+                    assert!(r.status.is_success() || r.status == StatusCode::NOT_FOUND, "{path}: {}", r.status);
+                    let page = r.text();
+                    assert!(page.contains(&format!("<html lang=\"{lang}\"")), "{path} in {lang}");
+                    for leak in leaks(&page, lang, &data, &keys) {
+                        problems.push(format!("{lang} {path}: {leak}"));
+                    }
+                }
+            }
+            browser.cookies.remove("seal_lang");
+        }
+        assert!(problems.is_empty(), "text from the other language or bare keys:\n{}", problems.join("\n"));
+        Ok(())
+    }
+
+    #[::core::prelude::v1::test]
+    fn the_leak_check_can_fail() {
+        let keys = vec!["dash-verified".to_owned()];
+        let zh = "<html><p>退出 Sign out</p><a data-bilingual href=/>© 版权印 Copyright Seal</a></html>";
+        assert_eq!(leaks(zh, "zh-CN", "", &keys), vec!["Sign out".to_owned()]);
+        let en = "<p title=\"已验证\">dash-verified</p><p>批量作品 7</p>";
+        assert_eq!(
+            leaks(en, "en", "批量作品", &keys),
+            vec!["key shown: dash-verified".to_owned(), "已验证".to_owned()]
+        );
+    }
+
+    #[actix_web::test]
+    async fn the_language_switch_is_remembered_per_user() -> Result<()> {
+        let w = world()?;
+        let mut b = Browser::default();
+        // The browser's language decides first…
+        let r = b
+            .send(&w, test::TestRequest::get().uri("/sign-in").insert_header(("accept-language", "en-GB,en;q=0.9")))
+            .await;
+        assert!(r.text().contains("<html lang=\"en\""));
+        assert!(b.get(&w, "/sign-in").await.text().contains("<html lang=\"zh-CN\""), "Chinese by default");
+        // …then the switch, which goes back to the page it was clicked on.
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        let r = a
+            .send(
+                &w,
+                test::TestRequest::get()
+                    .uri("/lang/en")
+                    .insert_header(("referer", "http://elsewhere.example/dashboard/works?q=x")),
+            )
+            .await;
+        assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/dashboard/works?q=x"));
+        assert!(a.get(&w, "/dashboard").await.text().contains("<html lang=\"en\""));
+        // A new browser signing in to the same account gets the account's language.
+        let mut fresh = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        assert_eq!(fresh.cookies.get("seal_lang").map(String::as_str), Some("en"));
+        assert!(fresh.get(&w, "/dashboard").await.text().contains("Licences granted"));
+        assert_eq!(Browser::default().get(&w, "/lang/fr").await.status, StatusCode::NOT_FOUND);
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn signed_out_visitors_are_sent_to_sign_in() -> Result<()> {
+        let w = world()?;
+        for path in ["/dashboard", "/admin", "/dashboard/works", "/dashboard/earnings"] {
+            let r = Browser::default().get(&w, path).await;
+            assert_eq!((r.status, r.location().as_str()), (StatusCode::SEE_OTHER, "/sign-in"), "{path}");
+        }
+        // The API keeps answering 401 in JSON.
+        assert_eq!(Browser::default().get(&w, "/api/v1/works").await.status, StatusCode::UNAUTHORIZED);
+        let icon = Browser::default().get(&w, "/favicon.svg").await;
+        assert!(icon.status.is_success() && icon.text().starts_with("<svg"));
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn three_thousand_works_page_to_the_last_newest_first() -> Result<()> {
+        let w = world()?;
+        let owner = seal_licensing::ids::PartyId::new("rh-a")?;
+        let t0 = Timestamp::parse(T0)?.unix_ms();
+        let works: Vec<seal_licensing::offer::Work> = (0..3000)
+            .map(|n| {
+                Ok(seal_licensing::offer::Work {
+                    id: seal_licensing::ids::WorkId::new(format!("big-{n}"))?,
+                    owner: owner.clone(),
+                    title: format!("大批量作品 No.{n:04}"),
+                    author: "记者".into(),
+                    source_url: String::new(),
+                    channel: None,
+                    content_sha256: format!("{n:064x}"),
+                    published_at: Timestamp::from_unix_ms(t0),
+                    // Registered a minute apart, the newest last; ids sort differently as text.
+                    registered_at: Timestamp::from_unix_ms(t0 + i64::from(n) * 60_000),
+                })
+            })
+            .collect::<Result<_>>()?;
+        w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.register_works(&works)?;
+        let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+        // The dashboard shows the newest and how many there are.
+        let dash = a.get(&w, "/dashboard").await.text();
+        assert!(dash.contains("大批量作品 No.2999"), "the newest work is on the dashboard");
+        let mut path = "/dashboard/works".to_owned();
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = a.get(&w, &path).await;
+            assert_eq!(page.status, StatusCode::OK);
+            let text = page.text();
+            pages += 1;
+            for piece in text.split("大批量作品 No.").skip(1) {
+                seen.push(piece[..4].parse::<u32>()?);
+            }
+            let Some(at) = text.find("id=\"next\" rel=\"next\" href=\"") else { break };
+            let rest = &text[at + 27..];
+            path = rest[..rest.find('"').context("href")?].replace("&amp;", "&");
+        }
+        // Newest first, each once, down to the very first one registered.
+        let big: Vec<u32> = seen.clone();
+        assert_eq!(big.len(), 3000, "{pages} pages");
+        assert!(big.windows(2).all(|p| p[0] > p[1]), "newest first, no repeats");
+        assert_eq!(big.last(), Some(&0));
+        // Search and sort.
+        let found = a.get(&w, "/dashboard/works?q=No.1234").await.text();
+        assert!(found.contains("大批量作品 No.1234") && !found.contains("No.1235"));
+        let oldest = a.get(&w, "/dashboard/works?sort=oldest&q=%E5%A4%A7%E6%89%B9%E9%87%8F").await.text();
+        assert!(oldest.find("No.0000") < oldest.find("No.0001"));
+        // The CSV holds every match, with a formula-looking title defused.
+        let csv = a.get(&w, "/dashboard/works.csv?q=%E5%A4%A7%E6%89%B9%E9%87%8F").await;
+        assert_eq!(
+            csv.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            Some("text/csv; charset=utf-8")
+        );
+        assert_eq!(csv.text().lines().count(), 3001);
+        // Another holder sees none of them.
+        let mut b = sign_in(&w, "holder-b@demo.test", "demo-password").await;
+        assert!(!b.get(&w, "/dashboard/works?q=No.1234").await.text().contains("大批量作品"));
+        assert!(!b.get(&w, "/dashboard/works.csv").await.text().contains("大批量作品"));
         Ok(())
     }
 }

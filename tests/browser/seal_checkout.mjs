@@ -93,6 +93,9 @@ async function run() {
   ]);
   current = checkout;
   await checkout.waitForLoadState('domcontentloaded');
+  // The browser asks for Chinese (the context's locale); the checkout answers in it.
+  const checkoutLang = await checkout.evaluate(() => document.documentElement.lang);
+  const continueLabel = ((await checkout.locator('button#continue').textContent()) || '').trim();
   const paid = checkout.locator('input[name="offer"][data-free="false"]').first();
   await paid.waitFor({ state: 'attached' });
   await paid.check();
@@ -112,13 +115,14 @@ async function run() {
     checkout.click('button#pay'),
   ]);
 
-  // 5. Status page: wait for `licensed`, reloading if the page does not refresh itself.
+  // 5. Status page: wait for `licensed`, reloading if the page does not refresh itself. The status is
+  // shown in the page's language; `data-status` keeps its stored name.
   const deadline = Date.now() + 20_000;
   let status = '';
   for (;;) {
     try {
       await checkout.waitForFunction(
-        () => (document.querySelector('#status')?.textContent || '').trim() === 'licensed',
+        () => document.querySelector('#status')?.getAttribute('data-status') === 'licensed',
         null,
         { timeout: 3_000, polling: 250 },
       );
@@ -126,7 +130,8 @@ async function run() {
       break;
     } catch {
       // The page may be reloading itself (context destroyed) or just pending.
-      status = (await checkout.locator('#status').first().textContent({ timeout: 2_000 }).catch(() => '')) || '';
+      status =
+        (await checkout.locator('#status').first().getAttribute('data-status', { timeout: 2_000 }).catch(() => '')) || '';
       status = status.trim();
       if (['failed', 'declined'].includes(status)) throw new Error(`checkout ended as ${status}`);
       if (Date.now() > deadline) throw new Error(`checkout status is "${status}" after 20 s, not licensed`);
@@ -148,7 +153,10 @@ async function run() {
 
   // 7. Report.
   process.stdout.write(
-    JSON.stringify({ rules, statement, letter, pdf, screenshot, licence_id: licenceId }) + '\n',
+    JSON.stringify({
+      rules, statement, letter, pdf, screenshot, licence_id: licenceId,
+      checkout_lang: checkoutLang, continue_label: continueLabel,
+    }) + '\n',
   );
 }
 

@@ -93,6 +93,26 @@ fn wait_healthy(base: &str) -> Result<()> {
     bail!("seal serve did not become healthy at {base}")
 }
 
+/// `seal serve --demo` on a free 127.0.0.1 port with a fresh data folder (its log in `serve.log` there),
+/// once healthy: the folder, the server (stopped when dropped) and its base URL.
+fn demo_server() -> Result<(tempfile::TempDir, Server, String)> {
+    let data = tempfile::tempdir()?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(data.path().join("serve.log"))?;
+    let child = Command::new(env!("CARGO_BIN_EXE_seal"))
+        .args(["serve", "--demo", "--data"])
+        .arg(data.path())
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("starting seal serve")?;
+    let server = Server(child);
+    wait_healthy(&base)?;
+    Ok((data, server, base))
+}
+
 #[test]
 fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
     if std::env::var("SEAL_SKIP_BROWSER").is_ok_and(|v| v == "1") {
@@ -110,20 +130,7 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
         node_modules.display()
     );
 
-    let data = tempfile::tempdir()?;
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let log = std::fs::File::create(data.path().join("serve.log"))?;
-    let child = Command::new(env!("CARGO_BIN_EXE_seal"))
-        .args(["serve", "--demo", "--data"])
-        .arg(data.path())
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .context("starting seal serve")?;
-    let mut server = Server(child);
-    wait_healthy(&base)?;
+    let (data, mut server, base) = demo_server()?;
 
     let page = third_party_page(format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>转载：示例作品</title>\
@@ -158,6 +165,8 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
     let rules = report["rules"].as_str().unwrap_or("");
     ensure!(rules.contains("¥19.99") && rules.contains("须署名"), "rules as shown: {rules}");
     ensure!(report["statement"].as_str().unwrap_or("").contains("版权所有"), "{report}");
+    // Chromium asked for Chinese, and the checkout answered in it alone.
+    ensure!(report["checkout_lang"] == "zh-CN" && report["continue_label"] == "继续", "{report}");
     // The sandbox's webhook crossed real HTTP to the server.
     ensure!(serve_log.contains("sandbox webhook delivered"), "no webhook delivery in the log:\n{serve_log}");
 
@@ -216,6 +225,52 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
         }
         ensure!(Instant::now() < deadline, "seal serve did not stop within 20 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// The main pages in both languages on a desktop and on a phone (390×844): each page in the chosen
+/// language, nothing scrolling sideways, the seal page's licence button above the fold on a phone.
+/// Screenshots go to the test's temporary folder (and `target/phones/` for people to look at).
+#[test]
+fn the_main_pages_fit_a_phone_in_both_languages() -> Result<()> {
+    if std::env::var("SEAL_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("SEAL_SKIP_BROWSER=1: skipping the browser test");
+        return Ok(());
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    ensure!(Path::new(&chromium).exists(), "no Chromium at {chromium}: run .ci/run (it installs it) or set CHROMIUM");
+    let node_modules = std::env::var("SEAL_NODE_MODULES").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/copyright-seal/node")
+    });
+    let (data, _server, base) = demo_server()?;
+    let out_dir = data.path().join("phones");
+    let run = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/phones.mjs"))
+        .arg(&base)
+        .arg(&out_dir)
+        .env("SEAL_NODE_MODULES", &node_modules)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .context("running node (install Node.js)")?;
+    ensure!(
+        run.status.success(),
+        "phone walk failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        run.stdout.split(|&b| b == b'\n').rfind(|l| l.starts_with(b"{")).context("the driver printed no JSON")?,
+    )?;
+    // 15 pages × 2 languages × 2 sizes.
+    ensure!(report["screenshots"] == 60, "{report}");
+    let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/phones");
+    std::fs::create_dir_all(&keep)?;
+    for entry in std::fs::read_dir(&out_dir)? {
+        let p = entry?.path();
+        if let Some(name) = p.file_name() {
+            std::fs::copy(&p, keep.join(name))?;
+        }
     }
     Ok(())
 }

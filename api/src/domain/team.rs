@@ -45,7 +45,18 @@ impl OrgRole {
         OrgRole::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
-    /// The role's name in both languages.
+    /// The catalogue key of the role's name (`org-role-owner`, …), for pages and emails in either
+    /// language.
+    pub fn key(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "org-role-owner",
+            OrgRole::Analyst => "org-role-analyst",
+            OrgRole::Finance => "org-role-finance",
+        }
+    }
+
+    /// The role's name in both languages, for the invitation email until it is written in the
+    /// inviter's language; pages use [`OrgRole::key`].
     pub fn label(self) -> &'static str {
         match self {
             OrgRole::Owner => "所有者 Owner",
@@ -111,8 +122,9 @@ pub fn area_of(read: bool, path: &str) -> Area {
         "/dashboard/captures",
         "/api/v1/captures",
     ];
-    const FINANCE: &[&str] = &["/dashboard/earnings", "/dashboard/invoices/", "/api/v1/ledger/statement"];
-    const FINANCE_READ: &[&str] = &["/api/v1/licences"];
+    const FINANCE: &[&str] =
+        &["/dashboard/earnings", "/dashboard/invoices", "/dashboard/invoices/", "/api/v1/ledger/statement"];
+    const FINANCE_READ: &[&str] = &["/api/v1/licences", "/dashboard/licences"];
     let under = |prefixes: &[&str]| {
         prefixes.iter().any(|p| {
             path.strip_prefix(p)

@@ -11,10 +11,11 @@
 //! RFC 3339 UTC strings by a small pure formatter: a registration date that is a day off because of the
 //! time zone is exactly the kind of detail a reader would distrust.
 
+use super::letter::{circle, rect, wrap};
 use super::qr::draw_qr;
 use super::{s, Face, PdfError, PdfFont};
 use krilla::color::rgb;
-use krilla::geom::{Path, PathBuilder, Point, Rect, Transform};
+use krilla::geom::{Path, PathBuilder, Point, Transform};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
@@ -153,23 +154,6 @@ impl Canvas<'_, '_> {
             self.stroke(&p, width, color, 1.0);
         }
     }
-}
-
-fn rect(x: f32, y: f32, w: f32, h: f32) -> Result<Path, PdfError> {
-    let mut p = PathBuilder::new();
-    p.push_rect(Rect::from_xywh(x, y, w, h).ok_or_else(|| PdfError::Krilla("rect".into()))?);
-    p.finish().ok_or_else(|| PdfError::Krilla("rect".into()))
-}
-
-fn circle(p: &mut PathBuilder, cx: f32, cy: f32, r: f32) {
-    // Four cubic Béziers; 0.5523 puts the curve within 0.03 % of a true circle.
-    let k = 0.552_284_8 * r;
-    p.move_to(cx + r, cy);
-    p.cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r);
-    p.cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy);
-    p.cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r);
-    p.cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy);
-    p.close();
 }
 
 fn diamond(p: &mut PathBuilder, cx: f32, cy: f32, r: f32) {
@@ -611,50 +595,6 @@ fn footer(c: &mut Canvas<'_, '_>, cert: &Value) -> Result<f32, PdfError> {
         ),
     );
     Ok(y - 24.0)
-}
-
-/// Breaks `text` into lines no wider than `width` at `size`, measured with `face`. Breaks after spaces
-/// and slashes and between Chinese characters; a run with no break opportunity (a hash) is cut wherever
-/// it reaches the edge.
-fn wrap(face: &Face, text: &str, size: f32, width: f32) -> Vec<String> {
-    let clusters = face.clusters(text);
-    let mut lines = Vec::new();
-    let mut line_start = 0; // index into clusters
-    let mut x = 0.0;
-    let mut last_break: Option<usize> = None;
-    let byte = |i: usize| clusters.get(i).map_or(text.len(), |c| c.0);
-    let mut i = 0;
-    while i < clusters.len() {
-        let w = clusters[i].1 * size;
-        if i > line_start {
-            let prev = text[byte(i - 1)..byte(i)].chars().next().unwrap_or(' ');
-            let this = text[byte(i)..byte(i + 1)].chars().next().unwrap_or(' ');
-            // Closing punctuation stays with the character before it.
-            let closing = "，。、；：？！）》」』".contains(this);
-            if !closing && (prev == ' ' || prev == '/' || prev == '·' || !prev.is_ascii() || !this.is_ascii()) {
-                last_break = Some(i);
-            }
-        }
-        if x + w > width && i > line_start {
-            let at = last_break.filter(|&b| b > line_start).unwrap_or(i);
-            lines.push(text[byte(line_start)..byte(at)].trim_end().to_owned());
-            line_start = at;
-            // A line does not start with the space it was broken at.
-            while line_start < clusters.len() && text[byte(line_start)..].starts_with(' ') {
-                line_start += 1;
-            }
-            last_break = None;
-            x = 0.0;
-            i = line_start;
-            continue;
-        }
-        x += w;
-        i += 1;
-    }
-    if line_start < clusters.len() || lines.is_empty() {
-        lines.push(text[byte(line_start.min(clusters.len()))..].to_owned());
-    }
-    lines
 }
 
 /// The time zone times are shown in: the certificate's own, or Beijing time.

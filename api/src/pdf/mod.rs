@@ -16,9 +16,13 @@
 //! QR code is drawn by [`qr::draw_qr`], which other documents can reuse.
 
 mod certificate;
+mod invoice;
+mod letter;
 pub mod qr;
 
 pub use certificate::certificate_pdf;
+pub use invoice::invoice_pdf_in;
+pub use letter::letter_pdf_in;
 
 use krilla::geom::Point;
 use krilla::page::PageSettings;
@@ -266,96 +270,10 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     path.iter().fold(v, |v, k| &v[*k]).as_str().unwrap_or("—")
 }
 
-fn describe_scope(scope: &Value) -> String {
-    match (scope["domain"].as_str(), scope["url_prefix"].as_str()) {
-        (Some(d), _) => format!("域名 domain {d} (含子域名 and subdomains)"),
-        (_, Some(p)) => format!("网址前缀 URLs starting with {p}"),
-        _ => scope.to_string(),
-    }
-}
-
-fn describe_constraints(c: &Value) -> String {
-    let list = |k: &str| c[k].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("/"));
-    let mut parts = Vec::new();
-    if let Some(kinds) = list("channel_kinds").filter(|s| !s.is_empty()) {
-        parts.push(format!("channels {kinds}"));
-    }
-    if let Some(t) = list("territories").filter(|s| !s.is_empty()) {
-        parts.push(format!("territory {t}"));
-    }
-    if let Some(d) = c["duration_days"].as_u64() {
-        parts.push(format!("{d} days"));
-    }
-    if let Some(n) = c["max_excerpt_chars"].as_u64() {
-        parts.push(format!("excerpts ≤ {n} chars"));
-    }
-    if c["online_only"] == true {
-        parts.push("online only".to_owned());
-    }
-    if parts.is_empty() {
-        "none".to_owned()
-    } else {
-        parts.join("; ")
-    }
-}
-
-/// Renders an authorization letter payload (as returned by `verify_letter`) as a PDF.
+/// Renders an authorization letter payload (as returned by `verify_letter`) as a PDF in Chinese; see
+/// [`letter_pdf_in`] for the same letter in the reader's language.
 pub fn letter_pdf(payload: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
-    let mut w = Writer::new(font);
-    w.line(18.0, "著作权使用授权书 Authorization Letter");
-    w.gap();
-    w.field("授权编号 Licence", s(payload, &["licence_id"]));
-    w.field("作品 Work", s(payload, &["work", "title"]));
-    w.field("作者 Author", s(payload, &["work", "author"]));
-    w.field("来源 Source", s(payload, &["work", "source_url"]));
-    w.field("内容哈希 SHA-256", s(payload, &["work", "content_sha256"]));
-    w.gap();
-    w.field("授权方 Licensor", &format!("{} ({})", s(payload, &["licensor", "name"]), s(payload, &["licensor", "id"])));
-    w.field(
-        "被授权方 Licensee",
-        &format!("{} ({})", s(payload, &["licensee", "name"]), s(payload, &["licensee", "id"])),
-    );
-    w.gap();
-    let terms = &payload["terms"];
-    let perms: Vec<&str> =
-        terms["permissions"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    w.field("许可行为 Permissions", &perms.join(", "));
-    w.field("使用范围 Scope", &describe_scope(&terms["scope"]));
-    w.field("限制 Constraints", &describe_constraints(&terms["constraints"]));
-    w.field("署名要求 Attribution", s(terms, &["attribution"]));
-    w.field("有效期 Valid from", s(terms, &["valid_from"]));
-    w.field("至 Valid until", terms["valid_until"].as_str().unwrap_or("无期限 open-ended"));
-    w.gap();
-    match payload["payment"].as_object() {
-        Some(p) => w.field(
-            "费用 Payment",
-            &format!(
-                "{} {} ({})",
-                p.get("amount").and_then(Value::as_str).unwrap_or("?"),
-                p.get("currency").and_then(Value::as_str).unwrap_or("?"),
-                p.get("provider_ref").and_then(Value::as_str).unwrap_or("-")
-            ),
-        ),
-        None => w.field("费用 Payment", "免费授权 free licence"),
-    }
-    w.field("签发时间 Issued", s(payload, &["issued_at"]));
-    w.field("平台密钥 Key id", s(payload, &["kid"]));
-    w.gap();
-    w.line(9.0, "本文件为签名授权书（JWS）的可读副本。核验：seal verify LETTER.jws --keys KEYS");
-    w.line(9.0, "This PDF renders the signed letter (JWS). Verify offline: seal verify LETTER.jws --keys KEYS");
-    if let Some(log) = payload["log"].as_object() {
-        w.field(
-            "透明日志 Transparency log",
-            &format!(
-                "{} 条目 entry {} / {}",
-                log.get("origin").and_then(Value::as_str).unwrap_or("—"),
-                log.get("index").and_then(Value::as_u64).unwrap_or(0),
-                log.get("tree_size").and_then(Value::as_u64).unwrap_or(0)
-            ),
-        );
-    }
-    w.qr = payload["verify_url"].as_str().map(str::to_owned);
-    w.finish(font, &format!("Authorization letter {}", s(payload, &["licence_id"])))
+    letter_pdf_in(payload, font, crate::i18n::Lang::Zh)
 }
 
 /// Renders a case's timeline (the dossier's `case.json` form) as a PDF: the case's facts, then every
@@ -388,22 +306,8 @@ pub fn timeline_pdf(case: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
     w.finish(font, &format!("Case timeline {}", s(case, &["id"])))
 }
 
-/// Renders an invoice (its `to_json()` form) as a PDF.
+/// Renders an invoice (its `to_json()` form) as a PDF in Chinese; see [`invoice_pdf_in`] for the same
+/// invoice in the reader's language.
 pub fn invoice_pdf(invoice: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError> {
-    let mut w = Writer::new(font);
-    w.line(18.0, "发票 Invoice");
-    w.gap();
-    w.field("发票号 Number", s(invoice, &["number"]));
-    w.field("开具方 Issuer", s(invoice, &["issuer"]));
-    w.field("开具时间 Issued", s(invoice, &["issued_at"]));
-    w.field("授权编号 Licence", s(invoice, &["licence"]));
-    w.field("购买方 Licensee", &format!("{} ({})", s(invoice, &["licensee", "name"]), s(invoice, &["licensee", "id"])));
-    w.gap();
-    let cur = s(invoice, &["currency"]);
-    for line in invoice["lines"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        w.field(s(line, &["description"]), &format!("{} {cur}", s(line, &["amount"])));
-    }
-    w.gap();
-    w.line(12.0, &format!("合计 Total: {} {cur}", s(invoice, &["total"])));
-    w.finish(font, &format!("Invoice {}", s(invoice, &["number"])))
+    invoice_pdf_in(invoice, font, crate::i18n::Lang::Zh)
 }

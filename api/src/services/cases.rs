@@ -12,6 +12,7 @@
 
 use super::checkout::{CheckoutContext, CheckoutError, Order, Settlement};
 use crate::domain::Mail;
+use crate::i18n::Lang;
 use crate::store::cases::{CaseRow, Protection, Verdict};
 use crate::store::platform::User;
 use crate::store::prelude::*;
@@ -554,41 +555,59 @@ fn invitation_mail(
     to: &str,
     reminder: bool,
 ) -> Result<Mail, CaseError> {
-    /// The body (`templates/mail/settle.txt`): only the verified holder's and the platform's words.
+    /// The body (`templates/mail/settle.txt`): only the verified holder's and the platform's words, in
+    /// Chinese and then in English, as the template says why.
     #[derive(askama::Template)]
     #[template(path = "mail/settle.txt", escape = "none")]
     struct Body<'a> {
+        langs: [Lang; 2],
         title: &'a str,
         holder: &'a str,
         domain: &'a str,
-        fee: &'a str,
+        fee_minor: i64,
+        currency: &'a str,
         multiplier: &'a str,
-        deadline: &'a str,
+        deadline: Option<Timestamp>,
         base: &'a str,
         token: &'a str,
         reminder: bool,
     }
+    impl Body<'_> {
+        fn fee(&self, l: &Lang) -> String {
+            l.money(self.fee_minor, self.currency)
+        }
+        fn deadline(&self, l: &Lang) -> String {
+            self.deadline.map(|d| beijing_in(*l, d)).unwrap_or_default()
+        }
+    }
     let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
     let holder = s.holder_name(&c.holder)?;
-    let fee = money_text(c.fee_minor.unwrap_or(0), c.currency.as_deref().unwrap_or("CNY"));
-    let deadline = c.status.deadline.map(beijing).unwrap_or_default();
     let multiplier = multiplier_text(c.multiplier_bps);
     let body = Body {
+        langs: Lang::ALL,
         title: &title,
         holder: &holder,
         domain: &c.domain,
-        fee: &fee,
+        fee_minor: c.fee_minor.unwrap_or(0),
+        currency: c.currency.as_deref().unwrap_or("CNY"),
         multiplier: &multiplier,
-        deadline: &deadline,
+        deadline: c.status.deadline,
         base: public_url,
         token,
         reminder,
     };
-    let subject = if reminder {
-        format!("提醒 Reminder: 和解期限将至 settle the use of 《{title}》 by {deadline}")
-    } else {
-        format!("版权使用和解邀请 Invitation to license your use of 《{title}》")
-    };
+    // The subject, too, in both languages: the reader may know either.
+    let subject = Lang::ALL
+        .iter()
+        .map(|l| {
+            if reminder {
+                l.t2("case-mail-subject-reminder", ("title", &title), ("deadline", &body.deadline(l)))
+            } else {
+                l.t1("case-mail-subject", "title", &title)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ");
     Ok(Mail {
         to: to.to_owned(),
         subject,
@@ -597,15 +616,19 @@ fn invitation_mail(
     })
 }
 
+/// The holder's notice that a case expired, in the language they chose on the platform.
 fn expiry_mail(s: &SqliteStore, public_url: &str, c: &CaseRow, to: &str) -> Result<Mail, CaseError> {
     let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
+    let l = s.user_lang(&c.holder)?.as_deref().and_then(Lang::parse).unwrap_or_default();
+    let id: &str = &c.id;
+    let subject = l.args(
+        "case-mail-expired-subject",
+        &[("id", id.into()), ("title", title.as_str().into()), ("domain", c.domain.as_str().into())],
+    );
     Ok(Mail {
         to: to.to_owned(),
-        subject: format!("案件逾期 Case {} expired: 《{title}》 on {}", c.id, c.domain),
-        body: format!(
-            "和解期限已过，案件转入线下维权，平台审核员将选择调解、仲裁或诉讼。\nThe settlement deadline passed; the case goes offline and a platform reviewer will choose mediation, arbitration or litigation.\n\n{public_url}/dashboard/cases/{}\n",
-            c.id
-        ),
+        subject,
+        body: format!("{}\n\n{public_url}/dashboard/cases/{}\n", l.t("case-mail-expired-body"), c.id),
         attachment: None,
     })
 }
@@ -621,7 +644,14 @@ pub fn multiplier_text(bps: u32) -> String {
     }
 }
 
-/// A time in Beijing time, as pages and mail show deadlines: `2026-12-15 16:00 (UTC+8)`.
+/// A time in Beijing time, saying so in `l`'s words, for deadlines that must not be misread:
+/// `2026-12-15 16:00（北京时间）`, `2026-12-15 16:00 Beijing time (UTC+8)`.
+pub fn beijing_in(l: Lang, t: Timestamp) -> String {
+    l.t1("case-beijing-time", "time", l.time(t))
+}
+
+/// A time in Beijing time for the API's documents (`deadline_beijing`), a fixed machine-readable form:
+/// `2026-12-15 16:00 (北京时间 UTC+8)`.
 pub fn beijing(t: Timestamp) -> String {
     let shifted = t.saturating_add_ms(8 * 3_600_000).to_string();
     format!("{} (北京时间 UTC+8)", shifted.get(..16).map(|s| s.replace('T', " ")).unwrap_or_default())

@@ -7,10 +7,16 @@
 //! call it, in any order, and one licence results. Each use case is one unit of work
 //! ([`SqliteStore::atomically`]): the licence, the checkout's end, the buyer's mail and the domain
 //! event (`licence.granted`, `checkout.failed`) commit together.
+//!
+//! Mail goes out in the buyer's language. A licence mail is often written by a payment provider's
+//! webhook, a request that knows nothing of the buyer, so the language is kept on the account (the
+//! preference the language switch also sets): a checkout remembers the language its page was in for a
+//! guest account, or for a full account that never chose one, and both mails read it from there.
 
 use super::payment::{PaymentEvent, PaymentStatus, Providers};
 use super::seal::SealCache;
 use crate::domain::Mail;
+use crate::i18n::Lang;
 use crate::store::platform::{Checkout, CheckoutStatus, User};
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
@@ -44,13 +50,35 @@ pub enum CheckoutError {
     NotFound(String),
     /// The request cannot be met; the text is for the buyer.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Refusal),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Something that should not happen; the detail is for the log.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// Why a request cannot be met: in English for the API and the log, and as a catalogue key with its
+/// arguments so that a page can say it in the buyer's language.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The English message.
+    pub message: String,
+    /// The catalogue key and its arguments.
+    pub key: Option<(&'static str, Vec<(&'static str, String)>)>,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(r: Refusal) -> String {
+        r.message
+    }
 }
 
 impl CheckoutError {
@@ -60,7 +88,17 @@ impl CheckoutError {
     }
     /// A request that cannot be met.
     pub fn invalid(message: impl Into<String>) -> Self {
-        CheckoutError::Invalid(message.into())
+        CheckoutError::Invalid(Refusal { message: message.into(), key: None })
+    }
+    /// The same refusal with its words in the catalogue (other errors are returned as they are).
+    pub fn keyed(self, key: &'static str, args: &[(&'static str, &str)]) -> Self {
+        match self {
+            CheckoutError::Invalid(r) => CheckoutError::Invalid(Refusal {
+                key: Some((key, args.iter().map(|(n, v)| (*n, (*v).to_owned())).collect())),
+                ..r
+            }),
+            other => other,
+        }
     }
     /// A broken expectation.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
@@ -96,25 +134,60 @@ pub struct Settlement {
 }
 
 /// Opens a checkout for an order (the web form and the REST API both come here). A free offer is
-/// fulfilled at once; a paid one gets a payment at the default provider, whose page is returned.
+/// fulfilled at once; a paid one gets a payment at the default provider, whose page is returned. The
+/// mails go out in the language the buyer's account keeps (see the module doc).
 pub fn open_checkout(
     ctx: &CheckoutContext<'_>,
     s: &mut SqliteStore,
     order: Order,
     now: seal_licensing::Timestamp,
 ) -> Result<(Checkout, Option<String>), CheckoutError> {
-    if order.buyer_name.chars().count() > 100 {
-        return Err(CheckoutError::invalid("enter a name of at most 100 characters"));
+    open_checkout_in(ctx, s, order, None, now)
+}
+
+/// [`open_checkout`] for a buyer using `lang`, which their account remembers for the mails unless it
+/// is someone else's to confirm, or its owner chose a language themselves.
+pub fn open_checkout_in(
+    ctx: &CheckoutContext<'_>,
+    s: &mut SqliteStore,
+    order: Order,
+    lang: Option<Lang>,
+    now: seal_licensing::Timestamp,
+) -> Result<(Checkout, Option<String>), CheckoutError> {
+    const MAX_NAME: usize = 100;
+    if order.buyer_name.chars().count() > MAX_NAME {
+        return Err(CheckoutError::invalid("enter a name of at most 100 characters")
+            .keyed("co-error-name-too-long", &[("max", &MAX_NAME.to_string())]));
     }
-    seal_licensing::offer::check_display_text("name", &order.buyer_name)
-        .map_err(|e| CheckoutError::invalid(e.to_string()))?;
+    seal_licensing::offer::check_display_text("name", &order.buyer_name).map_err(|e| {
+        let refused = CheckoutError::invalid(e.to_string());
+        match e.reason {
+            "empty" => refused.keyed("co-error-name-empty", &[]),
+            "too long" => refused.keyed("co-error-name-too-long", &[("max", &MAX_NAME.to_string())]),
+            _ => refused.keyed("co-error-name-chars", &[]),
+        }
+    })?;
     let work = s.work(&order.work)?.ok_or_else(|| CheckoutError::not_found(format!("work {}", order.work)))?;
     let offer = s.offer(&order.offer)?.filter(|x| x.covers(&work) && x.is_open(now));
-    let offer = offer.ok_or_else(|| CheckoutError::invalid("that offer does not apply to this work"))?;
+    let offer = offer.ok_or_else(|| {
+        CheckoutError::invalid("that offer does not apply to this work").keyed("co-error-offer-not-applicable", &[])
+    })?;
     let price = match &order.settlement {
-        Some(st) => seal_licensing::case::settlement_fee(offer.price, st.multiplier_bps)
-            .map_err(|e| CheckoutError::invalid(format!("the settlement fee cannot be charged: {e}")))?,
+        Some(st) => seal_licensing::case::settlement_fee(offer.price, st.multiplier_bps).map_err(|e| {
+            CheckoutError::invalid(format!("the settlement fee cannot be charged: {e}"))
+                .keyed("co-error-settlement-fee", &[])
+        })?,
         None => offer.price,
+    };
+    // Whoever typed an existing account's address may not own it: their language is only a guess for
+    // the confirmation mail, and the owner's own choice wins.
+    let mail_in = match (order.confirm_by_email, lang) {
+        (true, lang) => stored_lang(s, &order.buyer.id)?.or(lang).unwrap_or_default(),
+        (false, Some(lang)) => {
+            remember_lang(s, &order.buyer, lang)?;
+            lang
+        }
+        (false, None) => stored_lang(s, &order.buyer.id)?.unwrap_or_default(),
     };
     let c = Checkout {
         id: format!("co_{}", super::tokens::random_token(18)),
@@ -147,7 +220,7 @@ pub fn open_checkout(
         let c = Checkout { confirm_hash: Some(super::tokens::token_hash(&token)), ..c };
         s.atomically(|s| -> Result<(), CheckoutError> {
             s.create_checkout(&c)?;
-            Ok(s.enqueue_mail(&confirm_mail(ctx, &c, &work.title, &token)?, now)?)
+            Ok(s.enqueue_mail(&confirm_mail(ctx, mail_in, &c, &work.title, &token)?, now)?)
         })?;
         return Ok((c, None));
     }
@@ -172,25 +245,56 @@ pub fn proceed(
     Ok((c, Some(started.url)))
 }
 
+/// The language an account keeps, if any.
+fn stored_lang(s: &SqliteStore, user: &PartyId) -> Result<Option<Lang>, CheckoutError> {
+    Ok(s.user_lang(user)?.as_deref().and_then(Lang::parse))
+}
+
+/// The language of the account's mails, or the default.
+fn mail_lang(s: &SqliteStore, user: &PartyId) -> Result<Lang, CheckoutError> {
+    Ok(stored_lang(s, user)?.unwrap_or_default())
+}
+
+/// Keeps the language the buyer is using on their account, for mails written later by requests that
+/// do not know it (the payment webhook). A guest account has no other way to choose, so its latest
+/// purchase decides; a full account keeps a language its owner chose with the switch. A member acting
+/// for an organisation buys under the organisation's id, which has no preferences of its own.
+fn remember_lang(s: &mut SqliteStore, buyer: &User, lang: Lang) -> Result<(), CheckoutError> {
+    if buyer.acting.is_some() {
+        return Ok(());
+    }
+    if buyer.password_hash.is_none() || s.user_lang(&buyer.id)?.is_none() {
+        s.set_user_lang(&buyer.id, lang.code())?;
+    }
+    Ok(())
+}
+
 /// How long a purchase confirmation link works.
 const CONFIRM_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// The mail that asks an address's owner to confirm a guest purchase made in their name. Only text the
 /// platform or the verified rights holder wrote: the order's details are on the page the link opens.
-fn confirm_mail(ctx: &CheckoutContext<'_>, c: &Checkout, title: &str, token: &str) -> Result<Mail, CheckoutError> {
+fn confirm_mail(
+    ctx: &CheckoutContext<'_>,
+    l: Lang,
+    c: &Checkout,
+    title: &str,
+    token: &str,
+) -> Result<Mail, CheckoutError> {
     /// The body (`templates/mail/confirm.txt`).
     #[derive(askama::Template)]
     #[template(path = "mail/confirm.txt", escape = "none")]
     struct Body<'a> {
+        l: Lang,
         title: &'a str,
         base: &'a str,
         id: &'a str,
         token: &'a str,
     }
-    let body = Body { title, base: ctx.public_url, id: &c.id, token };
+    let body = Body { l, title, base: ctx.public_url, id: &c.id, token };
     Ok(Mail {
         to: c.email.clone(),
-        subject: format!("请确认授权购买 Confirm a licence purchase: 《{title}》"),
+        subject: l.t1("mail-confirm-subject", "title", title),
         body: askama::Template::render(&body).map_err(CheckoutError::internal)?,
         attachment: None,
     })
@@ -325,6 +429,7 @@ fn licence_mail(
     #[derive(askama::Template)]
     #[template(path = "mail/licence.txt", escape = "none")]
     struct Body<'a> {
+        l: Lang,
         title: &'a str,
         licence: &'a str,
         price: &'a str,
@@ -335,17 +440,13 @@ fn licence_mail(
     let letter = crate::letters::issue_letter(s, ctx.key, &licence, now).map_err(CheckoutError::internal)?;
     let title = s.work(&c.work)?.map(|w| w.title).unwrap_or_default();
     let base = ctx.public_url;
-    let price = if c.amount_minor == 0 {
-        "免费 Free".to_owned()
-    } else {
-        let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(CheckoutError::internal)?;
-        format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
-    };
-    let body = Body { title: &title, licence: licence.as_str(), price: &price, base, id: &c.id };
+    let l = mail_lang(s, &c.buyer)?;
+    let price = if c.amount_minor == 0 { l.t("free") } else { l.money(c.amount_minor, &c.currency) };
+    let body = Body { l, title: &title, licence: licence.as_str(), price: &price, base, id: &c.id };
     let body = askama::Template::render(&body).map_err(CheckoutError::internal)?;
     Ok(Mail {
         to: c.email.clone(),
-        subject: format!("授权成功 Licence {licence}: 《{title}》"),
+        subject: l.t2("mail-licence-subject", ("licence", &licence), ("title", &title)),
         body,
         attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),
     })
@@ -400,12 +501,14 @@ pub fn awaiting_confirmation(
 }
 
 /// The address's owner confirms a guest order: it goes on to payment (or, if free, is fulfilled).
+/// `lang` is the language the owner confirmed in, remembered for the licence mail as at checkout.
 /// Returns the checkout and the payment page to send the buyer to.
 pub fn confirm(
     ctx: &CheckoutContext<'_>,
     s: &mut SqliteStore,
     id: &str,
     token: &str,
+    lang: Option<Lang>,
     now: seal_licensing::Timestamp,
 ) -> Result<(Checkout, Option<String>), CheckoutError> {
     let mut c = awaiting_confirmation(s, id, token, now)?;
@@ -413,6 +516,10 @@ pub fn confirm(
     c.updated_at = now;
     if !s.update_open_checkout(&c)? {
         return Err(CheckoutError::not_found("confirmation link (unknown, used or expired)"));
+    }
+    // Following the mailed link proves the address is theirs, which the checkout's typist did not.
+    if let (Some(lang), Some(owner)) = (lang, s.user(&c.buyer)?) {
+        remember_lang(s, &owner, lang)?;
     }
     proceed(ctx, s, c, now)
 }

@@ -23,6 +23,7 @@
 pub mod cases;
 pub mod contents;
 pub mod demo;
+pub mod listing;
 pub mod monitoring;
 mod outbox;
 pub mod platform;
@@ -44,10 +45,12 @@ pub use usage::Usage;
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        Accounts, Cases, Channels, Checkouts, Contents, Monitoring, Outbox, Proofs, Reports, Repository, Teams, Usage,
+        Accounts, Cases, Channels, Checkouts, Contents, Listings, Monitoring, Outbox, Proofs, Reports, Repository,
+        Teams, Usage,
     };
 }
 
+pub use listing::Listings;
 pub use sqlite::{status_counts, SqliteStore};
 
 use seal_licensing::book::{BookError, Outcome, Payout, PurchaseCommand};

@@ -124,6 +124,14 @@ CREATE TABLE settlement_runs (
 ) STRICT;
 "#;
 
+/// Per-user preferences (schema version 14): the interface language.
+pub(super) const MIGRATION_14: &str = r#"
+CREATE TABLE user_prefs (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    lang TEXT NOT NULL CHECK (lang IN ('zh-CN', 'en'))
+) STRICT;
+"#;
+
 /// Columns the reports read (schema version 7), kept beside the licence document by `put_licence` so
 /// that no query reaches into the JSON: `json_extract` is SQLite's own, and a PostgreSQL backend must
 /// answer the same reports with plain columns. Existing rows are filled from their documents once.
@@ -323,6 +331,13 @@ pub struct Earnings {
     pub paid_out_minor: i64,
     /// Licences counted.
     pub licences: i64,
+    /// What buyers paid for the licences not refunded (the gross).
+    pub gross_minor: i64,
+    /// The platform's fee out of the gross; gross − fee is the holder's net, which the three stages
+    /// above divide.
+    pub fee_minor: i64,
+    /// When the earliest amount in escrow is released (its publicity period ends), if any is held.
+    pub next_release: Option<Timestamp>,
 }
 
 /// Licences and revenue of one day (UTC), for charts.
@@ -332,8 +347,8 @@ pub struct DayPoint {
     pub day: i64,
     /// Licences granted that day.
     pub licences: i64,
-    /// Sum of prices, minor units.
-    pub gross_minor: i64,
+    /// Sums of prices by currency (minor units), since amounts in different currencies do not add.
+    pub gross_by_currency: Vec<(String, i64)>,
 }
 
 /// Per-work licence aggregates the seal shows.
@@ -514,9 +529,28 @@ pub trait Accounts {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<Option<PartyId>, StoreError>;
+    /// Remembers the language a user chose (`zh-CN`, `en`), so it follows them to other browsers.
+    fn set_user_lang(&mut self, user: &PartyId, lang: &str) -> Result<(), StoreError>;
+    /// The language a user chose, if they ever did.
+    fn user_lang(&self, user: &PartyId) -> Result<Option<String>, StoreError>;
 }
 
 impl Accounts for SqliteStore {
+    fn set_user_lang(&mut self, user: &PartyId, lang: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO user_prefs (user_id, lang) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET lang = ?2",
+            params![user.as_str(), lang],
+        )?;
+        Ok(())
+    }
+
+    fn user_lang(&self, user: &PartyId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT lang FROM user_prefs WHERE user_id = ?1", params![user.as_str()], |r| r.get(0))
+            .optional()?)
+    }
+
     fn create_user(&mut self, user: &User) -> Result<(), StoreError> {
         let inserted = self.conn.execute(
             "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -955,7 +989,10 @@ impl Reports for SqliteStore {
                     SUM(CASE WHEN status IN ('held', 'frozen') THEN net_minor ELSE 0 END),
                     SUM(CASE WHEN status = 'settled' AND payout IS NULL THEN net_minor ELSE 0 END),
                     SUM(CASE WHEN status = 'settled' AND payout IS NOT NULL THEN net_minor ELSE 0 END),
-                    COUNT(*)
+                    COUNT(*),
+                    SUM(CASE WHEN status <> 'refunded' THEN price_minor ELSE 0 END),
+                    SUM(CASE WHEN status <> 'refunded' THEN price_minor - net_minor ELSE 0 END),
+                    MIN(CASE WHEN status = 'held' THEN hold_until END)
              FROM licences WHERE holder = ?1 AND price_minor > 0 GROUP BY currency ORDER BY currency",
         )?;
         let rows = stmt.query_map([holder.as_str()], |r| {
@@ -965,6 +1002,9 @@ impl Reports for SqliteStore {
                 settled_minor: r.get(2)?,
                 paid_out_minor: r.get(3)?,
                 licences: r.get(4)?,
+                gross_minor: r.get(5)?,
+                fee_minor: r.get(6)?,
+                next_release: r.get::<_, Option<i64>>(7)?.map(Timestamp::from_unix_ms),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -979,19 +1019,24 @@ impl Reports for SqliteStore {
         let day_ms = seal_licensing::time::MS_PER_DAY;
         let today = now.unix_ms().div_euclid(day_ms);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT created_at / ?1 AS day, COUNT(*), SUM(price_minor)
+            "SELECT created_at / ?1 AS day, currency, COUNT(*), SUM(price_minor)
              FROM licences WHERE (?2 IS NULL OR holder = ?2) AND status <> 'refunded' AND created_at >= ?3
-             GROUP BY day ORDER BY day",
+             GROUP BY day, currency ORDER BY day, currency",
         )?;
         let since = (today - days + 1) * day_ms;
         let rows = stmt.query_map(params![day_ms, holder.map(|h| h.as_str()), since], |r| {
-            Ok(DayPoint { day: r.get(0)?, licences: r.get(1)?, gross_minor: r.get(2)? })
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })?;
-        let found: Vec<DayPoint> = rows.collect::<Result<_, _>>()?;
-        // Fill empty days so a chart's x axis is continuous.
+        let found: Vec<(i64, String, i64, i64)> = rows.collect::<Result<_, _>>()?;
+        // Every day of the range, empty ones too, so a chart's x axis is continuous.
         Ok((today - days + 1..=today)
             .map(|day| {
-                found.iter().find(|p| p.day == day).cloned().unwrap_or(DayPoint { day, licences: 0, gross_minor: 0 })
+                let of_day = found.iter().filter(|f| f.0 == day);
+                DayPoint {
+                    day,
+                    licences: of_day.clone().map(|f| f.2).sum(),
+                    gross_by_currency: of_day.filter(|f| f.3 > 0).map(|f| (f.1.clone(), f.3)).collect(),
+                }
             })
             .collect())
     }

@@ -41,6 +41,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, super::team::MIGRATION_11),
     (12, super::proof::MIGRATION_12),
     (13, super::cases::MIGRATION_13),
+    (14, super::platform::MIGRATION_14),
+    (15, super::listing::MIGRATION_15),
 ];
 
 const MIGRATION_1: &str = r#"

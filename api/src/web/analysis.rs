@@ -8,8 +8,9 @@
 
 use super::auth::{csrf_token, form_user, require, require_for_record};
 use super::error::ApiError;
-use super::monitoring::{safe_href, when};
+use super::monitoring::{copy_words, error_words, safe_href};
 use super::{db, render, see_other, svg, State};
+use crate::i18n::Lang;
 use crate::search::{SearchError, SearchQuery, Sort};
 use crate::services::reports::{self, Bucket, ReportError, UsageReport};
 use crate::services::search::{describe, Shown};
@@ -63,18 +64,22 @@ pub fn parse_when(text: &str, end: bool) -> Result<Option<Timestamp>, ApiError> 
         return Ok(None);
     }
     if text.len() == 10 {
-        let t = Timestamp::parse(&format!("{text}T00:00:00Z"))
-            .map_err(|_| ApiError::invalid(format!("{text:?} is not a date (YYYY-MM-DD)")))?;
+        let t = Timestamp::parse(&format!("{text}T00:00:00Z")).map_err(|_| {
+            ApiError::invalid(format!("{text:?} is not a date (YYYY-MM-DD)")).keyed("an-error-date", &[("input", text)])
+        })?;
         return Ok(Some(if end { t.saturating_add_ms(MS_PER_DAY) } else { t }));
     }
-    Timestamp::parse(text).map(Some).map_err(|e| ApiError::invalid(e.to_string()))
+    Timestamp::parse(text)
+        .map(Some)
+        .map_err(|e| ApiError::invalid(e.to_string()).keyed("an-error-date", &[("input", text)]))
 }
 
 fn one_of(what: &str, value: &Option<String>, allowed: &[&str]) -> Result<Option<String>, ApiError> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if allowed.contains(&v) => Ok(Some(v.to_owned())),
-        Some(v) => Err(ApiError::invalid(format!("{what} must be one of {allowed:?}, not {v:?}"))),
+        Some(v) => Err(ApiError::invalid(format!("{what} must be one of {allowed:?}, not {v:?}"))
+            .keyed("an-error-choice", &[("field", what), ("allowed", &allowed.join(", ")), ("value", v)])),
     }
 }
 
@@ -90,12 +95,12 @@ impl SearchParams {
         let to = self.to.as_deref().map(|t| parse_when(t, true)).transpose()?.flatten();
         if let (Some(f), Some(t)) = (from, to) {
             if f >= t {
-                return Err(ApiError::invalid("`from` must be before `to`"));
+                return Err(ApiError::invalid("`from` must be before `to`").keyed("an-error-range-order", &[]));
             }
         }
         let limit = self.limit.unwrap_or(20);
         if !(1..=crate::search::MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid("limit must be 1 to 100"));
+            return Err(ApiError::invalid("limit must be 1 to 100").keyed("an-error-limit", &[]));
         }
         Ok(SearchQuery {
             text: self.q.clone(),
@@ -119,7 +124,9 @@ impl SearchParams {
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
         match e {
-            SearchError::BadQuery(why) => ApiError::invalid(why).with_code("bad_query"),
+            SearchError::BadQuery(why) => {
+                ApiError::invalid(why.clone()).with_code("bad_query").keyed("an-error-bad-query", &[("why", &why)])
+            }
             other => ApiError::internal(other),
         }
     }
@@ -202,6 +209,8 @@ pub struct FacetLink {
 #[derive(askama::Template)]
 #[template(path = "search.html")]
 struct SearchPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     admin: bool,
@@ -213,7 +222,7 @@ struct SearchPage {
     from: String,
     to: String,
     by_date: bool,
-    total: usize,
+    total: i64,
     results: Vec<ResultView>,
     facets: Vec<(&'static str, Vec<FacetLink>)>,
     error: Option<String>,
@@ -250,12 +259,14 @@ async fn search_page(state: State, req: HttpRequest, q: web::Query<SearchParams>
         ("to", &to),
         ("sort", if by_date { "date" } else { "" }),
     ];
+    let l = super::lang_of(&req);
     let (outcome, error) = match run_search(&state, &user, &p).await {
         Ok(r) => (Some(r), None),
-        Err(e) if e.status.is_client_error() => (None, Some(e.message)),
+        Err(e) if e.status.is_client_error() => (None, Some(error_words(l, &e))),
         Err(e) => return Err(e.page()),
     };
     let mut page = SearchPage {
+        l,
         admin: user.role == Role::Admin,
         user,
         csrf,
@@ -275,7 +286,7 @@ async fn search_page(state: State, req: HttpRequest, q: web::Query<SearchParams>
         older: None,
     };
     if let Some((results, shown)) = outcome {
-        page.total = results.total;
+        page.total = i64::try_from(results.total).unwrap_or(i64::MAX);
         let offset = p.offset.unwrap_or(0);
         let limit = p.limit.unwrap_or(20);
         let page_link = |o: usize| {
@@ -313,8 +324,8 @@ async fn search_page(state: State, req: HttpRequest, q: web::Query<SearchParams>
                         format!("/dashboard/search?{}", query_string(&pairs))
                     };
                     let label = match value.as_str() {
-                        "white" => "白 white".to_owned(),
-                        "black" => "黑 black".to_owned(),
+                        "white" => l.t("hit-white"),
+                        "black" => l.t("hit-black"),
                         _ => {
                             shown.iter().find(|s| s.found.work == value).map_or(value.clone(), |s| s.work_title.clone())
                         }
@@ -324,7 +335,7 @@ async fn search_page(state: State, req: HttpRequest, q: web::Query<SearchParams>
                 .collect();
             page.facets.push((name, links));
         }
-        page.results = shown.into_iter().map(result_view).collect();
+        page.results = shown.into_iter().map(|s| result_view(l, s)).collect();
     }
     let status =
         if page.error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
@@ -347,7 +358,7 @@ fn month_range(month: &str) -> (String, String) {
     }
 }
 
-fn result_view(s: Shown) -> ResultView {
+fn result_view(l: Lang, s: Shown) -> ResultView {
     let f = s.found;
     ResultView {
         hit: f.hit,
@@ -360,10 +371,10 @@ fn result_view(s: Shown) -> ResultView {
         work_title: s.work_title,
         file: f.file.unwrap_or_default(),
         kind: f.kind,
-        copy: f.copy,
+        copy: copy_words(l, &f.copy),
         score: format!("{:.2}", f.score),
-        first_seen: when(Timestamp::from_unix_ms(f.first_seen)),
-        last_seen: when(Timestamp::from_unix_ms(f.last_seen)),
+        first_seen: l.time(Timestamp::from_unix_ms(f.first_seen)),
+        last_seen: l.time(Timestamp::from_unix_ms(f.last_seen)),
         snippet: pieces(&f.snippet),
         passage: s.passage,
         thumbnail: s.thumbnail,
@@ -430,9 +441,15 @@ impl ReportParams {
             .unwrap_or_else(|| to.saturating_add_ms(-30 * MS_PER_DAY));
         let bucket = match self.bucket.as_deref().filter(|b| !b.is_empty()) {
             None => Bucket::Day,
-            Some(b) => Bucket::parse(b).ok_or_else(|| ApiError::invalid("bucket must be day, week or month"))?,
+            Some(b) => Bucket::parse(b)
+                .ok_or_else(|| ApiError::invalid("bucket must be day, week or month").keyed("an-error-bucket", &[]))?,
         };
-        reports::check_range(from, to, bucket)?;
+        if from >= to {
+            return Err(ApiError::invalid("`from` must be before `to`").keyed("an-error-range-order", &[]));
+        }
+        // With the order checked, what the service still refuses is a range too long for the bucket.
+        reports::check_range(from, to, bucket)
+            .map_err(|e| ApiError::from(e).keyed("an-error-report-span", &[("bucket", bucket.as_str())]))?;
         Ok((from, to, bucket))
     }
 
@@ -443,7 +460,9 @@ impl ReportParams {
         }
         match self.holder.as_deref().filter(|h| !h.is_empty()) {
             None => Ok(None),
-            Some(h) => PartyId::new(h).map(Some).map_err(|_| ApiError::invalid("not a holder id")),
+            Some(h) => PartyId::new(h)
+                .map(Some)
+                .map_err(|_| ApiError::invalid("not a holder id").keyed("an-error-holder", &[])),
         }
     }
 }
@@ -451,6 +470,8 @@ impl ReportParams {
 #[derive(askama::Template)]
 #[template(path = "reports.html")]
 struct ReportsPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     from: String,
@@ -473,33 +494,37 @@ fn rows(splits: &[Split]) -> Vec<(String, i64, i64)> {
     splits.iter().map(|s| (s.key.clone(), s.white, s.black)).collect()
 }
 
-/// The report's charts: uses over time, share, top domains, top works, new and recurring sites, kinds.
-fn report_charts(r: &UsageReport) -> [String; 7] {
+/// The report's charts in `l`: uses over time, share, top domains, top works, new and recurring sites,
+/// kinds.
+fn report_charts(l: Lang, r: &UsageReport) -> [String; 7] {
     let labels: Vec<String> = r.series.iter().map(|p| p.label[5..].to_owned()).collect();
     let white: Vec<i64> = r.series.iter().map(|p| p.white).collect();
     let black: Vec<i64> = r.series.iter().map(|p| p.black).collect();
-    let per = match r.bucket {
-        Bucket::Day => "每日 per day",
-        Bucket::Week => "每周 per week",
-        Bucket::Month => "每月 per month",
-    };
-    let kind_label = |k: &str| if k == "image" { "图片 image" } else { "文字 text" };
+    let series_title = l.t(match r.bucket {
+        Bucket::Day => "an-chart-new-uses-day",
+        Bucket::Week => "an-chart-new-uses-week",
+        Bucket::Month => "an-chart-new-uses-month",
+    });
+    let kind_label = |k: &str| l.t(if k == "image" { "mon-kind-image" } else { "mon-kind-text" });
+    let (licensed, unlicensed) = (l.t("an-chart-licensed"), l.t("an-chart-unlicensed"));
     [
-        svg::stacked_bars(&format!("新发现的使用 New uses, {per}"), &labels, &white, &black),
+        svg::stacked_bars(l, &series_title, &labels, &white, &black),
         svg::share_bar(
-            "授权与未授权 Licensed vs unlicensed",
-            &[("授权 licensed", r.share.white, svg::LICENSED), ("未授权 unlicensed", r.share.black, svg::UNLICENSED)],
+            &l.t("an-chart-share"),
+            &[(&licensed, r.share.white, svg::LICENSED), (&unlicensed, r.share.black, svg::UNLICENSED)],
         ),
-        svg::hbars("使用最多的网站 Top domains", &rows(&r.top_domains)),
+        svg::hbars(l, &l.t("an-chart-top-domains"), &rows(&r.top_domains)),
         svg::hbars(
-            "被使用最多的作品 Most used works",
+            l,
+            &l.t("an-chart-top-works"),
             &r.top_works.iter().map(|w| (w.title.clone(), w.white, w.black)).collect::<Vec<_>>(),
         ),
-        svg::hbars(&format!("新出现的网站 New copying sites ({})", r.sites.new_count), &rows(&r.sites.new)),
-        svg::hbars(&format!("再次出现的网站 Recurring sites ({})", r.sites.recurring_count), &rows(&r.sites.recurring)),
+        svg::hbars(l, &l.n("an-chart-new-sites", r.sites.new_count), &rows(&r.sites.new)),
+        svg::hbars(l, &l.n("an-chart-recurring-sites", r.sites.recurring_count), &rows(&r.sites.recurring)),
         svg::hbars(
-            "文字与图片 Text vs image",
-            &r.kinds.iter().map(|k| (kind_label(&k.key).to_owned(), k.white, k.black)).collect::<Vec<_>>(),
+            l,
+            &l.t("an-chart-kinds"),
+            &r.kinds.iter().map(|k| (kind_label(&k.key), k.white, k.black)).collect::<Vec<_>>(),
         ),
     ]
 }
@@ -508,9 +533,10 @@ async fn reports_page(state: State, req: HttpRequest, q: web::Query<ReportParams
     let user = require(&state, &req, &[Role::Holder, Role::Admin]).await.map_err(ApiError::page)?;
     let (csrf, _) = csrf_token(&req, state.config.secure_cookies);
     let now = state.now();
+    let l = super::lang_of(&req);
     let (range, error) = match q.range(now) {
         Ok(r) => (r, None),
-        Err(e) => ((now.saturating_add_ms(-30 * MS_PER_DAY), now, Bucket::Day), Some(e.message)),
+        Err(e) => ((now.saturating_add_ms(-30 * MS_PER_DAY), now, Bucket::Day), Some(error_words(l, &e))),
     };
     let owner = q.owner(&user).map_err(ApiError::page)?;
     let (from, to, bucket) = range;
@@ -527,12 +553,13 @@ async fn reports_page(state: State, req: HttpRequest, q: web::Query<ReportParams
     .await
     .map_err(ApiError::page)?;
     let [series_chart, share_chart, domains_chart, works_chart, new_sites_chart, recurring_sites_chart, kinds_chart] =
-        report_charts(&report);
+        report_charts(l, &report);
     let day = |t: Timestamp| t.to_string()[..10].to_owned();
     let last_day = day(to.saturating_add_ms(-1));
     let export_query = query_string(&[("from", &day(from)), ("to", &last_day), ("bucket", bucket.as_str())]);
     let failed = error.is_some();
     let mut resp = render(&ReportsPage {
+        l,
         user,
         csrf,
         from: day(from),
@@ -594,6 +621,8 @@ struct UseRow {
 #[derive(askama::Template)]
 #[template(path = "work_usage.html")]
 struct WorkUsagePage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     work: String,
@@ -637,8 +666,10 @@ async fn work_usage(state: State, req: HttpRequest, path: web::Path<String>) -> 
     })
     .await
     .map_err(ApiError::page)?;
-    let [chart, _, domains_chart, ..] = report_charts(&report);
+    let l = super::lang_of(&req);
+    let [chart, _, domains_chart, ..] = report_charts(l, &report);
     render(&WorkUsagePage {
+        l,
         csrf,
         work: record.id.to_string(),
         title: record.title.clone(),
@@ -653,8 +684,8 @@ async fn work_usage(state: State, req: HttpRequest, path: web::Path<String>) -> 
                 url: h.page_url,
                 colour: h.colour,
                 kind: h.kind,
-                first_seen: when(h.first_seen),
-                last_seen: when(h.last_seen),
+                first_seen: l.time(h.first_seen),
+                last_seen: l.time(h.last_seen),
             })
             .collect(),
         user,
@@ -683,7 +714,9 @@ const EXPORT_PAGE: usize = 2_000;
 
 /// A CSV field: quoted when needed, and a leading `=`, `+`, `-`, `@` defused so a spreadsheet does
 /// not run a crawled title as a formula.
-fn csv_field(text: &str) -> String {
+/// One CSV field, quoted when needed and defused when it starts like a spreadsheet formula (shared
+/// by every CSV export).
+pub(crate) fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))

@@ -60,8 +60,12 @@ pub fn session_csrf(session_token: &str) -> String {
 /// Checks a password's length; the message is for people.
 pub fn check_password(password: &str) -> Result<(), ApiError> {
     match password.chars().count() {
-        n if n < 10 => Err(ApiError::invalid("use a password of at least 10 characters")),
-        n if n > MAX_PASSWORD_CHARS => Err(ApiError::invalid("use a password of at most 256 characters")),
+        n if n < 10 => {
+            Err(ApiError::invalid("use a password of at least 10 characters").keyed("acct-error-password-short", &[]))
+        }
+        n if n > MAX_PASSWORD_CHARS => {
+            Err(ApiError::invalid("use a password of at most 256 characters").keyed("acct-error-password-long", &[]))
+        }
         _ => Ok(()),
     }
 }
@@ -239,11 +243,15 @@ pub async fn require(state: &State, req: &HttpRequest, roles: &[Role]) -> Result
         Some(u) => Ok(u),
         None => match membership(state, id).await? {
             // Say which role is missing, in the member's terms.
-            Some((m, _)) => Err(ApiError::forbidden(format!(
-                "你在团队中的角色不包括此功能 Your team role ({}) does not cover this",
-                m.role.label()
-            ))),
-            None => Err(ApiError::forbidden(format!("this needs one of the roles {roles:?}"))),
+            Some((m, _)) => {
+                Err(ApiError::forbidden(format!("Your team role ({}) does not cover this", m.role.as_str()))
+                    .keyed("error-team-role", &[("role", m.role.as_str())]))
+            }
+            None => {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                Err(ApiError::forbidden(format!("this needs one of the roles {}", names.join(", ")))
+                    .keyed("error-role-missing", &[("roles", &names.join(", "))]))
+            }
         },
     }
 }
@@ -320,12 +328,13 @@ pub async fn create_account(
     let email = email.trim().to_owned();
     let name = name.trim().to_owned();
     if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
-        return Err(ApiError::invalid("enter a valid email address"));
+        return Err(ApiError::invalid("enter a valid email address").keyed("acct-error-email", &[]));
     }
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("enter a name of 1 to 100 characters"));
+        return Err(ApiError::invalid("enter a name of 1 to 100 characters").keyed("acct-error-name", &[]));
     }
-    seal_licensing::offer::check_display_text("name", &name).map_err(|e| ApiError::invalid(e.to_string()))?;
+    seal_licensing::offer::check_display_text("name", &name)
+        .map_err(|e| ApiError::invalid(e.to_string()).keyed("acct-error-name-invalid", &[]))?;
     let hash = match password {
         Some(p) => {
             check_password(&p)?;
@@ -343,7 +352,9 @@ pub async fn create_account(
         }
         Ok(())
     })
-    .await?;
+    .await
+    // The one conflict a fresh account can meet is its address being taken already.
+    .map_err(|e| if e.code == "conflict" { e.keyed("acct-error-email-taken", &[]) } else { e })?;
     Ok(user)
 }
 
@@ -355,7 +366,14 @@ pub(crate) async fn start_session(state: &State, user: &User) -> Result<HttpResp
     let id = user.id.clone();
     db(state, move |s| Ok(s.create_session(&hash, &id, expires)?)).await?;
     let target = if user.role == Role::Admin { "/admin" } else { "/dashboard" };
-    Ok(HttpResponse::SeeOther()
+    // The language the account chose follows it to this browser.
+    let person = user.person().clone();
+    let lang = db(state, move |s| Ok(s.user_lang(&person)?)).await?.as_deref().and_then(crate::i18n::Lang::parse);
+    let mut response = HttpResponse::SeeOther();
+    if let Some(lang) = lang {
+        response.cookie(super::lang_cookie(lang, state.config.secure_cookies));
+    }
+    Ok(response
         .cookie(cookie(SESSION_COOKIE, token, state.config.secure_cookies, Some(days)))
         .insert_header((header::LOCATION, target))
         .finish())
@@ -365,6 +383,8 @@ pub(crate) async fn start_session(state: &State, user: &User) -> Result<HttpResp
 #[derive(askama::Template)]
 #[template(path = "account.html")]
 struct AccountPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     sign_up: bool,
     csrf: String,
     error: Option<String>,
@@ -374,7 +394,7 @@ struct AccountPage {
 fn account_page(req: &HttpRequest, state: &State, sign_up: bool, error: Option<String>, email: String) -> HttpResponse {
     let status =
         if error.is_some() { actix_web::http::StatusCode::BAD_REQUEST } else { actix_web::http::StatusCode::OK };
-    match csrf_page(req, state, |csrf| AccountPage { sign_up, csrf, error, email }) {
+    match csrf_page(req, state, |csrf| AccountPage { l: super::lang_of(req), sign_up, csrf, error, email }) {
         Ok(mut resp) => {
             *resp.status_mut() = status;
             resp
@@ -419,21 +439,34 @@ pub fn throttled() -> ApiError {
         "rate_limited",
         "too many attempts; wait a few minutes",
     )
+    .keyed("acct-error-throttled", &[])
+}
+
+/// An error as a form on a page in `lang` shows it: its own words, or the generic words for its code
+/// with the English message as the detail.
+pub(crate) fn form_error(e: &ApiError, lang: crate::i18n::Lang) -> String {
+    match e.message_in(lang) {
+        (message, None) => message,
+        (message, Some(detail)) => format!("{message} ({detail})"),
+    }
 }
 
 async fn sign_up(state: State, req: HttpRequest, form: web::Form<SignUpForm>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     hash_allowed(&state, &req).map_err(ApiError::page)?;
     let f = form.into_inner();
+    let lang = super::lang_of(&req);
     let role = match f.role.as_str() {
         "holder" => Role::Holder,
         "licensee" => Role::Licensee,
         "developer" => Role::Developer,
-        _ => return Ok(account_page(&req, &state, true, Some("choose a role".into()), f.email)),
+        _ => return Ok(account_page(&req, &state, true, Some(lang.t("acct-choose-role")), f.email)),
     };
     match create_account(&state, f.email.clone(), f.name, Some(f.password), role).await {
         Ok(user) => start_session(&state, &user).await,
-        Err(e) if e.status.is_client_error() => Ok(account_page(&req, &state, true, Some(e.message), f.email)),
+        Err(e) if e.status.is_client_error() => {
+            Ok(account_page(&req, &state, true, Some(form_error(&e, lang)), f.email))
+        }
         Err(e) => Err(e.page()),
     }
 }
@@ -459,7 +492,8 @@ async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) ->
     let per_email = state.limiter.check(&email_key, now_ms, email_limit.0, email_limit.1);
     if !(per_ip && per_email) {
         state.metrics.sign_ins_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut resp = account_page(&req, &state, false, Some("too many attempts; wait a few minutes".into()), f.email);
+        let words = super::lang_of(&req).t("acct-error-throttled");
+        let mut resp = account_page(&req, &state, false, Some(words), f.email);
         *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
         resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
         return Ok(resp);
@@ -481,7 +515,8 @@ async fn sign_in(state: State, req: HttpRequest, form: web::Form<SignInForm>) ->
         _ => {
             state.limiter.spend(&ip_key, now_ms, ip_limit.0, ip_limit.1);
             state.limiter.spend(&email_key, now_ms, email_limit.0, email_limit.1);
-            Ok(account_page(&req, &state, false, Some("wrong email address or password".into()), f.email))
+            let words = super::lang_of(&req).t("acct-error-wrong-credentials");
+            Ok(account_page(&req, &state, false, Some(words), f.email))
         }
     }
 }
@@ -514,6 +549,8 @@ async fn sign_out(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> 
 #[derive(askama::Template)]
 #[template(path = "reset.html")]
 struct ResetPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     token: Option<String>,
     csrf: String,
     message: Option<String>,
@@ -521,7 +558,7 @@ struct ResetPage {
 }
 
 async fn forgot_page(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    csrf_page(&req, &state, |csrf| ResetPage { token: None, csrf, message: None, error: None })
+    csrf_page(&req, &state, |csrf| ResetPage { l: super::lang_of(&req), token: None, csrf, message: None, error: None })
 }
 
 /// The forgotten-password form.
@@ -544,9 +581,12 @@ async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> 
     #[derive(askama::Template)]
     #[template(path = "mail/reset.txt", escape = "none")]
     struct ResetMail<'a> {
+        l: crate::i18n::Lang,
         name: &'a str,
         link: &'a str,
     }
+    // The mail is in the language of the request that asked for it: the person who asked reads it.
+    let lang = super::lang_of(&req);
     if allowed {
         let token = random_token(32);
         let hash = token_hash(&token);
@@ -556,8 +596,8 @@ async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> 
                 s.create_reset(&hash, &user.id, now.saturating_add_ms(3_600_000))?;
                 let mail = crate::store::platform::Mail {
                     to: user.email.clone(),
-                    subject: "重设密码 Reset your Copyright Seal password".into(),
-                    body: askama::Template::render(&ResetMail { name: &user.name, link: &link })
+                    subject: lang.t("acct-reset-mail-subject"),
+                    body: askama::Template::render(&ResetMail { l: lang, name: &user.name, link: &link })
                         .map_err(ApiError::internal)?,
                     attachment: None,
                 };
@@ -568,14 +608,13 @@ async fn forgot(state: State, req: HttpRequest, form: web::Form<ForgotForm>) -> 
         .await
         .map_err(ApiError::page)?;
     }
-    let message =
-        Some("如果该邮箱有账号，重设链接已发出。 If that address has an account, a reset link is on its way.".into());
-    csrf_page(&req, &state, |csrf| ResetPage { token: None, csrf, message, error: None })
+    let message = Some(lang.t("acct-reset-sent"));
+    csrf_page(&req, &state, |csrf| ResetPage { l: lang, token: None, csrf, message, error: None })
 }
 
 async fn reset_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let token = Some(path.into_inner());
-    csrf_page(&req, &state, |csrf| ResetPage { token, csrf, message: None, error: None })
+    csrf_page(&req, &state, |csrf| ResetPage { l: super::lang_of(&req), token, csrf, message: None, error: None })
 }
 
 /// The new-password form.
@@ -593,14 +632,15 @@ async fn reset(
 ) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let token = path.into_inner();
-    let fail = |error: &str| {
-        let (token, error) = (Some(token.clone()), Some(error.to_owned()));
-        let mut resp = csrf_page(&req, &state, |csrf| ResetPage { token, csrf, message: None, error })?;
+    let lang = super::lang_of(&req);
+    let fail = |error: String| {
+        let (token, error) = (Some(token.clone()), Some(error));
+        let mut resp = csrf_page(&req, &state, |csrf| ResetPage { l: lang, token, csrf, message: None, error })?;
         *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
         Ok::<_, ApiError>(resp)
     };
     if let Err(e) = check_password(&form.password) {
-        return fail(&e.message);
+        return fail(form_error(&e, lang));
     }
     hash_allowed(&state, &req).map_err(ApiError::page)?;
     let password = form.password.clone();
@@ -611,7 +651,7 @@ async fn reset(
             tracing::info!(%user, "password reset; sessions ended");
             Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish())
         }
-        None => fail("this link is unknown, used or expired: ask for a new one"),
+        None => fail(lang.t("acct-reset-link-invalid")),
     }
 }
 
@@ -634,12 +674,12 @@ async fn change_password(
     let user = form_user(&state, &req, &form.csrf, &all).await?;
     check_password(&form.password).map_err(ApiError::page)?;
     if form.current.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(ApiError::forbidden("the current password is wrong").page());
+        return Err(wrong_current_password());
     }
     hash_allowed(&state, &req).map_err(ApiError::page)?;
     let (current, stored) = (form.current.clone(), user.password_hash.clone().unwrap_or_default());
     if !web::block(move || verify_password(&current, &stored)).await? {
-        return Err(ApiError::forbidden("the current password is wrong").page());
+        return Err(wrong_current_password());
     }
     let password = form.password.clone();
     let hash = web::block(move || hash_password(&password)).await?.map_err(ApiError::internal)?;
@@ -647,6 +687,10 @@ async fn change_password(
     db(&state, move |s| Ok(s.set_password(&id, &hash)?)).await?;
     tracing::info!(user = %user.id, "password changed; other sessions ended");
     start_session(&state, &user).await
+}
+
+fn wrong_current_password() -> ApiError {
+    ApiError::forbidden("the current password is wrong").keyed("acct-error-current-password", &[]).page()
 }
 
 /// The account routes.

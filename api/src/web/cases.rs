@@ -10,9 +10,10 @@
 use super::auth::{check_csrf, csrf_page, current_user, form_user, require, require_for_record};
 use super::error::ApiError;
 use super::{db, see_other, State};
-use crate::services::cases::{self, beijing, money_text, CaseError, Review};
+use crate::i18n::Lang;
+use crate::services::cases::{self, beijing_in, money_text, CaseError, Review};
 use crate::services::dossier::{self, DossierKit};
-use crate::services::{evidence, seal};
+use crate::services::evidence;
 use crate::store::cases::{CaseRow, CaseStats, Protection, Verdict};
 use crate::store::platform::{Role, User};
 use crate::store::prelude::*;
@@ -63,6 +64,17 @@ fn scope_of(u: &User) -> Option<PartyId> {
     (u.role != Role::Admin).then(|| u.id.clone())
 }
 
+/// Opening cases is the organisation owners' decision; analysts triage.
+fn owners_open_cases() -> ApiError {
+    ApiError::forbidden("only the organisation's owners open cases").keyed("case-error-owners-open", &[])
+}
+
+/// A holder without a verified channel or a confirmed identity asks to open cases.
+fn may_not_open() -> ApiError {
+    ApiError::forbidden("verify a channel, or ask the platform to confirm your identity, before opening cases")
+        .keyed("case-protection-locked", &[])
+}
+
 /// Parses a form body with repeated fields (`hit=1&hit=2`), which `web::Form` cannot.
 fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
@@ -100,23 +112,23 @@ fn stats_json(st: &CaseStats) -> Value {
     })
 }
 
-fn charts(st: &CaseStats) -> Vec<String> {
-    // Short labels under the bars; the tabs and the table carry the full bilingual names.
+fn charts(l: Lang, st: &CaseStats) -> Vec<String> {
+    // Short labels under the bars; the tabs and the table carry the full names.
     let order = [
-        ("review", "审核 review"),
-        ("needs_info", "补充 info"),
-        ("invited", "邀请 invited"),
-        ("settled", "和解 settled"),
-        ("expired", "逾期 expired"),
-        ("offline", "线下 offline"),
-        ("closed", "结案 closed"),
-        ("rejected", "驳回 rejected"),
-        ("withdrawn", "撤回 withdrawn"),
+        ("review", l.t("case-chart-review")),
+        ("needs_info", l.t("case-chart-needs_info")),
+        ("invited", l.t("case-chart-invited")),
+        ("settled", l.t("case-chart-settled")),
+        ("expired", l.t("case-chart-expired")),
+        ("offline", l.t("case-chart-offline")),
+        ("closed", l.t("case-chart-closed")),
+        ("rejected", l.t("case-chart-rejected")),
+        ("withdrawn", l.t("case-chart-withdrawn")),
     ];
-    let labels: Vec<String> = order.iter().map(|(_, l)| (*l).to_owned()).collect();
+    let labels: Vec<String> = order.iter().map(|(_, label)| label.clone()).collect();
     let values: Vec<i64> =
         order.iter().map(|(s, _)| st.by_state.iter().find(|(x, _)| x == s).map_or(0, |(_, n)| *n)).collect();
-    let mut out = vec![super::svg::bar_chart("案件状态 Cases by state", &labels, &values, "")];
+    let mut out = vec![super::svg::bar_chart(&l.t("case-chart-by-state"), &labels, &values, "")];
     // Every day from the first case to the last (at most the last 60), empty days included.
     if let (Some(first), Some(last)) = (st.daily.first(), st.daily.last()) {
         let from = first.0.max(last.0 - 59);
@@ -128,15 +140,146 @@ fn charts(st: &CaseStats) -> Vec<String> {
             .collect();
         let settled: Vec<i64> = days.iter().map(|d| at(*d).map_or(0, |x| x.2)).collect();
         let opened: Vec<i64> = days.iter().map(|d| at(*d).map_or(0, |x| x.1)).collect();
+        let (settled_name, opened_name) = (l.t("case-chart-settled"), l.t("case-chart-opened"));
         out.push(super::svg::stacked_bars_named(
-            "每日立案与和解 Cases opened and settled per day (UTC)",
+            &l.t("case-chart-daily"),
             &labels,
             &settled,
             &opened,
-            ["和解 settled", "立案 opened"],
+            [&settled_name, &opened_name],
         ));
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words for the machine codes of cases. The documents keep the codes (the API's contract); pages
+// translate them here, each key written out so the catalogue test sees it.
+
+/// A case state's name (`invited` → 已邀请和解 / Invited to settle).
+fn state_label(l: Lang, code: &str) -> String {
+    match code {
+        "review" => l.t("case-state-review"),
+        "needs_info" => l.t("case-state-needs_info"),
+        "rejected" => l.t("case-state-rejected"),
+        "invited" => l.t("case-state-invited"),
+        "settled" => l.t("case-state-settled"),
+        "expired" => l.t("case-state-expired"),
+        "offline" => l.t("case-state-offline"),
+        "closed" => l.t("case-state-closed"),
+        "withdrawn" => l.t("case-state-withdrawn"),
+        other => other.to_owned(),
+    }
+}
+
+/// An offline route's name.
+fn track_label(l: Lang, track: Track) -> String {
+    match track {
+        Track::Mediation => l.t("case-track-mediation"),
+        Track::Arbitration => l.t("case-track-arbitration"),
+        Track::Litigation => l.t("case-track-litigation"),
+    }
+}
+
+/// What a timeline entry records (its `kind`: an action code, or the platform's own entries).
+fn event_label(l: Lang, kind: &str) -> String {
+    match kind {
+        "opened" => l.t("case-event-opened"),
+        "hit_added" => l.t("case-event-hit_added"),
+        "contact" => l.t("case-event-contact"),
+        "mail" => l.t("case-event-mail"),
+        "captured" => l.t("case-event-captured"),
+        "approve" => l.t("case-event-approve"),
+        "reject" => l.t("case-event-reject"),
+        "ask_more" => l.t("case-event-ask_more"),
+        "answer" => l.t("case-event-answer"),
+        "pay" => l.t("case-event-pay"),
+        "claim_licence" => l.t("case-event-claim_licence"),
+        "dispute" => l.t("case-event-dispute"),
+        "expire" => l.t("case-event-expire"),
+        "escalate" => l.t("case-event-escalate"),
+        "record_step" => l.t("case-event-record_step"),
+        "close" => l.t("case-event-close"),
+        "withdraw" => l.t("case-event-withdraw"),
+        other => other.to_owned(),
+    }
+}
+
+/// Who wrote a timeline entry: the platform's own actors by name, people by their account id.
+fn actor_label(l: Lang, actor: &str) -> String {
+    match actor {
+        "platform" => l.t("case-actor-platform"),
+        "infringer" => l.t("case-actor-infringer"),
+        "auto" => l.t("case-actor-auto"),
+        other => other.to_owned(),
+    }
+}
+
+/// Where the invitation's address came from: `page URL`, `site URL`, `holder` or `reviewer`.
+fn contact_source_label(l: Lang, source: &str) -> String {
+    let (what, url) = source.split_once(' ').unwrap_or((source, ""));
+    match what {
+        "page" => l.t1("case-contact-from-page", "url", url),
+        "site" => l.t1("case-contact-from-site", "url", url),
+        "holder" => l.t("case-contact-from-holder"),
+        "reviewer" => l.t("case-contact-from-reviewer"),
+        _ => source.to_owned(),
+    }
+}
+
+/// A hit's kind (`text`, `image`).
+fn hit_kind_label(l: Lang, kind: &str) -> String {
+    match kind {
+        "text" => l.t("case-hit-text"),
+        "image" => l.t("case-hit-image"),
+        other => other.to_owned(),
+    }
+}
+
+/// A hit's colour, in the words of the hits pages.
+fn colour_label(l: Lang, colour: &str) -> String {
+    match colour {
+        "white" => l.t("hit-white"),
+        "black" => l.t("hit-black"),
+        "grey" => l.t("hit-grey"),
+        other => other.to_owned(),
+    }
+}
+
+/// A triage verdict, or a dash for none.
+fn triage_label(l: Lang, verdict: Option<&str>) -> String {
+    match verdict {
+        Some("legal") => l.t("case-triage-legal"),
+        Some("illegal") => l.t("case-triage-illegal"),
+        Some("unsure") => l.t("case-triage-unsure"),
+        Some("not_mine") => l.t("case-triage-not_mine"),
+        Some(other) => other.to_owned(),
+        None => "—".to_owned(),
+    }
+}
+
+/// A document's RFC 3339 time as the page's Beijing time; what does not parse is shown as it is.
+fn when(l: Lang, v: &Value) -> String {
+    match v.as_str() {
+        Some(t) => Timestamp::parse(t).map_or_else(|_| t.to_owned(), |ts| l.time(ts)),
+        None => String::new(),
+    }
+}
+
+/// The fee of a case document in the page's way of writing money, or a dash before approval.
+fn fee_of(l: Lang, doc: &Value) -> String {
+    match doc["fee_minor"].as_i64() {
+        Some(minor) => l.money(minor, doc["currency"].as_str().unwrap_or("CNY")),
+        None => "—".to_owned(),
+    }
+}
+
+/// The deadline of a case document in Beijing time, saying so, or a dash.
+fn deadline_of(l: Lang, doc: &Value) -> String {
+    match doc["deadline"].as_str().and_then(|t| Timestamp::parse(t).ok()) {
+        Some(ts) => beijing_in(l, ts),
+        None => "—".to_owned(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,6 +288,8 @@ fn charts(st: &CaseStats) -> Vec<String> {
 #[derive(askama::Template)]
 #[template(path = "cases.html")]
 struct CasesPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     admin: bool,
@@ -156,7 +301,7 @@ struct CasesPage {
     multiplier: String,
     may_open: bool,
     state: String,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<String>,
 }
 
@@ -185,13 +330,18 @@ fn states_of(q: Option<&str>) -> Result<Vec<CaseState>, ApiError> {
         None => Ok(Vec::new()),
         Some(s) => s
             .split(',')
-            .map(|x| CaseState::parse(x).ok_or_else(|| ApiError::invalid(format!("unknown case state {x:?}"))))
+            .map(|x| {
+                CaseState::parse(x).ok_or_else(|| {
+                    ApiError::invalid(format!("unknown case state {x:?}")).keyed("case-error-state", &[("state", x)])
+                })
+            })
             .collect(),
     }
 }
 
 async fn list_rows(
     state: &State,
+    l: Lang,
     holder: Option<PartyId>,
     states: Vec<CaseState>,
 ) -> Result<(Vec<CaseLine>, CaseStats), ApiError> {
@@ -202,11 +352,11 @@ async fn list_rows(
             lines.push(CaseLine {
                 work_title: s.work(&c.work)?.map(|w| w.title).unwrap_or_default(),
                 holder: s.holder_name(&c.holder)?,
-                fee: c.fee_minor.map(|m| money_text(m, c.currency.as_deref().unwrap_or("CNY"))).unwrap_or_default(),
-                deadline: c.status.deadline.map(beijing).unwrap_or_default(),
-                opened: beijing(c.created_at),
+                fee: c.fee_minor.map(|m| l.money(m, c.currency.as_deref().unwrap_or("CNY"))).unwrap_or_default(),
+                deadline: c.status.deadline.map(|d| l.time(d)).unwrap_or_default(),
+                opened: l.time(c.created_at),
                 state: c.status.state.as_str().to_owned(),
-                state_label: c.status.state.label().to_owned(),
+                state_label: state_label(l, c.status.state.as_str()),
                 domain: c.domain,
                 id: c.id,
             });
@@ -223,10 +373,11 @@ async fn cases_view(
     q: &ListQuery,
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let l = super::lang_of(req);
     let admin = user.role == Role::Admin;
     let holder = scope_of(&user);
     let states = states_of(q.state.as_deref()).map_err(ApiError::page)?;
-    let (rows, stats) = list_rows(state, holder.clone(), states).await.map_err(ApiError::page)?;
+    let (rows, stats) = list_rows(state, l, holder.clone(), states).await.map_err(ApiError::page)?;
     let (protection, may_open) = match holder {
         Some(h) => {
             db(state, move |s| Ok((s.protection(&h)?, cases::may_open(s, &h)?))).await.map_err(ApiError::page)?
@@ -235,16 +386,17 @@ async fn cases_view(
     };
     // Redirects carry codes; what a query string says never reaches the page as text.
     let notice = q.notice.as_deref().and_then(|n| match n {
-        "saved" => Some("设置已保存 Settings saved."),
-        "submitted" => Some("已提交为案件，等待平台审核 Submitted as cases; the platform reviews them next."),
-        "confirmed" => Some("身份已确认 Identity confirmed."),
+        "saved" => Some(l.t("case-notice-saved")),
+        "submitted" => Some(l.t("case-notice-submitted")),
+        "confirmed" => Some(l.t("case-notice-confirmed")),
         _ => None,
     });
     csrf_page(req, state, |csrf| CasesPage {
+        l,
         multiplier: format!("{:.2}", f64::from(protection.multiplier_bps) / 10_000.0),
-        charts: charts(&stats),
+        charts: charts(l, &stats),
         stats: stats_json(&stats),
-        recovered: stats.recovered.iter().map(|(c, m)| money_text(*m, c)).collect(),
+        recovered: stats.recovered.iter().map(|(c, m)| l.money(*m, c)).collect(),
         user,
         csrf,
         admin,
@@ -278,17 +430,17 @@ async fn save_protection(
 ) -> Result<HttpResponse, ApiError> {
     let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let f = form.into_inner();
+    // The service checks the same ranges; they are checked here first so that the page can say why in
+    // its own language.
     let parsed = (|| -> Result<Protection, ApiError> {
-        let m: f64 = f
-            .multiplier
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::invalid("the multiplier must be a number such as 3 or 2.5"))?;
-        let days: u32 = f
-            .deadline_days
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::invalid("the deadline must be a whole number of days"))?;
+        let m: f64 = f.multiplier.trim().parse().ok().filter(|m: &f64| (1.0..=10.0).contains(m)).ok_or_else(|| {
+            ApiError::invalid("the multiplier must be a number from 1 to 10, such as 3 or 2.5")
+                .keyed("case-error-multiplier", &[])
+        })?;
+        let days: u32 = f.deadline_days.trim().parse().ok().filter(|d| (3..=90).contains(d)).ok_or_else(|| {
+            ApiError::invalid("the deadline must be a whole number of days from 3 to 90")
+                .keyed("case-error-deadline-days", &[])
+        })?;
         Ok(Protection {
             auto: f.auto.is_some(),
             multiplier_bps: (m * 10_000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32,
@@ -306,7 +458,8 @@ async fn save_protection(
     match result {
         Ok(()) => Ok(see_other("/dashboard/cases?notice=saved")),
         Err(e) if e.status.is_client_error() => {
-            cases_view(&state, &req, user, &ListQuery { state: None, notice: None }, Some(e.message)).await
+            let (message, _) = e.message_in(super::lang_of(&req));
+            cases_view(&state, &req, user, &ListQuery { state: None, notice: None }, Some(message)).await
         }
         Err(e) => Err(e.page()),
     }
@@ -326,19 +479,27 @@ async fn act_on_hits(state: State, req: HttpRequest, body: web::Bytes) -> Result
         "case" => {
             // Opening cases is the owner's decision; analysts triage.
             if !acts_as_owner(&user) {
-                return Err(ApiError::forbidden("only the organisation's owners open cases").page());
+                return Err(owners_open_cases().page());
             }
-            let opened = db(&state, move |s| Ok(cases::submit(s, &holder, actor.as_str(), &hits, now)?))
-                .await
-                .map_err(ApiError::page)?;
+            let opened = db(&state, move |s| {
+                if !cases::may_open(s, &holder)? {
+                    return Err(may_not_open());
+                }
+                Ok(cases::submit(s, &holder, actor.as_str(), &hits, now)?)
+            })
+            .await
+            .map_err(ApiError::page)?;
             if opened.is_empty() {
-                return Err(ApiError::invalid("none of the chosen hits can become a case: they are white, triaged as legal or not yours, or in a case already").page());
+                return Err(ApiError::invalid("none of the chosen hits can become a case: they are white, triaged as legal or not yours, or in a case already")
+                    .keyed("case-error-no-hits", &[])
+                    .page());
             }
             Ok(see_other("/dashboard/cases?notice=submitted"))
         }
         verdict => {
-            let verdict = Verdict::parse(verdict)
-                .ok_or_else(|| ApiError::invalid("choose legal, illegal, unsure or not_mine").page())?;
+            let verdict = Verdict::parse(verdict).ok_or_else(|| {
+                ApiError::invalid("choose legal, illegal, unsure or not_mine").keyed("case-error-verdict", &[]).page()
+            })?;
             db(&state, move |s| Ok(cases::triage(s, &holder, &actor, &hits, verdict, now)?))
                 .await
                 .map_err(ApiError::page)?;
@@ -354,6 +515,8 @@ async fn act_on_hits(state: State, req: HttpRequest, body: web::Bytes) -> Result
 #[derive(askama::Template)]
 #[template(path = "case.html")]
 struct CasePage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     admin: bool,
@@ -373,7 +536,50 @@ struct CasePage {
     regions: Vec<(f64, f64, f64, f64, String)>,
     offers: Vec<(String, String, String)>,
     flagged: bool,
-    tracks: Vec<(&'static str, &'static str)>,
+    /// The routes a reviewer may choose: code and name.
+    tracks: Vec<(&'static str, String)>,
+    state_label: String,
+    fee: String,
+    deadline: String,
+    /// The offline route taken, by name.
+    track: Option<String>,
+    /// Where the invitation's address came from, in words.
+    contact_source: String,
+}
+
+/// The page's words for the codes in the case document's hits, captures and timeline.
+impl CasePage {
+    fn hit_kind(&self, h: &Value) -> String {
+        hit_kind_label(self.l, h["kind"].as_str().unwrap_or_default())
+    }
+
+    fn colour(&self, h: &Value) -> String {
+        colour_label(self.l, h["colour"].as_str().unwrap_or_default())
+    }
+
+    fn triage(&self, h: &Value) -> String {
+        triage_label(self.l, h["triage"].as_str())
+    }
+
+    fn event(&self, e: &Value) -> String {
+        event_label(self.l, e["kind"].as_str().unwrap_or_default())
+    }
+
+    fn actor(&self, e: &Value) -> String {
+        actor_label(self.l, e["actor"].as_str().unwrap_or_default())
+    }
+
+    /// How many of a capture's resources could not be fetched, in words; empty when none.
+    fn missing(&self, k: &Value) -> String {
+        match k["summary"]["failures"].as_array().map(Vec::len) {
+            Some(n) if n > 0 => self.l.n("case-resources-missing", i64::try_from(n).unwrap_or(i64::MAX)),
+            _ => String::new(),
+        }
+    }
+
+    fn when(&self, v: &Value) -> String {
+        when(self.l, v)
+    }
 }
 
 fn s(v: &Value) -> String {
@@ -456,10 +662,11 @@ fn highlighted(text: &str, doc: &Value, at: usize) -> Vec<(bool, String)> {
 }
 
 async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> Result<HttpResponse, ApiError> {
+    let l = super::lang_of(req);
     let admin = user.role == Role::Admin;
     let holder = scope_of(&user);
     let st = state.clone();
-    let (doc, work_text, offers, flagged) = db(state, move |s| {
+    let (doc, work_text, offers, flagged, track) = db(state, move |s| {
         let c = cases::load(s, &id, holder.as_ref())?;
         let doc = dossier::case_document(s, &c)?;
         // The registered text (first text item) as the engine indexed it, for the side-by-side view.
@@ -478,9 +685,9 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
             .offers_of(&c.holder, "", 200)?
             .into_iter()
             .filter(|o| work.as_ref().is_some_and(|w| o.covers(w)))
-            .map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)))
+            .map(|o| (o.id.to_string(), l.offer_rules(&o).join(" · "), l.price(&o)))
             .collect::<Vec<_>>();
-        Ok((doc, text, offers, cases::flagged(s, &c.work)?))
+        Ok((doc, text, offers, cases::flagged(s, &c.work)?, c.status.track))
     })
     .await
     .map_err(ApiError::page)?;
@@ -489,6 +696,12 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
     let regions = image_regions(&doc);
     let owner = !admin && acts_as_owner(&user);
     csrf_page(req, state, |csrf| CasePage {
+        l,
+        state_label: state_label(l, doc["state"].as_str().unwrap_or_default()),
+        fee: fee_of(l, &doc),
+        deadline: deadline_of(l, &doc),
+        track: track.map(|t| track_label(l, t)),
+        contact_source: doc["contact_source"].as_str().map(|c| contact_source_label(l, c)).unwrap_or_default(),
         state: s(&doc["state"]),
         hits: list(&doc["hits"]),
         captures: list(&doc["captures"]),
@@ -504,11 +717,10 @@ async fn case_view(state: &State, req: &HttpRequest, user: User, id: String) -> 
         regions,
         offers,
         flagged,
-        tracks: vec![
-            ("mediation", "调解 Mediation"),
-            ("arbitration", "仲裁 Arbitration"),
-            ("litigation", "诉讼 Litigation"),
-        ],
+        tracks: [Track::Mediation, Track::Arbitration, Track::Litigation]
+            .into_iter()
+            .map(|t| (t.as_str(), track_label(l, t)))
+            .collect(),
     })
 }
 
@@ -550,13 +762,23 @@ async fn run_action(
 ) -> Result<Value, ApiError> {
     let (now, url) = (state.now(), state.config.public_url.clone());
     let id = id.to_owned();
+    // `what` is also the selector of the keyed messages (`case-error-write`, `case-error-too-long`).
     let need_text = |what: &str| -> Result<String, ApiError> {
         if text.is_empty() {
-            Err(ApiError::invalid(format!("write the {what}")))
+            Err(ApiError::invalid(format!("write the {what}")).keyed("case-error-write", &[("what", what)]))
         } else if text.chars().count() > 4000 {
-            Err(ApiError::invalid(format!("the {what} is longer than 4000 characters")))
+            Err(ApiError::invalid(format!("the {what} is longer than 4000 characters"))
+                .keyed("case-error-too-long", &[("what", what)]))
         } else {
             Ok(text.clone())
+        }
+    };
+    // Addresses are checked by the service too; here first, so that the page can say it in its words.
+    let check_address = |address: &str| -> Result<(), ApiError> {
+        match address.trim().parse::<lettre::Address>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(ApiError::invalid(format!("{address:?} is not an email address"))
+                .keyed("case-error-email", &[("address", address)])),
         }
     };
     if action == "capture" {
@@ -569,7 +791,12 @@ async fn run_action(
     let c: CaseRow = if user.role == Role::Admin {
         let reviewer = user.id.clone();
         let decision = match action {
-            "approve" => Some(Review::Approve { contact }),
+            "approve" => {
+                if let Some(address) = contact.as_deref().filter(|a| !a.trim().is_empty()) {
+                    check_address(address)?;
+                }
+                Some(Review::Approve { contact })
+            }
             "reject" => Some(Review::Reject(need_text("reason")?)),
             "ask" => Some(Review::AskMore(need_text("question")?)),
             _ => None,
@@ -579,30 +806,40 @@ async fn run_action(
             None => {
                 let act = match action {
                     "escalate" => CaseAction::Escalate {
-                        track: Track::parse(track)
-                            .ok_or_else(|| ApiError::invalid("choose mediation, arbitration or litigation"))?,
+                        track: Track::parse(track).ok_or_else(|| {
+                            ApiError::invalid("choose mediation, arbitration or litigation")
+                                .keyed("case-error-track", &[])
+                        })?,
                     },
                     "step" => CaseAction::RecordStep { note: need_text("step")? },
                     "close" => CaseAction::Close { outcome: need_text("outcome")? },
-                    _ => return Err(ApiError::invalid(format!("unknown action {action:?}"))),
+                    _ => {
+                        return Err(ApiError::invalid(format!("unknown action {action:?}"))
+                            .keyed("case-error-action", &[("action", action)]))
+                    }
                 };
                 db(state, move |s| Ok(cases::offline_action(s, &id, &reviewer, act, now)?)).await?
             }
         }
     } else {
         if !acts_as_owner(user) {
-            return Err(ApiError::forbidden("only the organisation's owners act on cases"));
+            return Err(
+                ApiError::forbidden("only the organisation's owners act on cases").keyed("case-error-owners-act", &[])
+            );
         }
         let (holder, actor) = (user.id.clone(), user.person().clone());
         if action == "contact" {
             let email = need_text("address")?;
+            check_address(&email)?;
             let c = db(state, move |s| Ok(cases::set_contact(s, &id, &holder, &actor, &email, now)?)).await?;
             return Ok(json!({"id": c.id, "state": c.status.state.as_str(), "contact_email": c.contact_email}));
         }
         let act = match action {
             "answer" => CaseAction::Answer { text: need_text("answer")? },
             "withdraw" => CaseAction::Withdraw,
-            _ => return Err(ApiError::forbidden("only the platform can do that")),
+            _ => {
+                return Err(ApiError::forbidden("only the platform can do that").keyed("case-error-platform-only", &[]))
+            }
         };
         db(state, move |s| Ok(cases::holder_action(s, &id, &holder, &actor, act, now)?)).await?
     };
@@ -774,15 +1011,28 @@ async fn confirm_identity(state: &State, admin: &User, holder: &str) -> Result<(
 #[derive(askama::Template)]
 #[template(path = "settle.html")]
 struct SettlePage {
+    /// The page language.
+    l: crate::i18n::Lang,
     csrf: String,
     token: String,
     hits: Vec<Value>,
     captures: Vec<Value>,
     doc: Value,
     state: String,
-    offer: Option<(String, String, String)>,
+    /// The offer the fee derives from, in one line: its id, terms and price.
+    offer_line: Option<String>,
+    /// The offer's price the fee derives from, or a dash.
+    offer_price: String,
+    fee: String,
+    deadline: String,
     sent: Option<String>,
     error: Option<String>,
+}
+
+impl SettlePage {
+    fn when(&self, v: &Value) -> String {
+        when(self.l, v)
+    }
 }
 
 async fn settle_view(
@@ -792,8 +1042,8 @@ async fn settle_view(
     sent: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let t = token.clone();
-    let shown = db(state, move |s| settle_doc(s, &cases::by_token(s, &t)?)).await.map_err(ApiError::page)?;
+    let (t, l) = (token.clone(), super::lang_of(req));
+    let shown = db(state, move |s| settle_doc(s, l, &cases::by_token(s, &t)?)).await.map_err(ApiError::page)?;
     render_settle(state, req, token, shown, sent, error)
 }
 
@@ -802,9 +1052,8 @@ type Shown = (Value, Option<(String, String, String)>);
 
 /// What the infringer sees of a case: the evidence and the terms, not the holder's internal notes or
 /// contact trail.
-fn settle_doc(s: &crate::store::SqliteStore, c: &CaseRow) -> Result<Shown, ApiError> {
-    let offer =
-        cases::case_offer(s, c)?.map(|o| (o.id.to_string(), seal::offer_rules(&o).join(" · "), seal::price_label(&o)));
+fn settle_doc(s: &crate::store::SqliteStore, l: Lang, c: &CaseRow) -> Result<Shown, ApiError> {
+    let offer = cases::case_offer(s, c)?.map(|o| (o.id.to_string(), l.offer_rules(&o).join(" · "), l.price(&o)));
     let mut doc = dossier::case_document(s, c)?;
     doc["timeline"] = Value::Array(Vec::new());
     doc["contact_email"] = Value::Null;
@@ -819,14 +1068,21 @@ fn render_settle(
     sent: Option<String>,
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let l = super::lang_of(req);
     csrf_page(req, state, |csrf| SettlePage {
+        l,
+        offer_price: offer.as_ref().map_or_else(|| "—".to_owned(), |(_, _, price)| price.clone()),
+        offer_line: offer
+            .as_ref()
+            .map(|(id, rules, price)| l.t2("case-settle-offer", ("id", id), ("terms", &format!("{rules} · {price}")))),
+        fee: fee_of(l, &doc),
+        deadline: deadline_of(l, &doc),
         state: s(&doc["state"]),
         hits: list(&doc["hits"]),
         captures: list(&doc["captures"]),
         csrf,
         token,
         doc,
-        offer,
         sent,
         error,
     })
@@ -861,10 +1117,10 @@ async fn settle_post(
     let text = field(&fields, "text").trim().to_owned();
     let now = state.now();
     let action = field(&fields, "action");
+    let l = super::lang_of(&req);
     if matches!(action, "licence" | "dispute") {
         if text.is_empty() || text.chars().count() > 4000 {
-            let m = "write 1 to 4000 characters".to_owned();
-            return settle_view(&state, &req, token, None, Some(m)).await;
+            return settle_view(&state, &req, token, None, Some(l.t("case-settle-text-length"))).await;
         }
         let act = if action == "licence" {
             CaseAction::ClaimLicence { reference: text }
@@ -873,22 +1129,18 @@ async fn settle_post(
         };
         // The case goes back to review and the link stops working (a new approval mails a new one),
         // so the answer is shown here rather than behind a redirect to the link.
-        let sent = if action == "licence" {
-            "已提交授权信息，案件回到平台审核 Your licence reference was sent; the case goes back to review."
-        } else {
-            "已提交异议，案件回到平台审核 Your statement was sent; the case goes back to review."
-        };
+        let sent = if action == "licence" { l.t("case-settle-sent-licence") } else { l.t("case-settle-sent-dispute") };
         let t = token.clone();
         let shown = db(&state, move |s| {
             let c = cases::respond(s, &t, act, now)?;
-            settle_doc(s, &c)
+            settle_doc(s, l, &c)
         })
         .await
         .map_err(ApiError::page)?;
-        return render_settle(&state, &req, token, shown, Some(sent.to_owned()), None);
+        return render_settle(&state, &req, token, shown, Some(sent), None);
     }
     if action != "pay" {
-        return Err(ApiError::invalid("unknown action").page());
+        return Err(ApiError::invalid("unknown action").keyed("case-error-action", &[("action", action)]).page());
     }
     let email = field(&fields, "email").trim().to_owned();
     let name = field(&fields, "name").trim().to_owned();
@@ -902,7 +1154,7 @@ async fn settle_post(
                 // An account from an earlier guest purchase: its owner confirms by email first.
                 Ok(found) => found,
                 Err(e) if e.status.is_client_error() => {
-                    return settle_view(&state, &req, token, None, Some(e.message)).await
+                    return settle_view(&state, &req, token, None, Some(e.message_in(l).0)).await
                 }
                 Err(e) => return Err(e.page()),
             }
@@ -1038,7 +1290,7 @@ async fn api_submit(state: State, req: HttpRequest, body: web::Json<SubmitCases>
     check_csrf(&req, None)?;
     let user = require(&state, &req, &[Role::Holder]).await?;
     if !acts_as_owner(&user) {
-        return Err(ApiError::forbidden("only the organisation's owners open cases"));
+        return Err(owners_open_cases());
     }
     let (holder, actor, now, hits) = (user.id.clone(), user.person().clone(), state.now(), body.into_inner().hits);
     let opened = db(&state, move |s| Ok(cases::submit(s, &holder, actor.as_str(), &hits, now)?)).await?;

@@ -3,12 +3,15 @@
 //!
 //! The use cases (open, confirm, fulfil, apply a provider's event) are `services::checkout`; this
 //! module holds the pages, forms, the generic webhook route and the downloads.
+//!
+//! The pages speak the request's language; the checkout hands it to the use cases so that the mails
+//! they write later (from a payment webhook, say) reach the buyer in it too.
 
 use super::auth::{check_csrf, csrf_page, current_user};
 use super::error::ApiError;
 use super::{db, render, AppState, State};
-use crate::services::checkout::{self, Order};
-use crate::services::seal::{offer_rules, price_label};
+use crate::i18n::Lang;
+use crate::services::checkout::{self, CheckoutError, Order};
 use crate::store::platform::{Checkout, CheckoutStatus, Role, User};
 use crate::store::prelude::*;
 use actix_web::http::header;
@@ -36,10 +39,12 @@ pub struct OfferChoice {
 #[derive(askama::Template)]
 #[template(path = "checkout.html")]
 struct CheckoutPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     work_id: String,
     title: String,
-    author: String,
-    holder: String,
+    /// Title, author and rights holder, written the language's way.
+    work_line: String,
     offers: Vec<OfferChoice>,
     csrf: String,
     user: Option<User>,
@@ -50,12 +55,14 @@ async fn checkout_page(state: State, req: HttpRequest, q: web::Query<StartQuery>
     show_checkout(&state, &req, &q.work, None).await
 }
 
+/// The checkout form, with `error` (already in the page's language) when a submission was refused.
 async fn show_checkout(
     state: &State,
     req: &HttpRequest,
     work: &str,
     error: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let l = super::lang_of(req);
     let v = state
         .seals
         .get(work)
@@ -73,15 +80,19 @@ async fn show_checkout(
     .map_err(ApiError::page)?;
     let offers = offers
         .iter()
-        .map(|o| OfferChoice { id: o.id.to_string(), price: price_label(o), free: o.is_free(), rules: offer_rules(o) })
+        .map(|o| OfferChoice { id: o.id.to_string(), price: l.price(o), free: o.is_free(), rules: l.offer_rules(o) })
         .collect();
     let user = current_user(state, req).await?;
     let failed = error.is_some();
+    let work_line = l.args(
+        "co-work-line",
+        &[("title", v.work.title.as_str().into()), ("author", v.work.author.into()), ("holder", v.holder.name.into())],
+    );
     let mut resp = csrf_page(req, state, |csrf| CheckoutPage {
+        l,
         work_id: work.to_owned(),
         title: v.work.title,
-        author: v.work.author,
-        holder: v.holder.name,
+        work_line,
         offers,
         csrf,
         user,
@@ -107,19 +118,35 @@ pub struct CheckoutForm {
     use_url: String,
 }
 
+/// Why typed text is not a scope: an invalid-input error with its catalogue key. It also converts to
+/// its English message, which is all the JSON API needs.
+#[derive(Debug)]
+pub struct ScopeError(pub ApiError);
+
+impl From<ScopeError> for String {
+    fn from(e: ScopeError) -> String {
+        e.0.message
+    }
+}
+
 /// Turns what the buyer typed into a scope: a bare domain covers the domain, anything with a path
 /// covers URLs under that prefix.
-pub fn parse_scope(text: &str) -> Result<UseScope, String> {
+pub fn parse_scope(text: &str) -> Result<UseScope, ScopeError> {
     let t = text.trim();
     let rest = t.split_once("://").map_or(t, |(_, r)| r);
     if rest.is_empty() || rest.len() > 300 || rest.chars().any(char::is_whitespace) {
-        return Err("enter the URL or domain where you will use the work".into());
+        return Err(ScopeError(
+            ApiError::invalid("enter the URL or domain where you will use the work")
+                .keyed("co-error-scope-missing", &[]),
+        ));
     }
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let host_ok = host.contains('.')
         && host.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == ':'));
     if !host_ok {
-        return Err(format!("{host:?} is not a domain name"));
+        return Err(ScopeError(
+            ApiError::invalid(format!("{host:?} is not a domain name")).keyed("co-error-scope-host", &[("host", host)]),
+        ));
     }
     let host = host.to_lowercase();
     Ok(if path.trim_end_matches('/').is_empty() {
@@ -129,16 +156,30 @@ pub fn parse_scope(text: &str) -> Result<UseScope, String> {
     })
 }
 
+/// A use case's error with its catalogue words kept, which the generic conversion drops.
+fn keyed(e: CheckoutError) -> ApiError {
+    match e {
+        CheckoutError::Invalid(r) => {
+            let key = r.key.clone();
+            let mut err = ApiError::invalid(r);
+            err.key = key;
+            err
+        }
+        other => other.into(),
+    }
+}
+
 async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let f = form.into_inner();
-    let fail = |m: String| show_checkout(&state, &req, &f.work, Some(m));
+    let lang = super::lang_of(&req);
+    let fail = |e: ApiError| show_checkout(&state, &req, &f.work, Some(e.message_in(lang).0));
     let Some(offer_id) = f.offer.clone().filter(|o| !o.is_empty()) else {
-        return fail("choose an offer".into()).await;
+        return fail(ApiError::invalid("choose an offer").keyed("co-error-choose-offer", &[])).await;
     };
     let scope = match parse_scope(&f.use_url) {
         Ok(s) => s,
-        Err(m) => return fail(m).await,
+        Err(ScopeError(e)) => return fail(e).await,
     };
     let signed_in = current_user(&state, &req).await?;
     let (buyer, confirm_by_email) = match signed_in {
@@ -148,7 +189,7 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
         }
         None => match guest(&state, &f.email, &f.name).await {
             Ok(found) => found,
-            Err(e) if e.status.is_client_error() => return fail(e.message).await,
+            Err(e) if e.status.is_client_error() => return fail(e).await,
             Err(e) => return Err(e.page()),
         },
     };
@@ -158,10 +199,13 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let st = state.clone();
     let order = Order { work, offer, buyer, buyer_name, scope, confirm_by_email, settlement: None };
-    let created = db(&state, move |s| Ok(checkout::open_checkout(&st.checkout_context(), s, order, now)?)).await;
+    let created = db(&state, move |s| {
+        checkout::open_checkout_in(&st.checkout_context(), s, order, Some(lang), now).map_err(keyed)
+    })
+    .await;
     let (checkout, payment) = match created {
         Ok(x) => x,
-        Err(e) if e.status.is_client_error() => return fail(e.message).await,
+        Err(e) if e.status.is_client_error() => return fail(e).await,
         Err(e) => return Err(e.page()),
     };
     let location = payment.unwrap_or_else(|| format!("/checkout/{}", checkout.id));
@@ -186,7 +230,8 @@ pub(crate) async fn guest(state: &State, email: &str, name: &str) -> Result<(Use
     let existing = db(state, move |s| Ok(s.user_by_email(&e)?)).await?;
     match existing {
         Some(u) if u.password_hash.is_some() => {
-            Err(ApiError::invalid("that email address has an account: sign in first, then take the licence"))
+            Err(ApiError::invalid("that email address has an account: sign in first, then take the licence")
+                .keyed("co-error-account-exists", &[]))
         }
         Some(u) => Ok((u, true)),
         None => {
@@ -231,8 +276,15 @@ async fn webhook(
 #[derive(askama::Template)]
 #[template(path = "checkout_status.html")]
 struct StatusPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     c: Checkout,
-    title: String,
+    /// The work's title, quoted the language's way.
+    quoted_title: String,
+    /// The heading for the checkout's status (awaiting confirmation has its own).
+    heading: String,
+    /// The status in words; the element keeps the stored name in `data-status` for scripts.
+    status: String,
     price: String,
     scope: String,
     pdf: bool,
@@ -258,7 +310,7 @@ async fn confirm_page(
     let (id, token) = path.into_inner();
     let c = awaiting(&state, &id, &token).await.map_err(ApiError::page)?;
     let (csrf, set) = super::auth::csrf_token(&req, state.config.secure_cookies);
-    let mut resp = status_response(&state, c, Some((csrf, token)))?;
+    let mut resp = status_response(&state, super::lang_of(&req), c, Some((csrf, token)))?;
     if let Some(cookie) = set {
         let _ = resp.add_cookie(&cookie);
     }
@@ -279,31 +331,48 @@ async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let (id, token) = path.into_inner();
-    let (st, now) = (state.clone(), state.now());
-    let (c, payment) = db(&state, move |s| Ok(checkout::confirm(&st.checkout_context(), s, &id, &token, now)?))
-        .await
-        .map_err(ApiError::page)?;
+    let (st, now, lang) = (state.clone(), state.now(), super::lang_of(&req));
+    let (c, payment) =
+        db(&state, move |s| Ok(checkout::confirm(&st.checkout_context(), s, &id, &token, Some(lang), now)?))
+            .await
+            .map_err(ApiError::page)?;
     let location = payment.unwrap_or_else(|| format!("/checkout/{}", c.id));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
 }
 
-async fn status_page(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn status_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = poll(&state, path.into_inner()).await.map_err(ApiError::page)?;
-    status_response(&state, c, None)
+    status_response(&state, super::lang_of(&req), c, None)
 }
 
 /// The checkout's page; with `confirm` (CSRF token, link token) it carries the confirmation button.
-fn status_response(state: &State, c: Checkout, confirm: Option<(String, String)>) -> Result<HttpResponse, ApiError> {
+fn status_response(
+    state: &State,
+    l: Lang,
+    c: Checkout,
+    confirm: Option<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let title = state.seals.get(c.work.as_str()).and_then(|e| e.view()).map(|v| v.work.title).unwrap_or_default();
-    let cur = seal_licensing::money::Currency::parse(&c.currency).map_err(ApiError::internal)?;
-    let price = if c.amount_minor == 0 {
-        "免费 Free".to_owned()
-    } else {
-        format!("{} {}", cur.format_minor(c.amount_minor), c.currency)
+    let price = if c.amount_minor == 0 { l.t("free") } else { l.money(c.amount_minor, &c.currency) };
+    let (heading, status) = match c.status {
+        CheckoutStatus::Open => (l.t("co-heading-open"), l.t("co-status-open")),
+        CheckoutStatus::Licensed => (l.t("co-heading-licensed"), l.t("co-status-licensed")),
+        CheckoutStatus::Declined => (l.t("co-heading-declined"), l.t("co-status-declined")),
+        CheckoutStatus::Failed => (l.t("co-heading-failed"), l.t("co-status-failed")),
     };
-    let scope = c.scope.describe();
-    let awaiting = c.confirm_hash.is_some() && c.status == CheckoutStatus::Open;
-    let mut resp = render(&StatusPage { c, title, price, scope, pdf: state.font.is_some(), awaiting, confirm })?;
+    let page = StatusPage {
+        l,
+        quoted_title: l.t1("co-quoted-title", "title", &title),
+        heading,
+        status,
+        price,
+        scope: l.scope(&c.scope),
+        pdf: state.font.is_some(),
+        awaiting: c.confirm_hash.is_some() && c.status == CheckoutStatus::Open,
+        confirm,
+        c,
+    };
+    let mut resp = render(&page)?;
     resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(resp)
 }
@@ -354,7 +423,8 @@ async fn letter_jws(state: State, path: web::Path<String>) -> Result<HttpRespons
         .body(letter))
 }
 
-async fn letter_pdf(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn letter_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let lang = super::lang_of(&req);
     let font = state.font.clone().ok_or_else(|| {
         ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
     })?;
@@ -366,7 +436,7 @@ async fn letter_pdf(state: State, path: web::Path<String>) -> Result<HttpRespons
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         let payload =
             seal_licensing::letter::verify_letter(letter.as_bytes(), &st.key.public()).map_err(ApiError::internal)?;
-        crate::pdf::letter_pdf(&payload, &font).map_err(ApiError::internal)
+        crate::pdf::letter_pdf_in(&payload, &font, lang).map_err(ApiError::internal)
     })
     .await?;
     Ok(HttpResponse::Ok()

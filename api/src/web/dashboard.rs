@@ -2,13 +2,14 @@
 //! channel's three-step setup page and the administrator's console. Templates are askama files under
 //! `api/templates/`, compiled into the binary; charts are SVG drawn on the server ([`super::svg`]).
 
-use super::auth::{csrf_page, csrf_token, current_user, form_user, require, CsrfForm};
+use super::auth::{csrf_page, csrf_token, current_user, form_user, require};
 use super::error::ApiError;
 use super::seal::embed_code;
 use super::setup::owned_channel;
 use super::{db, render, see_other, svg, State};
 use crate::domain::team::OrgRole;
-use crate::services::seal::{offer_rules, price_label};
+use crate::i18n::Lang;
+use crate::store::listing::{ListQuery, Side};
 use crate::store::platform::{ChannelClaim, DayPoint, Earnings, Role, User};
 use crate::store::prelude::*;
 use actix_web::http::header;
@@ -20,98 +21,149 @@ use seal_licensing::money::Currency;
 use seal_licensing::offer::{Channel, Offer, Work};
 use serde::Deserialize;
 
-fn money(minor: i64, currency: &str) -> String {
-    Currency::parse(currency)
-        .map_or_else(|_| format!("{minor} {currency}"), |c| format!("{} {currency}", c.format_minor(minor)))
-}
-
-fn status_label(s: LicenceStatus) -> &'static str {
-    match s {
-        LicenceStatus::Free => "免费 free",
-        LicenceStatus::Held => "托管中 in escrow",
-        LicenceStatus::Frozen => "冻结 objection open",
-        LicenceStatus::Settled => "已结算 settled",
-        LicenceStatus::Refunded => "已退款 refunded",
-    }
-}
-
-/// A licence row for tables.
+/// A licence row for tables, in the page's language.
 pub struct LicenceRow {
     id: String,
     held: bool,
     invoiced: bool,
     work: String,
+    work_title: String,
     party: String,
     scope: String,
     price: String,
-    status: &'static str,
+    status: String,
     created: String,
+    /// Until when the fee is held (the end of the publicity period), for licences in escrow.
+    hold_until: String,
 }
 
-fn licence_rows(ls: &[Licence], show_licensee: bool) -> Vec<LicenceRow> {
+/// Rows for `licences`, each with its work's title; `show_licensee` names the licensee, else the holder
+/// (`holder_names` in the same order).
+fn licence_rows(l: Lang, ls: &[(Licence, String)], show_licensee: bool, holder_names: &[String]) -> Vec<LicenceRow> {
     ls.iter()
-        .map(|l| LicenceRow {
-            id: l.id.to_string(),
-            held: l.status == LicenceStatus::Held,
-            invoiced: l.invoice.is_some(),
-            work: l.work.to_string(),
-            party: if show_licensee { l.licensee_name.clone() } else { l.holder.to_string() },
-            scope: l.scope.describe(),
-            price: if l.price.amount.minor() == 0 {
-                "免费 Free".into()
+        .enumerate()
+        .map(|(i, (lic, title))| LicenceRow {
+            id: lic.id.to_string(),
+            held: lic.status == LicenceStatus::Held,
+            invoiced: lic.invoice.is_some(),
+            work: lic.work.to_string(),
+            work_title: title.clone(),
+            party: if show_licensee {
+                lic.licensee_name.clone()
             } else {
-                money(l.price.amount.minor(), l.price.currency.code())
+                holder_names.get(i).cloned().unwrap_or_else(|| lic.holder.to_string())
             },
-            status: status_label(l.status),
-            created: l.created_at.to_string()[..10].to_owned(),
+            scope: l.scope(&lic.scope),
+            price: if lic.price.amount.minor() == 0 {
+                l.t("free")
+            } else {
+                l.money(lic.price.amount.minor(), lic.price.currency.code())
+            },
+            status: l.licence_status(lic.status),
+            created: l.time(lic.created_at),
+            hold_until: if matches!(lic.status, LicenceStatus::Held | LicenceStatus::Frozen) {
+                l.date(lic.hold_until)
+            } else {
+                String::new()
+            },
         })
         .collect()
 }
 
-fn earnings_rows(earnings: &[Earnings]) -> Vec<(String, String, String, String, i64)> {
+/// Earnings of one currency, explained: what buyers paid, the platform's fee, the net, and where the
+/// net stands. Amounts of different currencies are never added together.
+pub struct EarningsRow {
+    currency: String,
+    gross: String,
+    fee: String,
+    net: String,
+    held: String,
+    held_until: String,
+    settled: String,
+    paid_out: String,
+    licences: i64,
+}
+
+fn earnings_rows(l: Lang, earnings: &[Earnings]) -> Vec<EarningsRow> {
     earnings
         .iter()
-        .map(|e| {
-            (
-                e.currency.clone(),
-                money(e.held_minor, &e.currency),
-                money(e.settled_minor, &e.currency),
-                money(e.paid_out_minor, &e.currency),
-                e.licences,
-            )
+        .map(|e| EarningsRow {
+            currency: e.currency.clone(),
+            gross: l.money(e.gross_minor, &e.currency),
+            fee: l.money(e.fee_minor, &e.currency),
+            net: l.money(e.gross_minor - e.fee_minor, &e.currency),
+            held: l.money(e.held_minor, &e.currency),
+            held_until: e.next_release.map(|t| l.date(t)).unwrap_or_default(),
+            settled: l.money(e.settled_minor, &e.currency),
+            paid_out: l.money(e.paid_out_minor, &e.currency),
+            licences: e.licences,
         })
         .collect()
+}
+
+/// An invoice row: number, work title, amount, date, and the licence it belongs to (for the PDF).
+pub struct InvoiceRow {
+    number: String,
+    licence: String,
+    work_title: String,
+    amount: String,
+    issued: String,
+}
+
+fn invoice_rows(l: Lang, invoices: &[(Invoice, String, String)]) -> Vec<InvoiceRow> {
+    invoices
+        .iter()
+        .map(|(i, title, _)| InvoiceRow {
+            number: i.number.to_string(),
+            licence: i.licence.to_string(),
+            work_title: title.clone(),
+            amount: l.money(i.total.minor(), i.currency.code()),
+            issued: l.date(i.issued_at),
+        })
+        .collect()
+}
+
+/// The newest rows of a list, for a dashboard's summary panels.
+fn newest(limit: usize) -> ListQuery {
+    ListQuery { limit, ..ListQuery::default() }
 }
 
 #[derive(askama::Template)]
 #[template(path = "earnings.html")]
 struct EarningsPage {
+    /// The page language.
+    l: Lang,
     user: User,
     csrf: String,
-    earnings: Vec<(String, String, String, String, i64)>,
-    invoices: Vec<(String, String, String)>,
+    earnings: Vec<EarningsRow>,
+    invoices: Vec<InvoiceRow>,
+    invoice_total: u64,
     licence_chart: String,
-    revenue_chart: String,
+    revenue_charts: Vec<String>,
     pdf: bool,
 }
 
 /// The organisation's money: earnings by stage, charts and invoices (owners and finance members).
 async fn earnings_page(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
+    let l = super::lang_of(&req);
     let (csrf, _) = csrf_token(&req, state.config.secure_cookies);
     let (id, now) = (user.id.clone(), state.now());
-    let (earnings, invoices, points) =
-        db(&state, move |s| Ok((s.earnings(&id)?, s.invoices_of(&id, 50)?, s.licences_per_day(Some(&id), now, 30)?)))
-            .await
-            .map_err(ApiError::page)?;
-    let (licence_chart, revenue_chart) = charts(&points);
+    let (earnings, invoices, points) = db(&state, move |s| {
+        Ok((s.earnings(&id)?, s.list_invoices(id.as_str(), &newest(20))?, s.licences_per_day(Some(&id), now, 30)?))
+    })
+    .await
+    .map_err(ApiError::page)?;
+    let (licence_chart, revenue_charts) = charts(l, &points);
     render(&EarningsPage {
+        l,
         user,
         csrf,
-        earnings: earnings_rows(&earnings),
-        invoices: invoice_rows(&invoices),
+        earnings: earnings_rows(l, &earnings),
+        invoices: invoice_rows(l, &invoices.items),
+        invoice_total: invoices.total,
         licence_chart,
-        revenue_chart,
+        revenue_charts,
         pdf: state.font.is_some(),
     })
 }
@@ -119,64 +171,96 @@ async fn earnings_page(state: State, req: HttpRequest) -> Result<HttpResponse, A
 #[derive(askama::Template)]
 #[template(path = "home.html")]
 struct HomePage {
+    /// The page language.
+    l: Lang,
     user: Option<User>,
     csrf: String,
 }
 
 async fn home(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let user = current_user(&state, &req).await?;
-    csrf_page(&req, &state, |csrf| HomePage { user, csrf })
+    csrf_page(&req, &state, |csrf| HomePage { l: super::lang_of(&req), user, csrf })
 }
 
 #[derive(askama::Template)]
 #[template(path = "holder.html")]
 struct HolderPage {
+    /// The page language.
+    l: Lang,
     user: User,
     csrf: String,
-    channels: Vec<(Channel, bool)>,
+    /// Channels, whether each is verified, and the kind's words.
+    channels: Vec<(Channel, bool, String)>,
+    /// The newest works, and how many there are.
     works: Vec<Work>,
-    offers: Vec<(Offer, String)>,
+    work_total: u64,
+    /// Offers with their price and terms in words.
+    offers: Vec<(Offer, String, Vec<String>)>,
     licences: Vec<LicenceRow>,
-    earnings: Vec<(String, String, String, String, i64)>,
-    invoices: Vec<(String, String, String)>,
+    licence_total: u64,
+    earnings: Vec<EarningsRow>,
+    invoices: Vec<InvoiceRow>,
+    invoice_total: u64,
     licence_chart: String,
-    revenue_chart: String,
+    revenue_charts: Vec<String>,
+    pdf: bool,
+    /// The work just registered, for the confirmation.
+    registered: Option<Work>,
+    /// The platform's public address, for short links.
+    base_url: String,
 }
 
 #[derive(askama::Template)]
 #[template(path = "licensee.html")]
 struct LicenseePage {
+    /// The page language.
+    l: Lang,
     user: User,
     csrf: String,
     licences: Vec<LicenceRow>,
-    invoices: Vec<(String, String, String)>,
+    licence_total: u64,
+    invoices: Vec<InvoiceRow>,
+    invoice_total: u64,
     pdf: bool,
 }
 
-fn invoice_rows(invoices: &[Invoice]) -> Vec<(String, String, String)> {
-    invoices
-        .iter()
-        .map(|i| (i.number.to_string(), i.licence.to_string(), i.issued_at.to_string()[..10].to_owned()))
-        .collect()
-}
-
-fn charts(points: &[DayPoint]) -> (String, String) {
+/// The licences and revenue charts of the last 30 days: one revenue chart per currency, since amounts
+/// in different currencies cannot share an axis.
+fn charts(l: Lang, points: &[DayPoint]) -> (String, Vec<String>) {
     let labels: Vec<String> = points
         .iter()
         .map(|p| {
-            seal_licensing::Timestamp::from_unix_ms(p.day * seal_licensing::time::MS_PER_DAY).to_string()[5..10]
-                .to_owned()
+            let (_, m, d) = seal_licensing::Timestamp::from_unix_ms(p.day * seal_licensing::time::MS_PER_DAY).date();
+            format!("{m:02}-{d:02}")
         })
         .collect();
     let counts: Vec<i64> = points.iter().map(|p| p.licences).collect();
-    let gross: Vec<i64> = points.iter().map(|p| p.gross_minor / 100).collect();
-    (
-        svg::bar_chart("每日授权 Licences per day (30 days)", &labels, &counts, ""),
-        svg::bar_chart("每日收入 Revenue per day, major units (30 days)", &labels, &gross, ""),
-    )
+    let mut currencies: Vec<&str> =
+        points.iter().flat_map(|p| p.gross_by_currency.iter().map(|(c, _)| c.as_str())).collect();
+    currencies.sort_unstable();
+    currencies.dedup();
+    let revenue = currencies
+        .iter()
+        .map(|cur| {
+            let exponent = Currency::parse(cur).map_or(0, |c| u32::from(c.exponent()));
+            let scale = 10_i64.pow(exponent);
+            let values: Vec<i64> = points
+                .iter()
+                .map(|p| p.gross_by_currency.iter().find(|(c, _)| c == cur).map_or(0, |(_, v)| v / scale))
+                .collect();
+            svg::bar_chart(&l.t1("dash-chart-revenue", "currency", cur), &labels, &values, "")
+        })
+        .collect();
+    (svg::bar_chart(&l.t("dash-chart-licences"), &labels, &counts, ""), revenue)
 }
 
-async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+#[derive(Debug, Deserialize)]
+struct DashboardQuery {
+    /// A work just registered (the registration form comes back here to confirm it).
+    registered: Option<String>,
+}
+
+async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>) -> Result<HttpResponse, ApiError> {
     let mut user = match current_user(&state, &req).await? {
         Some(u) => u,
         None => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish()),
@@ -193,58 +277,87 @@ async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
             }
         }
     }
+    let l = super::lang_of(&req);
     let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
     let now = state.now();
     let mut resp = match user.role {
         Role::Admin => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
         Role::Holder => {
             let id = user.id.clone();
-            let (channels, works, offers, licences, earnings, invoices, points) = db(&state, move |s| {
+            let just = q.registered.clone();
+            let (channels, works, offers, licences, earnings, invoices, points, registered) = db(&state, move |s| {
                 let channels = s.channels_of(&id, "", 100)?;
                 let claims: Vec<bool> = channels
                     .iter()
                     .map(|c| s.claim(&c.id).map(|k| k.is_some_and(|k| k.verified_at.is_some())))
                     .collect::<Result<_, _>>()?;
+                // Only the holder's own work is confirmed; any other id shows nothing.
+                let registered = match just.and_then(|w| seal_licensing::ids::WorkId::new(w).ok()) {
+                    Some(w) => s.work(&w)?.filter(|w| w.owner == id),
+                    None => None,
+                };
                 Ok((
                     channels.into_iter().zip(claims).collect::<Vec<_>>(),
-                    s.works_of(&id, "", 100)?,
+                    s.list_works(id.as_str(), &newest(10))?,
                     s.offers_of(&id, "", 100)?,
-                    s.licences_granted(&id, "", 100)?,
+                    s.list_licences(id.as_str(), Side::Granted, &newest(10))?,
                     s.earnings(&id)?,
-                    s.invoices_of(&id, 20)?,
+                    s.list_invoices(id.as_str(), &newest(5))?,
                     s.licences_per_day(Some(&id), now, 30)?,
+                    registered,
                 ))
             })
             .await?;
-            let (licence_chart, revenue_chart) = charts(&points);
+            let (licence_chart, revenue_charts) = charts(l, &points);
             render(&HolderPage {
+                l,
                 csrf,
-                channels,
-                works,
+                channels: channels
+                    .into_iter()
+                    .map(|(c, v)| {
+                        let kind = l.channel_kind(c.kind);
+                        (c, v, kind)
+                    })
+                    .collect(),
+                work_total: works.total,
+                works: works.items,
                 offers: offers
                     .into_iter()
                     .map(|o| {
-                        let p = price_label(&o);
-                        (o, p)
+                        let (p, r) = (l.price(&o), l.offer_rules(&o));
+                        (o, p, r)
                     })
                     .collect(),
-                licences: licence_rows(&licences, true),
-                earnings: earnings_rows(&earnings),
-                invoices: invoice_rows(&invoices),
+                licence_total: licences.total,
+                licences: licence_rows(l, &licences.items, true, &[]),
+                earnings: earnings_rows(l, &earnings),
+                invoice_total: invoices.total,
+                invoices: invoice_rows(l, &invoices.items),
                 licence_chart,
-                revenue_chart,
+                revenue_charts,
+                pdf: state.font.is_some(),
+                registered,
+                base_url: state.config.public_url.clone(),
                 user,
             })?
         }
         Role::Licensee | Role::Developer => {
             let id = user.id.clone();
-            let (licences, invoices) =
-                db(&state, move |s| Ok((s.licences_held(&id, "", 200)?, s.invoices_of(&id, 50)?))).await?;
+            let (licences, names, invoices) = db(&state, move |s| {
+                let licences = s.list_licences(id.as_str(), Side::Held, &newest(50))?;
+                let names =
+                    licences.items.iter().map(|(lic, _)| s.holder_name(&lic.holder)).collect::<Result<Vec<_>, _>>()?;
+                Ok((licences, names, s.list_invoices(id.as_str(), &newest(20))?))
+            })
+            .await?;
             render(&LicenseePage {
+                l,
                 user,
                 csrf,
-                licences: licence_rows(&licences, false),
-                invoices: invoice_rows(&invoices),
+                licence_total: licences.total,
+                licences: licence_rows(l, &licences.items, false, &names),
+                invoice_total: invoices.total,
+                invoices: invoice_rows(l, &invoices.items),
                 pdf: state.font.is_some(),
             })?
         }
@@ -258,14 +371,18 @@ async fn dashboard(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
 #[derive(askama::Template)]
 #[template(path = "channel.html")]
 struct ChannelPage {
+    /// The page language.
+    l: Lang,
     csrf: String,
     channel: Channel,
+    kind: String,
     claim: Option<ChannelClaim>,
     meta_tag: String,
     file_url: String,
     offers: Vec<(Offer, String, Vec<String>)>,
     embed: String,
-    msg: Option<String>,
+    /// The outcome of the last verification attempt, as a message key.
+    msg: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,13 +407,16 @@ async fn channel_page(
     .await?;
     let token = claim.as_ref().map(|c| c.token.clone()).unwrap_or_default();
     let msg = match q.msg.as_deref() {
-        Some("review") => Some("已提交人工审核：请把验证码放进账号简介，审核员会尽快确认。 Sent for review: put the token in the account's profile; a reviewer will confirm it.".to_owned()),
-        Some("unreachable") => Some("验证未通过：无法访问该网站的首页或验证文件。 Not verified yet: neither the home page nor the verification file could be fetched.".to_owned()),
-        Some("no_token") => Some("验证未通过：首页 <head> 中没有含验证码的 meta 标签，验证文件也不含验证码。 Not verified yet: the home page has no verification meta tag with the token in its <head>, and the verification file does not hold it.".to_owned()),
+        Some("review") => Some("dash-verify-review"),
+        Some("unreachable") => Some("dash-verify-unreachable"),
+        Some("no_token") => Some("dash-verify-no-token"),
         _ => None,
     };
+    let l = super::lang_of(&req);
     csrf_page(&req, &state, |csrf| ChannelPage {
+        l,
         csrf,
+        kind: l.channel_kind(channel.kind),
         meta_tag: format!("<meta name=\"copyright-seal-verification\" content=\"{token}\">"),
         file_url: crate::services::channels::ChannelScope::parse(channel.kind, &channel.handle)
             .ok()
@@ -308,8 +428,7 @@ async fn channel_page(
         offers: offers
             .into_iter()
             .map(|o| {
-                let p = price_label(&o);
-                let r = offer_rules(&o);
+                let (p, r) = (l.price(&o), l.offer_rules(&o));
                 (o, p, r)
             })
             .collect(),
@@ -343,23 +462,55 @@ async fn licence_letter(state: State, req: HttpRequest, path: web::Path<String>)
         .body(letter))
 }
 
+/// A money action's form: its CSRF token and the reason the person gives, which is kept with the
+/// domain event the action records (a refund, a settlement, an approval is never one careless click).
+#[derive(Debug, Deserialize)]
+struct ReasonForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl ReasonForm {
+    /// The reason, trimmed; refused when empty.
+    fn reason(&self) -> Result<String, ApiError> {
+        let reason: String = self.reason.trim().chars().take(500).collect();
+        if reason.is_empty() {
+            return Err(ApiError::invalid("give a reason").keyed("error-reason-required", &[]).page());
+        }
+        Ok(reason)
+    }
+}
+
 async fn object(
     state: State,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, ApiError> {
     let user = form_user(&state, &req, &form.csrf, &[Role::Licensee, Role::Developer]).await?;
     let l = visible_licence(&state, &user, path.into_inner()).await.map_err(ApiError::page)?;
     if l.licensee != user.id {
         return Err(ApiError::not_found("licence").page());
     }
+    let reason = form.reason()?;
     let now = state.now();
     let op = seal_licensing::ids::OperationId::new(format!("object/{}", l.id))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    db(&state, move |s| Ok(s.object(&op, &l.id, seal_licensing::licence::ObjectionKind::RefundRequest, now)?))
-        .await
-        .map_err(ApiError::page)?;
+    let by = user.person().to_string();
+    db(&state, move |s| {
+        s.atomically(|s| -> Result<_, crate::store::StoreError> {
+            let outcome = s.object(&op, &l.id, seal_licensing::licence::ObjectionKind::RefundRequest, now)?;
+            if !outcome.replayed {
+                let payload = serde_json::json!({"licence": l.id.as_str(), "by": by, "reason": reason});
+                s.record_event("licence.refund_requested", l.id.as_str(), &payload, now)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    })
+    .await
+    .map_err(ApiError::page)?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/dashboard#licences")).finish())
 }
 
@@ -367,6 +518,8 @@ async fn object(
 struct ResolveForm {
     csrf: String,
     action: String,
+    #[serde(default)]
+    reason: String,
 }
 
 async fn resolve_objection(
@@ -375,7 +528,8 @@ async fn resolve_objection(
     path: web::Path<String>,
     form: web::Form<ResolveForm>,
 ) -> Result<HttpResponse, ApiError> {
-    form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
+    let admin = form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
+    let reason = ReasonForm { csrf: String::new(), reason: form.reason.clone() }.reason()?;
     let resolution = match form.action.as_str() {
         "refund" => seal_licensing::licence::Resolution::Refund,
         "release" => seal_licensing::licence::Resolution::Release,
@@ -391,6 +545,10 @@ async fn resolve_objection(
         // together.
         let l = s.atomically(|s| -> Result<_, crate::store::StoreError> {
             let outcome = s.resolve(&op, &id, resolution, now)?;
+            if !outcome.replayed {
+                let payload = serde_json::json!({"licence": id.as_str(), "by": admin.id.as_str(), "action": form.action, "reason": reason});
+                s.record_event("licence.objection_resolved", id.as_str(), &payload, now)?;
+            }
             if resolution == seal_licensing::licence::Resolution::Refund && !outcome.replayed {
                 let payload =
                     serde_json::json!({"licence": id.as_str(), "work": outcome.value.work.as_str(), "why": "refunded"});
@@ -414,7 +572,8 @@ async fn invoice_pdf(state: State, req: HttpRequest, path: web::Path<String>) ->
     let l = visible_licence(&state, &user, path.into_inner()).await?;
     let invoice = db(&state, move |s| Ok(s.invoice_for(&l.id)?)).await?;
     let invoice = invoice.ok_or_else(|| ApiError::not_found("invoice (issued at settlement)"))?;
-    let pdf = crate::pdf::invoice_pdf(&invoice.to_json(), &font).map_err(ApiError::internal)?;
+    let pdf =
+        crate::pdf::invoice_pdf_in(&invoice.to_json(), &font, super::lang_of(&req)).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"invoice.pdf\""))
@@ -424,14 +583,20 @@ async fn invoice_pdf(state: State, req: HttpRequest, path: web::Path<String>) ->
 #[derive(askama::Template)]
 #[template(path = "admin.html")]
 struct AdminPage {
+    /// The page language.
+    l: Lang,
     user: User,
     csrf: String,
+    /// Payout id, holder name, amount, licences, time.
     payouts: Vec<(String, String, String, usize, String)>,
+    /// Time, who started it, licences settled, payouts made.
     runs: Vec<(String, String, i64, i64)>,
     counts: Vec<(String, i64)>,
     frozen: Vec<LicenceRow>,
+    /// Channel id, kind in words, handle, token.
     pending_claims: Vec<(String, String, String, String)>,
-    report: Option<String>,
+    /// The last settlement run, when the page was reached from one: licences and payouts.
+    report: Option<(i64, i64)>,
     licence_chart: String,
 }
 
@@ -445,52 +610,82 @@ async fn admin(state: State, req: HttpRequest, q: web::Query<AdminQuery>) -> Res
     let now = state.now();
     let (counts, frozen, claims, points, payouts, runs) = db(&state, move |s| {
         let counts = crate::store::status_counts(s)?;
+        let frozen = s.licences_with_status(LicenceStatus::Frozen, 100)?;
+        let titled = frozen
+            .into_iter()
+            .map(|lic| {
+                let title = s.work(&lic.work)?.map(|w| w.title).unwrap_or_default();
+                Ok((lic, title))
+            })
+            .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
+        let payouts = s
+            .recent_payouts(50)?
+            .into_iter()
+            .map(|p| {
+                let name = s.holder_name(&p.holder)?;
+                Ok((p, name))
+            })
+            .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
         Ok((
             counts,
-            s.licences_with_status(LicenceStatus::Frozen, 100)?,
+            titled,
             s.pending_claims(100)?,
             s.licences_per_day(None, now, 30)?,
-            s.recent_payouts(50)?,
+            payouts,
             s.settlement_runs(20)?,
         ))
     })
     .await?;
+    let l = super::lang_of(&req);
     csrf_page(&req, &state, |csrf| AdminPage {
+        l,
         user,
         csrf,
-        counts: counts.into_iter().map(|(s, n)| (status_label(s).to_owned(), n)).collect(),
-        frozen: licence_rows(&frozen, true),
+        counts: counts.into_iter().map(|(s, n)| (l.licence_status(s), n)).collect(),
+        frozen: licence_rows(l, &frozen, true, &[]),
         pending_claims: claims
             .into_iter()
-            .map(|(c, k)| (c.id.to_string(), c.kind.as_str().to_owned(), c.handle, k.token))
+            .map(|(c, k)| (c.id.to_string(), l.channel_kind(c.kind), c.handle, k.token))
             .collect(),
         report: (q.report.as_deref() == Some("settled"))
-            .then(|| runs.first().map(|r| format!("结算完成 Settled: {} licences, {} payouts", r.licences, r.payouts)))
+            .then(|| runs.first().map(|r| (r.licences, r.payouts)))
             .flatten(),
         runs: runs
             .iter()
-            .map(|r| (r.at.to_string()[..16].replace('T', " "), r.started_by.clone(), r.licences, r.payouts))
+            .map(|r| {
+                let by = if r.started_by == "schedule" { l.t("dash-run-by-schedule") } else { r.started_by.clone() };
+                (l.time(r.at), by, r.licences, r.payouts)
+            })
             .collect(),
         payouts: payouts
             .iter()
-            .map(|p| {
+            .map(|(p, name)| {
+                let who = if name.is_empty() { p.holder.to_string() } else { name.clone() };
                 (
                     p.id.to_string(),
-                    p.holder.to_string(),
-                    money(p.amount.minor(), p.currency.code()),
+                    who,
+                    l.money(p.amount.minor(), p.currency.code()),
                     p.licences.len(),
-                    p.created_at.to_string()[..16].replace('T', " "),
+                    l.time(p.created_at),
                 )
             })
             .collect(),
-        licence_chart: charts(&points).0,
+        licence_chart: charts(l, &points).0,
     })
 }
 
-async fn run_settlement(state: State, req: HttpRequest, form: web::Form<CsrfForm>) -> Result<HttpResponse, ApiError> {
+async fn run_settlement(state: State, req: HttpRequest, form: web::Form<ReasonForm>) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     let admin = form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
-    let run = db(&state, move |s| Ok(s.settle_and_record(admin.id.as_str(), now)?)).await.map_err(ApiError::page)?;
+    let reason = form.reason()?;
+    let run = db(&state, move |s| {
+        let run = s.settle_and_record(admin.id.as_str(), now)?;
+        let payload = serde_json::json!({"by": admin.id.as_str(), "reason": reason, "licences": run.licences, "payouts": run.payouts});
+        s.record_event("settlement.run_by_admin", admin.id.as_str(), &payload, now)?;
+        Ok(run)
+    })
+    .await
+    .map_err(ApiError::page)?;
     tracing::info!(licences = run.licences, payouts = run.payouts, "settlement run from the admin console");
     // The page shows the newest recorded run; the redirect carries only a code, never text.
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin?report=settled")).finish())
@@ -500,13 +695,24 @@ async fn approve_claim(
     state: State,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, ApiError> {
-    form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
+    let admin = form_user(&state, &req, &form.csrf, &[Role::Admin]).await?;
+    let reason = form.reason()?;
     let id =
         seal_licensing::ids::ChannelId::new(path.into_inner()).map_err(|_| ApiError::not_found("channel").page())?;
     let now = state.now();
-    db(&state, move |s| Ok(s.verify_claim(&id, "review", now)?)).await?;
+    db(&state, move |s| {
+        s.atomically(|s| -> Result<_, crate::store::StoreError> {
+            s.verify_claim(&id, "review", now)?;
+            let payload = serde_json::json!({"channel": id.as_str(), "by": admin.id.as_str(), "reason": reason});
+            s.record_event("channel.approved", id.as_str(), &payload, now)?;
+            Ok(())
+        })?;
+        Ok(())
+    })
+    .await
+    .map_err(ApiError::page)?;
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish())
 }
 

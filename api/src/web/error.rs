@@ -14,9 +14,13 @@ use std::fmt;
 #[derive(askama::Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    /// The page language.
+    l: crate::i18n::Lang,
     status: StatusCode,
     code: &'a str,
     message: &'a str,
+    /// The English message when the catalogue has no words for it yet.
+    detail: Option<&'a str>,
     /// 5xx: our fault, which the heading says rather than blaming the visitor.
     server_fault: bool,
 }
@@ -32,12 +36,14 @@ pub struct ApiError {
     pub message: String,
     /// Render as an HTML page (for browser forms) rather than JSON.
     pub html: bool,
+    /// The message's key in the catalogue and its arguments, for pages in either language.
+    pub key: Option<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 impl ApiError {
     /// A new JSON error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), html: false }
+        ApiError { status, code, message: message.into(), html: false, key: None }
     }
 
     /// 404 `not_found`. Also what a user gets for someone else's record, so ids cannot be probed.
@@ -73,6 +79,53 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The message in `lang`, and a detail still in English when it has none there yet: the words of
+    /// its message key when it has one; else, in English, the message as made; else the words of its
+    /// code (`error-<code>`) with the English message as the detail.
+    pub fn message_in(&self, lang: crate::i18n::Lang) -> (String, Option<String>) {
+        if let Some((key, args)) = &self.key {
+            let args: Vec<(&str, crate::i18n::Arg)> = args.iter().map(|(n, v)| (*n, v.as_str().into())).collect();
+            return (lang.args(key, &args), None);
+        }
+        if lang == crate::i18n::Lang::En {
+            return (self.message.clone(), None);
+        }
+        let by_code = format!("error-{}", self.code);
+        let generic = if lang.has(&by_code) { lang.t(&by_code) } else { lang.t("error-other") };
+        (generic, Some(self.message.clone()))
+    }
+
+    /// The error as an HTML page in `lang`.
+    pub fn page_in(&self, lang: crate::i18n::Lang) -> HttpResponse {
+        let (message, detail) = self.message_in(lang);
+        let page = ErrorPage {
+            detail: detail.as_deref(),
+            l: lang,
+            status: self.status,
+            code: self.code,
+            message: &message,
+            server_fault: self.status.is_server_error(),
+        };
+        // Rendering cannot fail for this template short of running out of memory; should it ever,
+        // the status still reaches the browser, with the message as plain text.
+        match askama::Template::render(&page) {
+            Ok(body) => HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(body),
+            Err(e) => {
+                tracing::error!(error = %e, "error page did not render");
+                HttpResponse::build(self.status).content_type("text/plain; charset=utf-8").body(self.to_string())
+            }
+        }
+    }
+
+    /// The same error with its words in the catalogue: `key` with `args` (pages show those; the JSON
+    /// form keeps the English message for machines and logs).
+    pub fn keyed(mut self, key: &'static str, args: &[(&'static str, &str)]) -> Self {
+        self.key = Some((key, args.iter().map(|(n, v)| (*n, (*v).to_owned())).collect()));
+        self
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -86,21 +139,8 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if self.html {
-            let page = ErrorPage {
-                status: self.status,
-                code: self.code,
-                message: &self.message,
-                server_fault: self.status.is_server_error(),
-            };
-            // Rendering cannot fail for this template short of running out of memory; should it ever,
-            // the status still reaches the browser, with the message as plain text.
-            return match askama::Template::render(&page) {
-                Ok(body) => HttpResponse::build(self.status).content_type("text/html; charset=utf-8").body(body),
-                Err(e) => {
-                    tracing::error!(error = %e, "error page did not render");
-                    HttpResponse::build(self.status).content_type("text/plain; charset=utf-8").body(self.to_string())
-                }
-            };
+            // The default language; the `localize_errors` middleware renders it again in the visitor's.
+            return self.page_in(crate::i18n::Lang::default());
         }
         HttpResponse::build(self.status)
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod checkout;
 pub mod dashboard;
 pub mod error;
+pub mod lists;
 pub mod mail;
 pub mod metrics;
 pub mod monitoring;
@@ -20,6 +21,7 @@ pub mod rest_analysis;
 pub mod sandbox;
 pub mod scheduler;
 pub mod seal;
+pub mod seal_image;
 pub mod setup;
 pub mod svg;
 pub mod team;
@@ -134,6 +136,87 @@ pub fn html_escape(text: &str) -> String {
 /// A 303 to `location`: where a form post sends the browser next.
 pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.to_owned())).finish()
+}
+
+/// The cookie that carries the chosen interface language.
+pub const LANG_COOKIE: &str = "seal_lang";
+
+/// The language of a page for this request: the one the visitor chose (the language cookie, set by the
+/// switch in the header and at sign-in from the account's choice), else the best match for the
+/// browser's `Accept-Language`, else Chinese.
+pub fn lang_of(req: &actix_web::HttpRequest) -> crate::i18n::Lang {
+    use crate::i18n::Lang;
+    if let Some(lang) = req.cookie(LANG_COOKIE).and_then(|c| Lang::parse(c.value())) {
+        return lang;
+    }
+    req.headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(Lang::default, Lang::negotiate)
+}
+
+/// The language cookie for `lang`: a year, readable by scripts (it is no secret).
+pub(crate) fn lang_cookie(lang: crate::i18n::Lang, secure: bool) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .secure(secure)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// The language switch: remembers the choice in the browser and, for a signed-in user, on the account;
+/// then goes back to the page it was clicked on (only its path: the switch never leaves the site).
+async fn switch_language(
+    state: State,
+    req: actix_web::HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let lang = crate::i18n::Lang::parse(&code).ok_or_else(|| ApiError::not_found("language").page())?;
+    if let Some(user) = auth::current_user(&state, &req).await? {
+        let person = user.person().clone();
+        db(&state, move |s| Ok(s.set_user_lang(&person, lang.code())?)).await?;
+    }
+    let back = req
+        .headers()
+        .get(actix_web::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .filter(|u| u.path() != req.path())
+        .map_or_else(
+            || "/".to_owned(),
+            |u| format!("{}{}", u.path(), u.query().map(|q| format!("?{q}")).unwrap_or_default()),
+        );
+    Ok(HttpResponse::SeeOther()
+        .cookie(lang_cookie(lang, state.config.secure_cookies))
+        .insert_header((actix_web::http::header::LOCATION, back))
+        .finish())
+}
+
+/// HTML error pages in the visitor's language: errors are made deep in handlers that do not know it, so
+/// the page is rendered again here, where the request is at hand.
+async fn localize_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let lang = lang_of(req.request());
+    let get = req.method() == actix_web::http::Method::GET;
+    let res = next.call(req).await?;
+    // A signed-out visitor who opens a private page is sent to sign in rather than shown an error.
+    let signed_out = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .is_some_and(|e| e.html && e.code == "unauthenticated");
+    if get && signed_out {
+        return Ok(res.into_response(see_other("/sign-in")));
+    }
+    let page =
+        res.response().error().and_then(|e| e.as_error::<ApiError>()).filter(|e| e.html).map(|e| e.page_in(lang));
+    Ok(match page {
+        Some(page) => res.into_response(page),
+        None => res.map_into_boxed_body(),
+    })
 }
 
 /// Renders a template into an HTML response.
@@ -335,6 +418,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(auth::configure)
         .configure(setup::configure)
         .configure(dashboard::configure)
+        .configure(lists::configure)
+        .configure(seal_image::configure)
         .configure(monitoring::configure)
         .configure(analysis::configure)
         .configure(rest_analysis::configure)
@@ -344,7 +429,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(rest::configure_fallback)
         .route("/metrics", web::get().to(metrics::render))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))
-        .route("/static/site.css", web::get().to(static_css));
+        .route("/static/site.css", web::get().to(static_css))
+        .route("/static/copy.js", web::get().to(copy_js))
+        .route("/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon))
+        .route("/lang/{code}", web::get().to(switch_language));
 }
 
 async fn static_css() -> HttpResponse {
@@ -352,6 +441,22 @@ async fn static_css() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../static/site.css"))
+}
+
+/// The copy buttons' script (embed codes, verification tokens).
+async fn copy_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/copy.js"))
+}
+
+/// The site's icon: the seal's mark.
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(include_str!("../../static/favicon.svg"))
 }
 
 /// Headers every response gets according to what it is:
@@ -419,6 +524,7 @@ pub fn app(
         .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::invalid(format!("query: {e}")).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()))
         .wrap(middleware::Compress::default())
+        .wrap(middleware::from_fn(localize_errors))
         .wrap(middleware::from_fn(security_headers))
         .wrap(middleware::from_fn(metrics::observe))
         .wrap(

@@ -10,6 +10,7 @@
 use super::auth::{csrf_page, form_user, require};
 use super::error::ApiError;
 use super::{db, see_other, State};
+use crate::i18n::Lang;
 use crate::services::jobs::{self, Actor, Decision, JobSpec};
 use crate::services::subscribers::{allow, disallow, drain_recolour};
 use crate::store::monitoring::{domain_of, AllowEntry, HitFilter, HitRow, JobRow, Reason};
@@ -69,7 +70,7 @@ fn parse_domain(text: &str) -> Result<String, ApiError> {
     if ok {
         Ok(host)
     } else {
-        Err(ApiError::invalid("domain must be a host name such as example.com"))
+        Err(ApiError::invalid("domain must be a host name such as example.com").keyed("mon-error-domain", &[]))
     }
 }
 
@@ -81,28 +82,37 @@ impl HitQuery {
             None => PAGE_HITS,
             Some(l) => match l.parse::<usize>() {
                 Ok(n @ 1..=MAX_HIT_LIMIT) => n,
-                _ => return Err(ApiError::invalid(format!("limit must be 1 to {MAX_HIT_LIMIT}"))),
+                _ => {
+                    return Err(ApiError::invalid(format!("limit must be 1 to {MAX_HIT_LIMIT}"))
+                        .keyed("mon-error-limit", &[("max", &MAX_HIT_LIMIT.to_string())]))
+                }
             },
         };
         let work = match given(&self.work) {
             None => None,
-            Some(w) => Some(WorkId::new(w).map_err(|_| ApiError::invalid("work is not a work id"))?),
+            Some(w) => Some(
+                WorkId::new(w)
+                    .map_err(|_| ApiError::invalid("work is not a work id").keyed("mon-error-work-id", &[]))?,
+            ),
         };
         let colour = match given(&self.colour) {
             None | Some("all") => None,
             Some(c @ ("white" | "black")) => Some(c.to_owned()),
-            Some(_) => return Err(ApiError::invalid("colour must be white or black")),
+            Some(_) => return Err(ApiError::invalid("colour must be white or black").keyed("mon-error-colour", &[])),
         };
         let kind = match given(&self.kind) {
             None => None,
             Some(k @ ("text" | "image")) => Some(k.to_owned()),
-            Some(_) => return Err(ApiError::invalid("kind must be text or image")),
+            Some(_) => return Err(ApiError::invalid("kind must be text or image").keyed("mon-error-kind", &[])),
         };
         let before = match given(&self.before) {
             None => None,
             Some(b) => match b.parse::<i64>() {
                 Ok(n) if n > 0 => Some(n),
-                _ => return Err(ApiError::invalid("before must be a hit id (the previous page's next)")),
+                _ => {
+                    return Err(ApiError::invalid("before must be a hit id (the previous page's next)")
+                        .keyed("mon-error-before", &[]))
+                }
             },
         };
         let domain = given(&self.domain).map(parse_domain).transpose()?;
@@ -136,18 +146,48 @@ pub fn allow_patterns(store: &SqliteStore, hits: &[HitRow]) -> Result<HashMap<i6
     Ok(out)
 }
 
-/// Why a hit has its colour, in plain words.
+/// Why a hit has its colour, in plain English words: the API's `reason_text`, which stays in one
+/// language for machines and logs.
 pub fn reason_words(hit: &HitRow, patterns: &HashMap<i64, String>, admin: bool) -> String {
+    reason_in(Lang::En, hit, patterns, admin)
+}
+
+/// Why a hit has its colour, in the words of `l`.
+pub fn reason_in(l: Lang, hit: &HitRow, patterns: &HashMap<i64, String>, admin: bool) -> String {
     let r = &hit.reason_ref;
     match hit.reason {
-        Reason::Licence => format!("授权 licence {r}"),
-        Reason::OwnChannel if admin => format!("权利人自有渠道 the holder's own channel {r}"),
-        Reason::OwnChannel => format!("自有渠道 your own channel {r}"),
+        Reason::Licence => l.t1("mon-reason-licence", "ref", r),
+        Reason::OwnChannel if admin => l.t1("mon-reason-holder-channel", "ref", r),
+        Reason::OwnChannel => l.t1("mon-reason-own-channel", "ref", r),
         Reason::Allowlist => match r.parse::<i64>().ok().and_then(|id| patterns.get(&id)) {
-            Some(p) => format!("白名单 allowlist: {p}"),
-            None => format!("白名单 allowlist entry {r} (since removed)"),
+            Some(p) => l.t1("mon-reason-allowlist", "pattern", p),
+            None => l.t1("mon-reason-allowlist-removed", "ref", r),
         },
-        Reason::Unlicensed => "无授权 no licence".into(),
+        Reason::Unlicensed => l.t("mon-reason-unlicensed"),
+    }
+}
+
+/// The engine's kind of copy (`full`, `excerpt`, … for text; `whole`, `region`, … for images) in
+/// words; a kind this version does not know is shown as stored.
+pub fn copy_words(l: Lang, copy: &str) -> String {
+    let key = match copy {
+        "full" => "mon-copy-full",
+        "excerpt" => "mon-copy-excerpt",
+        "near-duplicate" => "mon-copy-near-duplicate",
+        "whole" => "mon-copy-whole",
+        "flipped" => "mon-copy-flipped",
+        "rotated" => "mon-copy-rotated",
+        "region" => "mon-copy-region",
+        other => return other.to_owned(),
+    };
+    l.t(key)
+}
+
+/// An error for a page in `l`: its words, and the English detail when the catalogue has none.
+pub fn error_words(l: Lang, e: &ApiError) -> String {
+    match e.message_in(l) {
+        (message, Some(detail)) => format!("{message} ({detail})"),
+        (message, None) => message,
     }
 }
 
@@ -157,14 +197,17 @@ pub fn safe_href(url: &str) -> Option<String> {
     matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
 }
 
-/// A time for tables: `2026-11-20 08:00` (UTC).
+/// A time for tables: `2026-11-20 08:00` (UTC). Pages in a language write times with `Lang::time`
+/// (Beijing time); this stays for pages not converted yet.
 pub fn when(t: Timestamp) -> String {
     t.to_string().get(..16).map(|s| s.replace('T', " ")).unwrap_or_default()
 }
 
 /// The API and form name of an allowlist scope.
 pub fn allow_parts(text: &str) -> Result<(&'static str, String), ApiError> {
-    match crate::services::licences::parse_scope(text).map_err(|e| ApiError::invalid(e.to_string()))? {
+    let parsed = crate::services::licences::parse_scope(text)
+        .map_err(|e| ApiError::invalid(e.to_string()).keyed("mon-error-pattern", &[("input", text.trim())]))?;
+    match parsed {
         UseScope::Domain(d) => Ok(("domain", d)),
         UseScope::UrlPrefix(p) => Ok(("url_prefix", p)),
     }
@@ -175,10 +218,11 @@ pub fn allow_parts(text: &str) -> Result<(&'static str, String), ApiError> {
 pub fn check_note(note: &str) -> Result<String, ApiError> {
     let note = note.trim();
     if note.chars().count() > 200 {
-        return Err(ApiError::invalid("the note must be at most 200 characters"));
+        return Err(ApiError::invalid("the note must be at most 200 characters").keyed("mon-error-note-long", &[]));
     }
     if !note.is_empty() {
-        seal_licensing::offer::check_display_text("note", note).map_err(|e| ApiError::invalid(e.to_string()))?;
+        seal_licensing::offer::check_display_text("note", note)
+            .map_err(|e| ApiError::invalid(e.to_string()).keyed("mon-error-note-text", &[]))?;
     }
     Ok(note.to_owned())
 }
@@ -263,22 +307,47 @@ pub async fn create_job(state: &State, user: &User, input: JobInput) -> Result<J
         if input.interval_ms.is_some() {
             return Err(ApiError::invalid(
                 "interval: a suspect site is checked once; an administrator schedules repeats",
-            ));
+            )
+            .keyed("mon-error-suspect-once", &[]));
         }
         if spec.max_pages > HOLDER_MAX_PAGES || spec.max_depth > HOLDER_MAX_DEPTH {
             return Err(ApiError::invalid(format!(
                 "a suspect site is checked with at most {HOLDER_MAX_PAGES} pages and depth {HOLDER_MAX_DEPTH}"
-            )));
+            ))
+            .keyed(
+                "mon-error-suspect-budget",
+                &[("pages", &HOLDER_MAX_PAGES.to_string()), ("depth", &HOLDER_MAX_DEPTH.to_string())],
+            ));
         }
     }
     let name = input.name.trim();
     if !name.is_empty() {
-        seal_licensing::offer::check_display_text("name", name).map_err(|e| ApiError::invalid(e.to_string()))?;
+        seal_licensing::offer::check_display_text("name", name)
+            .map_err(|e| ApiError::invalid(e.to_string()).keyed("mon-error-name-text", &[]))?;
     }
     let actor = actor_of(user);
     let now = state.now();
     let (name, interval) = (input.name, input.interval_ms);
-    db(state, move |s| Ok(jobs::create(s, &actor, &name, spec, interval, now)?)).await
+    db(state, move |s| jobs::create(s, &actor, &name, spec, interval, now).map_err(job_error)).await
+}
+
+/// A job service error, with words for pages by the field it names.
+fn job_error(e: jobs::JobError) -> ApiError {
+    let jobs::JobError::Invalid { field, reason } = &e else { return e.into() };
+    let key = match *field {
+        "seeds" => "mon-error-job-seeds",
+        "sitemaps" => "mon-error-job-sitemaps",
+        "feeds" => "mon-error-job-feeds",
+        "max_pages" => "mon-error-job-max-pages",
+        "max_depth" => "mon-error-job-max-depth",
+        "hosts" => "mon-error-job-hosts",
+        "path_prefixes" => "mon-error-job-path-prefixes",
+        "name" => "mon-error-job-name",
+        "interval" => "mon-error-job-interval",
+        _ => return e.into(),
+    };
+    let reason = reason.clone();
+    ApiError::from(e).keyed(key, &[("reason", &reason)])
 }
 
 /// The jobs actor of a user.
@@ -300,7 +369,8 @@ pub async fn delete_job(state: &State, id: String) -> Result<(), ApiError> {
                 StatusCode::CONFLICT,
                 "conflict",
                 "the job is running: pause it and delete it when the run has ended",
-            ));
+            )
+            .keyed("mon-error-job-running", &[]));
         }
         s.delete_job(&id)?;
         Ok(())
@@ -310,8 +380,9 @@ pub async fn delete_job(state: &State, id: String) -> Result<(), ApiError> {
 
 /// Applies an administrator's decision (`approve`, `pause`, `reject`).
 pub async fn decide_job(state: &State, id: String, decision: &str) -> Result<JobRow, ApiError> {
-    let decision = Decision::parse(decision.trim())
-        .ok_or_else(|| ApiError::invalid("decision must be approve, pause or reject"))?;
+    let decision = Decision::parse(decision.trim()).ok_or_else(|| {
+        ApiError::invalid("decision must be approve, pause or reject").keyed("mon-error-decision", &[])
+    })?;
     let now = state.now();
     db(state, move |s| Ok(jobs::decide(s, &id, decision, now)?)).await
 }
@@ -321,12 +392,13 @@ fn lines(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }
 
-fn number<T: std::str::FromStr>(field: &str, text: &str) -> Result<Option<T>, ApiError> {
+/// A whole number typed into `field`, whose error says so under `key`.
+fn number<T: std::str::FromStr>(field: &str, key: &'static str, text: &str) -> Result<Option<T>, ApiError> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    t.parse().map(Some).map_err(|_| ApiError::invalid(format!("{field} must be a whole number")))
+    t.parse().map(Some).map_err(|_| ApiError::invalid(format!("{field} must be a whole number")).keyed(key, &[]))
 }
 
 /// An interval in hours as typed: empty or `once` runs once; otherwise hours, fractions allowed.
@@ -337,7 +409,7 @@ fn interval_hours(text: &str) -> Result<Option<i64>, ApiError> {
     }
     match t.parse::<f64>() {
         Ok(h) if h.is_finite() && h > 0.0 && h <= 24.0 * 366.0 => Ok(Some((h * 3_600_000.0).round() as i64)),
-        _ => Err(ApiError::invalid("interval: hours (e.g. 24 or 0.5), or once")),
+        _ => Err(ApiError::invalid("interval: hours (e.g. 24 or 0.5), or once").keyed("mon-error-interval", &[])),
     }
 }
 
@@ -347,7 +419,7 @@ pub struct JobView {
     name: String,
     submitted_by: String,
     status: String,
-    status_label: &'static str,
+    status_label: String,
     running: bool,
     interval: String,
     next_run: String,
@@ -358,26 +430,28 @@ pub struct JobView {
     last_error: Option<String>,
 }
 
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "待审核 pending",
-        "active" => "运行中 active",
-        "paused" => "已暂停 paused",
-        "rejected" => "已拒绝 rejected",
-        _ => "?",
-    }
+/// A job's state in words; a state this version does not know is shown as stored.
+fn status_label(l: Lang, status: &str) -> String {
+    let key = match status {
+        "pending" => "mon-job-status-pending",
+        "active" => "mon-job-status-active",
+        "paused" => "mon-job-status-paused",
+        "rejected" => "mon-job-status-rejected",
+        other => return other.to_owned(),
+    };
+    l.t(key)
 }
 
 /// How often a job runs, in words.
-pub fn interval_words(interval_ms: Option<i64>) -> String {
+pub fn interval_words(l: Lang, interval_ms: Option<i64>) -> String {
     match interval_ms {
-        None => "一次 once".into(),
-        Some(ms) if ms % 3_600_000 == 0 => format!("每 {} 小时 every {} h", ms / 3_600_000, ms / 3_600_000),
-        Some(ms) => format!("每 {} 分钟 every {} min", ms / 60_000, ms / 60_000),
+        None => l.t("mon-job-once"),
+        Some(ms) if ms % 3_600_000 == 0 => l.n("mon-job-every-hours", ms / 3_600_000),
+        Some(ms) => l.n("mon-job-every-minutes", ms / 60_000),
     }
 }
 
-fn job_view(j: JobRow) -> JobView {
+fn job_view(l: Lang, j: JobRow) -> JobView {
     let targets = match jobs::spec_of(&j) {
         Ok(spec) => {
             let all: Vec<String> = spec.seeds.iter().chain(&spec.sitemaps).chain(&spec.feeds).cloned().collect();
@@ -386,18 +460,27 @@ fn job_view(j: JobRow) -> JobView {
             if more > 0 {
                 shown.push_str(&format!(" (+{more})"));
             }
-            format!("{shown} · ≤{} pages, depth {}", spec.max_pages, spec.max_depth)
+            let budget = l.t2(
+                "mon-job-budget",
+                ("pages", &l.int(i64::try_from(spec.max_pages).unwrap_or(i64::MAX))),
+                ("depth", &spec.max_depth),
+            );
+            format!("{shown} · {budget}")
         }
         Err(_) => "?".into(),
     };
     JobView {
-        status_label: status_label(&j.status),
-        submitted_by: j.submitted_by.map(|p| p.to_string()).unwrap_or_else(|| "管理员 admin".into()),
-        interval: interval_words(j.interval_ms),
-        next_run: if j.status == "active" { j.next_run_at.map(when).unwrap_or_default() } else { String::new() },
+        status_label: status_label(l, &j.status),
+        submitted_by: j.submitted_by.map(|p| p.to_string()).unwrap_or_else(|| l.t("role-admin")),
+        interval: interval_words(l, j.interval_ms),
+        next_run: if j.status == "active" {
+            j.next_run_at.map(|t| l.time(t)).unwrap_or_default()
+        } else {
+            String::new()
+        },
         last_run: match (j.last_started, j.last_finished) {
-            (_, Some(f)) => when(f),
-            (Some(s), None) => format!("{} …", when(s)),
+            (_, Some(f)) => l.time(f),
+            (Some(s), None) => format!("{} …", l.time(s)),
             (None, None) => String::new(),
         },
         counts: j.last_counts,
@@ -432,7 +515,7 @@ pub struct HitView {
 
 /// A colour tab: its label, link, count and whether it is the one shown.
 pub struct Tab {
-    label: &'static str,
+    label: String,
     href: String,
     count: i64,
     active: bool,
@@ -442,6 +525,8 @@ pub struct Tab {
 #[derive(askama::Template)]
 #[template(path = "hits.html")]
 struct HitsPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     admin: bool,
@@ -505,27 +590,28 @@ async fn hits_page(state: State, req: HttpRequest, q: web::Query<HitQuery>) -> R
     })
     .await
     .map_err(ApiError::page)?;
+    let l = super::lang_of(&req);
     let text = |v: &Option<String>| given(v).unwrap_or_default().to_owned();
     let (work, kind) = (text(&q.work), text(&q.kind));
     let domain = filter.domain.clone().unwrap_or_default();
     let colour = filter.colour.clone().unwrap_or_default();
-    let tab = |label, c: &str, count, class| Tab {
-        label,
+    let tab = |label: &str, c: &str, count, class| Tab {
+        label: l.t(label),
         href: hits_href(&work, &domain, c, &kind, None),
         count,
         active: colour == c,
         class,
     };
     let tabs = vec![
-        tab("全部 All", "", counts.0 + counts.1, ""),
-        tab("黑名单 Black · 未授权 unlicensed", "black", counts.0, "black"),
-        tab("白名单 White · 已授权 licensed", "white", counts.1, "white"),
+        tab("mon-tab-all", "", counts.0 + counts.1, ""),
+        tab("mon-tab-black", "black", counts.0, "black"),
+        tab("mon-tab-white", "white", counts.1, "white"),
     ];
     let hits = rows
         .into_iter()
         .map(|h| HitView {
             id: h.id,
-            reason: reason_words(&h, &patterns, admin),
+            reason: reason_in(l, &h, &patterns, admin),
             page_href: safe_href(&h.page_url),
             work_title: titles.get(&h.work).cloned().unwrap_or_default(),
             work: h.work.to_string(),
@@ -536,16 +622,17 @@ async fn hits_page(state: State, req: HttpRequest, q: web::Query<HitQuery>) -> R
             image_href: h.image_url.as_deref().and_then(safe_href),
             image_url: h.image_url.unwrap_or_default(),
             score: format!("{:.0}%", (h.score * 100.0).clamp(0.0, 100.0)),
-            first_seen: when(h.first_seen),
-            last_seen: when(h.last_seen),
+            first_seen: l.time(h.first_seen),
+            last_seen: l.time(h.last_seen),
+            copy: copy_words(l, &h.copy),
             colour: h.colour,
             page_url: h.page_url,
             title: h.title,
             kind: h.kind,
-            copy: h.copy,
         })
         .collect();
     csrf_page(&req, &state, |csrf| HitsPage {
+        l,
         older: next.map(|n| hits_href(&work, &domain, &colour, &kind, Some(n))),
         newest: filter.before.map(|_| hits_href(&work, &domain, &colour, &kind, None)),
         works: works.into_iter().map(|w| (w.id.to_string(), w.title)).collect(),
@@ -564,9 +651,11 @@ async fn hits_page(state: State, req: HttpRequest, q: web::Query<HitQuery>) -> R
 #[derive(askama::Template)]
 #[template(path = "allowlist.html")]
 struct AllowlistPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
-    entries: Vec<(i64, &'static str, String, String, String)>,
+    entries: Vec<(i64, String, String, String, String)>,
     notice: Option<String>,
     error: Option<String>,
     pattern: String,
@@ -579,9 +668,9 @@ struct AllowlistQuery {
     removed: Option<u64>,
 }
 
-fn entry_row(e: AllowEntry) -> (i64, &'static str, String, String, String) {
-    let kind = if e.kind == "domain" { "域名 domain" } else { "网址前缀 URL prefix" };
-    (e.id, kind, e.pattern, e.note, when(e.created_at))
+fn entry_row(l: Lang, e: AllowEntry) -> (i64, String, String, String, String) {
+    let kind = l.t(if e.kind == "domain" { "mon-allow-kind-domain" } else { "mon-allow-kind-prefix" });
+    (e.id, kind, e.pattern, e.note, l.time(e.created_at))
 }
 
 async fn allowlist_view(
@@ -598,8 +687,10 @@ async fn allowlist_view(
         Some((e, p, n)) => (Some(e), p, n),
         None => (None, String::new(), String::new()),
     };
+    let l = super::lang_of(req);
     let mut resp = csrf_page(req, state, |csrf| AllowlistPage {
-        entries: entries.into_iter().map(entry_row).collect(),
+        l,
+        entries: entries.into_iter().map(|e| entry_row(l, e)).collect(),
         user,
         csrf,
         notice,
@@ -620,9 +711,11 @@ async fn allowlist_page(
 ) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
     // Only numbers travel in the redirect, so the query string cannot put words on the page.
+    let l = super::lang_of(&req);
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let notice = match (q.recoloured, q.removed) {
-        (Some(n), None) => Some(format!("已添加。{n} 条监测结果已重新判定。 Added; {n} hits recoloured.")),
-        (Some(n), Some(_)) => Some(format!("已删除。{n} 条监测结果已重新判定。 Removed; {n} hits recoloured.")),
+        (Some(n), None) => Some(l.n("mon-allow-added", count(n))),
+        (Some(n), Some(_)) => Some(l.n("mon-allow-removed", count(n))),
         _ => None,
     };
     allowlist_view(&state, &req, user, notice, None).await
@@ -642,7 +735,8 @@ async fn allowlist_add(state: State, req: HttpRequest, form: web::Form<AllowForm
     match add_allow(&state, user.id.clone(), &f.pattern, &f.note).await {
         Ok((_, n)) => Ok(see_other(&format!("/dashboard/allowlist?recoloured={n}"))),
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
-            allowlist_view(&state, &req, user, None, Some((e.message, f.pattern, f.note))).await
+            let words = error_words(super::lang_of(&req), &e);
+            allowlist_view(&state, &req, user, None, Some((words, f.pattern, f.note))).await
         }
         Err(e) => Err(e.page()),
     }
@@ -693,8 +787,8 @@ impl JobForm {
             feeds: lines(&self.feeds),
             hosts: lines(&self.hosts),
             path_prefixes: lines(&self.path_prefixes),
-            max_pages: number("max pages", &self.max_pages)?,
-            max_depth: number("max depth", &self.max_depth)?,
+            max_pages: number("max pages", "mon-error-max-pages-number", &self.max_pages)?,
+            max_depth: number("max depth", "mon-error-max-depth-number", &self.max_depth)?,
             interval_ms: interval_hours(&self.interval)?,
             fetch_images: None,
         })
@@ -704,6 +798,8 @@ impl JobForm {
 #[derive(askama::Template)]
 #[template(path = "jobs.html")]
 struct JobsPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     admin: bool,
@@ -722,9 +818,11 @@ async fn jobs_view(
     let actor = actor_of(&user);
     let rows = db(state, move |s| Ok(jobs::list(s, &actor)?)).await.map_err(ApiError::page)?;
     let failed = error.is_some();
+    let l = super::lang_of(req);
     let mut resp = csrf_page(req, state, |csrf| JobsPage {
+        l,
         admin: user.role == Role::Admin,
-        jobs: rows.into_iter().map(job_view).collect(),
+        jobs: rows.into_iter().map(|j| job_view(l, j)).collect(),
         user,
         csrf,
         error,
@@ -759,7 +857,10 @@ async fn submit_job(state: State, req: HttpRequest, form: web::Form<JobForm>) ->
     };
     match created {
         Ok(_) => Ok(see_other(back)),
-        Err(e) if e.status == StatusCode::BAD_REQUEST => jobs_view(&state, &req, user, Some(e.message), form).await,
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let words = error_words(super::lang_of(&req), &e);
+            jobs_view(&state, &req, user, Some(words), form).await
+        }
         Err(e) => Err(e.page()),
     }
 }
@@ -826,6 +927,8 @@ mod tests {
         assert_eq!(interval_hours("0.5").ok(), Some(Some(1_800_000)));
         assert!(interval_hours("-1").is_err() && interval_hours("NaN").is_err());
         assert_eq!(lines(" https://a.example/\r\nhttps://b.example/ "), ["https://a.example/", "https://b.example/"]);
-        assert_eq!(interval_words(Some(86_400_000)), "每 24 小时 every 24 h");
+        assert_eq!(interval_words(Lang::Zh, Some(86_400_000)), "每 24 小时");
+        assert_eq!(interval_words(Lang::En, Some(3_600_000)), "every hour");
+        assert_eq!(interval_words(Lang::En, Some(1_800_000)), "every 30 minutes");
     }
 }

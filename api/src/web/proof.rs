@@ -246,34 +246,54 @@ async fn timestamp_tsr(state: State, path: web::Path<String>) -> Result<HttpResp
         .body(tsr))
 }
 
-/// A check as the page shows it: both languages' names, and the detail.
+/// A check as the page shows it: the keys of its name and of its outcome in words, and the
+/// verifier's own report.
 struct CheckRow {
     ok: bool,
+    /// The key of the check's name.
     label: &'static str,
+    /// The key of the outcome in words, for pages in a language the verifier does not report in.
+    summary: &'static str,
+    /// What the verifier found, in English (key ids, times, hashes).
     detail: String,
 }
 
-/// The page's name of a check code.
-pub fn check_label(code: &str) -> &'static str {
-    match code {
-        "signature" => "平台签名 Platform signature",
-        "content" => "内容哈希 Content hash",
-        "timestamp" => "可信时间戳 Trusted timestamp (RFC 3161)",
-        "external_timestamp" => "外部时间戳 External timestamp (RFC 3161)",
-        "log_leaf" => "日志条目 Log entry",
-        "checkpoint" => "签名检查点 Signed checkpoint",
-        "checkpoint_timestamp" => "检查点时间戳 Checkpoint timestamp",
-        "inclusion" => "包含证明 Inclusion proof",
-        "consistency" => "一致性证明 Consistency proof",
-        _ => "检查 Check",
-    }
+/// The catalogue keys of a check code's name and of its outcome (passed or failed).
+pub fn check_keys(code: &str, ok: bool) -> (&'static str, &'static str) {
+    let (label, passed, failed) = match code {
+        "signature" => ("proof-check-signature", "proof-ok-signature", "proof-bad-signature"),
+        "content" => ("proof-check-content", "proof-ok-content", "proof-bad-content"),
+        "timestamp" => ("proof-check-timestamp", "proof-ok-timestamp", "proof-bad-timestamp"),
+        "external_timestamp" => {
+            ("proof-check-external_timestamp", "proof-ok-external_timestamp", "proof-bad-external_timestamp")
+        }
+        "log_leaf" => ("proof-check-log_leaf", "proof-ok-log_leaf", "proof-bad-log_leaf"),
+        "checkpoint" => ("proof-check-checkpoint", "proof-ok-checkpoint", "proof-bad-checkpoint"),
+        "checkpoint_timestamp" => {
+            ("proof-check-checkpoint_timestamp", "proof-ok-checkpoint_timestamp", "proof-bad-checkpoint_timestamp")
+        }
+        "inclusion" => ("proof-check-inclusion", "proof-ok-inclusion", "proof-bad-inclusion"),
+        "consistency" => ("proof-check-consistency", "proof-ok-consistency", "proof-bad-consistency"),
+        _ => ("proof-check-other", "proof-ok-other", "proof-bad-other"),
+    };
+    (label, if ok { passed } else { failed })
+}
+
+/// A check code's name for `seal verify`: the command line has no language setting and its output is a
+/// fixed contract, so it prints the Chinese and English names together ("内容哈希 Content hash").
+pub fn check_label(code: &str) -> String {
+    let (key, _) = check_keys(code, true);
+    format!("{} {}", crate::i18n::Lang::Zh.t(key), crate::i18n::Lang::En.t(key))
 }
 
 #[derive(askama::Template)]
 #[template(path = "verify.html")]
 struct VerifyPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     verdict: Option<VerdictView>,
-    error: Option<String>,
+    /// Why nothing could be checked: the words, and the verifier's English detail if any.
+    error: Option<(String, Option<String>)>,
     work: Option<String>,
 }
 
@@ -281,7 +301,7 @@ struct VerdictView {
     ok: bool,
     kind: &'static str,
     subject: String,
-    failed: usize,
+    failed: i64,
     checks: Vec<CheckRow>,
 }
 
@@ -290,11 +310,14 @@ fn view(v: &Verdict) -> VerdictView {
         ok: v.ok(),
         kind: v.kind,
         subject: v.subject.clone(),
-        failed: v.checks.iter().filter(|c| !c.ok).count(),
+        failed: v.checks.iter().filter(|c| !c.ok).count().try_into().unwrap_or(i64::MAX),
         checks: v
             .checks
             .iter()
-            .map(|c| CheckRow { ok: c.ok, label: check_label(c.code), detail: c.detail.clone() })
+            .map(|c| {
+                let (label, summary) = check_keys(c.code, c.ok);
+                CheckRow { ok: c.ok, label, summary, detail: c.detail.clone() }
+            })
             .collect(),
     }
 }
@@ -305,9 +328,9 @@ struct VerifyQuery {
 }
 
 /// `/verify`: the form, or with `?work=ID` the checks of that work's certificate as issued now.
-async fn verify_page(state: State, q: web::Query<VerifyQuery>) -> Result<HttpResponse, ApiError> {
+async fn verify_page(state: State, req: HttpRequest, q: web::Query<VerifyQuery>) -> Result<HttpResponse, ApiError> {
     let Some(work) = q.into_inner().work else {
-        return render(&VerifyPage { verdict: None, error: None, work: None });
+        return render(&VerifyPage { l: super::lang_of(&req), verdict: None, error: None, work: None });
     };
     let id = work_id(work.clone()).map_err(ApiError::page)?;
     let doc = certificate_doc(&state, id).await.map_err(ApiError::page)?;
@@ -315,7 +338,7 @@ async fn verify_page(state: State, q: web::Query<VerifyQuery>) -> Result<HttpRes
     let verdict = certificate::verify_certificate(&doc, &trust, None, None);
     let subject = doc["certificate"]["work"]["title"].as_str().unwrap_or_default().to_owned();
     let verdict = Verdict { kind: "certificate", subject, checks: verdict };
-    render(&VerifyPage { verdict: Some(view(&verdict)), error: None, work: Some(work) })
+    render(&VerifyPage { l: super::lang_of(&req), verdict: Some(view(&verdict)), error: None, work: Some(work) })
 }
 
 /// The files a visitor drops on `/verify`.
@@ -349,17 +372,26 @@ pub fn parse_newer(bytes: &[u8]) -> Result<Newer, String> {
     Ok(Newer { note, proof })
 }
 
-async fn verify_upload(state: State, form: MultipartForm<VerifyUpload>) -> Result<HttpResponse, ApiError> {
+async fn verify_upload(
+    state: State,
+    req: HttpRequest,
+    form: MultipartForm<VerifyUpload>,
+) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
+    let lang = super::lang_of(&req);
+    let refuse = |key: &str, detail: Option<String>| {
+        render(&VerifyPage { l: lang, verdict: None, error: Some((lang.t(key), detail)), work: None })
+    };
     let nonempty = |b: Option<MultipartBytes>| b.map(|b| b.data.to_vec()).filter(|d| !d.is_empty());
     let (document, file, newer) = (nonempty(form.document), nonempty(form.file), nonempty(form.checkpoint));
     let newer = match newer.as_deref().map(parse_newer).transpose() {
         Ok(n) => n,
-        Err(e) => return render(&VerifyPage { verdict: None, error: Some(e), work: None }),
+        Err(e) => return refuse("proof-error-newer", Some(e)),
     };
     let trust = state.notary.trust();
     let outcome = match (document, file) {
-        (Some(doc), file) => certificate::verify_document(&doc, file.as_deref(), newer.as_ref(), &trust),
+        (Some(doc), file) => certificate::verify_document(&doc, file.as_deref(), newer.as_ref(), &trust)
+            .map_err(|e| ("proof-error-document", Some(e))),
         (None, Some(file)) => {
             // A work file alone: find its registration, then check the certificate we issue for it.
             let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file));
@@ -371,13 +403,13 @@ async fn verify_upload(state: State, form: MultipartForm<VerifyUpload>) -> Resul
                     let checks = certificate::verify_certificate(&doc, &trust, Some(&file), newer.as_ref());
                     Ok(Verdict { kind: "certificate", subject, checks })
                 }
-                None => Err("这个文件没有在版权印登记。 This file is not registered with Copyright Seal.".to_owned()),
+                None => Err(("proof-error-not-registered", None)),
             }
         }
-        (None, None) => Err("请选择一个文件。 Choose a file to check.".to_owned()),
+        (None, None) => Err(("proof-error-no-file", None)),
     };
     match outcome {
-        Ok(v) => render(&VerifyPage { verdict: Some(view(&v)), error: None, work: None }),
-        Err(e) => render(&VerifyPage { verdict: None, error: Some(e), work: None }),
+        Ok(v) => render(&VerifyPage { l: lang, verdict: Some(view(&v)), error: None, work: None }),
+        Err((key, detail)) => refuse(key, detail),
     }
 }

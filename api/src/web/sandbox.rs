@@ -158,6 +158,8 @@ impl PaymentProvider for Sandbox {
 #[derive(askama::Template)]
 #[template(path = "pay_sandbox.html")]
 struct PayPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     payment: String,
     amount: String,
     title: String,
@@ -178,9 +180,11 @@ async fn pay_page(state: State, req: HttpRequest, path: web::Path<String>) -> Re
     .map_err(ApiError::page)?;
     let view = state.seals.get(checkout.work.as_str()).and_then(|e| e.view());
     let cur = seal_licensing::money::Currency::parse(&payment.currency).map_err(ApiError::internal)?;
+    let lang = super::lang_of(&req);
     csrf_page(&req, &state, |csrf| PayPage {
+        l: lang,
         payment: pid,
-        amount: format!("{} {}", cur.format_minor(payment.amount_minor), payment.currency),
+        amount: lang.money(payment.amount_minor, cur.code()),
         title: view.as_ref().map(|v| v.work.title.clone()).unwrap_or_default(),
         holder: view.as_ref().map(|v| v.holder.name.clone()).unwrap_or_default(),
         status: payment.status.clone(),

@@ -8,6 +8,10 @@
 //! - `GET /seal.js`: the web component; `GET /badge.svg?work=`: the no-JavaScript badge;
 //!   `GET /w/{work}`: the public seal page with schema.org JSON-LD; `GET /api/v1/offers/{id}/odrl`: an
 //!   offer as ODRL JSON-LD.
+//!
+//! The widget's JSON, `seal.js` and the badge carry both languages on purpose: they sit on publishers'
+//! pages, whose readers' language the platform does not know. The seal page is the platform's own and
+//! speaks the request's language, so it writes prices, terms and the statement from the records.
 
 use super::error::ApiError;
 use super::{render, svg, State};
@@ -15,7 +19,7 @@ use crate::services::seal::SealEntry;
 use crate::store::prelude::*;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use seal_licensing::ids::{ChannelId, OfferId};
+use seal_licensing::ids::{ChannelId, OfferId, WorkId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -124,6 +128,8 @@ async fn badge(state: State, q: web::Query<BadgeQuery>) -> HttpResponse {
 #[derive(askama::Template)]
 #[template(path = "seal_page.html")]
 struct SealPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     id: String,
     title: String,
     author: String,
@@ -134,18 +140,47 @@ struct SealPage {
     sha256: String,
     licence_count: i64,
     licence_url: String,
-    offers: Vec<(String, String, Vec<String>, String)>,
+    offers: Vec<ShownOffer>,
     sites: Vec<String>,
     json_ld: String,
     embed: String,
 }
 
-async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// An offer as the seal page shows it.
+struct ShownOffer {
+    price: String,
+    rules: Vec<String>,
+    odrl_url: String,
+}
+
+async fn seal_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found(format!("work {}", path.as_str())).page();
     let v = state.seals.get(&path).and_then(|e| e.view()).ok_or_else(not_found)?;
+    let l = super::lang_of(&req);
     let base = &state.config.public_url;
-    let offers: Vec<(String, String, Vec<String>, String)> =
-        v.offers.iter().map(|o| (o.id.clone(), o.price.clone(), o.rules.clone(), o.odrl_url.clone())).collect();
+    // The cached view's words are the widget's, in both languages; the page reads the records it was
+    // made from to say the same in one.
+    let work_id = WorkId::new(path.as_str()).map_err(|_| not_found())?;
+    let ids: Vec<OfferId> = v.offers.iter().filter_map(|o| OfferId::new(o.id.as_str()).ok()).collect();
+    let (work, records) = super::db(&state, move |s| {
+        let mut offers = Vec::with_capacity(ids.len());
+        for id in &ids {
+            offers.extend(s.offer(id)?);
+        }
+        Ok((s.work(&work_id)?, offers))
+    })
+    .await
+    .map_err(ApiError::page)?;
+    let work = work.ok_or_else(not_found)?;
+    let offers = v
+        .offers
+        .iter()
+        .filter_map(|shown| {
+            let o = records.iter().find(|o| o.id.as_str() == shown.id)?;
+            Some(ShownOffer { price: l.price(o), rules: l.offer_rules(o), odrl_url: shown.odrl_url.clone() })
+        })
+        .collect();
+    let statement = l.t2("seal-statement", ("year", &work.published_at.year()), ("holder", &v.holder.name));
     let ld = json!({
         "@context": "https://schema.org",
         "@type": "CreativeWork",
@@ -163,12 +198,13 @@ async fn seal_page(state: State, path: web::Path<String>) -> Result<HttpResponse
     let json_ld = script_json(&ld);
     let embed = embed_code(base, None, Some(path.as_str()));
     render(&SealPage {
+        l,
         id: path.into_inner(),
-        registered: v.work.registered_at.chars().take(10).collect(),
+        registered: l.date(work.registered_at),
         title: v.work.title,
         author: v.work.author,
         holder: v.holder.name,
-        statement: v.statement,
+        statement,
         source_url: v.work.source_url,
         sha256: v.work.content_sha256,
         licence_count: v.licences.count,

@@ -47,7 +47,8 @@ pub async fn create_channel(
 ) -> Result<Channel, ApiError> {
     let handle = handle.trim().trim_end_matches('/').to_owned();
     if handle.is_empty() || handle.chars().count() > 200 || handle.chars().any(char::is_whitespace) {
-        return Err(ApiError::invalid("enter the domain, account name or blog address, without spaces"));
+        return Err(ApiError::invalid("enter the domain, account name or blog address, without spaces")
+            .keyed("error-handle-spaces", &[]));
     }
     let handle = match kind {
         ChannelKind::Website | ChannelKind::Blog => {
@@ -93,7 +94,8 @@ async fn new_channel(
     form: web::Form<NewChannelForm>,
 ) -> Result<HttpResponse, ApiError> {
     let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
-    let kind = parse_kind(&form.kind).ok_or_else(|| ApiError::invalid("choose a channel kind").page())?;
+    let kind = parse_kind(&form.kind)
+        .ok_or_else(|| ApiError::invalid("choose a channel kind").keyed("error-channel-kind", &[]).page())?;
     let c = create_channel(&state, user.id, kind, &form.handle).await.map_err(ApiError::page)?;
     Ok(see_other(&format!("/dashboard/channels/{}", c.id)))
 }
@@ -159,10 +161,13 @@ pub fn preset(
             Constraints { duration_days: Some(365), ..Constraints::default() },
             price_minor,
         ),
-        _ => return Err(ApiError::invalid("preset must be free_attribution, standard_reprint or commercial")),
+        _ => {
+            return Err(ApiError::invalid("preset must be free_attribution, standard_reprint or commercial")
+                .keyed("error-preset", &[]))
+        }
     };
     if name != "free_attribution" && price <= 0 {
-        return Err(ApiError::invalid("a paid offer needs a price above zero"));
+        return Err(ApiError::invalid("a paid offer needs a price above zero").keyed("error-price-zero", &[]));
     }
     let amount = Amount::new(price).map_err(|e| ApiError::invalid(e.to_string()))?;
     Ok(Offer {
@@ -185,7 +190,10 @@ pub fn parse_price(text: &str, currency: Currency) -> Result<i64, ApiError> {
     }
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     let exp = usize::from(currency.exponent());
-    let bad = || ApiError::invalid(format!("{t:?} is not a price with at most {exp} decimals"));
+    let bad = || {
+        ApiError::invalid(format!("{t:?} is not a price with at most {exp} decimals"))
+            .keyed("error-price-invalid", &[("input", t), ("decimals", &exp.to_string())])
+    };
     if whole.is_empty()
         || !whole.bytes().all(|b| b.is_ascii_digit())
         || frac.len() > exp
@@ -273,14 +281,14 @@ pub fn check_source_url(source_url: &str, channel: Option<&WorkChannel>) -> Resu
     if text.is_empty() {
         return Ok(String::new());
     }
-    let url = Url::parse(text)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| ApiError::invalid("the source URL must start with http:// or https://"))?;
+    let url = Url::parse(text).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or_else(|| {
+        ApiError::invalid("the source URL must start with http:// or https://").keyed("error-source-url-scheme", &[])
+    })?;
     let Some(wc) = channel.filter(|wc| wc.verified) else {
         return Err(ApiError::invalid(
             "a source URL needs a verified channel: choose the channel the work is published on, after proving it is yours",
-        ));
+        )
+        .keyed("error-source-url-unverified", &[]));
     };
     let inside = match wc.channel.kind {
         ChannelKind::Website | ChannelKind::Blog => {
@@ -292,7 +300,9 @@ pub fn check_source_url(source_url: &str, channel: Option<&WorkChannel>) -> Resu
             .is_some_and(|h| ["weibo.com", "weibo.cn"].iter().any(|d| h == *d || h.ends_with(&format!(".{d}")))),
     };
     if !inside {
-        return Err(ApiError::invalid("the source URL is not on the chosen channel"));
+        return Err(
+            ApiError::invalid("the source URL is not on the chosen channel").keyed("error-source-url-elsewhere", &[])
+        );
     }
     Ok(url.to_string())
 }
@@ -310,7 +320,7 @@ pub fn new_work(
     if items.is_empty()
         || items.iter().all(|i| i.kind != ContentKind::Image && i.bytes.iter().all(u8::is_ascii_whitespace))
     {
-        return Err(ApiError::invalid("give the work's text or an image file"));
+        return Err(ApiError::invalid("give the work's text or an image file").keyed("error-work-empty", &[]));
     }
     let source_url = check_source_url(source_url, channel)?;
     Ok(NewWork {
@@ -403,7 +413,7 @@ impl WorkUpload {
         };
         let items = self.items();
         if items.is_empty() {
-            return Err(ApiError::invalid("give the work's text or an image file"));
+            return Err(ApiError::invalid("give the work's text or an image file").keyed("error-work-empty", &[]));
         }
         let source_url = self.source_url.as_deref().map_or("", |s| s.as_str());
         new_work(owner, channel.as_ref(), &self.title, &self.author, source_url, items)
@@ -420,8 +430,9 @@ async fn add_work(state: State, req: HttpRequest, form: MultipartForm<WorkUpload
     let csrf = form.csrf.as_ref().map_or("", |t| t.as_str()).to_owned();
     let user = form_user(&state, &req, &csrf, &[Role::Holder]).await?;
     let work = form.into_work(&state, &user.id).await.map_err(ApiError::page)?;
-    register(&state, work).await.map_err(ApiError::page)?;
-    Ok(see_other("/dashboard#works"))
+    let (work, _) = register(&state, work).await.map_err(ApiError::page)?;
+    // Back to the dashboard, which confirms the registration and links the new seal page.
+    Ok(see_other(&format!("/dashboard?registered={}#registered", work.id)))
 }
 
 /// Registers a page published on a verified website or blog channel the first time its seal is
@@ -509,7 +520,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/dashboard/channels", web::post().to(new_channel))
         .route("/dashboard/channels/{id}/verify", web::post().to(verify))
         .route("/dashboard/channels/{id}/offers", web::post().to(add_offer))
-        .service(web::resource("/dashboard/works").app_data(upload_config()).route(web::post().to(add_work)));
+        .service(
+            web::resource("/dashboard/works")
+                .app_data(upload_config())
+                .route(web::post().to(add_work))
+                // The list of works shares the path, so it shares the resource (a second resource on the
+                // same path would never be reached: the first answers 405 to a GET).
+                .route(web::get().to(super::lists::works)),
+        );
 }
 
 #[cfg(test)]

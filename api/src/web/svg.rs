@@ -2,6 +2,7 @@
 //! bar chart is a few rectangles, and this keeps the dashboards free of any JavaScript build.
 
 use super::html_escape;
+use crate::i18n::Lang;
 use std::fmt::Write;
 
 /// The badge: a shield, "© 版权印 Copyright Seal", and the licence count when the work is known.
@@ -103,13 +104,16 @@ pub fn bar_chart(title: &str, labels: &[String], values: &[i64], unit: &str) -> 
 const WHITE: &str = "#2e8b57";
 const BLACK: &str = "#7a1f2b";
 
-/// The legend of licensed (white-list) and unlicensed (black-list) uses.
-const USES: [&str; 2] = ["授权 licensed (white)", "未授权 unlicensed (black)"];
+/// The legend of licensed (white-list) and unlicensed (black-list) uses, in `l`.
+fn uses(l: Lang) -> [String; 2] {
+    [l.t("an-chart-legend-licensed"), l.t("an-chart-legend-unlicensed")]
+}
 
-/// Bars over time, each split into licensed (below) and unlicensed (above) uses, with a legend; every
-/// segment names its bucket and count on hover.
-pub fn stacked_bars(title: &str, labels: &[String], white: &[i64], black: &[i64]) -> String {
-    stacked_bars_named(title, labels, white, black, USES)
+/// Bars over time, each split into licensed (below) and unlicensed (above) uses, with a legend in `l`;
+/// every segment names its bucket and count on hover.
+pub fn stacked_bars(l: Lang, title: &str, labels: &[String], white: &[i64], black: &[i64]) -> String {
+    let [lower, upper] = uses(l);
+    stacked_bars_named(title, labels, white, black, [&lower, &upper])
 }
 
 /// [`stacked_bars`] with other names for the lower (green) and upper (dark) parts.
@@ -176,8 +180,9 @@ fn legend(x: f64, y: f64, names: [&str; 2]) -> String {
 }
 
 /// Horizontal bars, one per row (label, licensed, unlicensed), longest first as given; the count is
-/// written at the end of each bar and both parts are named on hover.
-pub fn hbars(title: &str, rows: &[(String, i64, i64)]) -> String {
+/// written at the end of each bar and both parts are named on hover, in `l`.
+pub fn hbars(l: Lang, title: &str, rows: &[(String, i64, i64)]) -> String {
+    let [lower, upper] = uses(l);
     let (w, label_w, row_h, top) = (720.0_f64, 230.0_f64, 24.0_f64, 48.0_f64);
     let h = top + row_h * rows.len().max(1) as f64 + 8.0;
     let max = rows.iter().map(|r| r.1 + r.2).max().unwrap_or(0).max(1) as f64;
@@ -188,11 +193,15 @@ pub fn hbars(title: &str, rows: &[(String, i64, i64)]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" class=\"chart\" role=\"img\" aria-label=\"{t}\">\
 <title>{t}</title><text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"600\">{t}</text>{legend}",
         t = html_escape(title),
-        legend = legend(0.0, 36.0, USES)
+        legend = legend(0.0, 36.0, [&lower, &upper])
     );
     if rows.is_empty() {
-        let _ =
-            write!(s, "<text x=\"0\" y=\"{y}\" font-size=\"12\" fill=\"#555\">没有数据 No data</text>", y = top + 16.0);
+        let _ = write!(
+            s,
+            "<text x=\"0\" y=\"{y}\" font-size=\"12\" fill=\"#555\">{none}</text>",
+            y = top + 16.0,
+            none = html_escape(&l.t("an-chart-no-data"))
+        );
     }
     for (i, (label, wv, bv)) in rows.iter().enumerate() {
         let y = top + row_h * i as f64;
@@ -203,12 +212,14 @@ pub fn hbars(title: &str, rows: &[(String, i64, i64)]) -> String {
             if label.chars().count() > 32 { label.chars().take(31).chain(['…']).collect() } else { label.clone() };
         let _ = write!(
             s,
-            "<g><title>{l}: {total} · 授权 licensed {wv} · 未授权 unlicensed {bv}</title>\
+            "<g><title>{l}: {total} · {lower} {wv} · {upper} {bv}</title>\
 <text x=\"{lx}\" y=\"{ty:.1}\" font-size=\"12\" text-anchor=\"end\">{shown}</text>\
 <rect x=\"{label_w}\" y=\"{ry:.1}\" width=\"{ww:.1}\" height=\"16\" fill=\"{WHITE}\"/>\
 <rect x=\"{bx:.1}\" y=\"{ry:.1}\" width=\"{bw:.1}\" height=\"16\" fill=\"{BLACK}\"/>\
 <text x=\"{nx:.1}\" y=\"{ty:.1}\" font-size=\"12\" fill=\"#333\">{total}</text></g>",
             l = html_escape(label),
+            lower = html_escape(&lower),
+            upper = html_escape(&upper),
             shown = html_escape(&shown),
             total = wv + bv,
             lx = label_w - 6.0,
@@ -290,17 +301,24 @@ mod tests {
 
     #[test]
     fn report_charts_label_axes_at_11px_and_name_values_on_hover() {
-        let svg = stacked_bars("t", &["11-01".into(), "11-02".into()], &[3, 0], &[1, 4]);
+        let svg = stacked_bars(Lang::En, "t", &["11-01".into(), "11-02".into()], &[3, 0], &[1, 4]);
         assert_eq!(svg.matches("<g><title>").count(), 2);
-        assert!(svg.contains("11-02: 4 · 授权 licensed (white) 0 · 未授权 unlicensed (black) 4"), "{svg}");
+        assert!(svg.contains("11-02: 4 · Licensed (white list) 0 · Unlicensed (black list) 4"), "{svg}");
+        let zh = stacked_bars(Lang::Zh, "t", &["11-01".into()], &[3], &[1]);
+        assert!(zh.contains("11-01: 4 · 已授权（白名单） 3 · 未授权（黑名单） 1"), "{zh}");
         let named = stacked_bars_named("c", &["d".into()], &[1], &[2], ["和解 settled", "立案 <opened>"]);
         assert!(
             named.contains("d: 3 · 和解 settled 1 · 立案 &lt;opened&gt; 2") && !named.contains("licensed"),
             "{named}"
         );
         assert!(!svg.contains("font-size=\"10\""), "axis labels are at least 11 px");
-        let bars = hbars("d", &[("<b>.example".into(), 2, 1)]);
+        let bars = hbars(Lang::En, "d", &[("<b>.example".into(), 2, 1)]);
         assert!(bars.contains("&lt;b&gt;.example: 3"), "{bars}");
+        let empty = hbars(Lang::En, "e", &[]);
+        assert!(
+            empty.contains(">No data<") && !empty.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{empty}"
+        );
         let share = share_bar("s", &[("white", 1, LICENSED), ("black", 3, UNLICENSED)]);
         assert!(share.contains("black: 3 (75.0%)"), "{share}");
     }

@@ -18,7 +18,25 @@ use serde::Deserialize;
 impl From<TeamError> for ApiError {
     fn from(e: TeamError) -> Self {
         match e {
-            TeamError::Invalid(why) => ApiError::invalid(why),
+            TeamError::Invalid(why) => {
+                // The service says why in English; the known reasons get their catalogue words here, so
+                // the team page speaks the visitor's language (anything new shows the generic words).
+                let key = match why.as_str() {
+                    "enter a valid email address" => Some("acct-error-email"),
+                    "that is the organisation's own account" => Some("team-error-own-account"),
+                    "that account is a rights holder or an administrator of its own" => {
+                        Some("team-error-holder-account")
+                    }
+                    "already a member" => Some("team-error-already-member"),
+                    "already a member of another organisation" => Some("team-error-other-org"),
+                    _ => None,
+                };
+                let e = ApiError::invalid(why);
+                match key {
+                    Some(key) => e.keyed(key, &[]),
+                    None => e,
+                }
+            }
             TeamError::Store(s) => s.into(),
         }
     }
@@ -32,8 +50,8 @@ pub struct MemberView {
     pub name: String,
     /// Email.
     pub email: String,
-    /// Role label.
-    pub role: &'static str,
+    /// The catalogue key of the role's name.
+    pub role_key: &'static str,
     /// Role name (`owner`, `analyst`, `finance`).
     pub role_code: &'static str,
     /// Whether they get the weekly summary.
@@ -52,7 +70,7 @@ pub fn members_view(s: &crate::store::SqliteStore, org: &PartyId) -> Result<Vec<
             id: own.id.to_string(),
             name: own.name,
             email: own.email,
-            role: OrgRole::Owner.label(),
+            role_key: OrgRole::Owner.key(),
             role_code: OrgRole::Owner.as_str(),
             weekly,
             own: true,
@@ -64,7 +82,7 @@ pub fn members_view(s: &crate::store::SqliteStore, org: &PartyId) -> Result<Vec<
                 id: u.id.to_string(),
                 name: u.name,
                 email: u.email,
-                role: m.role.label(),
+                role_key: m.role.key(),
                 role_code: m.role.as_str(),
                 weekly: m.weekly_summary,
                 own: false,
@@ -77,10 +95,14 @@ pub fn members_view(s: &crate::store::SqliteStore, org: &PartyId) -> Result<Vec<
 #[derive(askama::Template)]
 #[template(path = "team.html")]
 struct TeamPage {
+    /// The page language.
+    l: crate::i18n::Lang,
     user: User,
     csrf: String,
     members: Vec<MemberView>,
-    invites: Vec<(String, &'static str, String, String)>,
+    /// Open invitations: address, role key, expiry, token hash.
+    invites: Vec<(String, &'static str, seal_licensing::Timestamp, String)>,
+    /// Every role: its code and the key of its name.
     roles: Vec<(&'static str, &'static str)>,
     notice: Option<String>,
     error: Option<String>,
@@ -95,6 +117,7 @@ struct TeamQuery {
 
 async fn team_view(
     state: &State,
+    lang: crate::i18n::Lang,
     user: User,
     csrf: String,
     notice: Option<String>,
@@ -107,7 +130,7 @@ async fn team_view(
         let invites = s
             .open_invites(&org, now)?
             .into_iter()
-            .map(|i: Invite| (i.email, i.role.label(), super::monitoring::when(i.expires_at), i.token_hash))
+            .map(|i: Invite| (i.email, i.role.key(), i.expires_at, i.token_hash))
             .collect::<Vec<_>>();
         Ok((members_view(s, &org)?, invites))
     })
@@ -115,11 +138,12 @@ async fn team_view(
     .map_err(ApiError::page)?;
     let failed = error.is_some();
     let mut resp = render(&TeamPage {
+        l: lang,
         user,
         csrf,
         members,
         invites,
-        roles: OrgRole::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        roles: OrgRole::ALL.iter().map(|r| (r.as_str(), r.key())).collect(),
         notice,
         error,
         email,
@@ -133,12 +157,13 @@ async fn team_view(
 async fn team_page(state: State, req: HttpRequest, q: web::Query<TeamQuery>) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
     let (csrf, _) = super::auth::csrf_token(&req, state.config.secure_cookies);
+    let lang = super::lang_of(&req);
     let notice = match (q.invited, q.removed) {
-        (Some(_), _) => Some("邀请已发出。 The invitation is on its way.".to_owned()),
-        (_, Some(_)) => Some("成员已移除。 The member was removed.".to_owned()),
+        (Some(_), _) => Some(lang.t("team-notice-invited")),
+        (_, Some(_)) => Some(lang.t("team-notice-removed")),
         _ => None,
     };
-    team_view(&state, user, csrf, notice, None, String::new()).await
+    team_view(&state, lang, user, csrf, notice, None, String::new()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,7 +189,7 @@ async fn invite_member(state: State, req: HttpRequest, form: web::Form<InviteFor
     let f = form.into_inner();
     invites_allowed(&state, &org.id).map_err(ApiError::page)?;
     let result = match OrgRole::parse(&f.role) {
-        None => Err(ApiError::invalid("choose a role")),
+        None => Err(ApiError::invalid("choose a role").keyed("team-error-role", &[])),
         Some(role) => {
             let (o, email, url, now) = (org.id.clone(), f.email.clone(), state.config.public_url.clone(), state.now());
             db(&state, move |s| Ok(invite(s, &o, &me, &email, role, &url, now)?)).await
@@ -174,7 +199,8 @@ async fn invite_member(state: State, req: HttpRequest, form: web::Form<InviteFor
         Ok(_) => Ok(see_other("/dashboard/team?invited=1")),
         Err(e) if e.status.is_client_error() => {
             let (csrf, _) = super::auth::csrf_token(&req, state.config.secure_cookies);
-            team_view(&state, org, csrf, None, Some(e.message), f.email).await
+            let lang = super::lang_of(&req);
+            team_view(&state, lang, org, csrf, None, Some(super::auth::form_error(&e, lang)), f.email).await
         }
         Err(e) => Err(e.page()),
     }
@@ -198,8 +224,11 @@ async fn remove_member(
 #[derive(askama::Template)]
 #[template(path = "invite.html")]
 struct InvitePage {
+    /// The page language.
+    l: crate::i18n::Lang,
     csrf: String,
     org_name: String,
+    /// The catalogue key of the offered role's name.
     role: &'static str,
     email: String,
     signed_in_as: Option<String>,
@@ -225,9 +254,10 @@ async fn invite_page(state: State, req: HttpRequest, path: web::Path<String>) ->
     let (invite, org_name, has_account) = open_invite(&state, &path).await.map_err(ApiError::page)?;
     let signed_in_as = current_user(&state, &req).await?.map(|u| u.email);
     csrf_page(&req, &state, |csrf| InvitePage {
+        l: super::lang_of(&req),
         csrf,
         org_name,
-        role: invite.role.label(),
+        role: invite.role.key(),
         email: invite.email,
         signed_in_as,
         has_account,
@@ -259,11 +289,13 @@ async fn accept(
     let now = state.now();
     let signed_in = current_user(&state, &req).await?;
     let was_signed_in = signed_in.is_some();
+    let lang = super::lang_of(&req);
     let again = |error: String, signed_in_as: Option<String>| {
         let mut resp = csrf_page(&req, &state, |csrf| InvitePage {
+            l: super::lang_of(&req),
             csrf,
             org_name: org_name.clone(),
-            role: invite.role.label(),
+            role: invite.role.key(),
             email: invite.email.clone(),
             signed_in_as,
             has_account,
@@ -274,18 +306,14 @@ async fn accept(
     };
     let user = match signed_in {
         Some(u) if matches!(u.role, Role::Holder | Role::Admin) => {
-            return again(
-                "机构或管理员账号不能加入其他机构。 An organisation's or administrator's account cannot join another."
-                    .into(),
-                Some(u.email),
-            );
+            return again(lang.t("team-error-org-account"), Some(u.email));
         }
         Some(u) if u.email.eq_ignore_ascii_case(&invite.email) => u,
         Some(u) => {
-            return again("请用受邀的邮箱登录。 Sign in with the invited address.".into(), Some(u.email));
+            return again(lang.t("team-error-wrong-address"), Some(u.email));
         }
         None if has_account => {
-            return again("该邮箱已有账号：请先登录。 That address has an account: sign in first.".into(), None);
+            return again(lang.t("team-error-has-account"), None);
         }
         None => {
             super::auth::hash_allowed(&state, &req).map_err(ApiError::page)?;
@@ -294,7 +322,7 @@ async fn accept(
                 .await
             {
                 Ok(u) => u,
-                Err(e) if e.status.is_client_error() => return again(e.message, None),
+                Err(e) if e.status.is_client_error() => return again(super::auth::form_error(&e, lang), None),
                 Err(e) => return Err(e.page()),
             }
         }
@@ -302,7 +330,9 @@ async fn accept(
     let id = user.id.clone();
     match db(&state, move |s| Ok(s.accept_invite(&hash, &id, now)?)).await {
         Ok(_) => {}
-        Err(e) if e.status.is_client_error() => return again(e.message, Some(user.email.clone())),
+        Err(e) if e.status.is_client_error() => {
+            return again(super::auth::form_error(&e, lang), Some(user.email.clone()))
+        }
         Err(e) => return Err(e.page()),
     }
     if was_signed_in {
@@ -326,7 +356,8 @@ async fn change_role(
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, ApiError> {
     let org = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
-    let role = OrgRole::parse(&form.role).ok_or_else(|| ApiError::invalid("choose a role").page())?;
+    let role = OrgRole::parse(&form.role)
+        .ok_or_else(|| ApiError::invalid("choose a role").keyed("team-error-role", &[]).page())?;
     let target = PartyId::new(path.into_inner()).map_err(|_| ApiError::not_found("member").page())?;
     let now = state.now();
     db(&state, move |s| {

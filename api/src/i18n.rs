@@ -1,0 +1,565 @@
+//! Two complete locales, zh-CN and English, from Project Fluent catalogues (`api/locales/<lang>/*.ftl`,
+//! compiled into the binary). Pages, emails and PDFs ask a [`Lang`] for their words (`l.t("key")`)
+//! and for the locale's way of writing money and times, so a page in one language never carries the
+//! other's text, and English counts plurals right ("1 licence", "3 licences").
+//!
+//! Times are shown in Beijing time (UTC+8), the market's zone, and say so; stored times stay UTC.
+//! A key missing from a catalogue renders as the key itself and is logged: the catalogue tests
+//! (`tests` below) fail first, and the page tests refuse any page that shows a key.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use seal_licensing::money::Currency;
+use seal_licensing::Timestamp;
+use std::borrow::Borrow;
+use std::sync::OnceLock;
+
+/// A user interface language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    /// Simplified Chinese, the default: the market is Chinese media first.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+/// The catalogue files, one per area of the product, in the same order for both languages.
+macro_rules! catalogue {
+    ($lang:literal) => {
+        &[
+            include_str!(concat!("../locales/", $lang, "/common.ftl")),
+            include_str!(concat!("../locales/", $lang, "/errors.ftl")),
+            include_str!(concat!("../locales/", $lang, "/account.ftl")),
+            include_str!(concat!("../locales/", $lang, "/dashboard.ftl")),
+            include_str!(concat!("../locales/", $lang, "/checkout.ftl")),
+            include_str!(concat!("../locales/", $lang, "/monitoring.ftl")),
+            include_str!(concat!("../locales/", $lang, "/cases.ftl")),
+            include_str!(concat!("../locales/", $lang, "/team.ftl")),
+            include_str!(concat!("../locales/", $lang, "/proof.ftl")),
+            include_str!(concat!("../locales/", $lang, "/mail.ftl")),
+            include_str!(concat!("../locales/", $lang, "/documents.ftl")),
+        ]
+    };
+}
+
+const ZH_SOURCES: &[&str] = catalogue!("zh-CN");
+const EN_SOURCES: &[&str] = catalogue!("en");
+
+/// Beijing time's offset from UTC; China has one zone and no daylight saving.
+const BEIJING_OFFSET_MS: i64 = 8 * 3_600_000;
+
+fn build(lang: &str, sources: &[&str]) -> FluentBundle<FluentResource> {
+    let id = lang.parse().unwrap_or_default();
+    let mut bundle = FluentBundle::new_concurrent(vec![id]);
+    // Unicode isolation marks around arguments would end up inside attribute values and CSV cells.
+    bundle.set_use_isolating(false);
+    for source in sources {
+        // The catalogues are part of the binary and checked by the tests below; a syntax error or a
+        // key defined twice is a build defect, reported loudly and skipped rather than served half.
+        match FluentResource::try_new((*source).to_owned()) {
+            Ok(resource) => {
+                if let Err(errors) = bundle.add_resource(resource) {
+                    tracing::error!(lang, ?errors, "catalogue entries refused");
+                }
+            }
+            Err((resource, errors)) => {
+                tracing::error!(lang, ?errors, "catalogue has syntax errors");
+                let _ = bundle.add_resource(resource);
+            }
+        }
+    }
+    bundle
+}
+
+fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
+    static ZH: OnceLock<FluentBundle<FluentResource>> = OnceLock::new();
+    static EN: OnceLock<FluentBundle<FluentResource>> = OnceLock::new();
+    match lang {
+        Lang::Zh => ZH.get_or_init(|| build("zh-CN", ZH_SOURCES)),
+        Lang::En => EN.get_or_init(|| build("en", EN_SOURCES)),
+    }
+}
+
+impl Lang {
+    /// Both languages, the default first.
+    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
+
+    /// The BCP 47 tag (`zh-CN`, `en`), as in `<html lang>` and the language cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language's own name, for the switch ("中文", "English").
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Zh => "中文",
+            Lang::En => "English",
+        }
+    }
+
+    /// The other language, which the switch offers.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// Reads a stored or requested tag: any `zh…` is Chinese, any `en…` English.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or("");
+        match primary {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The best of our languages for an `Accept-Language` header, by its quality values; Chinese when
+    /// the header names neither.
+    pub fn negotiate(accept_language: &str) -> Lang {
+        let mut best: Option<(f32, usize, Lang)> = None;
+        for (position, item) in accept_language.split(',').enumerate() {
+            let mut parts = item.split(';');
+            let Some(lang) = parts.next().and_then(Lang::parse) else { continue };
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q <= 0.0 {
+                continue;
+            }
+            // Equal weights keep the header's order.
+            if best.is_none_or(|(bq, bp, _)| q > bq || (q == bq && position < bp)) {
+                best = Some((q, position, lang));
+            }
+        }
+        best.map_or_else(Lang::default, |(_, _, lang)| lang)
+    }
+
+    fn format(self, key: &str, args: Option<&FluentArgs<'_>>) -> String {
+        let bundle = bundle(self);
+        let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+            tracing::warn!(key, lang = self.code(), "message missing from the catalogue");
+            return key.to_owned();
+        };
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, args, &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!(key, lang = self.code(), ?errors, "message formatted with errors");
+        }
+        text.into_owned()
+    }
+
+    /// The message `key`.
+    pub fn t(&self, key: &str) -> String {
+        self.format(key, None)
+    }
+
+    /// The message `key` with one text argument `$name`.
+    pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        let mut args = FluentArgs::new();
+        args.set(name.to_owned(), FluentValue::from(value.to_string()));
+        self.format(key, Some(&args))
+    }
+
+    /// The message `key` with two text arguments, each a `(name, value)` pair (by value from Rust, by
+    /// reference from templates, which is how askama passes a tuple).
+    pub fn t2(&self, key: &str, a: impl NamedArg, b: impl NamedArg) -> String {
+        let mut args = FluentArgs::new();
+        args.set(a.name().to_owned(), FluentValue::from(a.value()));
+        args.set(b.name().to_owned(), FluentValue::from(b.value()));
+        self.format(key, Some(&args))
+    }
+
+    /// The message `key` counting `$n`, so that plural forms are chosen by the number.
+    pub fn n(&self, key: &str, n: impl Borrow<i64>) -> String {
+        let n = *n.borrow();
+        let mut args = FluentArgs::new();
+        args.set("n", FluentValue::from(n));
+        self.format(key, Some(&args))
+    }
+
+    /// The message `key` counting two numbers, `$<a>` and `$<b>`, each choosing its own plural form.
+    pub fn n2(&self, key: &str, a: &str, a_n: impl Borrow<i64>, b: &str, b_n: impl Borrow<i64>) -> String {
+        let (a_n, b_n) = (*a_n.borrow(), *b_n.borrow());
+        let mut args = FluentArgs::new();
+        args.set(a.to_owned(), FluentValue::from(a_n));
+        args.set(b.to_owned(), FluentValue::from(b_n));
+        self.format(key, Some(&args))
+    }
+
+    /// The message `key` with arguments given as pairs; numbers choose plural forms.
+    pub fn args(&self, key: &str, args: &[(&str, Arg)]) -> String {
+        let mut fluent = FluentArgs::new();
+        for (name, value) in args {
+            let value = match value {
+                Arg::Text(s) => FluentValue::from(s.clone()),
+                Arg::Number(n) => FluentValue::from(*n),
+            };
+            fluent.set((*name).to_owned(), value);
+        }
+        self.format(key, Some(&fluent))
+    }
+
+    /// `true` when the catalogue has `key` (for codes that may or may not have their own words).
+    pub fn has(&self, key: &str) -> bool {
+        bundle(*self).has_message(key)
+    }
+
+    /// An amount in minor units, written the locale's way: `¥19.99`, `US$5.00` in Chinese, `$5.00` in
+    /// English; currencies without a common sign keep their code (`12.00 EUR` → `€12.00`).
+    pub fn money(&self, minor: impl Borrow<i64>, currency: &str) -> String {
+        let minor = *minor.borrow();
+        let Ok(c) = Currency::parse(currency) else {
+            return format!("{minor} {currency}");
+        };
+        let amount = group_thousands(&c.format_minor(minor));
+        let (negative, amount) = match amount.strip_prefix('-') {
+            Some(rest) => ("-", rest.to_owned()),
+            None => ("", amount),
+        };
+        let sign = match (c.code(), self) {
+            ("CNY", _) => "¥",
+            ("USD", Lang::Zh) => "US$",
+            ("USD", Lang::En) => "$",
+            ("EUR", _) => "€",
+            ("GBP", _) => "£",
+            ("JPY", Lang::Zh) => "JP¥",
+            ("JPY", Lang::En) => "JP¥",
+            ("HKD", _) => "HK$",
+            ("TWD", _) => "NT$",
+            _ => return format!("{negative}{amount} {}", c.code()),
+        };
+        format!("{negative}{sign}{amount}")
+    }
+
+    /// A date and time in Beijing time, to the minute: `2026-12-02 12:34`.
+    pub fn time(&self, ts: impl Borrow<Timestamp>) -> String {
+        let ts = *ts.borrow();
+        let local = ts.saturating_add_ms(BEIJING_OFFSET_MS);
+        let (y, m, d) = local.date();
+        let minutes = local.unix_ms().rem_euclid(seal_licensing::time::MS_PER_DAY) / 60_000;
+        format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
+    }
+
+    /// A date in Beijing time: `2026-12-02`.
+    pub fn date(&self, ts: impl Borrow<Timestamp>) -> String {
+        let ts = *ts.borrow();
+        let (y, m, d) = ts.saturating_add_ms(BEIJING_OFFSET_MS).date();
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// A whole number grouped the locale's way (`12,345` in both).
+    pub fn int(&self, n: impl Borrow<i64>) -> String {
+        let n = *n.borrow();
+        group_thousands(&n.to_string())
+    }
+}
+
+/// The platform's own words for licensing values, shared by every page, email and PDF.
+impl Lang {
+    /// A licence's status.
+    pub fn licence_status(&self, status: seal_licensing::licence::LicenceStatus) -> String {
+        use seal_licensing::licence::LicenceStatus as S;
+        self.t(match status {
+            S::Free => "licence-status-free",
+            S::Held => "licence-status-held",
+            S::Frozen => "licence-status-frozen",
+            S::Settled => "licence-status-settled",
+            S::Refunded => "licence-status-refunded",
+        })
+    }
+
+    /// An account role's name (`holder`, `licensee`, `developer`, `admin`).
+    pub fn role(&self, role: &str) -> String {
+        self.t(match role {
+            "holder" => "role-holder",
+            "licensee" => "role-licensee",
+            "developer" => "role-developer",
+            "admin" => "role-admin",
+            _ => "role-guest",
+        })
+    }
+
+    /// A channel kind's name (`website` → 网站 / Website).
+    pub fn channel_kind(&self, kind: seal_licensing::offer::ChannelKind) -> String {
+        self.t(&format!("channel-{}", kind.as_str()))
+    }
+
+    /// Where a licence may be used, in words.
+    pub fn scope(&self, scope: &seal_licensing::licence::UseScope) -> String {
+        use seal_licensing::licence::UseScope;
+        match scope {
+            UseScope::UrlPrefix(p) => self.t1("scope-url-prefix", "prefix", p),
+            UseScope::Domain(d) => self.t1("scope-domain", "domain", d),
+        }
+    }
+
+    /// An offer's price: `¥19.99`, or the word for free.
+    pub fn price(&self, offer: &seal_licensing::offer::Offer) -> String {
+        if offer.is_free() {
+            return self.t("free");
+        }
+        self.money(offer.price.amount.minor(), offer.price.currency.code())
+    }
+
+    /// An offer's terms in plain words, one rule a line.
+    pub fn offer_rules(&self, offer: &seal_licensing::offer::Offer) -> Vec<String> {
+        use seal_licensing::offer::Action;
+        let list = |items: Vec<String>| items.join(&self.t("list-separator"));
+        let actions = offer
+            .permissions
+            .iter()
+            .map(|a| {
+                self.t(match a {
+                    Action::Reproduce => "action-reproduce",
+                    Action::Display => "action-display",
+                    Action::Distribute => "action-distribute",
+                    Action::Modify => "action-modify",
+                    Action::CommercialUse => "action-commercial-use",
+                })
+            })
+            .collect();
+        let mut rules = vec![self.t1("rule-may", "actions", list(actions))];
+        let c = &offer.constraints;
+        if !c.channel_kinds.is_empty() {
+            let kinds = c.channel_kinds.iter().map(|k| self.channel_kind(*k)).collect();
+            rules.push(self.t1("rule-channels-only", "kinds", list(kinds)));
+        }
+        if !c.territories.is_empty() {
+            rules.push(self.t1("rule-territory", "territories", list(c.territories.clone())));
+        }
+        rules.push(match c.duration_days {
+            Some(d) => self.n("rule-valid-days", i64::from(d)),
+            None => self.t("rule-no-time-limit"),
+        });
+        if let Some(n) = c.max_excerpt_chars {
+            rules.push(self.n("rule-excerpt", i64::from(n)));
+        }
+        if c.online_only {
+            rules.push(self.t("rule-online-only"));
+        }
+        rules.push(self.t("rule-credit"));
+        rules
+    }
+}
+
+/// A `(name, value)` argument of [`Lang::t2`].
+pub trait NamedArg {
+    /// The argument's name in the message.
+    fn name(&self) -> &str;
+    /// Its value as text.
+    fn value(&self) -> String;
+}
+
+impl<T: std::fmt::Display> NamedArg for (&str, T) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> String {
+        self.1.to_string()
+    }
+}
+
+impl<T: std::fmt::Display> NamedArg for &(&str, T) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> String {
+        self.1.to_string()
+    }
+}
+
+/// An argument for [`Lang::args`].
+#[derive(Clone, Debug)]
+pub enum Arg {
+    /// Text, inserted as is.
+    Text(String),
+    /// A number, which also picks plural forms.
+    Number(i64),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(n: i64) -> Self {
+        Arg::Number(n)
+    }
+}
+
+impl From<usize> for Arg {
+    fn from(n: usize) -> Self {
+        Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// `1234567.89` → `1,234,567.89`.
+fn group_thousands(decimal: &str) -> String {
+    let (sign, rest) = decimal.strip_prefix('-').map_or(("", decimal), |r| ("-", r));
+    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::with_capacity(decimal.len() + int.len() / 3);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// Every message key a catalogue defines, for the tests that compare the two languages.
+pub fn keys(lang: Lang) -> Vec<String> {
+    let sources = match lang {
+        Lang::Zh => ZH_SOURCES,
+        Lang::En => EN_SOURCES,
+    };
+    let mut keys = Vec::new();
+    for source in sources {
+        // A message starts a line with its identifier and `=`; continuation lines are indented and
+        // comments start with `#`, so neither is mistaken for one.
+        for line in source.lines() {
+            if let Some((id, _)) = line.split_once('=') {
+                let id = id.trim_end();
+                if id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    keys.push(id.to_owned());
+                }
+            }
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_errors(sources: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        for source in sources {
+            if let Err((_, errors)) = FluentResource::try_new((*source).to_owned()) {
+                out.extend(errors.iter().map(|e| format!("{e:?}")));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn both_catalogues_parse_and_define_the_same_keys_once() {
+        assert_eq!(parse_errors(ZH_SOURCES), Vec::<String>::new());
+        assert_eq!(parse_errors(EN_SOURCES), Vec::<String>::new());
+        for lang in Lang::ALL {
+            let keys = keys(lang);
+            let mut seen = std::collections::HashSet::new();
+            let twice: Vec<&String> = keys.iter().filter(|k| !seen.insert(*k)).collect();
+            assert!(twice.is_empty(), "{} defines these twice: {twice:?}", lang.code());
+        }
+        let zh: std::collections::BTreeSet<String> = keys(Lang::Zh).into_iter().collect();
+        let en: std::collections::BTreeSet<String> = keys(Lang::En).into_iter().collect();
+        assert_eq!(zh.difference(&en).collect::<Vec<_>>(), Vec::<&String>::new(), "only in zh-CN");
+        assert_eq!(en.difference(&zh).collect::<Vec<_>>(), Vec::<&String>::new(), "only in en");
+        assert!(zh.len() > 50);
+    }
+
+    /// Every key a template or the web code asks for (`l.t("…")`, `.t1("…"`, `keyed("…"`) is in both
+    /// catalogues, so no page can show a bare key.
+    #[test]
+    fn every_key_used_in_the_code_is_defined() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["templates", "templates/mail", "src", "src/web", "src/services", "src/pdf"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+            for e in entries.flatten() {
+                let p = e.path();
+                // This file's own examples and tests name keys that do not exist on purpose.
+                if p.is_file() && p.file_name().is_some_and(|n| n != "i18n.rs") {
+                    files.push(p);
+                }
+            }
+        }
+        let defined: std::collections::HashSet<String> = keys(Lang::Zh).into_iter().collect();
+        let pattern = ["t(\"", "t1(\"", "t2(\"", "n(\"", "n2(\"", "args(\"", "keyed(\""];
+        let mut missing = Vec::new();
+        let mut used = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for p in pattern {
+                for (at, _) in text.match_indices(p) {
+                    // `l.t("`, `lang.t("`, `.keyed("`: a method call, not some other function ending in t.
+                    if !text[..at].ends_with('.') {
+                        continue;
+                    }
+                    let rest = &text[at + p.len()..];
+                    let key = &rest[..rest.find('"').unwrap_or(0)];
+                    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                        continue;
+                    }
+                    used += 1;
+                    if !defined.contains(key) {
+                        missing.push(format!("{}: {key}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(used > 20, "the scan found only {used} keys");
+        assert!(missing.is_empty(), "keys used but not defined: {missing:#?}");
+    }
+
+    #[test]
+    fn plurals_follow_the_language() {
+        assert_eq!(Lang::En.n("rule-valid-days", 1), "Valid for 1 day");
+        assert_eq!(Lang::En.n("rule-valid-days", 30), "Valid for 30 days");
+        assert_eq!(Lang::Zh.n("rule-valid-days", 1), "有效期 1 天");
+    }
+
+    #[test]
+    fn money_and_time_are_written_the_locale_way() {
+        assert_eq!(Lang::Zh.money(1999, "CNY"), "¥19.99");
+        assert_eq!(Lang::En.money(123_456_789, "CNY"), "¥1,234,567.89");
+        assert_eq!(Lang::En.money(-500, "USD"), "-$5.00");
+        assert_eq!(Lang::Zh.money(500, "USD"), "US$5.00");
+        assert_eq!(Lang::En.money(1200, "JPY"), "JP¥1,200");
+        assert_eq!(Lang::En.money(5, "XYZ"), "5 XYZ");
+        // 20:30 UTC is 04:30 the next day in Beijing.
+        let ts = Timestamp::parse("2026-11-23T20:30:00Z").expect("a valid time");
+        assert_eq!(Lang::Zh.time(ts), "2026-11-24 04:30");
+        assert_eq!(Lang::En.date(ts), "2026-11-24");
+    }
+
+    #[test]
+    fn the_browser_language_picks_the_page_language() {
+        assert_eq!(Lang::negotiate("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::negotiate("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(Lang::negotiate("fr-FR, en;q=0.5, zh;q=0.7"), Lang::Zh);
+        assert_eq!(Lang::negotiate("fr-FR"), Lang::Zh);
+        assert_eq!(Lang::negotiate("en;q=0, zh-TW"), Lang::Zh);
+        assert_eq!(Lang::negotiate(""), Lang::Zh);
+        assert_eq!(Lang::parse("EN_gb"), Some(Lang::En));
+        assert_eq!(Lang::parse("de"), None);
+    }
+
+    #[test]
+    fn a_missing_key_shows_as_itself() {
+        assert_eq!(Lang::En.t("no-such-key"), "no-such-key");
+    }
+}
