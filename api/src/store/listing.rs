@@ -86,7 +86,7 @@ pub struct ListQuery {
     pub sort: ListSort,
     /// Start after this row; `None` for the first page.
     pub after: Option<ListCursor>,
-    /// Rows per page (at most 500).
+    /// Rows per page (at most 100,000, what one CSV export may hold).
     pub limit: usize,
 }
 
@@ -160,7 +160,8 @@ fn keyset(
 }
 
 fn limit_of(q: &ListQuery) -> usize {
-    q.limit.clamp(1, 500)
+    // Pages ask for 50; a CSV export asks for everything up to its own cap.
+    q.limit.clamp(1, 100_000)
 }
 
 impl SqliteStore {
@@ -182,7 +183,7 @@ impl SqliteStore {
             .prepare_cached(&count_sql)?
             .query_row(rusqlite::params_from_iter(&params[..total_params]), |r| r.get(0))?;
         let limit = limit_of(q);
-        params.push(Value::Integer(i64::try_from(limit + 1).unwrap_or(501)));
+        params.push(Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
         let sql = format!("{select} FROM {from_where}{} {} LIMIT ?{}", cursor_clause.0, cursor_clause.1, params.len());
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
