@@ -39,6 +39,7 @@ macro_rules! catalogue {
             include_str!(concat!("../locales/", $lang, "/proof.ftl")),
             include_str!(concat!("../locales/", $lang, "/mail.ftl")),
             include_str!(concat!("../locales/", $lang, "/documents.ftl")),
+            include_str!(concat!("../locales/", $lang, "/notifications.ftl")),
         ]
     };
 }
@@ -298,6 +299,18 @@ impl Lang {
         match scope {
             UseScope::UrlPrefix(p) => self.t1("scope-url-prefix", "prefix", p),
             UseScope::Domain(d) => self.t1("scope-domain", "domain", d),
+            UseScope::WechatAccount { id, name } => self.place("scope-wechat", name, id),
+            UseScope::WeiboAccount { id, name } => self.place("scope-weibo", name, id),
+            UseScope::App { id, name } => self.place("scope-app", name, id),
+        }
+    }
+
+    /// A platform place in words: with its display name when it has one (`<key>-named`).
+    fn place(&self, key: &str, name: &str, id: &str) -> String {
+        if name.is_empty() {
+            self.t1(key, "id", id)
+        } else {
+            self.t2(&format!("{key}-named"), ("name", name), ("id", id))
         }
     }
 

@@ -593,7 +593,7 @@ async fn a_guest_buys_a_licence_through_the_sandbox() -> Result<()> {
     let payload = seal_licensing::letter::verify_letter(&letter.body, &w.state.key.public())?;
     assert_eq!(payload["licensee"]["name"], "转载方 Reuser");
     assert_eq!(payload["licence_id"].as_str(), Some(licence.as_str()));
-    let receipt = g.get(&w, &format!("/checkout/{co}/receipt")).await.json();
+    let receipt = g.get(&w, &format!("/api/v1/checkout/{co}/receipt")).await.json();
     assert_eq!(receipt["paid"]["amount_minor"], 1999);
     // The guest can come back with the same address; a full account's address must sign in.
     let again = start_checkout(&w, &mut Browser::default(), "rh-a-w0", "rh-a-default", "guest@example.test").await;
@@ -977,7 +977,10 @@ async fn the_buyer_gets_the_letter_by_email_even_when_smtp_was_down() -> Result<
     assert_eq!(got.len(), 1, "{got:?}");
     let mail = &got[0];
     assert!(mail.contains("To: mailme@example.test"), "{mail}");
-    assert!(mail.contains("authorization-letter.jws"), "{mail}");
+    // The letter is attached as a PDF (as the JWS when no font can draw it; see web/receipts.rs).
+    let attached =
+        if w.state.font.is_some() { "filename=\"authorization-letter.pdf\"" } else { "authorization-letter.jws" };
+    assert!(mail.contains(attached), "{mail}");
     assert!(mail.contains(&format!("Licence: {}", status["licence"].as_str().context("licence")?)), "{mail}");
     assert!(mail.contains("Price: =C2=A519.99") || mail.contains("Price: ¥19.99"), "{mail}");
     // Sent once: draining again sends nothing.
@@ -2012,7 +2015,10 @@ mod monitoring {
         let mut en = a.clone();
         en.cookies.insert("seal_lang".into(), "en".into());
         let page = en.get(&w, &r.location()).await.text();
-        assert!(page.contains("Added; 1 hit recoloured.") && page.contains("<th>Domain or URL prefix</th>"), "{page}");
+        assert!(
+            page.contains("Added; 1 hit recoloured.") && page.contains("<th>Domain, URL prefix or account</th>"),
+            "{page}"
+        );
         assert_eq!(co_stray_cjk(&page, &["合同 42", "权利人 rh-a"]), "", "{page}");
         let bad = en.form(&w, "/dashboard/allowlist", &[("pattern", "not a domain"), ("note", "")]).await;
         assert!(bad.text().contains("“not a domain” is neither a domain nor a web address prefix."), "{}", bad.text());
@@ -3861,3 +3867,15 @@ mod locales {
         Ok(())
     }
 }
+
+#[path = "web/places.rs"]
+mod places;
+
+#[path = "web/notifications.rs"]
+mod notifications;
+
+#[path = "web/receipts.rs"]
+mod receipts;
+
+#[path = "web/offers.rs"]
+mod offers;

@@ -260,6 +260,30 @@ pub fn publish_offer<S: BookStore + ?Sized>(s: &mut S, offer: &Offer) -> Result<
     Ok(())
 }
 
+/// Withdraws an offer from `now` on: closed to new purchases and dropped from its channel's default
+/// offers. Licences bought under it keep their snapshot. Only its assigner may withdraw it (anyone else
+/// is told it does not exist); withdrawing again changes nothing and returns the offer as it stands.
+pub fn withdraw_offer<S: BookStore + ?Sized>(
+    s: &mut S,
+    id: &OfferId,
+    assigner: &PartyId,
+    now: Timestamp,
+) -> Result<Offer, BookError> {
+    let mut offer = s.offer(id)?.filter(|o| o.assigner == *assigner).ok_or_else(|| not_found("offer", id))?;
+    if offer.withdrawn_at.is_some() {
+        return Ok(offer);
+    }
+    offer.withdrawn_at = Some(now);
+    s.put_offer(&offer)?;
+    if let crate::offer::OfferTarget::Channel(c) = &offer.target {
+        if let Some(mut channel) = s.channel(c)? {
+            channel.default_offers.retain(|o| o != id);
+            s.put_channel(&channel)?;
+        }
+    }
+    Ok(offer)
+}
+
 /// A captured payment as the payment provider reported it; amount and currency are raw and validated here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentInput {

@@ -273,6 +273,11 @@ pub struct Offer {
     pub valid_from: Timestamp,
     /// Offer closes (exclusive); `None` for open-ended.
     pub valid_until: Option<Timestamp>,
+    /// When the rights holder withdrew it: closed to new purchases from then on. Licences already
+    /// bought keep their snapshot. Absent from the serialised form until set, so snapshots and
+    /// letters of offers never withdrawn read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<Timestamp>,
 }
 
 impl Offer {
@@ -302,7 +307,9 @@ impl Offer {
 
     /// Whether the offer is open at `now`.
     pub fn is_open(&self, now: Timestamp) -> bool {
-        self.valid_from <= now && self.valid_until.is_none_or(|end| now < end)
+        self.valid_from <= now
+            && self.valid_until.is_none_or(|end| now < end)
+            && self.withdrawn_at.is_none_or(|gone| now < gone)
     }
 
     /// Whether the offer applies to `work`: directly, or as a default offer of its channel.
@@ -412,6 +419,7 @@ mod tests {
             price: Money { amount: Amount::new(price).expect("valid"), currency: Currency::CNY },
             valid_from: Timestamp::EPOCH,
             valid_until: None,
+            withdrawn_at: None,
         }
     }
 

@@ -171,6 +171,7 @@ impl Sim {
             price: Money { amount: Amount::new(price).expect("valid"), currency },
             valid_from: self.now,
             valid_until,
+            withdrawn_at: None,
         };
         self.book.atomically(|b| book::publish_offer(b, &offer)).expect("offer");
         self.offers.push(offer.id);

@@ -4,11 +4,12 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use seal_api::services::classify::allow_parts_of;
 use seal_api::services::licences::{find_work, grant_contract, parse_scope};
 use seal_api::services::subscribers::{allow, drain_recolour};
 use seal_api::store::SqliteStore;
 use seal_licensing::ids::PartyId;
-use seal_licensing::licence::UseScope;
+
 use std::path::PathBuf;
 
 /// `seal licences …`.
@@ -72,10 +73,7 @@ fn grant(args: &GrantArgs) -> Result<()> {
     let scope = parse_scope(&args.scope)?;
     let licence = grant_contract(&mut store, &work, scope, &args.licensee, None, now)?;
     let drained = drain_recolour(&mut store, now).context("recolouring hits")?;
-    let scope = match &licence.scope {
-        UseScope::Domain(d) => d.clone(),
-        UseScope::UrlPrefix(p) => p.clone(),
-    };
+    let scope = licence.scope.key().to_owned();
     if args.json {
         let out = serde_json::json!({
             "licence": licence.id.as_str(), "work": work.as_str(), "scope": scope,
@@ -95,10 +93,8 @@ fn allow_cmd(args: &AllowArgs) -> Result<()> {
     let now = super::settle::parse_now(None)?;
     let mut store = SqliteStore::open_in(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
     let owner = PartyId::new(args.owner.as_str()).context("the owner is not a party id")?;
-    let (kind, pattern) = match parse_scope(&args.scope)? {
-        UseScope::Domain(d) => ("domain", d),
-        UseScope::UrlPrefix(p) => ("url_prefix", p),
-    };
+    let (kind, pattern) = allow_parts_of(parse_scope(&args.scope)?)
+        .context("an app has no web pages for monitoring to find; allow its domain instead")?;
     let id = allow(&mut store, &owner, kind, &pattern, &args.note, now)?;
     let drained = drain_recolour(&mut store, now).context("recolouring hits")?;
     println!("allowlist entry {id} added for {owner}: {pattern} ({} hits recoloured)", drained.recoloured);

@@ -12,7 +12,7 @@ co-guest-sign-in = Have an account? Sign in first
 co-email = Email
 co-name-guest = Name (on the letter)
 co-step-where = 3 · Where you will use it
-co-use-url = URL or domain
+co-use-url = URL, domain, account link or app id
 co-use-url-placeholder = https://news.example.com/2026/article or example.com
 co-scope-hint = A domain covers the whole site; a URL covers the pages under it.
 co-continue = Continue
@@ -68,3 +68,26 @@ seal-licensed-times-at = { $n ->
 seal-odrl = Machine-readable terms (ODRL JSON-LD)
 seal-get-licence = Get licence
 seal-embed = Embed code
+
+# The success page and the receipt page (templates/checkout_status.html, receipt.html)
+co-letter-pdf-main = Download the licence letter (PDF)
+co-receipt-html = View receipt
+co-receipt-pdf = Download receipt (PDF)
+co-for-machines = For machines
+co-letter-jws-machine = Signed letter (JWS)
+co-pdf-unavailable = PDFs cannot be made right now: the server has no CJK font installed. Please try again later.
+co-back-to-order = Back to the order
+co-place-web = Website
+co-place-wechat = WeChat official account
+co-place-weibo = Weibo account
+co-place-app = App
+co-place-name = Name of the account or app (optional)
+co-place-hint = WeChat: paste any article link of the account (with __biz=) or its __biz. Weibo: paste the profile or a post link, or the numeric UID. App: its package or bundle id, such as com.example.news.
+co-again = You already hold a licence in force for this work at this place ({ $licence }). Buy another one?
+co-again-confirm = Yes, buy it again
+co-error-place = Choose where you will use the work.
+co-error-place-missing = Enter where you will use the work.
+co-error-place-name = The name contains characters that are not allowed.
+co-error-wechat = “{ $input }” is neither a WeChat article link with __biz= nor a __biz id.
+co-error-weibo = “{ $input }” is neither a Weibo profile or post link nor a numeric UID.
+co-error-app = “{ $input }” is not a package or bundle id (such as com.example.news).

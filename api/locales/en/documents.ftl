@@ -101,3 +101,22 @@ doc-invoice-more = { $n ->
     [one] { $n } more item: see the invoice record
    *[other] { $n } more items: see the invoice record
 }
+
+# Receipt (api/src/pdf/receipt.rs, also the web receipt templates/receipt.html)
+doc-receipt-title = Payment Receipt
+doc-receipt-number = Receipt No.
+doc-receipt-number-line = Receipt No. { $number }
+doc-receipt-payer = Received from
+doc-receipt-payee = Paid to (rights holder)
+doc-receipt-agent = { $platform } collects the fee as agent and holds it in escrow during the publicity period, then settles it to the rights holder.
+doc-receipt-paid-at = Paid at
+doc-receipt-provider = Payment provider
+doc-receipt-ref = Provider reference
+doc-receipt-item = Copyright licence fee — "{ $title }"
+doc-receipt-scope = Place of use: { $scope }
+doc-receipt-work-id = Work { $id }
+doc-receipt-total = Amount paid
+doc-receipt-escrow = The fee is held in escrow by the platform until { $until }; once the publicity period ends without objection it is settled to the rights holder and an invoice is issued.
+doc-receipt-escrow-until = Held in escrow until
+doc-receipt-fapiao-note = This receipt is not a Chinese VAT invoice (fapiao). Once the fee has settled, a fapiao is issued on request with the details below.
+doc-receipt-record = This receipt is generated from the platform's payment record ({ $type }) and goes with the licence letter of the same licence number.

@@ -34,3 +34,5 @@ error-not_licensed = This use is not licensed.
 error-unprovable = The channel could not be proven yours.
 error-bad_webhook = The payment notice is not valid.
 error-reason-required = Give a reason.
+error-currency = That currency is not supported.
+error-offer-withdrawn = The offer was withdrawn and can no longer be changed.

@@ -10,3 +10,7 @@ mail-licence-price = Price: { $price }
 mail-licence-attached = The signed letter (naming the licensee and the scope) is attached; downloads and receipt:
 mail-licence-verify = Verify offline:
 mail-licence-not-you = If you did not buy this, ignore this email.
+
+# The licence mail attaches the letter as a PDF (services/checkout.rs licence_mail)
+mail-licence-attached-pdf = The licence letter (PDF, naming the licensee and the scope) is attached; downloads and receipt:
+mail-licence-jws = For machines, the signed letter (JWS):

@@ -43,13 +43,13 @@ mon-reason-unlicensed = no licence
 
 mon-allow-title = Allowlist
 mon-allow-intro = Sites licensed outside the platform (offline contracts, partners): their hits count as licensed.
-mon-allow-col-pattern = Domain or URL prefix
+mon-allow-col-pattern = Domain, URL prefix or account
 mon-allow-col-note = Note
 mon-allow-col-added = Added
 mon-allow-kind-domain = Domain
 mon-allow-kind-prefix = URL prefix
 mon-allow-empty = The allowlist is empty.
-mon-allow-pattern-placeholder = partner.example.com or https://partner.example.com/reprints/
+mon-allow-pattern-placeholder = partner.example.com, https://partner.example.com/reprints/, wechat:<article link or __biz>, weibo:<UID>
 mon-allow-note-label = Note (contract number, partner)
 mon-allow-added = { $n ->
     [one] Added; { $n } hit recoloured.
@@ -213,3 +213,4 @@ an-work-page = Work page
 an-search-hits = Search its hits
 an-usage-empty = Not found anywhere yet.
 an-usage-note = The newest 200.
+mon-error-pattern-app = An app has no web pages for monitoring to find, so it cannot be allowlisted; add its website's domain instead.

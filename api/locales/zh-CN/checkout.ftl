@@ -12,7 +12,7 @@ co-guest-sign-in = 已有账号？请先登录
 co-email = 邮箱
 co-name-guest = 名称（印在授权书上）
 co-step-where = 3 · 使用位置
-co-use-url = 网址或域名
+co-use-url = 网址、域名、账号链接或应用包名
 co-use-url-placeholder = https://news.example.com/2026/article 或 example.com
 co-scope-hint = 域名覆盖整个网站；网址覆盖该路径下的页面。
 co-continue = 继续
@@ -62,3 +62,26 @@ seal-licensed-times-at = 已授权 { $n } 次，使用网站：
 seal-odrl = 机器可读的授权条款（ODRL）
 seal-get-licence = 获取授权
 seal-embed = 嵌入代码
+
+# 授权成功页与收据页（templates/checkout_status.html、receipt.html）
+co-letter-pdf-main = 下载授权书 (PDF)
+co-receipt-html = 查看收据
+co-receipt-pdf = 下载收据 (PDF)
+co-for-machines = 供程序核验
+co-letter-jws-machine = 签名授权书 (JWS)
+co-pdf-unavailable = 服务器未安装中文字体，暂时无法生成 PDF；请稍后再试。
+co-back-to-order = 返回订单
+co-place-web = 网站
+co-place-wechat = 微信公众号
+co-place-weibo = 微博账号
+co-place-app = 应用（App）
+co-place-name = 公众号、微博或应用的名称（选填）
+co-place-hint = 微信公众号：粘贴该公众号任一文章链接（含 __biz=）或其 __biz；微博：粘贴主页或微博链接，或填写数字 UID；应用：填写包名，如 com.example.news。
+co-again = 您已持有该作品在此使用场所的有效授权（{ $licence }）。确定要再购买一次吗？
+co-again-confirm = 我确认再次购买
+co-error-place = 请选择使用场所。
+co-error-place-missing = 请填写使用场所。
+co-error-place-name = 名称中含有不允许的字符。
+co-error-wechat = “{ $input }”既不是带 __biz= 的公众号文章链接，也不是 __biz。
+co-error-weibo = “{ $input }”既不是微博主页或微博链接，也不是数字 UID。
+co-error-app = “{ $input }”不是应用包名（例如 com.example.news）。

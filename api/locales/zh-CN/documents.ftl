@@ -91,3 +91,22 @@ doc-fapiao-rate = 税率
 doc-fapiao-tax = 税额
 doc-invoice-record = 本账单依据平台的账单记录（{ $type }）生成，各项金额均对应账簿中的过账记录。
 doc-invoice-more = 另有 { $n } 项，见账单记录
+
+# 收据（api/src/pdf/receipt.rs，也用于网页收据 templates/receipt.html）
+doc-receipt-title = 收据
+doc-receipt-number = 收据编号
+doc-receipt-number-line = 收据编号：{ $number }
+doc-receipt-payer = 付款方
+doc-receipt-payee = 收款方（著作权人）
+doc-receipt-agent = 由{ $platform }代为收款；费用在公示期内由平台托管，期满后结算给著作权人。
+doc-receipt-paid-at = 付款时间
+doc-receipt-provider = 支付渠道
+doc-receipt-ref = 支付渠道交易号
+doc-receipt-item = 著作权使用费 —《{ $title }》
+doc-receipt-scope = 使用范围：{ $scope }
+doc-receipt-work-id = 作品编号 { $id }
+doc-receipt-total = 实付金额
+doc-receipt-escrow = 该笔费用由平台托管至 { $until }；公示期满且无异议后结算给著作权人，并开具授权费用账单。
+doc-receipt-escrow-until = 托管至
+doc-receipt-fapiao-note = 本收据不是增值税发票。费用结算后，可凭以下信息申请开具增值税发票。
+doc-receipt-record = 本收据依据平台的支付记录（{ $type }）生成，与同一授权编号的授权书配套使用。

@@ -34,3 +34,5 @@ error-not_licensed = 该用途尚未获得授权。
 error-unprovable = 无法证明该渠道归你所有。
 error-bad_webhook = 支付通知无效。
 error-reason-required = 请填写原因。
+error-currency = 不支持该币种。
+error-offer-withdrawn = 该方案已撤回，不能再修改。

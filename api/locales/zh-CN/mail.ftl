@@ -10,3 +10,7 @@ mail-licence-price = 价格：{ $price }
 mail-licence-attached = 授权书（签名 JSON，含被授权人与使用范围）已附上。下载与收据：
 mail-licence-verify = 离线核验：
 mail-licence-not-you = 如果这不是您的购买，请忽略本邮件。
+
+# 授权邮件附 PDF 授权书（services/checkout.rs licence_mail）
+mail-licence-attached-pdf = 授权书 PDF（含被授权人与使用范围）已附上。下载与收据：
+mail-licence-jws = 供程序核验的签名授权书（JWS）：

@@ -55,16 +55,6 @@ impl OrgRole {
         }
     }
 
-    /// The role's name in both languages, for the invitation email until it is written in the
-    /// inviter's language; pages use [`OrgRole::key`].
-    pub fn label(self) -> &'static str {
-        match self {
-            OrgRole::Owner => "所有者 Owner",
-            OrgRole::Analyst => "分析员 Analyst",
-            OrgRole::Finance => "财务 Finance",
-        }
-    }
-
     /// Whether the role may act in `area`.
     pub fn allows(self, area: Area) -> bool {
         match self {

@@ -20,7 +20,8 @@ use krilla::page::PageSettings;
 use krilla::Document;
 use serde_json::Value;
 
-fn tint() -> rgb::Color {
+/// The light fill behind labels and key facts (shared with the receipt).
+pub(super) fn tint() -> rgb::Color {
     rgb::Color::new(244, 240, 236)
 }
 
@@ -50,7 +51,7 @@ pub fn invoice_pdf_in(invoice: &Value, font: &PdfFont, lang: Lang) -> Result<Vec
 
 /// A total or line amount the locale's way, from the minor units (the decimal string as given when
 /// they are missing).
-fn amount(minor: &Value, decimal: &Value, currency: &str, l: &Lang) -> String {
+pub(super) fn amount(minor: &Value, decimal: &Value, currency: &str, l: &Lang) -> String {
     match minor.as_i64() {
         Some(m) => l.money(m, currency),
         None => format!("{} {currency}", decimal.as_str().unwrap_or("—")),
@@ -180,12 +181,6 @@ fn lines(c: &mut Canvas<'_, '_>, inv: &Value, l: &Lang, top: f32) -> Result<f32,
 
 /// The details for requesting a fapiao, as a two-column box.
 fn fapiao(c: &mut Canvas<'_, '_>, inv: &Value, l: &Lang, top: f32) -> Result<(), PdfError> {
-    c.styled(LEFT, top, &Style { size: 11.5, color: red(), mono: false, bold: true }, &l.t("doc-fapiao-title"));
-    let mut y = top + 4.0;
-    for line in wrap(c.face(false), &l.t("doc-fapiao-note"), 8.5, RIGHT - LEFT) {
-        y += 13.0;
-        c.text(false, LEFT, y, 8.5, grey(), &line);
-    }
     let cur = s(inv, &["currency"]);
     // The record has no taxpayer ID today; print one if it ever carries it, else a line to write on.
     let tax_id = inv["licensee"]["tax_id"].as_str().filter(|t| !t.is_empty());
@@ -197,25 +192,77 @@ fn fapiao(c: &mut Canvas<'_, '_>, inv: &Value, l: &Lang, top: f32) -> Result<(),
         (l.t("doc-fapiao-rate"), Some("—".to_owned())),
         (l.t("doc-fapiao-tax"), Some("—".to_owned())),
     ];
-    let (row_h, label_w) = (24.0, 130.0);
+    fapiao_block(c, l, top, &l.t("doc-fapiao-note"), &rows)?;
+    Ok(())
+}
+
+/// The fapiao block's rows: label width, the line height, the first line's offset and each row's height.
+const FAPIAO_LABEL_W: f32 = 130.0;
+const FAPIAO_LINE: f32 = 14.0;
+const FAPIAO_ROW: f32 = 24.0;
+
+/// The fapiao block's note and values, wrapped to their columns (a long company name takes more lines
+/// rather than running out of the box).
+fn fapiao_lines(
+    c: &Canvas<'_, '_>,
+    note: &str,
+    rows: &[(String, Option<String>)],
+) -> (Vec<String>, Vec<Option<Vec<String>>>) {
+    let value_w = RIGHT - LEFT - FAPIAO_LABEL_W - 24.0;
+    let note = wrap(c.face(false), note, 8.5, RIGHT - LEFT);
+    let values = rows.iter().map(|(_, v)| v.as_ref().map(|v| wrap(c.face(false), v, 10.0, value_w))).collect();
+    (note, values)
+}
+
+fn row_height(value: &Option<Vec<String>>) -> f32 {
+    FAPIAO_ROW + FAPIAO_LINE * value.as_ref().map_or(0, |v| v.len().saturating_sub(1)) as f32
+}
+
+/// The height [`fapiao_block`] takes from its `top`, so a caller can move it to a new page.
+pub(super) fn fapiao_height(c: &Canvas<'_, '_>, note: &str, rows: &[(String, Option<String>)]) -> f32 {
+    let (note, values) = fapiao_lines(c, note, rows);
+    14.0 + 13.0 * note.len() as f32 + values.iter().map(row_height).sum::<f32>()
+}
+
+/// The fapiao block shared by the invoice and the receipt: its title, `note`, and a two-column box of
+/// label and value, a value of `None` being a line to write on. Returns the box's bottom.
+pub(super) fn fapiao_block(
+    c: &mut Canvas<'_, '_>,
+    l: &Lang,
+    top: f32,
+    note: &str,
+    rows: &[(String, Option<String>)],
+) -> Result<f32, PdfError> {
+    let (note, values) = fapiao_lines(c, note, rows);
+    c.styled(LEFT, top, &Style { size: 11.5, color: red(), mono: false, bold: true }, &l.t("doc-fapiao-title"));
+    let mut y = top + 4.0;
+    for line in &note {
+        y += 13.0;
+        c.text(false, LEFT, y, 8.5, grey(), line);
+    }
+    let label_w = FAPIAO_LABEL_W;
     let box_top = y + 10.0;
-    let box_h = row_h * rows.len() as f32;
+    let box_h: f32 = values.iter().map(row_height).sum();
     c.fill(&rect(LEFT, box_top, label_w, box_h)?, tint(), 1.0);
     c.stroke(&rect(LEFT, box_top, RIGHT - LEFT, box_h)?, 0.6, grey(), 1.0);
     let mut ry = box_top;
-    for (i, (label, value)) in rows.iter().enumerate() {
+    for (i, ((label, _), value)) in rows.iter().zip(&values).enumerate() {
         if i > 0 {
             c.hline(LEFT, RIGHT, ry, 0.4, grey());
         }
         let b = ry + 16.0;
         c.text(false, LEFT + 10.0, b, 9.5, ink(), label);
         match value {
-            Some(v) => c.text(false, LEFT + label_w + 12.0, b, 10.0, ink(), v),
+            Some(lines) => {
+                for (j, line) in lines.iter().enumerate() {
+                    c.text(false, LEFT + label_w + 12.0, b + FAPIAO_LINE * j as f32, 10.0, ink(), line);
+                }
+            }
             None => c.hline(LEFT + label_w + 12.0, LEFT + label_w + 232.0, b + 2.0, 0.6, grey()),
         }
-        ry += row_h;
+        ry += row_height(value);
     }
-    Ok(())
+    Ok(box_top + box_h)
 }
 
 /// Where the invoice comes from, at the foot of the page.

@@ -1,4 +1,4 @@
-//! PDF renderings of authorization letters and invoices, for people. The signed JWS letter and the
+//! PDF renderings of authorization letters, invoices and payment receipts, for people. The signed JWS letter and the
 //! invoice JSON are the authoritative forms; each PDF is drawn from exactly that JSON, so it cannot say
 //! something the signed document does not.
 //!
@@ -19,10 +19,12 @@ mod certificate;
 mod invoice;
 mod letter;
 pub mod qr;
+mod receipt;
 
 pub use certificate::certificate_pdf;
 pub use invoice::invoice_pdf_in;
 pub use letter::letter_pdf_in;
+pub use receipt::receipt_pdf_in;
 
 use krilla::geom::Point;
 use krilla::page::PageSettings;

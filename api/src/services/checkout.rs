@@ -40,6 +40,8 @@ pub struct CheckoutContext<'a> {
     pub public_url: &'a str,
     /// Counts licences granted (a metric).
     pub licences_granted: &'a AtomicU64,
+    /// The font for the letter PDF mailed to the buyer; without one the signed JWS is mailed instead.
+    pub font: Option<&'a crate::pdf::PdfFont>,
 }
 
 /// Why a checkout use case failed.
@@ -416,7 +418,9 @@ fn checkout_failed_event(
     Ok(s.record_event("checkout.failed", &c.id, &payload, now)?)
 }
 
-/// The email a buyer gets: what was licensed, where to download again, and the signed letter.
+/// The email a buyer gets: what was licensed, where to download again, and the letter as a PDF in the
+/// buyer's language (the signed JWS, for machines, is linked). Without a font the PDF cannot be drawn:
+/// the JWS is attached instead, with a warning in the log, rather than the mail being lost.
 fn licence_mail(
     ctx: &CheckoutContext<'_>,
     s: &SqliteStore,
@@ -435,6 +439,8 @@ fn licence_mail(
         price: &'a str,
         base: &'a str,
         id: &'a str,
+        /// The letter is attached as a PDF (else as the JWS).
+        pdf: bool,
     }
     let licence = c.licence.clone().ok_or_else(|| CheckoutError::internal("licensed checkout without licence"))?;
     let letter = crate::letters::issue_letter(s, ctx.key, &licence, now).map_err(CheckoutError::internal)?;
@@ -442,13 +448,28 @@ fn licence_mail(
     let base = ctx.public_url;
     let l = mail_lang(s, &c.buyer)?;
     let price = if c.amount_minor == 0 { l.t("free") } else { l.money(c.amount_minor, &c.currency) };
-    let body = Body { l, title: &title, licence: licence.as_str(), price: &price, base, id: &c.id };
+    let pdf = match ctx.font {
+        // Drawn from the payload just signed, so the PDF says exactly what the JWS does.
+        Some(font) => seal_licensing::letter::verify_letter(letter.as_bytes(), &ctx.key.public())
+            .map_err(|e| e.to_string())
+            .and_then(|payload| crate::pdf::letter_pdf_in(&payload, font, l).map_err(|e| e.to_string())),
+        None => Err(crate::pdf::PdfError::NoFont.to_string()),
+    };
+    let attachment = match pdf {
+        Ok(bytes) => ("authorization-letter.pdf".to_owned(), bytes),
+        Err(e) => {
+            tracing::warn!(licence = %licence, error = %e, "licence mail: no letter PDF, attaching the JWS");
+            ("authorization-letter.jws".to_owned(), letter.into_bytes())
+        }
+    };
+    let is_pdf = attachment.0.ends_with(".pdf");
+    let body = Body { l, title: &title, licence: licence.as_str(), price: &price, base, id: &c.id, pdf: is_pdf };
     let body = askama::Template::render(&body).map_err(CheckoutError::internal)?;
     Ok(Mail {
         to: c.email.clone(),
         subject: l.t2("mail-licence-subject", ("licence", &licence), ("title", &title)),
         body,
-        attachment: Some(("authorization-letter.jws".into(), letter.into_bytes())),
+        attachment: Some(attachment),
     })
 }
 

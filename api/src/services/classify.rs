@@ -43,7 +43,21 @@ pub fn allow_scope(kind: &str, pattern: &str) -> Option<UseScope> {
     match kind {
         "domain" => Some(UseScope::Domain(pattern.to_owned())),
         "url_prefix" => Some(UseScope::UrlPrefix(pattern.to_owned())),
+        "wechat_account" => Some(UseScope::WechatAccount { id: pattern.to_owned(), name: String::new() }),
+        "weibo_account" => Some(UseScope::WeiboAccount { id: pattern.to_owned(), name: String::new() }),
         _ => None,
+    }
+}
+
+/// The allowlist entry kind and pattern of a scope ([`allow_scope`] backwards). An app has no web
+/// pages for monitoring to find, so it makes no entry.
+pub fn allow_parts_of(scope: UseScope) -> Option<(&'static str, String)> {
+    match scope {
+        UseScope::Domain(d) => Some(("domain", d)),
+        UseScope::UrlPrefix(p) => Some(("url_prefix", p)),
+        UseScope::WechatAccount { id, .. } => Some(("wechat_account", id)),
+        UseScope::WeiboAccount { id, .. } => Some(("weibo_account", id)),
+        UseScope::App { .. } => None,
     }
 }
 

@@ -55,8 +55,18 @@ pub fn find_work(store: &SqliteStore, file_or_id: &str) -> Result<WorkId, GrantE
 }
 
 /// Parses a scope as typed: anything with a scheme or a path is a URL prefix, a bare host a domain.
+///
+/// A platform place is written `wechat:<__biz or article link>`, `weibo:<uid or link>` or
+/// `app:<bundle id>`.
 pub fn parse_scope(scope: &str) -> Result<UseScope, GrantError> {
     let scope = scope.trim();
+    let platform =
+        [("wechat:", UseScope::wechat as fn(&str, &str) -> _), ("weibo:", UseScope::weibo), ("app:", UseScope::app)];
+    for (prefix, parse) in platform {
+        if let Some(rest) = scope.strip_prefix(prefix) {
+            return parse(rest, "").map_err(|_| GrantError::BadScope);
+        }
+    }
     if scope.is_empty() || scope.len() > 2000 || scope.chars().any(char::is_whitespace) {
         return Err(GrantError::BadScope);
     }
@@ -102,6 +112,7 @@ pub fn grant_contract(
         price: zero,
         valid_from: now,
         valid_until,
+        withdrawn_at: None,
     };
     let licence = Licence {
         id,

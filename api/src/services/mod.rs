@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod licences;
 pub mod notary;
+pub mod notifications;
 pub mod outbox;
 pub mod payment;
 pub mod pipeline;

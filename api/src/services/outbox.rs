@@ -43,7 +43,7 @@ fn build(from: &str, mail: &Mail) -> Result<Message, String> {
     let builder = Message::builder().from(from).to(to).subject(mail.subject.clone());
     let message = match &mail.attachment {
         Some((name, bytes)) => {
-            let kind = ContentType::parse("application/jose").map_err(|e| e.to_string())?;
+            let kind = ContentType::parse(attachment_type(name)).map_err(|e| e.to_string())?;
             builder.multipart(
                 MultiPart::mixed().singlepart(text).singlepart(Attachment::new(name.clone()).body(bytes.clone(), kind)),
             )
@@ -51,6 +51,16 @@ fn build(from: &str, mail: &Mail) -> Result<Message, String> {
         None => builder.singlepart(text),
     };
     message.map_err(|e| e.to_string())
+}
+
+/// An attachment's media type, by its file name: the outbox stores a name and bytes, and the mails
+/// carry a signed letter as a PDF or, failing that, as a JWS.
+fn attachment_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("pdf") => "application/pdf",
+        Some("jws") => "application/jose",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Sends every mail due at `now`; returns how many were sent.

@@ -355,6 +355,8 @@ struct Writer<'a> {
     hits: BTreeMap<(String, String, String), ReportedHit>,
     /// When the page index's snapshot was last written by this run (or the run started).
     snapshot_at: std::time::Instant,
+    /// The time of the item taken last: when the batch it joins is stored.
+    now: Timestamp,
 }
 
 impl<'a> Writer<'a> {
@@ -369,6 +371,7 @@ impl<'a> Writer<'a> {
             report: RunReport::default(),
             hits: BTreeMap::new(),
             snapshot_at: std::time::Instant::now(),
+            now: Timestamp::from_unix_ms(0),
         }
     }
 
@@ -401,7 +404,13 @@ impl<'a> Writer<'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        let stored = store.store_pages(batch)?;
+        // New unlicensed copies are announced to their holders (`notifications`) in the same
+        // transaction that stores them.
+        let now = self.now;
+        let stored = store.atomically(|s| -> Result<_, StoreError> {
+            super::notifications::record_black_hits(s, batch, now)?;
+            s.store_pages(batch)
+        })?;
         self.report.new_hits += stored.new_hits as u64;
         self.report.updated_hits += stored.updated_hits as u64;
         self.progress.hits.fetch_add((stored.new_hits + stored.updated_hits) as u64, Ordering::Relaxed);
@@ -512,6 +521,7 @@ impl<'a> Writer<'a> {
         now: &impl Fn() -> Timestamp,
     ) -> Result<(), PipelineError> {
         let now = now();
+        self.now = now;
         match matched {
             Matched::Page { input, title, text, images, fingerprint, page_text, unreadable } => {
                 let input = *input;

@@ -285,8 +285,10 @@ pub fn seal_view(
             work.published_at.year()
         ),
         status,
+        // A withdrawn offer is closed for good; the seal stops showing it at once.
         offers: offers
             .iter()
+            .filter(|o| o.withdrawn_at.is_none())
             .map(|o| SealOffer {
                 id: o.id.to_string(),
                 free: o.is_free(),

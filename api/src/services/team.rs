@@ -67,12 +67,15 @@ pub fn invite(
     let mail = Mail {
         to: email,
         subject: format!("加入 {org_name} · Join {org_name} on Copyright Seal"),
+        // The invitee's language is unknown until they open the link: Chinese first, then English,
+        // each line in one language only.
         body: format!(
-            "{org_name} 邀请您以「{role}」身份加入其版权印团队。\n\
-             {org_name} invites you to its Copyright Seal team as {role}.\n\n\
+            "{org_name} 邀请您以「{zh}」身份加入其版权印团队。\n\
+             {org_name} invites you to its Copyright Seal team as {en}.\n\n\
              接受邀请 Accept (valid 7 days): {link}\n\n\
              如果您不认识对方，请忽略此邮件。 If you do not know them, ignore this message.\n",
-            role = role.label()
+            zh = crate::i18n::Lang::Zh.t(role.key()),
+            en = crate::i18n::Lang::En.t(role.key()),
         ),
         attachment: None,
     };

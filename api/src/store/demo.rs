@@ -68,6 +68,7 @@ pub fn seed(repo: &mut impl Repository, now: Timestamp) -> Result<DemoWorld, Sto
             price: Money { amount: id(Amount::new(price)), currency: cur },
             valid_from: Timestamp::EPOCH,
             valid_until: None,
+            withdrawn_at: None,
         };
         for w in 0..2 {
             let (title, author, source_url, body) = work_body(i, w);

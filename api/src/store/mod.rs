@@ -25,6 +25,7 @@ pub mod contents;
 pub mod demo;
 pub mod listing;
 pub mod monitoring;
+pub mod notifications;
 mod outbox;
 pub mod platform;
 pub mod proof;
@@ -36,6 +37,7 @@ pub mod usage;
 pub use cases::Cases;
 pub use contents::Contents;
 pub use monitoring::Monitoring;
+pub use notifications::Notifications;
 pub use outbox::Outbox;
 pub use platform::{Accounts, Channels, Checkouts, Reports};
 pub use proof::Proofs;
@@ -45,8 +47,8 @@ pub use usage::Usage;
 /// Every store trait, for modules that use several: `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        Accounts, Cases, Channels, Checkouts, Contents, Listings, Monitoring, Outbox, Proofs, Reports, Repository,
-        Teams, Usage,
+        Accounts, Cases, Channels, Checkouts, Contents, Listings, Monitoring, Notifications, Outbox, Proofs, Reports,
+        Repository, Teams, Usage,
     };
 }
 
@@ -54,7 +56,7 @@ pub use listing::Listings;
 pub use sqlite::{status_counts, SqliteStore};
 
 use seal_licensing::book::{BookError, Outcome, Payout, PurchaseCommand};
-use seal_licensing::ids::{LicenceId, OperationId, PartyId};
+use seal_licensing::ids::{LicenceId, OfferId, OperationId, PartyId};
 use seal_licensing::invoice::{Invoice, InvoiceNumber};
 use seal_licensing::ledger::Account;
 use seal_licensing::licence::{Licence, ObjectionKind, Resolution};
@@ -166,6 +168,8 @@ pub trait Repository {
     fn register_work(&mut self, work: &Work) -> Result<(), StoreError>;
     /// Publishes an offer (idempotent).
     fn publish_offer(&mut self, offer: &Offer) -> Result<(), StoreError>;
+    /// Withdraws an offer of `assigner` from `now` on (licences keep their snapshot); idempotent.
+    fn withdraw_offer(&mut self, id: &OfferId, assigner: &PartyId, now: Timestamp) -> Result<Offer, StoreError>;
     /// Buys a licence: one transaction.
     fn purchase(&mut self, cmd: &PurchaseCommand, now: Timestamp) -> Result<Outcome<Licence>, StoreError>;
     /// Buys several licences with one durable commit (group commit). Each purchase is all-or-nothing on

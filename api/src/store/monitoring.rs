@@ -21,6 +21,24 @@ use rusqlite::{params, OptionalExtension};
 use seal_licensing::ids::{PartyId, WorkId};
 use seal_licensing::Timestamp;
 
+/// Allowlist entries may name a WeChat or Weibo account (schema version 17). SQLite cannot change a
+/// CHECK constraint in place, so the table is rebuilt with its rows and ids.
+pub const MIGRATION_17: &str = r#"
+CREATE TABLE allowlist_v17 (
+    id INTEGER PRIMARY KEY,
+    owner TEXT NOT NULL REFERENCES holders(id),
+    kind TEXT NOT NULL CHECK (kind IN ('domain', 'url_prefix', 'wechat_account', 'weibo_account')),
+    pattern TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    UNIQUE (owner, kind, pattern)
+) STRICT;
+INSERT INTO allowlist_v17 (id, owner, kind, pattern, note, created_at)
+    SELECT id, owner, kind, pattern, note, created_at FROM allowlist;
+DROP TABLE allowlist;
+ALTER TABLE allowlist_v17 RENAME TO allowlist;
+"#;
+
 /// Hits, allowlists, monitoring jobs, the frontier, seen pages and event cursors (schema version 8).
 pub(super) const MIGRATION_8: &str = r#"
 CREATE TABLE hits (

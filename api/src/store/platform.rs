@@ -381,22 +381,46 @@ pub(super) fn page_limit(limit: usize) -> i64 {
 }
 
 impl SqliteStore {
-    /// Runs a settlement pass and records it (who started it, what it did) for the admin console.
+    /// Runs a settlement pass and records it (who started it, what it did) for the admin console,
+    /// with a `settlement.completed` event per rights holder and currency that had licences settled
+    /// and a `payout.made` event per payout.
+    ///
+    /// The whole pass is one unit (its batches become savepoints), so the events commit exactly when
+    /// the settlement does: a crash loses the pass and its events together, and the next run settles
+    /// and announces again. `seal settle` calls [`super::Repository::settle`] directly and announces
+    /// nothing.
     pub fn settle_and_record(&mut self, started_by: &str, now: Timestamp) -> Result<SettlementRun, StoreError> {
-        use super::Repository;
-        let report = self.settle(now, super::SettleOptions::default())?;
-        let run = SettlementRun {
-            started_by: started_by.to_owned(),
-            at: now,
-            licences: report.invoices.len() as i64,
-            payouts: report.payouts.len() as i64,
-            paid_out_minor: report.by_holder.values().map(|t| t.paid_out_minor).sum(),
-        };
-        self.conn.execute(
-            "INSERT INTO settlement_runs (started_by, at, licences, payouts, paid_out_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![run.started_by, now.unix_ms(), run.licences, run.payouts, run.paid_out_minor],
-        )?;
-        Ok(run)
+        use super::{Contents, Repository};
+        self.atomically(|s| {
+            let report = s.settle(now, super::SettleOptions::default())?;
+            let run = SettlementRun {
+                started_by: started_by.to_owned(),
+                at: now,
+                licences: report.invoices.len() as i64,
+                payouts: report.payouts.len() as i64,
+                paid_out_minor: report.by_holder.values().map(|t| t.paid_out_minor).sum(),
+            };
+            s.conn.execute(
+                "INSERT INTO settlement_runs (started_by, at, licences, payouts, paid_out_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![run.started_by, now.unix_ms(), run.licences, run.payouts, run.paid_out_minor],
+            )?;
+            let run_id = s.conn.last_insert_rowid();
+            for ((holder, currency), t) in report.by_holder.iter().filter(|(_, t)| t.licences > 0) {
+                let payload = serde_json::json!({
+                    "holder": holder.as_str(), "run": run_id, "currency": currency.code(),
+                    "licences": t.licences, "net_minor": t.net_minor,
+                });
+                s.record_event("settlement.completed", holder.as_str(), &payload, now)?;
+            }
+            for p in &report.payouts {
+                let payload = serde_json::json!({
+                    "holder": p.holder.as_str(), "payout": p.id.as_str(), "currency": p.currency.code(),
+                    "amount_minor": p.amount.minor(), "licences": p.licences.len(),
+                });
+                s.record_event("payout.made", p.id.as_str(), &payload, now)?;
+            }
+            Ok(run)
+        })
     }
 
     /// Registers many works in one transaction (bulk imports and load tests).
@@ -671,6 +695,9 @@ pub trait Channels {
     fn put_claim(&mut self, channel: &ChannelId, token: &str) -> Result<(), StoreError>;
     /// Marks a channel's ownership proven.
     fn verify_claim(&mut self, channel: &ChannelId, method: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Asks an administrator to review an unproven claim (method `review`, still unverified). Returns
+    /// whether this changed anything (false when already asked or already verified).
+    fn request_review(&mut self, channel: &ChannelId) -> Result<bool, StoreError>;
 }
 
 impl Channels for SqliteStore {
@@ -754,6 +781,15 @@ impl Channels for SqliteStore {
             params![channel.as_str(), now.unix_ms(), method],
         )?;
         Ok(())
+    }
+
+    fn request_review(&mut self, channel: &ChannelId) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE channel_claims SET method = 'review'
+             WHERE channel = ?1 AND verified_at IS NULL AND method IS NOT 'review'",
+            params![channel.as_str()],
+        )?;
+        Ok(changed > 0)
     }
 }
 

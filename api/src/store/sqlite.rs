@@ -18,7 +18,7 @@ use seal_licensing::invoice::Invoice;
 use seal_licensing::ledger::{
     self, Account, AccountId, Balances, LedgerStore, PendingState, Transfer, TransferAction, TransferRequest,
 };
-use seal_licensing::licence::{Licence, LicenceStatus, ObjectionKind, Resolution, UseScope};
+use seal_licensing::licence::{Licence, LicenceStatus, ObjectionKind, Resolution};
 use seal_licensing::memory::Snapshot;
 use seal_licensing::money::{Amount, Currency};
 use seal_licensing::offer::{Channel, Offer, RightsHolder, Work};
@@ -43,6 +43,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, super::cases::MIGRATION_13),
     (14, super::platform::MIGRATION_14),
     (15, super::listing::MIGRATION_15),
+    (16, super::notifications::MIGRATION_16),
+    (17, super::monitoring::MIGRATION_17),
 ];
 
 const MIGRATION_1: &str = r#"
@@ -270,6 +272,9 @@ impl Repository for SqliteStore {
     fn publish_offer(&mut self, offer: &Offer) -> Result<(), StoreError> {
         self.write(|s| Ok(book::publish_offer(s, offer)?))
     }
+    fn withdraw_offer(&mut self, id: &OfferId, assigner: &PartyId, now: Timestamp) -> Result<Offer, StoreError> {
+        self.write(|s| Ok(book::withdraw_offer(s, id, assigner, now)?))
+    }
 
     fn purchase(&mut self, cmd: &PurchaseCommand, now: Timestamp) -> Result<Outcome<Licence>, StoreError> {
         self.write(|s| Ok(book::purchase(s, cmd, now)?))
@@ -302,7 +307,24 @@ impl Repository for SqliteStore {
         kind: ObjectionKind,
         now: Timestamp,
     ) -> Result<Outcome<Licence>, StoreError> {
-        self.write(|s| Ok(book::object(s, op, licence, kind, now)?))
+        self.write(|s| {
+            let outcome = book::object(s, op, licence, kind, now)?;
+            if !outcome.replayed {
+                // The rights holder hears of it (`services::notifications`): the event commits with the
+                // objection, whichever path raised it.
+                let l = &outcome.value;
+                let payload = serde_json::json!({
+                    "holder": l.holder.as_str(), "licence": l.id.as_str(), "work": l.work.as_str(),
+                    "kind": match kind {
+                        ObjectionKind::RefundRequest => "refund_request",
+                        ObjectionKind::OwnershipDispute => "ownership_dispute",
+                    },
+                });
+                s.0.prepare_cached("INSERT INTO events (kind, subject, payload, at) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params!["licence.objected", l.id.as_str(), payload.to_string(), now.unix_ms()])?;
+            }
+            Ok(outcome)
+        })
     }
 
     fn resolve(
@@ -647,9 +669,7 @@ impl BookStore for Sql<'_> {
                 l.payout.as_ref().map(|p| p.as_str()),
                 to_doc(l),
                 l.created_at.unix_ms(),
-                match &l.scope {
-                    UseScope::Domain(site) | UseScope::UrlPrefix(site) => site.as_str(),
-                }
+                l.scope.key()
             ],
         )
     }

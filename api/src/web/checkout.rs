@@ -49,10 +49,28 @@ struct CheckoutPage {
     csrf: String,
     user: Option<User>,
     error: Option<String>,
+    /// What the buyer typed, kept when a submission is refused.
+    kept: Kept,
+    /// The places a buyer can choose: form value and words.
+    places: Vec<(&'static str, String)>,
+}
+
+/// The checkout form's values shown again after a refusal, and whether the buyer must confirm a
+/// second licence for a place they already hold one for.
+#[derive(Debug, Default)]
+struct Kept {
+    offer: String,
+    place: String,
+    use_url: String,
+    place_name: String,
+    email: String,
+    name: String,
+    /// The buyer already holds a licence in force for this work and place: the page asks again.
+    again: Option<String>,
 }
 
 async fn checkout_page(state: State, req: HttpRequest, q: web::Query<StartQuery>) -> Result<HttpResponse, ApiError> {
-    show_checkout(&state, &req, &q.work, None).await
+    show_checkout(&state, &req, &q.work, None, Kept::default()).await
 }
 
 /// The checkout form, with `error` (already in the page's language) when a submission was refused.
@@ -61,6 +79,7 @@ async fn show_checkout(
     req: &HttpRequest,
     work: &str,
     error: Option<String>,
+    kept: Kept,
 ) -> Result<HttpResponse, ApiError> {
     let l = super::lang_of(req);
     let v = state
@@ -83,7 +102,8 @@ async fn show_checkout(
         .map(|o| OfferChoice { id: o.id.to_string(), price: l.price(o), free: o.is_free(), rules: l.offer_rules(o) })
         .collect();
     let user = current_user(state, req).await?;
-    let failed = error.is_some();
+    let failed = error.is_some() || kept.again.is_some();
+    let places = ["web", "wechat", "weibo", "app"].into_iter().map(|p| (p, l.t(&format!("co-place-{p}")))).collect();
     let work_line = l.args(
         "co-work-line",
         &[("title", v.work.title.as_str().into()), ("author", v.work.author.into()), ("holder", v.holder.name.into())],
@@ -97,6 +117,8 @@ async fn show_checkout(
         csrf,
         user,
         error,
+        kept,
+        places,
     })?;
     if failed {
         *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
@@ -116,6 +138,29 @@ pub struct CheckoutForm {
     name: String,
     #[serde(default)]
     use_url: String,
+    /// `web` (the default), `wechat`, `weibo` or `app`.
+    #[serde(default)]
+    place: String,
+    /// The account's or app's display name, for platform places.
+    #[serde(default)]
+    place_name: String,
+    /// Set when the buyer confirmed a second licence for a place already licensed to them.
+    #[serde(default)]
+    again: Option<String>,
+}
+
+impl CheckoutForm {
+    fn kept(&self) -> Kept {
+        Kept {
+            offer: self.offer.clone().unwrap_or_default(),
+            place: self.place.clone(),
+            use_url: self.use_url.clone(),
+            place_name: self.place_name.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            again: None,
+        }
+    }
 }
 
 /// Why typed text is not a scope: an invalid-input error with its catalogue key. It also converts to
@@ -156,6 +201,35 @@ pub fn parse_scope(text: &str) -> Result<UseScope, ScopeError> {
     })
 }
 
+/// Turns the place the buyer chose (`web`, `wechat`, `weibo`, `app`) and what they typed into a scope.
+pub fn parse_place(place: &str, text: &str, name: &str) -> Result<UseScope, ScopeError> {
+    use seal_licensing::licence::PlaceError;
+    let parsed = match place {
+        "" | "web" => return parse_scope(text),
+        "wechat" => UseScope::wechat(text, name),
+        "weibo" => UseScope::weibo(text, name),
+        "app" => UseScope::app(text, name),
+        _ => {
+            return Err(ScopeError(
+                ApiError::invalid("choose where you will use the work").keyed("co-error-place", &[]),
+            ))
+        }
+    };
+    if !name.trim().is_empty() {
+        seal_licensing::offer::check_display_text("name", name.trim())
+            .map_err(|e| ScopeError(ApiError::invalid(e.to_string()).keyed("co-error-place-name", &[])))?;
+    }
+    parsed.map_err(|e| {
+        let key = match e {
+            PlaceError::Missing => "co-error-place-missing",
+            PlaceError::Wechat(_) => "co-error-wechat",
+            PlaceError::Weibo(_) => "co-error-weibo",
+            PlaceError::App(_) => "co-error-app",
+        };
+        ScopeError(ApiError::invalid(e.to_string()).keyed(key, &[("input", text.trim())]))
+    })
+}
+
 /// A use case's error with its catalogue words kept, which the generic conversion drops.
 fn keyed(e: CheckoutError) -> ApiError {
     match e {
@@ -173,15 +247,16 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
     let f = form.into_inner();
     let lang = super::lang_of(&req);
-    let fail = |e: ApiError| show_checkout(&state, &req, &f.work, Some(e.message_in(lang).0));
+    let fail = |e: ApiError| show_checkout(&state, &req, &f.work, Some(e.message_in(lang).0), f.kept());
     let Some(offer_id) = f.offer.clone().filter(|o| !o.is_empty()) else {
         return fail(ApiError::invalid("choose an offer").keyed("co-error-choose-offer", &[])).await;
     };
-    let scope = match parse_scope(&f.use_url) {
+    let scope = match parse_place(&f.place, &f.use_url, &f.place_name) {
         Ok(s) => s,
         Err(ScopeError(e)) => return fail(e).await,
     };
     let signed_in = current_user(&state, &req).await?;
+    let signed_in_buyer = signed_in.is_some();
     let (buyer, confirm_by_email) = match signed_in {
         Some(u) => (u, false),
         None if !guest_allowed(&state, &req, &f.email) => {
@@ -197,6 +272,16 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     let now = state.now();
     let work = WorkId::new(f.work.as_str()).map_err(|e| ApiError::invalid(e.to_string()).page())?;
     let offer = OfferId::new(offer_id).map_err(|e| ApiError::invalid(e.to_string()).page())?;
+    // Only a signed-in buyer is asked: telling whoever typed a guest's address that it already holds
+    // a licence would leak the owner's purchases (that owner confirms by mail anyway).
+    if signed_in_buyer && f.again.as_deref() != Some("yes") {
+        let (w, b, sc) = (work.clone(), buyer.id.clone(), scope.clone());
+        let held = db(&state, move |s| Ok(held_for_place(s, &w, &b, &sc, now)?)).await.map_err(ApiError::page)?;
+        if let Some(licence) = held {
+            let kept = Kept { again: Some(licence), ..f.kept() };
+            return show_checkout(&state, &req, &f.work, None, kept).await;
+        }
+    }
     let st = state.clone();
     let order = Order { work, offer, buyer, buyer_name, scope, confirm_by_email, settlement: None };
     let created = db(&state, move |s| {
@@ -210,6 +295,28 @@ async fn submit(state: State, req: HttpRequest, form: web::Form<CheckoutForm>) -
     };
     let location = payment.unwrap_or_else(|| format!("/checkout/{}", checkout.id));
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish())
+}
+
+/// A licence in force that `buyer` already holds for `work` at exactly this place, if any: buying it
+/// again is most likely a mistake, so the form asks first.
+fn held_for_place(
+    s: &crate::store::SqliteStore,
+    work: &WorkId,
+    buyer: &seal_licensing::ids::PartyId,
+    scope: &UseScope,
+    now: seal_licensing::Timestamp,
+) -> Result<Option<String>, crate::store::StoreError> {
+    use seal_licensing::licence::LicenceStatus;
+    Ok(s.licences_of_work(work)?
+        .into_iter()
+        .find(|l| {
+            l.licensee == *buyer
+                && l.scope.key() == scope.key()
+                && std::mem::discriminant(&l.scope) == std::mem::discriminant(scope)
+                && !matches!(l.status, LicenceStatus::Refunded)
+                && l.valid_until.is_none_or(|u| u > now)
+        })
+        .map(|l| l.id.as_str().to_owned()))
 }
 
 /// Guest checkouts send mail to the address typed in, so they are throttled per client address (10 an
@@ -445,14 +552,45 @@ async fn letter_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> 
         .body(pdf))
 }
 
-async fn receipt(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
-    let c = poll(&state, id).await?;
+/// What a receipt is made of: the licensed checkout, its licence, the work's title and the rights
+/// holder. The checkout id is the capability, as for the status page and the letter: whoever holds the
+/// link the buyer was sent to (and mailed) sees the receipt, and nobody can list or guess one.
+struct ReceiptFacts {
+    c: Checkout,
+    licence: seal_licensing::licence::Licence,
+    title: String,
+    holder: String,
+}
+
+async fn receipt_facts(state: &State, id: String) -> Result<ReceiptFacts, ApiError> {
+    let c = poll(state, id).await?;
     let Some(licence) = c.licence.clone() else {
         return Err(ApiError::new(actix_web::http::StatusCode::CONFLICT, "not_licensed", "no licence yet"));
     };
-    let l = db(&state, move |s| Ok(s.licence(&licence)?)).await?.ok_or_else(|| ApiError::not_found("licence"))?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    let (licence, title, holder) = db(state, move |s| {
+        let l = s.licence(&licence)?.ok_or_else(|| ApiError::not_found("licence"))?;
+        let title = s.work(&l.work)?.map(|w| w.title).unwrap_or_default();
+        let holder = s.holder(&l.holder)?.map(|h| h.name).unwrap_or_default();
+        Ok((l, title, holder))
+    })
+    .await?;
+    Ok(ReceiptFacts { c, licence, title, holder })
+}
+
+/// A receipt's number: the Beijing date of payment and a digest of the checkout id. Derived, so that
+/// every rendering of one receipt carries the same number; a digest, because the checkout id opens the
+/// letter and a printed receipt passes through many hands.
+fn receipt_number(f: &ReceiptFacts) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("seal-receipt:{}", f.c.id).as_bytes());
+    let (y, m, d) = f.licence.created_at.saturating_add_ms(8 * 3_600_000).date();
+    format!("R{y:04}{m:02}{d:02}-{}", hex::encode_upper(&digest[..4]))
+}
+
+/// The machine form of a receipt (its keys are a contract).
+fn receipt_machine_json(f: &ReceiptFacts) -> serde_json::Value {
+    let (c, l) = (&f.c, &f.licence);
+    serde_json::json!({
         "receipt_for": c.id,
         "licence": l.id.as_str(),
         "paid": { "amount_minor": l.price.amount.minor(), "currency": l.price.currency.code() },
@@ -462,7 +600,113 @@ async fn receipt(state: State, path: web::Path<String>) -> Result<HttpResponse, 
         "paid_at": l.created_at.to_string(),
         "escrow_until": l.hold_until.to_string(),
         "note": "The fee is held in escrow until the publicity period ends; the invoice is issued at settlement.",
-    })))
+    })
+}
+
+/// The document the receipt PDF is drawn from (`crate::pdf::receipt_pdf_in`): everything a person
+/// reads, and not the checkout id.
+fn receipt_document(f: &ReceiptFacts) -> serde_json::Value {
+    let l = &f.licence;
+    serde_json::json!({
+        "type": "seal-receipt/v1",
+        "number": receipt_number(f),
+        "licence": l.id.as_str(),
+        "paid": { "amount_minor": l.price.amount.minor(), "currency": l.price.currency.code() },
+        "provider": l.provider.as_ref().map(|p| p.as_str()),
+        "provider_ref": l.provider_ref,
+        "buyer": { "name": l.licensee_name, "email": f.c.email },
+        "payee": { "id": l.holder.as_str(), "name": f.holder },
+        "work": { "id": l.work.as_str(), "title": f.title },
+        "scope": l.scope,
+        "paid_at": l.created_at.to_string(),
+        "escrow_until": l.hold_until.to_string(),
+    })
+}
+
+/// A licensed checkout's receipt as JSON, for machines; people get `/checkout/{id}/receipt`.
+#[utoipa::path(get, path = "/api/v1/checkout/{id}/receipt", tag = "checkout",
+    params(("id" = String, Path, description = "checkout id (a secret: it grants the letter)")),
+    responses((status = 200, description = "receipt_for, licence, paid {amount_minor, currency}, provider, provider_ref, buyer {name, email}, paid_at, escrow_until, note", content_type = "application/json"),
+        (status = 409, description = "not_licensed: the checkout has no licence yet")))]
+pub(crate) async fn receipt_json(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let f = receipt_facts(&state, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(receipt_machine_json(&f)))
+}
+
+#[derive(askama::Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    /// The page language.
+    l: crate::i18n::Lang,
+    /// The checkout id, for the download links only (it is never printed as text).
+    id: String,
+    number: String,
+    paid_at: String,
+    payer_name: String,
+    payer_email: String,
+    payee_name: String,
+    payee_id: String,
+    /// The platform collecting as agent, in words.
+    agent: String,
+    item: String,
+    scope: String,
+    licence: String,
+    amount: String,
+    currency: String,
+    provider: String,
+    provider_ref: String,
+    escrow_until: String,
+    /// Whether PDFs can be made (a font is installed).
+    pdf: bool,
+}
+
+async fn receipt_page(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let l = super::lang_of(&req);
+    let f = receipt_facts(&state, path.into_inner()).await.map_err(ApiError::page)?;
+    let lic = &f.licence;
+    let beijing = |t| l.t1("doc-beijing-time", "time", l.time(t));
+    let page = ReceiptPage {
+        l,
+        number: receipt_number(&f),
+        paid_at: beijing(lic.created_at),
+        payer_name: lic.licensee_name.clone(),
+        payer_email: f.c.email.clone(),
+        payee_name: f.holder.clone(),
+        payee_id: lic.holder.to_string(),
+        agent: l.t1("doc-receipt-agent", "platform", l.t("doc-platform-name")),
+        item: l.t1("doc-receipt-item", "title", &f.title),
+        scope: l.scope(&lic.scope),
+        licence: lic.id.to_string(),
+        amount: l.money(lic.price.amount.minor(), lic.price.currency.code()),
+        currency: lic.price.currency.code().to_owned(),
+        provider: lic.provider.as_ref().map_or_else(|| "—".to_owned(), |p| p.to_string()),
+        provider_ref: lic.provider_ref.clone().unwrap_or_else(|| "—".to_owned()),
+        escrow_until: beijing(lic.hold_until),
+        pdf: state.font.is_some(),
+        id: f.c.id,
+    };
+    let mut resp = render(&page)?;
+    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+async fn receipt_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let lang = super::lang_of(&req);
+    let font = state.font.clone().ok_or_else(|| {
+        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
+    })?;
+    let f = receipt_facts(&state, path.into_inner()).await?;
+    let doc = receipt_document(&f);
+    let number = receipt_number(&f);
+    let pdf = web::block(move || crate::pdf::receipt_pdf_in(&doc, &font, lang))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"receipt-{number}.pdf\"")))
+        .body(pdf))
 }
 
 /// The checkout routes.
@@ -472,10 +716,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/checkout/{id}", web::get().to(status_page))
         .route("/checkout/{id}/letter.jws", web::get().to(letter_jws))
         .route("/checkout/{id}/letter.pdf", web::get().to(letter_pdf))
-        .route("/checkout/{id}/receipt", web::get().to(receipt))
+        .route("/checkout/{id}/receipt", web::get().to(receipt_page))
+        .route("/checkout/{id}/receipt.pdf", web::get().to(receipt_pdf))
         .route("/checkout/{id}/confirm/{token}", web::get().to(confirm_page))
         .route("/checkout/{id}/confirm/{token}", web::post().to(confirm))
         .route("/api/v1/checkout/{id}", web::get().to(status_json))
+        .route("/api/v1/checkout/{id}/receipt", web::get().to(receipt_json))
         .route("/webhooks/{provider}", web::post().to(webhook));
 }
 

@@ -190,7 +190,8 @@ struct HolderPage {
     user: User,
     csrf: String,
     /// Channels, whether each is verified, and the kind's words.
-    channels: Vec<(Channel, bool, String)>,
+    /// Each channel with its verification status (a catalogue key) and kind in words.
+    channels: Vec<(Channel, &'static str, String)>,
     /// The newest works, and how many there are.
     works: Vec<Work>,
     work_total: u64,
@@ -208,6 +209,8 @@ struct HolderPage {
     registered: Option<Work>,
     /// The platform's public address, for short links.
     base_url: String,
+    /// Unread notifications, for the badge (`web::notifications`).
+    unread: i64,
 }
 
 #[derive(askama::Template)]
@@ -287,9 +290,9 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
             let just = q.registered.clone();
             let (channels, works, offers, licences, earnings, invoices, points, registered) = db(&state, move |s| {
                 let channels = s.channels_of(&id, "", 100)?;
-                let claims: Vec<bool> = channels
+                let claims: Vec<&'static str> = channels
                     .iter()
-                    .map(|c| s.claim(&c.id).map(|k| k.is_some_and(|k| k.verified_at.is_some())))
+                    .map(|c| s.claim(&c.id).map(|k| claim_status(k.as_ref())))
                     .collect::<Result<_, _>>()?;
                 // Only the holder's own work is confirmed; any other id shows nothing.
                 let registered = match just.and_then(|w| seal_licensing::ids::WorkId::new(w).ok()) {
@@ -309,6 +312,7 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
             })
             .await?;
             let (licence_chart, revenue_charts) = charts(l, &points);
+            let unread = super::notifications::unread_badge(&state, user.id.clone()).await?;
             render(&HolderPage {
                 l,
                 csrf,
@@ -338,6 +342,7 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
                 pdf: state.font.is_some(),
                 registered,
                 base_url: state.config.public_url.clone(),
+                unread,
                 user,
             })?
         }
@@ -383,11 +388,36 @@ struct ChannelPage {
     embed: String,
     /// The outcome of the last verification attempt, as a message key.
     msg: Option<&'static str>,
+    /// Why the last offer form was refused (in the page's language), shown beside the form.
+    offer_error: Option<String>,
+    /// What the holder typed into the refused offer form.
+    kept: OfferKept,
+}
+
+/// The offer form's values, shown again after a refusal.
+#[derive(Debug, Default)]
+pub struct OfferKept {
+    /// The preset chosen.
+    pub preset: String,
+    /// The price typed.
+    pub price: String,
+    /// The currency chosen.
+    pub currency: String,
 }
 
 #[derive(Debug, Deserialize)]
 struct ChannelQuery {
     msg: Option<String>,
+}
+
+/// A channel's verification status as a catalogue key: verified, under review by an administrator
+/// (WeChat and Weibo, once the holder asked), or waiting for the holder.
+pub fn claim_status(claim: Option<&crate::store::platform::ChannelClaim>) -> &'static str {
+    match claim {
+        Some(k) if k.verified_at.is_some() => "dash-verified",
+        Some(k) if k.method.as_deref() == Some("review") => "dash-under-review",
+        _ => "dash-not-verified",
+    }
 }
 
 async fn channel_page(
@@ -397,23 +427,38 @@ async fn channel_page(
     q: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Holder]).await.map_err(ApiError::page)?;
-    let channel = owned_channel(&state, &user.id, &path).await.map_err(ApiError::page)?;
+    show_channel(&state, &req, &user, &path, q.msg.as_deref(), None, OfferKept::default()).await
+}
+
+/// The channel's setup page; with `offer_error` (already in the page's language) and the typed
+/// values when an offer form was refused (answered 400).
+pub async fn show_channel(
+    state: &State,
+    req: &HttpRequest,
+    user: &User,
+    id: &str,
+    msg: Option<&str>,
+    offer_error: Option<String>,
+    kept: OfferKept,
+) -> Result<HttpResponse, ApiError> {
+    let channel = owned_channel(state, &user.id, id).await.map_err(ApiError::page)?;
     let (cid, owner) = (channel.id.clone(), user.id.clone());
-    let (claim, offers) = db(&state, move |s| {
+    let (claim, offers) = db(state, move |s| {
         let mut offers = s.offers_of(&owner, "", 500)?;
         offers.retain(|o| matches!(&o.target, seal_licensing::offer::OfferTarget::Channel(c) if *c == cid));
         Ok((s.claim(&cid)?, offers))
     })
     .await?;
     let token = claim.as_ref().map(|c| c.token.clone()).unwrap_or_default();
-    let msg = match q.msg.as_deref() {
+    let msg = match msg {
         Some("review") => Some("dash-verify-review"),
         Some("unreachable") => Some("dash-verify-unreachable"),
         Some("no_token") => Some("dash-verify-no-token"),
         _ => None,
     };
-    let l = super::lang_of(&req);
-    csrf_page(&req, &state, |csrf| ChannelPage {
+    let l = super::lang_of(req);
+    let failed = offer_error.is_some();
+    let mut resp = csrf_page(req, state, |csrf| ChannelPage {
         l,
         csrf,
         kind: l.channel_kind(channel.kind),
@@ -435,7 +480,13 @@ async fn channel_page(
         channel,
         claim,
         msg,
-    })
+        offer_error,
+        kept,
+    })?;
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(resp)
 }
 
 /// A licence the user may see: the licensee's or the rights holder's own, else 404.

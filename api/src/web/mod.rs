@@ -15,6 +15,7 @@ pub mod lists;
 pub mod mail;
 pub mod metrics;
 pub mod monitoring;
+pub mod notifications;
 pub mod proof;
 pub mod rest;
 pub mod rest_analysis;
@@ -87,6 +88,7 @@ impl AppState {
             providers: &self.providers,
             public_url: &self.config.public_url,
             licences_granted: &self.metrics.licences_granted,
+            font: self.font.as_ref(),
         }
     }
 
@@ -426,6 +428,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(team::configure)
         .configure(proof::configure)
         .configure(cases::configure)
+        .configure(notifications::configure)
         .configure(rest::configure_fallback)
         .route("/metrics", web::get().to(metrics::render))
         .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))

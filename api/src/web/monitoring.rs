@@ -20,7 +20,6 @@ use crate::store::SqliteStore;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use seal_licensing::ids::{PartyId, WorkId};
-use seal_licensing::licence::UseScope;
 use seal_licensing::Timestamp;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -207,10 +206,8 @@ pub fn when(t: Timestamp) -> String {
 pub fn allow_parts(text: &str) -> Result<(&'static str, String), ApiError> {
     let parsed = crate::services::licences::parse_scope(text)
         .map_err(|e| ApiError::invalid(e.to_string()).keyed("mon-error-pattern", &[("input", text.trim())]))?;
-    match parsed {
-        UseScope::Domain(d) => Ok(("domain", d)),
-        UseScope::UrlPrefix(p) => Ok(("url_prefix", p)),
-    }
+    crate::services::classify::allow_parts_of(parsed)
+        .ok_or_else(|| ApiError::invalid("an app has no web pages to allow").keyed("mon-error-pattern-app", &[]))
 }
 
 /// Checks an allowlist note (shown on the holder's pages): at most 200 characters, no control or
@@ -669,7 +666,12 @@ struct AllowlistQuery {
 }
 
 fn entry_row(l: Lang, e: AllowEntry) -> (i64, String, String, String, String) {
-    let kind = l.t(if e.kind == "domain" { "mon-allow-kind-domain" } else { "mon-allow-kind-prefix" });
+    let kind = l.t(match e.kind.as_str() {
+        "domain" => "mon-allow-kind-domain",
+        "wechat_account" => "co-place-wechat",
+        "weibo_account" => "co-place-weibo",
+        _ => "mon-allow-kind-prefix",
+    });
     (e.id, kind, e.pattern, e.note, l.time(e.created_at))
 }
 

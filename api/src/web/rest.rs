@@ -488,6 +488,12 @@ pub struct NewCheckout {
     /// The URL or domain the licence will cover.
     #[schema(max_length = 300, pattern = "^(https?://)?[^\\s/.]+(\\.[^\\s/.]+)+(/\\S*)?$")]
     use_url: String,
+    /// The kind of place: `web` (default; `use_url` is a URL or domain), `wechat` (an article link
+    /// with `__biz=` or the `__biz`), `weibo` (a profile or post link, or the UID) or `app` (a package
+    /// or bundle id).
+    place: Option<String>,
+    /// The account's or app's display name, for platform places.
+    place_name: Option<String>,
     /// Name on the letter (default: your account name).
     name: Option<String>,
 }
@@ -510,10 +516,17 @@ pub struct CheckoutDto {
 async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewCheckout>) -> Result<HttpResponse, ApiError> {
     check_csrf(&req, None)?;
     let u = require(&state, &req, ALL).await?;
-    let scope = super::checkout::parse_scope(&body.use_url).map_err(ApiError::invalid)?;
+    let scope = super::checkout::parse_place(
+        body.place.as_deref().unwrap_or("web"),
+        &body.use_url,
+        body.place_name.as_deref().unwrap_or(""),
+    )
+    .map_err(ApiError::invalid)?;
     let work = WorkId::new(body.work.as_str()).map_err(|_| ApiError::not_found("work"))?;
     let offer = OfferId::new(body.offer.as_str()).map_err(|_| ApiError::not_found("offer"))?;
     let name = body.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| u.name.clone());
+    // The licence mail goes in the caller's language (Accept-Language or the language cookie).
+    let lang = super::lang_of(&req);
     let now = state.now();
     let st = state.clone();
     // A signed-in buyer proved the account is theirs; nothing to confirm by mail.
@@ -526,9 +539,10 @@ async fn post_checkout(state: State, req: HttpRequest, body: web::Json<NewChecko
         confirm_by_email: false,
         settlement: None,
     };
-    let (c, payment) =
-        db(&state, move |s| Ok(crate::services::checkout::open_checkout(&st.checkout_context(), s, order, now)?))
-            .await?;
+    let (c, payment) = db(&state, move |s| {
+        Ok(crate::services::checkout::open_checkout_in(&st.checkout_context(), s, order, Some(lang), now)?)
+    })
+    .await?;
     let base = &state.config.public_url;
     Ok(HttpResponse::Created().json(CheckoutDto {
         status: c.status.as_str().into(),
@@ -1054,7 +1068,8 @@ async fn delete_allow(state: State, req: HttpRequest, path: web::Path<String>) -
         super::seal::seal_json,
         super::seal::resolve,
         super::seal::odrl,
-        super::checkout::status_json
+        super::checkout::status_json,
+        super::checkout::receipt_json
     ),
     components(schemas(
         ErrorBody,

@@ -166,6 +166,13 @@ pub fn tick(state: &State) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "recolouring"),
         }
+        match crate::services::notifications::drain_notify(&mut store, &state.config.public_url, state.now()) {
+            Ok(n) if n.notifications > 0 => {
+                tracing::info!(notifications = n.notifications, mails = n.mails, "holders notified")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "notifying holders"),
+        }
         let seals = (&state.seals, state.config.public_url.as_str());
         match state.notary.run(&mut store, &state.content, Some(seals), state.now()) {
             Ok(n) if n > 0 => tracing::info!(works = n, "registrations timestamped and logged"),

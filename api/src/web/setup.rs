@@ -14,7 +14,7 @@ use super::{db, see_other, State};
 use crate::domain::ContentKind;
 use crate::services::channels::ChannelScope;
 use crate::services::registration::{register_work, NewItem, NewWork, RegistrationError};
-use crate::store::platform::Role;
+use crate::store::platform::{Role, User};
 use crate::store::prelude::*;
 use actix_multipart::form::bytes::Bytes as MultipartBytes;
 use actix_multipart::form::text::Text;
@@ -114,6 +114,20 @@ async fn verify(
         return Ok(see_other(&format!("/dashboard/channels/{}", c.id)));
     }
     if !matches!(c.kind, ChannelKind::Website | ChannelKind::Blog) {
+        // WeChat and Weibo profiles cannot be fetched reliably: an administrator looks at the
+        // account, and the channel shows 审核中 until they decide.
+        let (id, owner, now) = (c.id.clone(), user.id.clone(), state.now());
+        db(&state, move |s| {
+            s.atomically(|s| -> Result<(), crate::store::StoreError> {
+                if s.request_review(&id)? {
+                    let payload = serde_json::json!({ "channel": id.as_str(), "owner": owner.as_str() });
+                    s.record_event("channel.review_requested", id.as_str(), &payload, now)?;
+                }
+                Ok(())
+            })
+            .map_err(ApiError::from)
+        })
+        .await?;
         return Ok(see_other(&format!("/dashboard/channels/{}?msg=review", c.id)));
     }
     match crate::services::channels::check_claim(&state.fetcher, c.kind, &c.handle, &claim.token).await {
@@ -179,6 +193,7 @@ pub fn preset(
         price: Money { amount, currency },
         valid_from: seal_licensing::Timestamp::EPOCH,
         valid_until: None,
+        withdrawn_at: None,
     })
 }
 
@@ -216,30 +231,6 @@ struct OfferForm {
     currency: String,
 }
 
-/// Publishes an offer and refreshes the seals it shows on.
-pub async fn publish(state: &State, offer: Offer) -> Result<(), ApiError> {
-    let st = state.clone();
-    let now = state.now();
-    db(state, move |s| {
-        s.atomically(|s| -> Result<(), ApiError> {
-            s.publish_offer(&offer)?;
-            let target = match &offer.target {
-                OfferTarget::Channel(c) => serde_json::json!({"channel": c.as_str()}),
-                OfferTarget::Work(w) => serde_json::json!({"work": w.as_str()}),
-            };
-            let payload =
-                serde_json::json!({"offer": offer.id.as_str(), "assigner": offer.assigner.as_str(), "target": target});
-            Ok(s.record_event("offer.changed", offer.id.as_str(), &payload, now)?)
-        })?;
-        match &offer.target {
-            OfferTarget::Channel(c) => st.seals.refresh_channel(s, &st.config.public_url, c)?,
-            OfferTarget::Work(w) => st.seals.refresh_work(s, &st.config.public_url, w)?,
-        }
-        Ok(())
-    })
-    .await
-}
-
 async fn add_offer(
     state: State,
     req: HttpRequest,
@@ -248,13 +239,166 @@ async fn add_offer(
 ) -> Result<HttpResponse, ApiError> {
     let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let c = owned_channel(&state, &user.id, &path).await.map_err(ApiError::page)?;
-    let currency = Currency::parse(if form.currency.is_empty() { "CNY" } else { &form.currency })
-        .map_err(|e| ApiError::invalid(e.to_string()).page())?;
-    let price = parse_price(&form.price, currency).map_err(ApiError::page)?;
-    let offer =
-        preset(&form.preset, &user.id, OfferTarget::Channel(c.id.clone()), price, currency).map_err(ApiError::page)?;
-    publish(&state, offer).await.map_err(ApiError::page)?;
-    Ok(see_other(&format!("/dashboard/channels/{}#step-3", c.id)))
+    let made = Currency::parse(if form.currency.is_empty() { "CNY" } else { &form.currency })
+        .map_err(|e| ApiError::invalid(e.to_string()).keyed("error-currency", &[]))
+        .and_then(|currency| {
+            let price = parse_price(&form.price, currency)?;
+            preset(&form.preset, &user.id, OfferTarget::Channel(c.id.clone()), price, currency)
+        });
+    let offer = match made {
+        Ok(o) => o,
+        Err(e) => return refused_offer(&state, &req, &user, c.id.as_str(), e, &form).await,
+    };
+    change_offers(&state, Some(offer), None).await.map_err(ApiError::page)?;
+    Ok(see_other(&format!("/dashboard/channels/{}#step-2", c.id)))
+}
+
+/// The channel page again with the refusal beside the offer form and what was typed kept.
+async fn refused_offer(
+    state: &State,
+    req: &HttpRequest,
+    user: &User,
+    channel: &str,
+    e: ApiError,
+    form: &OfferForm,
+) -> Result<HttpResponse, ApiError> {
+    if !e.status.is_client_error() {
+        return Err(e.page());
+    }
+    let kept = super::dashboard::OfferKept {
+        preset: form.preset.clone(),
+        price: form.price.clone(),
+        currency: form.currency.clone(),
+    };
+    let why = e.message_in(super::lang_of(req)).0;
+    super::dashboard::show_channel(state, req, user, channel, None, Some(why), kept).await
+}
+
+/// The offer `id` of `owner` (404 for anyone else's).
+async fn owned_offer(state: &State, owner: &PartyId, id: &str) -> Result<Offer, ApiError> {
+    let oid = OfferId::new(id).map_err(|_| ApiError::not_found("offer"))?;
+    let owner = owner.clone();
+    db(state, move |s| Ok(s.offer(&oid)?.filter(|o| o.assigner == owner)))
+        .await?
+        .ok_or_else(|| ApiError::not_found("offer"))
+}
+
+/// Changes a holder's offers in one transaction: publishes `new`, withdraws `old`, records an
+/// `offer.changed` event for each, then refreshes the seals they show on. An edit is both: offers
+/// are immutable once published (licences point at them), so a new price is a new offer.
+pub async fn change_offers(state: &State, new: Option<Offer>, old: Option<Offer>) -> Result<(), ApiError> {
+    let st = state.clone();
+    let now = state.now();
+    db(state, move |s| {
+        s.atomically(|s| -> Result<(), ApiError> {
+            if let Some(offer) = &new {
+                s.publish_offer(offer)?;
+            }
+            if let Some(offer) = &old {
+                s.withdraw_offer(&offer.id, &offer.assigner, now)?;
+            }
+            for (offer, change) in new.iter().map(|o| (o, "published")).chain(old.iter().map(|o| (o, "withdrawn"))) {
+                let target = match &offer.target {
+                    OfferTarget::Channel(c) => serde_json::json!({"channel": c.as_str()}),
+                    OfferTarget::Work(w) => serde_json::json!({"work": w.as_str()}),
+                };
+                let payload = serde_json::json!({"offer": offer.id.as_str(), "assigner": offer.assigner.as_str(),
+                    "target": target, "change": change});
+                s.record_event("offer.changed", offer.id.as_str(), &payload, now)?;
+            }
+            Ok(())
+        })?;
+        for offer in new.iter().chain(old.iter()) {
+            match &offer.target {
+                OfferTarget::Channel(c) => st.seals.refresh_channel(s, &st.config.public_url, c)?,
+                OfferTarget::Work(w) => st.seals.refresh_work(s, &st.config.public_url, w)?,
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Publishes an offer and refreshes the seals it shows on.
+pub async fn publish(state: &State, offer: Offer) -> Result<(), ApiError> {
+    change_offers(state, Some(offer), None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct EditOfferForm {
+    csrf: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    currency: String,
+}
+
+/// Where an offer is managed: its channel's page, or the dashboard for a work's own offer.
+fn offer_home(offer: &Offer) -> String {
+    match &offer.target {
+        OfferTarget::Channel(c) => format!("/dashboard/channels/{c}#step-2"),
+        OfferTarget::Work(_) => "/dashboard".to_owned(),
+    }
+}
+
+/// A new price for an offer: the offer is replaced by a copy with the new price (and a new id), open
+/// from now; licences bought under the old one keep their snapshot.
+async fn edit_offer(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<EditOfferForm>,
+) -> Result<HttpResponse, ApiError> {
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
+    let old = owned_offer(&state, &user.id, &path).await.map_err(ApiError::page)?;
+    if old.withdrawn_at.is_some() {
+        return Err(ApiError::new(actix_web::http::StatusCode::CONFLICT, "withdrawn", "the offer was withdrawn")
+            .keyed("error-offer-withdrawn", &[])
+            .page());
+    }
+    let made = Currency::parse(if form.currency.is_empty() { old.price.currency.code() } else { &form.currency })
+        .map_err(|e| ApiError::invalid(e.to_string()).keyed("error-currency", &[]))
+        .and_then(|currency| {
+            let minor = parse_price(&form.price, currency)?;
+            if minor <= 0 && !old.is_free() {
+                return Err(ApiError::invalid("a paid offer needs a price above zero").keyed("error-price-zero", &[]));
+            }
+            let amount = Amount::new(minor).map_err(|e| ApiError::invalid(e.to_string()))?;
+            let id = OfferId::new(short_id("of", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(Offer { id, price: Money { amount, currency }, valid_from: state.now(), ..old.clone() })
+        });
+    let new = match made {
+        Ok(o) => o,
+        Err(e) => {
+            let OfferTarget::Channel(c) = &old.target else { return Err(e.page()) };
+            let as_form = OfferForm {
+                csrf: String::new(),
+                preset: String::new(),
+                price: form.price.clone(),
+                currency: form.currency.clone(),
+            };
+            return refused_offer(&state, &req, &user, c.as_str(), e, &as_form).await;
+        }
+    };
+    let home = offer_home(&old);
+    change_offers(&state, Some(new), Some(old)).await.map_err(ApiError::page)?;
+    Ok(see_other(&home))
+}
+
+/// Withdraws an offer: closed to new purchases from now; licences keep their snapshot.
+async fn withdraw_offer(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<super::auth::CsrfForm>,
+) -> Result<HttpResponse, ApiError> {
+    let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
+    let old = owned_offer(&state, &user.id, &path).await.map_err(ApiError::page)?;
+    let home = offer_home(&old);
+    if old.withdrawn_at.is_none() {
+        change_offers(&state, None, Some(old)).await.map_err(ApiError::page)?;
+    }
+    Ok(see_other(&home))
 }
 
 /// A channel a work is registered on, with whether its ownership is proven.
@@ -520,6 +664,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/dashboard/channels", web::post().to(new_channel))
         .route("/dashboard/channels/{id}/verify", web::post().to(verify))
         .route("/dashboard/channels/{id}/offers", web::post().to(add_offer))
+        .route("/dashboard/offers/{id}/edit", web::post().to(edit_offer))
+        .route("/dashboard/offers/{id}/withdraw", web::post().to(withdraw_offer))
         .service(
             web::resource("/dashboard/works")
                 .app_data(upload_config())

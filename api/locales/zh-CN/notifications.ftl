@@ -1,0 +1,23 @@
+# 通知：销售、异议、结算、付款和新发现的未授权使用（页面与邮件）。
+notify-title = 通知
+notify-unread = { $n } 条未读
+notify-empty = 暂无通知。售出授权、收到异议、结算、付款或发现新的未授权使用时，这里会告诉您。
+notify-mark-all-read = 全部标为已读
+notify-new = 未读
+notify-open = 查看
+notify-older = 更早的通知
+notify-sale-subject = 《{ $title }》售出一份授权
+notify-sale-text = { $licensee } 购买了《{ $title }》的授权，金额 { $price }。款项在公示期结束后结算。
+notify-objection-subject = 《{ $title }》的授权收到异议
+notify-objection-refund-text = { $licensee } 在公示期内对《{ $title }》的授权申请退款，款项已冻结，等待平台处理。
+notify-objection-dispute-text = 有人对《{ $title }》（被授权方 { $licensee }）的权属提出异议，款项已冻结，等待平台处理。
+notify-settlement-subject = { $n } 份授权已结算
+notify-settlement-text = 本次结算了 { $n } 份授权，您的净收入为 { $net }，已开具发票。
+notify-payout-subject = 已向您付款 { $amount }
+notify-payout-text = 平台已向您支付 { $amount }（{ $n } 份授权，付款编号 { $payout }）。
+notify-black-hits-subject = 发现 { $n } 处新的未授权使用
+notify-black-hits-text = 今天的监测发现了 { $n } 处新的未授权使用，其中包括《{ $title }》。
+notify-mail-greeting = { $name }，您好：
+notify-mail-details = 查看详情：{ $url }
+notify-mail-all = 全部通知：{ $url }
+notify-mail-footer = 您收到这封邮件，是因为您是该版权方账户的成员。此邮件由版权印章平台自动发送。
