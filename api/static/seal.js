@@ -99,7 +99,12 @@
       '.date{white-space:nowrap}',
       '#get-licence{display:block;margin-top:14px;padding:8px 12px;border-radius:8px;text-align:center;',
       'background:var(--acc);color:var(--acc-fg);font-weight:600;text-decoration:none}',
-      '#get-licence:hover{filter:brightness(1.08)}'
+      '#get-licence:hover{filter:brightness(1.08)}',
+      // On a phone the panel is a sheet over the bottom of the screen, and "Get licence" stays in
+      // view however many offers the panel lists.
+      '@media (max-width:480px){#panel{position:fixed;top:auto;left:8px;right:8px;bottom:8px;width:auto;',
+      'max-width:none;max-height:75vh;overflow:auto}',
+      '#get-licence{position:sticky;bottom:-14px;margin:14px -16px -14px;border-radius:0 0 12px 12px;padding:12px}}'
     ].join('');
     var SHIELD = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M12 1.5 3.5 5v6.2c0 5.3 3.6 10.2 8.5 11.3 4.9-1.1 8.5-6 8.5-11.3V5L12 1.5z"/>' +
       '<path fill="#fff" d="M12.1 7.2a4.8 4.8 0 1 0 3.9 7.6l-1.5-1.1a3 3 0 1 1 0-3.4l1.5-1.1a4.8 4.8 0 0 0-3.9-2z"/></svg>';

@@ -69,6 +69,9 @@ pub fn bulk_works(from: u64, to: u64) -> Vec<(WorkId, NewWork)> {
         .collect()
 }
 
+/// The demo's licensed WeChat official account (its `__biz`).
+const DEMO_BIZ: &str = "MzA5NDc1NzQ4MA==";
+
 /// What [`monitoring`] found.
 #[derive(Clone, Debug, Default)]
 pub struct DemoMonitoring {
@@ -124,6 +127,27 @@ pub fn monitoring(
     ];
     if let Some((n, url)) = licensed {
         items.push((url, page("已授权转载", article(n, false)), ago(5)));
+    }
+    // WeChat: rh-b licensed one official account by contract; its article is white, another
+    // account's copy of the same work black (both on the same host, told apart by `__biz`).
+    if let Some(n) = bodies.iter().position(|(w, _)| w.as_str() == "rh-b-w0") {
+        let work = bodies[n].0.clone();
+        let account =
+            seal_licensing::licence::UseScope::WechatAccount { id: DEMO_BIZ.into(), name: "示例日报".into() };
+        if !store.licences_of_work(&work)?.iter().any(|l| l.scope == account) {
+            super::licences::grant_contract(store, &work, account, "示例日报 公众号", None, now)
+                .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        }
+        items.push((
+            format!("https://mp.weixin.qq.com/s?__biz={DEMO_BIZ}&mid=2247483650&idx=1"),
+            page("示例日报", article(n, false)),
+            ago(2),
+        ));
+        items.push((
+            "https://mp.weixin.qq.com/s?__biz=MzkzODA0NTY3OA==&mid=2247480001&idx=2".into(),
+            page("搬运号", article(n, true)),
+            ago(2),
+        ));
     }
     // Two months of reprints on a handful of sites, some coming back, so the usage reports, search
     // facets and work timelines have a shape.

@@ -153,3 +153,27 @@ async fn a_guests_earlier_licence_is_not_revealed_to_whoever_types_the_address()
     assert!(!r.text().contains("您已持有"));
     Ok(())
 }
+
+/// The demo shows the capability: a WeChat account licensed by contract, its article white, another
+/// account's copy of the same work on the same host black.
+#[actix_web::test]
+async fn the_demo_tells_two_wechat_accounts_apart() -> Result<()> {
+    use seal_api::store::monitoring::HitFilter;
+    use seal_api::store::Monitoring;
+    let w = world()?;
+    let hits = {
+        let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let monitor = w.state.monitor.read().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        seal_api::services::demo::monitoring(&mut s, &monitor, &w.state.pages, w.state.now())?;
+        let filter = HitFilter { owner: Some(seal_licensing::ids::PartyId::new("rh-b")?), ..HitFilter::default() };
+        s.hits(&filter, 500)?
+    };
+    let wechat: Vec<(&str, &str)> = hits
+        .iter()
+        .filter(|h| h.page_url.starts_with("https://mp.weixin.qq.com/"))
+        .map(|h| (h.page_url.as_str(), h.colour.as_str()))
+        .collect();
+    assert!(wechat.iter().any(|(u, c)| u.contains("MzA5NDc1NzQ4MA==") && *c == "white"), "{wechat:?}");
+    assert!(wechat.iter().any(|(u, c)| u.contains("MzkzODA0NTY3OA==") && *c == "black"), "{wechat:?}");
+    Ok(())
+}
