@@ -93,10 +93,51 @@ fn wait_healthy(base: &str) -> Result<()> {
     bail!("seal serve did not become healthy at {base}")
 }
 
-/// `seal serve --demo` on a free 127.0.0.1 port with a fresh data folder (its log in `serve.log` there),
-/// once healthy: the folder, the server (stopped when dropped) and its base URL.
-fn demo_server() -> Result<(tempfile::TempDir, Server, String)> {
+/// What a data folder gets before `seal serve --demo` starts on it, and how the server runs.
+#[derive(Default)]
+struct Prep {
+    /// Bulk works (`seal demo --works N`), for the long lists. They are dealt round the three demo
+    /// holders, so rh-a gets a third of them.
+    bulk_works: u64,
+    /// An administrator (`seal admin create`): email and password.
+    admin: Option<(&'static str, &'static str)>,
+    /// `SEAL_FETCH_PRIVATE=true`: ownership checks and first-view fetches may reach 127.0.0.1, where
+    /// the tests serve the holders' websites.
+    fetch_private: bool,
+    /// Ports outbound fetches may use besides 80 and 443 (`SEAL_FETCH_PORTS`): those of those websites.
+    fetch_ports: Vec<u16>,
+}
+
+/// Runs `seal ARGS` to completion with extra environment, failing with its output.
+fn seal(args: &[&str], data: &Path, env: &[(&str, &str)]) -> Result<()> {
+    let out = Command::new(env!("CARGO_BIN_EXE_seal"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .envs(env.iter().copied())
+        .output()
+        .with_context(|| format!("running seal {args:?}"))?;
+    ensure!(
+        out.status.success(),
+        "seal {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// `seal serve --demo` on a free 127.0.0.1 port with a fresh data folder prepared as `prep` says (its
+/// log in `serve.log` there), once healthy: the folder, the server (stopped when dropped) and its base URL.
+fn demo_server(prep: &Prep) -> Result<(tempfile::TempDir, Server, String)> {
     let data = tempfile::tempdir()?;
+    if prep.bulk_works > 0 {
+        // No purchases here: `serve --demo` makes its own, and the same purchase ids at other times
+        // would conflict.
+        seal(&["demo", "--purchases", "0", "--works", &prep.bulk_works.to_string()], data.path(), &[])?;
+    }
+    if let Some((email, password)) = prep.admin {
+        seal(&["admin", "create", "--email", email], data.path(), &[("SEAL_ADMIN_PASSWORD", password)])?;
+    }
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(data.path().join("serve.log"))?;
@@ -104,6 +145,14 @@ fn demo_server() -> Result<(tempfile::TempDir, Server, String)> {
         .args(["serve", "--demo", "--data"])
         .arg(data.path())
         .args(["--bind", &format!("127.0.0.1:{port}")])
+        .env("SEAL_FETCH_PRIVATE", if prep.fetch_private { "true" } else { "false" })
+        .env(
+            "SEAL_FETCH_PORTS",
+            std::iter::once("80,443".to_owned())
+                .chain(prep.fetch_ports.iter().map(u16::to_string))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -113,24 +162,69 @@ fn demo_server() -> Result<(tempfile::TempDir, Server, String)> {
     Ok((data, server, base))
 }
 
+/// Where the browser tests find their tools.
+struct Browser {
+    chromium: String,
+    node_modules: PathBuf,
+}
+
+impl Browser {
+    /// Chromium and playwright-core, or `None` when `SEAL_SKIP_BROWSER=1` skips browser tests knowingly.
+    /// Without them (and no skip) the test fails, naming what is missing.
+    fn find() -> Result<Option<Browser>> {
+        if std::env::var("SEAL_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+            eprintln!("SEAL_SKIP_BROWSER=1: skipping the browser test");
+            return Ok(None);
+        }
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        ensure!(
+            Path::new(&chromium).exists(),
+            "no Chromium at {chromium}: run .ci/run (it installs it) or set CHROMIUM"
+        );
+        let node_modules = std::env::var("SEAL_NODE_MODULES").map(PathBuf::from).unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/copyright-seal/node")
+        });
+        ensure!(
+            node_modules.join("node_modules/playwright-core").exists() || node_modules.join("playwright-core").exists(),
+            "playwright-core is not installed under {}: run .ci/run (it installs it) or set SEAL_NODE_MODULES",
+            node_modules.display()
+        );
+        Ok(Some(Browser { chromium, node_modules }))
+    }
+
+    /// `node tests/browser/SCRIPT` with the tools in its environment.
+    fn node(&self, script: &str) -> Command {
+        let mut c = Command::new("node");
+        c.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser").join(script))
+            .env("SEAL_NODE_MODULES", &self.node_modules)
+            .env("CHROMIUM", &self.chromium);
+        c
+    }
+}
+
+/// The last line of a driver's output that is a JSON object: its report.
+fn last_json(stdout: &[u8]) -> Result<serde_json::Value> {
+    let line = stdout.split(|&b| b == b'\n').rfind(|l| l.starts_with(b"{")).context("the driver printed no JSON")?;
+    Ok(serde_json::from_slice(line)?)
+}
+
+/// Copies every file of `from` into `target/<name>/`, where people look for screenshots.
+fn keep(from: &Path, name: &str) -> Result<()> {
+    let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(name);
+    std::fs::create_dir_all(&keep)?;
+    for entry in std::fs::read_dir(from)? {
+        let p = entry?.path();
+        if let Some(file) = p.file_name() {
+            std::fs::copy(&p, keep.join(file))?;
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
-    if std::env::var("SEAL_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("SEAL_SKIP_BROWSER=1: skipping the browser test");
-        return Ok(());
-    }
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    ensure!(Path::new(&chromium).exists(), "no Chromium at {chromium}: run .ci/run (it installs it) or set CHROMIUM");
-    let node_modules = std::env::var("SEAL_NODE_MODULES").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/copyright-seal/node")
-    });
-    ensure!(
-        node_modules.join("node_modules/playwright-core").exists() || node_modules.join("playwright-core").exists(),
-        "playwright-core is not installed under {}: run .ci/run (it installs it) or set SEAL_NODE_MODULES",
-        node_modules.display()
-    );
-
-    let (data, mut server, base) = demo_server()?;
+    let Some(browser) = Browser::find()? else { return Ok(()) };
+    let (data, mut server, base) = demo_server(&Prep::default())?;
 
     let page = third_party_page(format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>转载：示例作品</title>\
@@ -141,13 +235,10 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
     ))?;
     let out_dir = data.path().join("browser");
     std::fs::create_dir_all(&out_dir)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/seal_checkout.mjs");
-    let run = Command::new("node")
-        .arg(&script)
+    let run = browser
+        .node("seal_checkout.mjs")
         .arg(&page)
         .arg(&out_dir)
-        .env("SEAL_NODE_MODULES", &node_modules)
-        .env("CHROMIUM", &chromium)
         .output()
         .context("running node (install Node.js)")?;
     let serve_log = std::fs::read_to_string(data.path().join("serve.log")).unwrap_or_default();
@@ -157,9 +248,7 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(
-        run.stdout.split(|&b| b == b'\n').rfind(|l| l.starts_with(b"{")).context("the driver printed no JSON")?,
-    )?;
+    let report = last_json(&run.stdout)?;
 
     // What the reader saw.
     let rules = report["rules"].as_str().unwrap_or("");
@@ -201,12 +290,7 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
     std::fs::copy(shot, target.join("seal-panel.png"))?;
 
     // With its API failing, the seal shows nothing and the host page is untouched.
-    let down = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/seal_down.mjs"))
-        .arg(page_with_broken_api()?)
-        .env("SEAL_NODE_MODULES", &node_modules)
-        .env("CHROMIUM", &chromium)
-        .output()?;
+    let down = browser.node("seal_down.mjs").arg(page_with_broken_api()?).output()?;
     ensure!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
     let down: serde_json::Value = serde_json::from_slice(&down.stdout)?;
     ensure!(down["page_errors"].as_array().is_some_and(Vec::is_empty), "seal.js broke the host page: {down}");
@@ -234,43 +318,91 @@ fn a_reader_buys_a_licence_from_the_seal_in_chromium() -> Result<()> {
 /// Screenshots go to the test's temporary folder (and `target/phones/` for people to look at).
 #[test]
 fn the_main_pages_fit_a_phone_in_both_languages() -> Result<()> {
-    if std::env::var("SEAL_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("SEAL_SKIP_BROWSER=1: skipping the browser test");
-        return Ok(());
-    }
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    ensure!(Path::new(&chromium).exists(), "no Chromium at {chromium}: run .ci/run (it installs it) or set CHROMIUM");
-    let node_modules = std::env::var("SEAL_NODE_MODULES").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/copyright-seal/node")
-    });
-    let (data, _server, base) = demo_server()?;
+    let Some(browser) = Browser::find()? else { return Ok(()) };
+    let (data, _server, base) = demo_server(&Prep::default())?;
     let out_dir = data.path().join("phones");
-    let run = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/phones.mjs"))
-        .arg(&base)
-        .arg(&out_dir)
-        .env("SEAL_NODE_MODULES", &node_modules)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .context("running node (install Node.js)")?;
+    let run = browser.node("phones.mjs").arg(&base).arg(&out_dir).output().context("running node (install Node.js)")?;
     ensure!(
         run.status.success(),
         "phone walk failed:\n{}\n{}",
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(
-        run.stdout.split(|&b| b == b'\n').rfind(|l| l.starts_with(b"{")).context("the driver printed no JSON")?,
-    )?;
+    let report = last_json(&run.stdout)?;
     // 15 pages × 2 languages × 2 sizes.
     ensure!(report["screenshots"] == 60, "{report}");
-    let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/phones");
-    std::fs::create_dir_all(&keep)?;
-    for entry in std::fs::read_dir(&out_dir)? {
-        let p = entry?.path();
-        if let Some(name) = p.file_name() {
-            std::fs::copy(&p, keep.join(name))?;
-        }
+    keep(&out_dir, "phones")?;
+    Ok(())
+}
+
+/// Issue 14: the product's flows in a real browser, in both languages on a desktop and on a phone
+/// (`tests/browser/flows.mjs`): sign up, add a website channel and prove it with the meta tag on a site
+/// the driver serves on 127.0.0.1, offers (refused bad price, add, edit, withdraw), the embed code on an
+/// article of that site and the seal opening there, a WeChat channel approved by an administrator, a
+/// guest purchase and its letter PDF, a licensee's refund request; then the demo holder's 3,000 works
+/// paged to the last item. Screenshots go to the test's temporary folder and `target/flows/`.
+#[test]
+fn the_flows_work_in_both_languages_on_desktop_and_phone() -> Result<()> {
+    let Some(browser) = Browser::find()? else { return Ok(()) };
+    const ADMIN: (&str, &str) = ("admin@flows.test", "admin-password-1");
+    // One website per combo, each on a port the server may fetch (ownership check, first view).
+    let site_ports = (0..4).map(|_| free_port()).collect::<Result<Vec<_>>>()?;
+    // 9,000 bulk works give rh-a 3,000 of them (plus the demo's own).
+    let prep = Prep { bulk_works: 9000, admin: Some(ADMIN), fetch_private: true, fetch_ports: site_ports.clone() };
+    let (data, _server, base) = demo_server(&prep)?;
+    let out_dir = data.path().join("flows");
+    let run = browser
+        .node("flows.mjs")
+        .arg(&base)
+        .arg(&out_dir)
+        .args([ADMIN.0, ADMIN.1])
+        .env("FLOWS_SITE_PORTS", site_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","))
+        .output()
+        .context("running node (install Node.js)")?;
+    // Keep the screenshots whatever happened: they are how a failure is understood.
+    if out_dir.exists() {
+        keep(&out_dir, "flows")?;
     }
+    let serve_log = std::fs::read_to_string(data.path().join("serve.log")).unwrap_or_default();
+    let tail: String =
+        serve_log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    ensure!(
+        run.status.success(),
+        "browser flows failed (screenshots in target/flows/):\n{}\n{}\nserver log (end):\n{tail}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report = last_json(&run.stdout)?;
+    ensure!(report["ok"] == true, "{report}");
+
+    let steps = [
+        "sign-up",
+        "add-channel",
+        "verify-website",
+        "offers",
+        "wechat-review",
+        "embed",
+        "guest-purchase",
+        "letter-pdf",
+        "refund",
+    ];
+    for combo in ["zh-CN-desktop", "en-desktop", "zh-CN-phone", "en-phone"] {
+        let done: Vec<&str> =
+            report["combos"][combo]["steps"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
+        ensure!(done == steps, "{combo} completed only {done:?}");
+        let pdf = report["combos"][combo]["pdf"].as_str().context("no PDF path")?;
+        ensure!(std::fs::read(pdf)?.starts_with(b"%PDF"), "{combo}: the letter PDF is not a PDF");
+    }
+    // Four combos of at least 25 steps each, and the paging walk.
+    ensure!(report["screenshots"].as_u64().is_some_and(|n| n >= 4 * 25 + 5), "{report}");
+
+    // The works list reached its last item, 50 at a time, past the 3,000 bulk works.
+    let paging = &report["paging"];
+    let total = paging["total"].as_u64().context("paging total")?;
+    ensure!(total >= 3000 && paging["last_to"] == total, "the list did not reach item 3,000: {paging}");
+    ensure!(paging["pages"].as_u64() == Some(total.div_ceil(50)), "{paging}");
+    ensure!(paging["distinct"] == total, "keyset paging repeated or skipped works: {paging}");
+    ensure!(paging["distinct"] == total, "keyset paging repeated or skipped works: {paging}");
+    ensure!(paging["dashboard_count"] == total, "the dashboard counts other works than the list: {paging}");
     Ok(())
 }
