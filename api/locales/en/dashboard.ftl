@@ -174,3 +174,6 @@ dash-offer-edit-hint = The new price applies from now on; licences already sold 
 dash-offer-withdraw = Withdraw the offer
 dash-offer-withdraw-hint = Once withdrawn, nobody can buy a licence under this offer; licences already sold are not affected.
 dash-offer-withdraw-confirm = Yes, withdraw it
+dash-method-meta = by the meta tag on the home page
+dash-method-file = by the verification file
+dash-method-review = reviewed by the platform

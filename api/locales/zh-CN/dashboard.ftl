@@ -156,3 +156,6 @@ dash-offer-edit-hint = 新价格自现在起生效；已售出的授权仍按购
 dash-offer-withdraw = 撤回方案
 dash-offer-withdraw-hint = 撤回后读者不能再按此方案购买授权；已售出的授权不受影响。
 dash-offer-withdraw-confirm = 确认撤回
+dash-method-meta = 通过首页 meta 标签
+dash-method-file = 通过验证文件
+dash-method-review = 经平台审核
