@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use seal_api::store::{Repository, SettleOptions, SqliteStore};
+use seal_api::store::{SettleOptions, SqliteStore};
 use seal_licensing::Timestamp;
 use std::path::PathBuf;
 
@@ -45,7 +45,9 @@ pub fn parse_now(now: Option<&str>) -> Result<Timestamp> {
 pub fn run(args: &SettleArgs) -> Result<()> {
     let now = parse_now(args.now.as_deref())?;
     let mut store = SqliteStore::open_in(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
-    let report = store.settle(now, SettleOptions { batch: args.batch, payouts: !args.no_payouts })?;
+    // Recorded like a run from the admin console, so rights holders are notified of it too.
+    let (_, report) =
+        store.settle_recorded("cli", now, SettleOptions { batch: args.batch, payouts: !args.no_payouts })?;
     println!("settlement pass as of {now}");
     println!(
         "{:<24} {:<4} {:>9} {:>16} {:>14} {:>16} {:>8} {:>16}",

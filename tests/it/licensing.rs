@@ -33,6 +33,14 @@ fn settle_balance_letter_and_verify_through_the_cli() -> Result<()> {
     let late = seal(&["settle", "--now", "2026-12-15T00:00:00Z"], data)?;
     assert!(stdout(&late).contains("4 licences settled"), "{}", stdout(&late));
     assert!(stdout(&late).contains("rh-a"), "{}", stdout(&late));
+    // The command-line pass is announced like the console's: rights holders hear of it.
+    {
+        use seal_api::store::prelude::*;
+        let store = SqliteStore::open_in(data)?;
+        let kinds: Vec<String> = store.unpublished_events(1000)?.into_iter().map(|e| e.kind).collect();
+        assert!(kinds.iter().filter(|k| *k == "settlement.completed").count() >= 2, "{kinds:?}");
+        assert!(kinds.iter().any(|k| k == "payout.made"), "{kinds:?}");
+    }
 
     let balance = seal(&["ledger", "balance"], data)?;
     let text = stdout(&balance);

@@ -387,12 +387,21 @@ impl SqliteStore {
     ///
     /// The whole pass is one unit (its batches become savepoints), so the events commit exactly when
     /// the settlement does: a crash loses the pass and its events together, and the next run settles
-    /// and announces again. `seal settle` calls [`super::Repository::settle`] directly and announces
-    /// nothing.
+    /// and announces again.
     pub fn settle_and_record(&mut self, started_by: &str, now: Timestamp) -> Result<SettlementRun, StoreError> {
+        self.settle_recorded(started_by, now, super::SettleOptions::default()).map(|(run, _)| run)
+    }
+
+    /// [`Self::settle_and_record`] with the pass's options, returning the full report too (`seal settle`).
+    pub fn settle_recorded(
+        &mut self,
+        started_by: &str,
+        now: Timestamp,
+        options: super::SettleOptions,
+    ) -> Result<(SettlementRun, super::SettlementReport), StoreError> {
         use super::{Contents, Repository};
         self.atomically(|s| {
-            let report = s.settle(now, super::SettleOptions::default())?;
+            let report = s.settle(now, options)?;
             let run = SettlementRun {
                 started_by: started_by.to_owned(),
                 at: now,
@@ -419,7 +428,7 @@ impl SqliteStore {
                 });
                 s.record_event("payout.made", p.id.as_str(), &payload, now)?;
             }
-            Ok(run)
+            Ok((run, report))
         })
     }
 
