@@ -177,3 +177,4 @@ dash-offer-withdraw-confirm = Yes, withdraw it
 dash-method-meta = by the meta tag on the home page
 dash-method-file = by the verification file
 dash-method-review = reviewed by the platform
+dash-letter-pdf = Letter (PDF)

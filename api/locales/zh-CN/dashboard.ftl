@@ -159,3 +159,4 @@ dash-offer-withdraw-confirm = 确认撤回
 dash-method-meta = 通过首页 meta 标签
 dash-method-file = 通过验证文件
 dash-method-review = 经平台审核
+dash-letter-pdf = 授权书（PDF）

@@ -531,14 +531,23 @@ async fn letter_jws(state: State, path: web::Path<String>) -> Result<HttpRespons
 }
 
 async fn letter_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let lang = super::lang_of(&req);
+    let licence = licensed(&state, path.into_inner()).await?;
+    letter_pdf_response(&state, super::lang_of(&req), licence).await
+}
+
+/// The authorization letter of `licence` as a PDF download in `lang` (the logged letter, with its QR
+/// code and log entry). Callers check first that the visitor may see the licence.
+pub(super) async fn letter_pdf_response(
+    state: &State,
+    lang: crate::i18n::Lang,
+    licence: seal_licensing::ids::LicenceId,
+) -> Result<HttpResponse, ApiError> {
     let font = state.font.clone().ok_or_else(|| {
         ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
     })?;
-    let licence = licensed(&state, path.into_inner()).await?;
     let now = state.now();
     let st = state.clone();
-    let pdf = db(&state, move |s| {
+    let pdf = db(state, move |s| {
         let letter = crate::letters::issue_logged_letter(s, &st.key, &st.notary, &licence, now)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         let payload =

@@ -513,6 +513,12 @@ async fn licence_letter(state: State, req: HttpRequest, path: web::Path<String>)
         .body(letter))
 }
 
+async fn licence_letter_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = require(&state, &req, &[Role::Holder, Role::Licensee, Role::Developer, Role::Admin]).await?;
+    let l = visible_licence(&state, &user, path.into_inner()).await?;
+    super::checkout::letter_pdf_response(&state, super::lang_of(&req), l.id).await
+}
+
 /// A money action's form: its CSRF token and the reason the person gives, which is kept with the
 /// domain event the action records (a refund, a settlement, an approval is never one careless click).
 #[derive(Debug, Deserialize)]
@@ -774,6 +780,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/dashboard/earnings", web::get().to(earnings_page))
         .route("/dashboard/channels/{id}", web::get().to(channel_page))
         .route("/dashboard/licences/{id}/letter.jws", web::get().to(licence_letter))
+        .route("/dashboard/licences/{id}/letter.pdf", web::get().to(licence_letter_pdf))
         .route("/dashboard/licences/{id}/object", web::post().to(object))
         .route("/dashboard/invoices/{licence}.pdf", web::get().to(invoice_pdf))
         .route("/admin/licences/{id}/resolve", web::post().to(resolve_objection))

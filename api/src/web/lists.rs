@@ -316,6 +316,8 @@ async fn licences(state: State, req: HttpRequest, p: web::Query<ListParams>) -> 
             };
             let docs = if lic.invoice.is_some() {
                 link(l.t("list-invoice-pdf"), format!("/dashboard/invoices/{}.pdf", lic.id))
+            } else if state.font.is_some() {
+                link(l.t("list-letter"), format!("/dashboard/licences/{}/letter.pdf", lic.id))
             } else {
                 link(l.t("list-letter"), format!("/dashboard/licences/{}/letter.jws", lic.id))
             };

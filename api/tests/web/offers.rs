@@ -80,3 +80,28 @@ async fn offers_are_edited_and_withdrawn_and_licences_keep_their_snapshot() -> R
 fn r_location(status: &Value) -> String {
     format!("/checkout/{}", status["id"].as_str().unwrap_or_default())
 }
+
+/// A licensee downloads the letter as a PDF from the dashboard; nobody else can.
+#[actix_web::test]
+async fn the_licensee_downloads_the_letter_pdf_from_the_dashboard() -> Result<()> {
+    let w = world()?;
+    let mut l = Browser::sign_up(&w, "pdf-buyer@example.test", "licensee").await;
+    l.get(&w, "/checkout?work=rh-b-w0").await;
+    let fields = [("work", "rh-b-w0"), ("offer", "rh-b-default"), ("name", "买家"), ("use_url", "pdf.example.test")];
+    let r = l.form(&w, "/checkout", &fields).await;
+    let r = l.form(&w, &r.location(), &[("action", "pay")]).await;
+    let lic =
+        l.get(&w, &format!("/api/v1{}", r.location())).await.json()["licence"].as_str().context("licensed")?.to_owned();
+    let path = format!("/dashboard/licences/{lic}/letter.pdf");
+    let mut other = Browser::sign_up(&w, "pdf-other@example.test", "licensee").await;
+    assert_eq!(other.get(&w, &path).await.status, StatusCode::NOT_FOUND);
+    if w.state.font.is_none() {
+        assert!(std::env::var_os("SEAL_REQUIRE_PDF_FONT").is_none(), ".ci/run installs a CJK font: none was found");
+        return Ok(());
+    }
+    assert!(l.get(&w, "/dashboard").await.text().contains(&path), "the dashboard links the PDF");
+    let pdf = l.get(&w, &path).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with(b"%PDF"));
+    Ok(())
+}
