@@ -252,10 +252,13 @@ fn body(face: &Face, p: &Value, l: &Lang) -> Vec<Line> {
 
 /// The scope in words; an unknown shape is shown as its JSON rather than hidden.
 fn scope(scope: &Value, l: &Lang) -> String {
-    match (scope["domain"].as_str(), scope["url_prefix"].as_str()) {
-        (Some(d), _) => l.t1("doc-scope-domain", "domain", d),
-        (_, Some(p)) => l.t1("doc-scope-prefix", "prefix", p),
-        _ => l.t1("doc-scope-other", "scope", scope),
+    use seal_licensing::licence::UseScope;
+    match serde_json::from_value::<UseScope>(scope.clone()) {
+        Ok(UseScope::Domain(d)) => l.t1("doc-scope-domain", "domain", d),
+        Ok(UseScope::UrlPrefix(p)) => l.t1("doc-scope-prefix", "prefix", p),
+        // Accounts and apps: the same words as on the pages.
+        Ok(place) => l.scope(&place),
+        Err(_) => l.t1("doc-scope-other", "scope", scope),
     }
 }
 
@@ -879,6 +882,15 @@ pub(super) mod tests {
             assert!(squeeze(&text).contains("第2页，共2页"), "{text}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn a_platform_place_reads_as_words_not_json() {
+        let wx = json!({"wechat_account": {"id": "MzA3NjE1NDkwMA==", "name": "示例日报"}});
+        assert_eq!(scope(&wx, &Lang::Zh), "微信公众号“示例日报”（__biz MzA3NjE1NDkwMA==）");
+        assert_eq!(scope(&json!({"app": {"id": "com.example.news"}}), &Lang::En), "the app com.example.news");
+        assert!(scope(&json!({"domain": "example.com"}), &Lang::Zh).contains("example.com"));
+        assert!(scope(&json!({"galaxy": 1}), &Lang::En).contains("galaxy"), "an unknown shape is shown, not hidden");
     }
 
     #[test]
