@@ -3678,11 +3678,32 @@ mod locales {
         Ok(String::from_utf8_lossy(&all).into_owned())
     }
 
+    /// Single words the English catalogue shows on their own ("Licences", "Verified"): one of these
+    /// in a Chinese page is a leftover, though it is no run of two words.
+    fn english_singles() -> std::collections::HashSet<String> {
+        let en = seal_api::i18n::Lang::En;
+        seal_api::i18n::keys(en)
+            .iter()
+            .map(|k| en.t(k))
+            .filter(|v| {
+                v.len() >= 4 && v.chars().all(|c| c.is_ascii_alphabetic()) && !v.chars().all(|c| c.is_ascii_uppercase())
+            })
+            .collect()
+    }
+
     /// A page's leaks: words of the other language that neither the page's catalogue nor user data
     /// explain, and message keys shown as themselves.
     fn leaks(page: &str, lang: &str, data: &str, keys: &[String]) -> Vec<String> {
         let words = visible_words(page);
         let mut bad = Vec::new();
+        if lang != "en" {
+            let singles = english_singles();
+            for w in words.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| singles.contains(*w)) {
+                if !data.contains(w) {
+                    bad.push(format!("English word: {w}"));
+                }
+            }
+        }
         for key in keys.iter().filter(|k| k.contains('-')) {
             if words.split(|c: char| c.is_whitespace()).any(|w| w == key) {
                 bad.push(format!("key shown: {key}"));
@@ -3716,11 +3737,13 @@ mod locales {
                     "/dashboard/earnings",
                     "/dashboard/channels/rh-a-site",
                     "/dashboard/team",
+                    "/dashboard/notifications",
+                    "/dashboard/allowlist",
                 ],
             ),
             (&mut licensee, vec!["/dashboard", "/dashboard/licences", "/dashboard/invoices"]),
             (&mut analyst, vec!["/dashboard/reports"]),
-            (&mut guest, vec!["/", "/sign-in", "/sign-up", "/w/rh-a-w0", "/no-such-page"]),
+            (&mut guest, vec!["/", "/sign-in", "/sign-up", "/w/rh-a-w0", "/checkout?work=rh-b-w0", "/no-such-page"]),
         ];
         let data = user_data(&w)?;
         let mut problems = Vec::new();
@@ -3748,6 +3771,8 @@ mod locales {
         let keys = vec!["dash-verified".to_owned()];
         let zh = "<html><p>退出 Sign out</p><a data-bilingual href=/>© 版权印 Copyright Seal</a></html>";
         assert_eq!(leaks(zh, "zh-CN", "", &keys), vec!["Sign out".to_owned()]);
+        let single = format!("<h2>{}</h2>", seal_api::i18n::Lang::En.t("nav-dashboard"));
+        assert_eq!(leaks(&single, "zh-CN", "", &keys), vec!["English word: Dashboard".to_owned()]);
         let en = "<p title=\"已验证\">dash-verified</p><p>批量作品 7</p>";
         assert_eq!(
             leaks(en, "en", "批量作品", &keys),

@@ -91,3 +91,4 @@ co-error-place-name = The name contains characters that are not allowed.
 co-error-wechat = “{ $input }” is neither a WeChat article link with __biz= nor a __biz id.
 co-error-weibo = “{ $input }” is neither a Weibo profile or post link nor a numeric UID.
 co-error-app = “{ $input }” is not a package or bundle id (such as com.example.news).
+co-work-line-holder = “{ $title }” · { $holder }

@@ -85,3 +85,4 @@ co-error-place-name = 名称中含有不允许的字符。
 co-error-wechat = “{ $input }”既不是带 __biz= 的公众号文章链接，也不是 __biz。
 co-error-weibo = “{ $input }”既不是微博主页或微博链接，也不是数字 UID。
 co-error-app = “{ $input }”不是应用包名（例如 com.example.news）。
+co-work-line-holder = 《{ $title }》 · { $holder }

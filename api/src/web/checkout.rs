@@ -104,10 +104,19 @@ async fn show_checkout(
     let user = current_user(state, req).await?;
     let failed = error.is_some() || kept.again.is_some();
     let places = ["web", "wechat", "weibo", "app"].into_iter().map(|p| (p, l.t(&format!("co-place-{p}")))).collect();
-    let work_line = l.args(
-        "co-work-line",
-        &[("title", v.work.title.as_str().into()), ("author", v.work.author.into()), ("holder", v.holder.name.into())],
-    );
+    // Works registered on first view name the holder as their author: say the name once.
+    let work_line = if v.work.author.trim().is_empty() || v.work.author == v.holder.name {
+        l.args("co-work-line-holder", &[("title", v.work.title.as_str().into()), ("holder", v.holder.name.into())])
+    } else {
+        l.args(
+            "co-work-line",
+            &[
+                ("title", v.work.title.as_str().into()),
+                ("author", v.work.author.into()),
+                ("holder", v.holder.name.into()),
+            ],
+        )
+    };
     let mut resp = csrf_page(req, state, |csrf| CheckoutPage {
         l,
         work_id: work.to_owned(),
