@@ -357,13 +357,20 @@ fn demo_monitoring_colours_hits_through_the_pipeline() -> Result<()> {
     let colours: BTreeMap<String, String> = hits
         .iter()
         .filter(|h| !h.page_url.contains("/archive/"))
-        .map(|h| (h.domain.clone(), h.colour.clone()))
+        .map(|h| match h.page_url.split_once("__biz=") {
+            // WeChat articles share one host: the account (`__biz`) tells them apart.
+            Some((_, biz)) => (format!("wechat:{}", &biz[..biz.find('&').unwrap_or(biz.len())]), h.colour.clone()),
+            None => (h.domain.clone(), h.colour.clone()),
+        })
         .collect();
     let expected: BTreeMap<String, String> = [
         ("aggregator.example", "black"),
         ("copycat-news.example", "black"),
         ("m.weibo-mirror.example", "black"),
         ("partner-portal.example", "white"),
+        // The account licensed by contract, and another account's copy.
+        ("wechat:MzA5NDc1NzQ4MA==", "white"),
+        ("wechat:MzkzODA0NTY3OA==", "black"),
     ]
     .into_iter()
     .map(|(d, c)| (d.to_owned(), c.to_owned()))

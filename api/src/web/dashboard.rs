@@ -189,7 +189,6 @@ struct HolderPage {
     l: Lang,
     user: User,
     csrf: String,
-    /// Channels, whether each is verified, and the kind's words.
     /// Each channel with its verification status (a catalogue key) and kind in words.
     channels: Vec<(Channel, &'static str, String)>,
     /// The newest works, and how many there are.
@@ -211,6 +210,31 @@ struct HolderPage {
     base_url: String,
     /// Unread notifications, for the badge (`web::notifications`).
     unread: i64,
+    /// A refused channel or registration form: its error beside the form and what was typed.
+    forms: HolderForms,
+}
+
+/// The holder dashboard's forms as a refused submission left them.
+#[derive(Debug, Default)]
+pub struct HolderForms {
+    /// Why the channel form was refused (in the page's language).
+    pub channel_error: Option<String>,
+    /// The channel kind chosen.
+    pub channel_kind: String,
+    /// The handle typed.
+    pub channel_handle: String,
+    /// Why the registration form was refused (in the page's language).
+    pub work_error: Option<String>,
+    /// Title, author, channel, source URL and text typed (a chosen file cannot be kept).
+    pub work_title: String,
+    /// See `work_title`.
+    pub work_author: String,
+    /// See `work_title`.
+    pub work_channel: String,
+    /// See `work_title`.
+    pub work_source_url: String,
+    /// See `work_title`.
+    pub work_content: String,
 }
 
 #[derive(askama::Template)]
@@ -264,7 +288,19 @@ struct DashboardQuery {
 }
 
 async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>) -> Result<HttpResponse, ApiError> {
-    let mut user = match current_user(&state, &req).await? {
+    show_dashboard(&state, &req, q.registered.clone(), HolderForms::default()).await
+}
+
+/// The dashboard of the signed-in user; a holder's with `forms` as a refused submission left them
+/// (answered 400 then).
+pub async fn show_dashboard(
+    state: &State,
+    req: &HttpRequest,
+    registered: Option<String>,
+    forms: HolderForms,
+) -> Result<HttpResponse, ApiError> {
+    let failed = forms.channel_error.is_some() || forms.work_error.is_some();
+    let mut user = match current_user(state, req).await? {
         Some(u) => u,
         None => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/sign-in")).finish()),
     };
@@ -272,7 +308,7 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
     // dashboard, analysts on its reports, finance on its earnings.
     if matches!(user.role, Role::Licensee | Role::Developer) {
         let id = user.id.clone();
-        if let Some((m, org_name)) = super::auth::membership(&state, id).await? {
+        if let Some((m, org_name)) = super::auth::membership(state, id).await? {
             match m.role {
                 OrgRole::Owner => user = super::auth::acting_for(user, &m, org_name),
                 OrgRole::Analyst => return Ok(see_other("/dashboard/reports")),
@@ -280,15 +316,15 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
             }
         }
     }
-    let l = super::lang_of(&req);
-    let (csrf, set) = csrf_token(&req, state.config.secure_cookies);
+    let l = super::lang_of(req);
+    let (csrf, set) = csrf_token(req, state.config.secure_cookies);
     let now = state.now();
     let mut resp = match user.role {
         Role::Admin => return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin")).finish()),
         Role::Holder => {
             let id = user.id.clone();
-            let just = q.registered.clone();
-            let (channels, works, offers, licences, earnings, invoices, points, registered) = db(&state, move |s| {
+            let just = registered;
+            let (channels, works, offers, licences, earnings, invoices, points, registered) = db(state, move |s| {
                 let channels = s.channels_of(&id, "", 100)?;
                 let claims: Vec<&'static str> = channels
                     .iter()
@@ -312,7 +348,7 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
             })
             .await?;
             let (licence_chart, revenue_charts) = charts(l, &points);
-            let unread = super::notifications::unread_badge(&state, user.id.clone()).await?;
+            let unread = super::notifications::unread_badge(state, user.id.clone()).await?;
             render(&HolderPage {
                 l,
                 csrf,
@@ -344,11 +380,12 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
                 base_url: state.config.public_url.clone(),
                 unread,
                 user,
+                forms,
             })?
         }
         Role::Licensee | Role::Developer => {
             let id = user.id.clone();
-            let (licences, names, invoices) = db(&state, move |s| {
+            let (licences, names, invoices) = db(state, move |s| {
                 let licences = s.list_licences(id.as_str(), Side::Held, &newest(50))?;
                 let names =
                     licences.items.iter().map(|(lic, _)| s.holder_name(&lic.holder)).collect::<Result<Vec<_>, _>>()?;
@@ -369,6 +406,9 @@ async fn dashboard(state: State, req: HttpRequest, q: web::Query<DashboardQuery>
     };
     if let Some(c) = set {
         let _ = resp.add_cookie(&c);
+    }
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
     }
     Ok(resp)
 }

@@ -94,10 +94,23 @@ async fn new_channel(
     form: web::Form<NewChannelForm>,
 ) -> Result<HttpResponse, ApiError> {
     let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
-    let kind = parse_kind(&form.kind)
-        .ok_or_else(|| ApiError::invalid("choose a channel kind").keyed("error-channel-kind", &[]).page())?;
-    let c = create_channel(&state, user.id, kind, &form.handle).await.map_err(ApiError::page)?;
-    Ok(see_other(&format!("/dashboard/channels/{}", c.id)))
+    let made = match parse_kind(&form.kind) {
+        Some(kind) => create_channel(&state, user.id, kind, &form.handle).await,
+        None => Err(ApiError::invalid("choose a channel kind").keyed("error-channel-kind", &[])),
+    };
+    match made {
+        Ok(c) => Ok(see_other(&format!("/dashboard/channels/{}", c.id))),
+        Err(e) if e.status.is_client_error() => {
+            let forms = super::dashboard::HolderForms {
+                channel_error: Some(e.message_in(super::lang_of(&req)).0),
+                channel_kind: form.kind.clone(),
+                channel_handle: form.handle.clone(),
+                ..Default::default()
+            };
+            super::dashboard::show_dashboard(&state, &req, None, forms).await
+        }
+        Err(e) => Err(e.page()),
+    }
 }
 
 async fn verify(
@@ -573,10 +586,29 @@ async fn add_work(state: State, req: HttpRequest, form: MultipartForm<WorkUpload
     let form = form.into_inner();
     let csrf = form.csrf.as_ref().map_or("", |t| t.as_str()).to_owned();
     let user = form_user(&state, &req, &csrf, &[Role::Holder]).await?;
-    let work = form.into_work(&state, &user.id).await.map_err(ApiError::page)?;
-    let (work, _) = register(&state, work).await.map_err(ApiError::page)?;
-    // Back to the dashboard, which confirms the registration and links the new seal page.
-    Ok(see_other(&format!("/dashboard?registered={}#registered", work.id)))
+    let text = |t: &Option<Text<String>>| t.as_ref().map_or(String::new(), |t| t.as_str().to_owned());
+    let kept = super::dashboard::HolderForms {
+        work_title: form.title.as_str().to_owned(),
+        work_author: form.author.as_str().to_owned(),
+        work_channel: text(&form.channel),
+        work_source_url: text(&form.source_url),
+        work_content: text(&form.content),
+        ..Default::default()
+    };
+    let registered = match form.into_work(&state, &user.id).await {
+        Ok(work) => register(&state, work).await,
+        Err(e) => Err(e),
+    };
+    match registered {
+        // Back to the dashboard, which confirms the registration and links the new seal page.
+        Ok((work, _)) => Ok(see_other(&format!("/dashboard?registered={}#registered", work.id))),
+        Err(e) if e.status.is_client_error() => {
+            let forms =
+                super::dashboard::HolderForms { work_error: Some(e.message_in(super::lang_of(&req)).0), ..kept };
+            super::dashboard::show_dashboard(&state, &req, None, forms).await
+        }
+        Err(e) => Err(e.page()),
+    }
 }
 
 /// Registers a page published on a verified website or blog channel the first time its seal is

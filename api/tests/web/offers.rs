@@ -105,3 +105,34 @@ async fn the_licensee_downloads_the_letter_pdf_from_the_dashboard() -> Result<()
     assert!(pdf.body.starts_with(b"%PDF"));
     Ok(())
 }
+
+/// The dashboard's channel and registration forms explain a refusal beside the form and keep what
+/// was typed (only a chosen file cannot be kept).
+#[actix_web::test]
+async fn refused_channel_and_registration_forms_keep_the_input() -> Result<()> {
+    let w = world()?;
+    let mut a = sign_in(&w, "holder-a@demo.test", "demo-password").await;
+    a.get(&w, "/dashboard").await;
+    let r = a.form(&w, "/dashboard/channels", &[("kind", "website"), ("handle", "not a domain")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let page = r.text();
+    assert!(page.contains(r#"id="channel-error""#) && page.contains(r#"value="not a domain""#), "{page}");
+    assert!(page.contains("<header") && page.contains(r#"id="works""#), "the whole dashboard, not an error page");
+
+    let boundary = "----sealform";
+    let body = multipart(
+        boundary,
+        &[("csrf", &a.csrf()), ("title", "江畔新闻稿"), ("author", "记者甲"), ("source_url", "")],
+        None,
+    );
+    let req = test::TestRequest::post()
+        .uri("/dashboard/works")
+        .insert_header((header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")))
+        .set_payload(body);
+    let r = a.send(&w, req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let page = r.text();
+    assert!(page.contains(r#"id="work-error""#) && page.contains(r#"value="江畔新闻稿""#), "{page}");
+    assert!(page.contains(r#"value="记者甲""#) && page.contains(r#"<details id="register" open>"#), "{page}");
+    Ok(())
+}
