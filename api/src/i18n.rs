@@ -14,14 +14,67 @@ use seal_licensing::Timestamp;
 use std::borrow::Borrow;
 use std::sync::OnceLock;
 
-/// A user interface language.
+/// A user interface language, with the time zone its times are written in.
+///
+/// `Lang::Zh` and `Lang::En` are the two languages in Beijing time; [`Lang::in_zone`] moves one to the
+/// user's zone. Code that chooses words by language matches on [`Lang::tongue`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Lang {
+pub struct Lang {
+    tongue: Tongue,
+    zone: Zone,
+}
+
+/// The language alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Tongue {
     /// Simplified Chinese, the default: the market is Chinese media first.
     #[default]
     Zh,
     /// English.
     En,
+}
+
+/// A time zone as a fixed offset from UTC in minutes; Beijing time (UTC+8, no daylight saving) by
+/// default. Fixed offsets are what the platform offers: its market's zones keep no daylight saving,
+/// and a user elsewhere picks the offset they are on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Zone(i16);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone::BEIJING
+    }
+}
+
+impl Zone {
+    /// Beijing time, UTC+8.
+    pub const BEIJING: Zone = Zone(480);
+    /// The offsets a user can choose, in minutes.
+    pub const CHOICES: [i16; 29] = [
+        -720, -660, -600, -540, -480, -420, -360, -300, -240, -180, -120, -60, 0, 60, 120, 180, 240, 270, 300, 330,
+        345, 360, 420, 480, 540, 570, 600, 660, 720,
+    ];
+
+    /// The zone `minutes` east of UTC, if it is one of [`Zone::CHOICES`].
+    pub fn from_minutes(minutes: i64) -> Option<Zone> {
+        let m = i16::try_from(minutes).ok()?;
+        Zone::CHOICES.contains(&m).then_some(Zone(m))
+    }
+
+    /// Minutes east of UTC.
+    pub fn minutes(self) -> i16 {
+        self.0
+    }
+
+    /// `UTC+8`, `UTC-3:30`, `UTC`.
+    pub fn label(self) -> String {
+        let (sign, m) = if self.0 < 0 { ('-', -self.0) } else { ('+', self.0) };
+        match (m / 60, m % 60) {
+            (0, 0) => "UTC".to_owned(),
+            (h, 0) => format!("UTC{sign}{h}"),
+            (h, mm) => format!("UTC{sign}{h}:{mm:02}"),
+        }
+    }
 }
 
 /// The catalogue files, one per area of the product, in the same order for both languages.
@@ -46,9 +99,6 @@ macro_rules! catalogue {
 
 const ZH_SOURCES: &[&str] = catalogue!("zh-CN");
 const EN_SOURCES: &[&str] = catalogue!("en");
-
-/// Beijing time's offset from UTC; China has one zone and no daylight saving.
-const BEIJING_OFFSET_MS: i64 = 8 * 3_600_000;
 
 fn build(lang: &str, sources: &[&str]) -> FluentBundle<FluentResource> {
     let id = lang.parse().unwrap_or_default();
@@ -76,37 +126,93 @@ fn build(lang: &str, sources: &[&str]) -> FluentBundle<FluentResource> {
 fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
     static ZH: OnceLock<FluentBundle<FluentResource>> = OnceLock::new();
     static EN: OnceLock<FluentBundle<FluentResource>> = OnceLock::new();
-    match lang {
-        Lang::Zh => ZH.get_or_init(|| build("zh-CN", ZH_SOURCES)),
-        Lang::En => EN.get_or_init(|| build("en", EN_SOURCES)),
+    match lang.tongue {
+        Tongue::Zh => ZH.get_or_init(|| build("zh-CN", ZH_SOURCES)),
+        Tongue::En => EN.get_or_init(|| build("en", EN_SOURCES)),
     }
 }
 
+#[allow(non_upper_case_globals)] // named like the variants they were, so call sites read `Lang::Zh`
 impl Lang {
+    /// Simplified Chinese in Beijing time.
+    pub const Zh: Lang = Lang { tongue: Tongue::Zh, zone: Zone::BEIJING };
+    /// English in Beijing time.
+    pub const En: Lang = Lang { tongue: Tongue::En, zone: Zone::BEIJING };
     /// Both languages, the default first.
     pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
 
+    /// The language without its zone, for choosing words.
+    pub fn tongue(self) -> Tongue {
+        self.tongue
+    }
+
+    /// The time zone times are written in.
+    pub fn zone(self) -> Zone {
+        self.zone
+    }
+
+    /// The same language writing times in `zone`.
+    pub fn in_zone(self, zone: Zone) -> Lang {
+        Lang { zone, ..self }
+    }
+
     /// The BCP 47 tag (`zh-CN`, `en`), as in `<html lang>` and the language cookie.
     pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh-CN",
-            Lang::En => "en",
+        match self.tongue {
+            Tongue::Zh => "zh-CN",
+            Tongue::En => "en",
         }
     }
 
     /// The language's own name, for the switch ("中文", "English").
     pub fn name(self) -> &'static str {
-        match self {
-            Lang::Zh => "中文",
-            Lang::En => "English",
+        match self.tongue {
+            Tongue::Zh => "中文",
+            Tongue::En => "English",
         }
     }
 
-    /// The other language, which the switch offers.
+    /// The other language, which the switch offers (in the same zone).
     pub fn other(self) -> Lang {
-        match self {
-            Lang::Zh => Lang::En,
-            Lang::En => Lang::Zh,
+        let tongue = match self.tongue {
+            Tongue::Zh => Tongue::En,
+            Tongue::En => Tongue::Zh,
+        };
+        Lang { tongue, ..self }
+    }
+
+    /// The zones a person can choose: offset, label (Beijing time named), and whether it is this one.
+    pub fn zone_choices(&self) -> Vec<(i16, String, bool)> {
+        Zone::CHOICES
+            .iter()
+            .map(|&m| {
+                let zone = Zone(m);
+                let label = if zone == Zone::BEIJING {
+                    format!("{} {}", zone.label(), self.t("zone-beijing"))
+                } else {
+                    zone.label()
+                };
+                (m, label, zone == self.zone)
+            })
+            .collect()
+    }
+
+    /// The note under every page saying which zone times are in.
+    pub fn times_note(&self) -> String {
+        if self.zone == Zone::BEIJING {
+            self.t("times-note")
+        } else {
+            self.t1("times-note-zone", "zone", self.zone.label())
+        }
+    }
+
+    /// A time with its zone named: `2026-12-02 12:34 (Beijing time)` / `(UTC+9)`.
+    pub fn time_zoned(&self, ts: impl Borrow<Timestamp>) -> String {
+        let time = self.time(ts);
+        if self.zone == Zone::BEIJING {
+            self.t1("time-beijing", "time", time)
+        } else {
+            self.t2("time-in-zone", ("time", time), ("zone", self.zone.label()))
         }
     }
 
@@ -225,14 +331,13 @@ impl Lang {
             Some(rest) => ("-", rest.to_owned()),
             None => ("", amount),
         };
-        let sign = match (c.code(), self) {
+        let sign = match (c.code(), self.tongue) {
             ("CNY", _) => "¥",
-            ("USD", Lang::Zh) => "US$",
-            ("USD", Lang::En) => "$",
+            ("USD", Tongue::Zh) => "US$",
+            ("USD", Tongue::En) => "$",
             ("EUR", _) => "€",
             ("GBP", _) => "£",
-            ("JPY", Lang::Zh) => "JP¥",
-            ("JPY", Lang::En) => "JP¥",
+            ("JPY", _) => "JP¥",
             ("HKD", _) => "HK$",
             ("TWD", _) => "NT$",
             _ => return format!("{negative}{amount} {}", c.code()),
@@ -240,19 +345,20 @@ impl Lang {
         format!("{negative}{sign}{amount}")
     }
 
-    /// A date and time in Beijing time, to the minute: `2026-12-02 12:34`.
+    /// A date and time in the zone (Beijing time unless the user chose another), to the minute:
+    /// `2026-12-02 12:34`.
     pub fn time(&self, ts: impl Borrow<Timestamp>) -> String {
         let ts = *ts.borrow();
-        let local = ts.saturating_add_ms(BEIJING_OFFSET_MS);
+        let local = ts.saturating_add_ms(i64::from(self.zone.0) * 60_000);
         let (y, m, d) = local.date();
         let minutes = local.unix_ms().rem_euclid(seal_licensing::time::MS_PER_DAY) / 60_000;
         format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minutes / 60, minutes % 60)
     }
 
-    /// A date in Beijing time: `2026-12-02`.
+    /// A date in the zone: `2026-12-02`.
     pub fn date(&self, ts: impl Borrow<Timestamp>) -> String {
         let ts = *ts.borrow();
-        let (y, m, d) = ts.saturating_add_ms(BEIJING_OFFSET_MS).date();
+        let (y, m, d) = ts.saturating_add_ms(i64::from(self.zone.0) * 60_000).date();
         format!("{y:04}-{m:02}-{d:02}")
     }
 
@@ -441,9 +547,9 @@ fn group_thousands(decimal: &str) -> String {
 
 /// Every message key a catalogue defines, for the tests that compare the two languages.
 pub fn keys(lang: Lang) -> Vec<String> {
-    let sources = match lang {
-        Lang::Zh => ZH_SOURCES,
-        Lang::En => EN_SOURCES,
+    let sources = match lang.tongue {
+        Tongue::Zh => ZH_SOURCES,
+        Tongue::En => EN_SOURCES,
     };
     let mut keys = Vec::new();
     for source in sources {
@@ -556,6 +662,21 @@ mod tests {
         // 20:30 UTC is 04:30 the next day in Beijing.
         let ts = Timestamp::parse("2026-11-23T20:30:00Z").expect("a valid time");
         assert_eq!(Lang::Zh.time(ts), "2026-11-24 04:30");
+        // A chosen zone moves the times, not the words; Beijing stays the default.
+        let ny = Lang::En.in_zone(Zone::from_minutes(-300).expect("a listed zone"));
+        assert_eq!((ny.time(ts), ny.date(ts)), ("2026-11-23 15:30".to_owned(), "2026-11-23".to_owned()));
+        assert_eq!(ny.t("nav-dashboard"), Lang::En.t("nav-dashboard"));
+        assert_eq!(ny.other().zone(), ny.zone(), "switching language keeps the zone");
+        assert_eq!(ny.time_zoned(ts), "2026-11-23 15:30 (UTC-5)");
+        assert_eq!(Lang::Zh.time_zoned(ts), "2026-11-24 04:30（北京时间）");
+        assert_eq!(Lang::default(), Lang::Zh);
+        let india = Zone::from_minutes(330).expect("a listed zone");
+        assert_eq!(
+            (india.label(), Zone::from_minutes(0).map(Zone::label)),
+            ("UTC+5:30".to_owned(), Some("UTC".to_owned()))
+        );
+        assert_eq!(Zone::from_minutes(17), None, "only listed zones");
+        assert_eq!(Lang::Zh.in_zone(india).times_note(), "时间均按 UTC+5:30 显示");
         assert_eq!(Lang::En.date(ts), "2026-11-24");
     }
 

@@ -38,10 +38,10 @@ fn fresh_database_is_wal_full_and_migrated_once() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open_in(dir.path())?;
     assert_eq!(store.durability()?, ("wal".to_owned(), 2));
-    assert_eq!(store.schema_version()?, 17);
+    assert_eq!(store.schema_version()?, 18);
     drop(store);
     let store = SqliteStore::open_in(dir.path())?;
-    assert_eq!(store.schema_version()?, 17);
+    assert_eq!(store.schema_version()?, 18);
     store.integrity_check()?;
     // Every table is STRICT: a float or text in a money column is refused by SQLite itself.
     let conn = rusqlite::Connection::open(dir.path().join("seal.db"))?;

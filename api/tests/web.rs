@@ -3904,3 +3904,6 @@ mod receipts;
 
 #[path = "web/offers.rs"]
 mod offers;
+
+#[path = "web/zones.rs"]
+mod zones;

@@ -47,3 +47,6 @@ pay-pay = Pay
 pay-decline = Decline
 pay-done-succeeded = This payment has already gone through.
 pay-done-declined = This payment was already declined.
+zone-title = Time zone
+zone-label = Show times in
+zone-beijing = Beijing time

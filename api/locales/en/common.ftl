@@ -97,3 +97,6 @@ scope-weibo = the Weibo account with UID { $id }
 scope-weibo-named = the Weibo account “{ $name }” (UID { $id })
 scope-app = the app { $id }
 scope-app-named = the app “{ $name }” ({ $id })
+times-note-zone = Times are shown in { $zone }.
+time-beijing = { $time } (Beijing time)
+time-in-zone = { $time } ({ $zone })

@@ -36,3 +36,4 @@ error-bad_webhook = The payment notice is not valid.
 error-reason-required = Give a reason.
 error-currency = That currency is not supported.
 error-offer-withdrawn = The offer was withdrawn and can no longer be changed.
+error-zone = Choose a time zone from the list.

@@ -47,3 +47,6 @@ pay-pay = 支付
 pay-decline = 拒绝
 pay-done-succeeded = 此笔付款已完成。
 pay-done-declined = 此笔付款已被拒绝。
+zone-title = 时区
+zone-label = 显示时间所用的时区
+zone-beijing = 北京时间

@@ -91,3 +91,6 @@ scope-weibo = 微博账号（UID { $id }）
 scope-weibo-named = 微博账号“{ $name }”（UID { $id }）
 scope-app = 应用（{ $id }）
 scope-app-named = 应用“{ $name }”（{ $id }）
+times-note-zone = 时间均按 { $zone } 显示
+time-beijing = { $time }（北京时间）
+time-in-zone = { $time }（{ $zone }）

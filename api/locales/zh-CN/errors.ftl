@@ -36,3 +36,4 @@ error-bad_webhook = 支付通知无效。
 error-reason-required = 请填写原因。
 error-currency = 不支持该币种。
 error-offer-withdrawn = 该方案已撤回，不能再修改。
+error-zone = 请从列表中选择时区。

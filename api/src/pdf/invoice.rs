@@ -27,6 +27,8 @@ pub(super) fn tint() -> rgb::Color {
 
 /// Renders an invoice (its `to_json()` form) as a PDF in `lang`.
 pub fn invoice_pdf_in(invoice: &Value, font: &PdfFont, lang: Lang) -> Result<Vec<u8>, PdfError> {
+    // Documents are dated in Beijing time whatever zone the reader chose: a formal record reads the same for both parties.
+    let lang = lang.in_zone(crate::i18n::Zone::BEIJING);
     let l = &lang;
     let mut doc = Document::new();
     doc.set_metadata(
@@ -319,15 +321,15 @@ mod tests {
             assert!(flat.contains("2026-12-08"), "{text}");
             assert!(flat.contains("¥16.99") && flat.contains("¥3.00") && flat.contains("¥19.99"), "{text}");
             assert!(flat.contains("tr-lic-0-post-net") && flat.contains("hld-1") && flat.contains("lic-0"), "{text}");
-            match lang {
-                Lang::Zh => {
+            match lang.tongue() {
+                crate::i18n::Tongue::Zh => {
                     for word in
                         ["授权费用账单", "购买方名称", "纳税人识别号", "项目名称", "著作权使用费", "税率", "税额"]
                     {
                         assert!(flat.contains(word), "{word}: {text}");
                     }
                 }
-                Lang::En => {
+                crate::i18n::Tongue::En => {
                     assert!(flat.contains("Invoice") && flat.contains("Taxpayer") && flat.contains("fapiao"), "{text}");
                 }
             }

@@ -15,7 +15,7 @@
 
 use super::qr::draw_qr;
 use super::{s, Face, PdfError, PdfFont};
-use crate::i18n::{Arg, Lang};
+use crate::i18n::{Arg, Lang, Tongue};
 use krilla::blend::BlendMode;
 use krilla::color::rgb;
 use krilla::geom::{Path, PathBuilder, Point, Rect, Transform};
@@ -50,6 +50,8 @@ fn stamp_red() -> rgb::Color {
 
 /// Renders an authorization letter payload (as returned by `verify_letter`) as a PDF in `lang`.
 pub fn letter_pdf_in(payload: &Value, font: &PdfFont, lang: Lang) -> Result<Vec<u8>, PdfError> {
+    // Documents are dated in Beijing time whatever zone the reader chose: a formal record reads the same for both parties.
+    let lang = lang.in_zone(crate::i18n::Zone::BEIJING);
     let l = &lang;
     let face = &font.face;
     let body = body(face, payload, l);
@@ -189,7 +191,7 @@ fn body(face: &Face, p: &Value, l: &Lang) -> Vec<Line> {
     }
     lines.push(gap(8.0));
     // Chinese paragraphs open with a two-character indent, English ones flush left.
-    let indent = if *l == Lang::Zh { BODY_SIZE * 2.0 } else { 0.0 };
+    let indent = if l.tongue() == Tongue::Zh { BODY_SIZE * 2.0 } else { 0.0 };
     let opening = l.t2("doc-letter-opening", ("licensee", licensee), ("licensor", licensor));
     lines.extend(paragraph(face, &opening, &Style::body(), indent, BODY_LEADING));
     lines.push(gap(6.0));
@@ -565,8 +567,8 @@ pub(super) fn letterhead(c: &mut Canvas<'_, '_>, l: &Lang) {
 /// The document's title, centred under the letterhead: Chinese set wide, as titles of official
 /// documents are; English in plain capitals-and-lowercase.
 pub(super) fn title(c: &mut Canvas<'_, '_>, l: &Lang, text: &str) {
-    match l {
-        Lang::Zh => {
+    match l.tongue() {
+        Tongue::Zh => {
             let (size, tracking) = (24.0, 5.0);
             let clusters = c.face(false).clusters(text);
             let total: f32 =
@@ -579,7 +581,7 @@ pub(super) fn title(c: &mut Canvas<'_, '_>, l: &Lang, text: &str) {
                 x += advance * size + tracking;
             }
         }
-        Lang::En => c.centered(true, 136.0, 19.0, ink(), text),
+        Tongue::En => c.centered(true, 136.0, 19.0, ink(), text),
     }
 }
 
@@ -838,13 +840,13 @@ pub(super) mod tests {
             assert!(flat.contains("¥19.99"), "{text}");
             assert!(flat.contains("https://seal.example.cn/verify"), "{text}");
             assert!(flat.contains("lic-0") && flat.contains("pk-3f9a2c") && flat.contains("off-7"), "{text}");
-            match lang {
-                Lang::Zh => {
+            match lang.tongue() {
+                Tongue::Zh => {
                     assert!(flat.contains("著作权使用授权书"), "{text}");
                     assert!(flat.contains("兹授权青禾文化传媒有限公司"), "{text}");
                     assert!(flat.contains("北京时间") && flat.contains("复制、展示"), "{text}");
                 }
-                Lang::En => {
+                Tongue::En => {
                     assert!(flat.contains("CopyrightLicenceAuthorizationLetter"), "{text}");
                     assert!(flat.contains("Beijingtime") && flat.contains("reproductionandpublicdisplay"), "{text}");
                 }

@@ -28,6 +28,8 @@ use serde_json::Value;
 
 /// Renders a receipt document (keys in the module docs) as a PDF in `lang`.
 pub fn receipt_pdf_in(receipt: &Value, font: &PdfFont, lang: Lang) -> Result<Vec<u8>, PdfError> {
+    // Documents are dated in Beijing time whatever zone the reader chose: a formal record reads the same for both parties.
+    let lang = lang.in_zone(crate::i18n::Zone::BEIJING);
     let l = &lang;
     let mut doc = Document::new();
     doc.set_metadata(
@@ -253,14 +255,14 @@ mod tests {
             );
             // 20:15 UTC on 30 November is 04:15 on 1 December in Beijing.
             assert!(flat.contains("2026-12-0104:15") && flat.contains("2026-12-1504:15"), "{text}");
-            match lang {
-                Lang::Zh => {
+            match lang.tongue() {
+                crate::i18n::Tongue::Zh => {
                     for word in ["收据", "付款方", "收款方", "著作权使用费", "购买方名称", "纳税人识别号", "税率"]
                     {
                         assert!(flat.contains(word), "{word}: {text}");
                     }
                 }
-                Lang::En => {
+                crate::i18n::Tongue::En => {
                     assert!(
                         flat.contains("Receipt") && flat.contains("TaxpayerID") && flat.contains("fapiao"),
                         "{text}"

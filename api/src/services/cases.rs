@@ -647,6 +647,7 @@ pub fn multiplier_text(bps: u32) -> String {
 /// A time in Beijing time, saying so in `l`'s words, for deadlines that must not be misread:
 /// `2026-12-15 16:00（北京时间）`, `2026-12-15 16:00 Beijing time (UTC+8)`.
 pub fn beijing_in(l: Lang, t: Timestamp) -> String {
+    let l = l.in_zone(crate::i18n::Zone::BEIJING);
     l.t1("case-beijing-time", "time", l.time(t))
 }
 

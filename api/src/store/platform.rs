@@ -125,6 +125,14 @@ CREATE TABLE settlement_runs (
 "#;
 
 /// Per-user preferences (schema version 14): the interface language.
+/// The time zone each person chose (schema version 18), as minutes east of UTC; none means Beijing.
+pub(super) const MIGRATION_18: &str = r#"
+CREATE TABLE user_zone (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    minutes INTEGER NOT NULL CHECK (minutes BETWEEN -720 AND 840)
+) STRICT;
+"#;
+
 pub(super) const MIGRATION_14: &str = r#"
 CREATE TABLE user_prefs (
     user_id TEXT PRIMARY KEY REFERENCES users(id),
@@ -566,6 +574,10 @@ pub trait Accounts {
     fn set_user_lang(&mut self, user: &PartyId, lang: &str) -> Result<(), StoreError>;
     /// The language a user chose, if they ever did.
     fn user_lang(&self, user: &PartyId) -> Result<Option<String>, StoreError>;
+    /// Saves the time zone a person chose, in minutes east of UTC.
+    fn set_user_zone(&mut self, user: &PartyId, minutes: i64) -> Result<(), StoreError>;
+    /// The time zone a person chose, if any.
+    fn user_zone(&self, user: &PartyId) -> Result<Option<i64>, StoreError>;
 }
 
 impl Accounts for SqliteStore {
@@ -575,6 +587,22 @@ impl Accounts for SqliteStore {
             params![user.as_str(), lang],
         )?;
         Ok(())
+    }
+
+    fn set_user_zone(&mut self, user: &PartyId, minutes: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO user_zone (user_id, minutes) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET minutes = ?2",
+            params![user.as_str(), minutes],
+        )?;
+        Ok(())
+    }
+
+    fn user_zone(&self, user: &PartyId) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT minutes FROM user_zone WHERE user_id = ?1")?
+            .query_row(params![user.as_str()], |r| r.get(0))
+            .optional()?)
     }
 
     fn user_lang(&self, user: &PartyId) -> Result<Option<String>, StoreError> {

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, super::listing::MIGRATION_15),
     (16, super::notifications::MIGRATION_16),
     (17, super::monitoring::MIGRATION_17),
+    (18, super::platform::MIGRATION_18),
 ];
 
 const MIGRATION_1: &str = r#"

@@ -373,6 +373,11 @@ pub(crate) async fn start_session(state: &State, user: &User) -> Result<HttpResp
     if let Some(lang) = lang {
         response.cookie(super::lang_cookie(lang, state.config.secure_cookies));
     }
+    let person = user.person().clone();
+    let zone = db(state, move |s| Ok(s.user_zone(&person)?)).await?.and_then(crate::i18n::Zone::from_minutes);
+    if let Some(zone) = zone {
+        response.cookie(super::zone_cookie(zone, state.config.secure_cookies));
+    }
     Ok(response
         .cookie(cookie(SESSION_COOKIE, token, state.config.secure_cookies, Some(days)))
         .insert_header((header::LOCATION, target))

@@ -682,7 +682,7 @@ async fn receipt_page(state: State, req: HttpRequest, path: web::Path<String>) -
     let l = super::lang_of(&req);
     let f = receipt_facts(&state, path.into_inner()).await.map_err(ApiError::page)?;
     let lic = &f.licence;
-    let beijing = |t| l.t1("doc-beijing-time", "time", l.time(t));
+    let beijing = |t| l.time_zoned(t);
     let page = ReceiptPage {
         l,
         number: receipt_number(&f),

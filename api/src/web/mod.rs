@@ -147,14 +147,63 @@ pub const LANG_COOKIE: &str = "seal_lang";
 /// switch in the header and at sign-in from the account's choice), else the best match for the
 /// browser's `Accept-Language`, else Chinese.
 pub fn lang_of(req: &actix_web::HttpRequest) -> crate::i18n::Lang {
-    use crate::i18n::Lang;
-    if let Some(lang) = req.cookie(LANG_COOKIE).and_then(|c| Lang::parse(c.value())) {
-        return lang;
+    use crate::i18n::{Lang, Zone};
+    let lang = match req.cookie(LANG_COOKIE).and_then(|c| Lang::parse(c.value())) {
+        Some(lang) => lang,
+        None => req
+            .headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(Lang::default, Lang::negotiate),
+    };
+    // The zone the person chose (cookie set at sign-in and by the account bar); else Beijing time.
+    match req.cookie(ZONE_COOKIE).and_then(|c| c.value().parse().ok()).and_then(Zone::from_minutes) {
+        Some(zone) => lang.in_zone(zone),
+        None => lang,
     }
-    req.headers()
-        .get(actix_web::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(Lang::default, Lang::negotiate)
+}
+
+/// The cookie that carries the chosen time zone (minutes east of UTC).
+pub const ZONE_COOKIE: &str = "seal_tz";
+
+/// The time-zone cookie for `zone`: a year, like the language's.
+pub(crate) fn zone_cookie(zone: crate::i18n::Zone, secure: bool) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(ZONE_COOKIE, zone.minutes().to_string())
+        .path("/")
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .secure(secure)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// The time-zone form of the account bar.
+#[derive(Debug, serde::Deserialize)]
+struct ZoneForm {
+    csrf: String,
+    minutes: String,
+}
+
+/// Saves the chosen time zone on the account and in the browser, then goes back to the dashboard.
+async fn set_zone(
+    state: State,
+    req: actix_web::HttpRequest,
+    form: web::Form<ZoneForm>,
+) -> Result<HttpResponse, ApiError> {
+    auth::check_csrf(&req, Some(&form.csrf)).map_err(ApiError::page)?;
+    let user = auth::current_user(&state, &req).await?.ok_or_else(|| ApiError::unauthenticated().page())?;
+    let zone = form
+        .minutes
+        .trim()
+        .parse()
+        .ok()
+        .and_then(crate::i18n::Zone::from_minutes)
+        .ok_or_else(|| ApiError::invalid("choose a time zone from the list").keyed("error-zone", &[]).page())?;
+    let person = user.person().clone();
+    db(&state, move |s| Ok(s.set_user_zone(&person, i64::from(zone.minutes()))?)).await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(zone_cookie(zone, state.config.secure_cookies))
+        .insert_header((actix_web::http::header::LOCATION, "/dashboard"))
+        .finish())
 }
 
 /// The language cookie for `lang`: a year, readable by scripts (it is no secret).
@@ -436,7 +485,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/copy.js", web::get().to(copy_js))
         .route("/favicon.svg", web::get().to(favicon))
         .route("/favicon.ico", web::get().to(favicon))
-        .route("/lang/{code}", web::get().to(switch_language));
+        .route("/lang/{code}", web::get().to(switch_language))
+        .route("/account/time-zone", web::post().to(set_zone));
 }
 
 async fn static_css() -> HttpResponse {
