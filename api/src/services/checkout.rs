@@ -452,7 +452,12 @@ fn licence_mail(
         // Drawn from the payload just signed, so the PDF says exactly what the JWS does.
         Some(font) => seal_licensing::letter::verify_letter(letter.as_bytes(), &ctx.key.public())
             .map_err(|e| e.to_string())
-            .and_then(|payload| crate::pdf::letter_pdf_in(&payload, font, l).map_err(|e| e.to_string())),
+            .and_then(|mut payload| {
+                // The printed letter carries the QR code to the verification page, where the attached
+                // letter (or the JWS linked in the mail) is checked; the signed claims are unchanged.
+                payload["verify_url"] = serde_json::Value::String(format!("{base}/verify"));
+                crate::pdf::letter_pdf_in(&payload, font, l).map_err(|e| e.to_string())
+            }),
         None => Err(crate::pdf::PdfError::NoFont.to_string()),
     };
     let attachment = match pdf {

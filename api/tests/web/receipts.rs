@@ -247,6 +247,8 @@ async fn the_licence_mail_attaches_the_letter_pdf_in_the_buyers_language() -> Re
     if let Some(text) = pdf_text(&pdf, "mail-letter-en")? {
         assert!(text.contains(&licence) && text.contains("AuthorizationLetter"), "{text}");
         assert!(text.contains(&BUYER_NAME.replace(' ', "")) && text.contains("reuse.example.test/news/1"), "{text}");
+        // The mailed letter carries the QR code to the verification page, as the downloaded one does.
+        assert!(text.contains("Scantoverifyonline"), "{text}");
     }
     Ok(())
 }
