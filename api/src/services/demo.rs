@@ -148,6 +148,14 @@ pub fn monitoring(
             page("搬运号", article(n, true)),
             ago(2),
         ));
+        // Reached by a short link: the page names its own article link, which names the account.
+        let short = format!(
+            "<!doctype html><html><head><meta charset=utf-8><title>示例日报</title><meta property=\"og:url\" \
+             content=\"http://mp.weixin.qq.com/s?__biz={DEMO_BIZ}&amp;mid=2247483651&amp;idx=1#rd\"></head>\
+             <body><article>{}</article></body></html>",
+            article(n, true)
+        );
+        items.push(("https://mp.weixin.qq.com/s/SealDemoShortLink".into(), short, ago(1)));
     }
     // Two months of reprints on a handful of sites, some coming back, so the usage reports, search
     // facets and work timelines have a shape.

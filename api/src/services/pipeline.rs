@@ -242,9 +242,35 @@ enum Matched {
     },
 }
 
+/// The article URL a WeChat page declares for itself, when it was reached by a short link
+/// (`mp.weixin.qq.com/s/AbC…`) that does not carry the account's `__biz`. WeChat writes the page's own
+/// full link into its `og:url` meta element and its `msg_link` variable; storing the hit under it lets a
+/// licence or allowlist entry for the account recognise the page. Only those two self-descriptions are
+/// read (an article's text may link to other accounts' articles), and only a link on WeChat's own host
+/// with a valid `__biz` is taken.
+fn wechat_canonical(url: &str, body: &[u8]) -> Option<String> {
+    use seal_licensing::licence::UseScope;
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    if !rest.starts_with("mp.weixin.qq.com/") || rest.contains("__biz=") {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(512 * 1024)]);
+    let declared = |marker: &str| -> Option<String> {
+        let at = text.find(marker)? + marker.len();
+        let end = text[at..].find(['"', '\'', '<', '>', '#', ' ']).map_or(text.len(), |e| at + e);
+        let link = text[at..end].replace("&amp;", "&").replace("\\x26", "&").replace("\\/", "/");
+        let candidate = format!("https://{}", link.split_once("://").map_or(link.as_str(), |(_, r)| r));
+        UseScope::wechat(&candidate, "").is_ok().then_some(candidate)
+    };
+    declared("property=\"og:url\" content=\"").or_else(|| declared("var msg_link = \""))
+}
+
 fn match_item(monitor: &impl MonitorRef, item: Item, progress: &Progress) -> Matched {
     match item {
-        Item::Page(input) => {
+        Item::Page(mut input) => {
+            if let Some(canonical) = wechat_canonical(&input.url, &input.body) {
+                input.url = canonical;
+            }
             let mut unreadable = 0;
             let (title, text, fingerprint, page_text) =
                 monitor.with(|m| match m.extract_page(&input.body, input.content_type.as_deref()) {
@@ -626,4 +652,34 @@ pub fn recolour(
 /// sweep re-judges it.
 pub fn may_lapse(reason: Reason) -> bool {
     reason == Reason::Licence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wechat_canonical;
+
+    #[test]
+    fn a_wechat_short_link_is_stored_under_the_article_link_it_declares() {
+        let page = br#"<html><head><meta property="og:url" content="http://mp.weixin.qq.com/s?__biz=MzA3NjE1NDkwMA==&amp;mid=2247&amp;idx=1&amp;sn=ab12#rd"></head>
+            <script>var msg_link = "http://mp.weixin.qq.com/s?__biz=MzA3NjE1NDkwMA==\x26mid=2247";</script></html>"#;
+        assert_eq!(
+            wechat_canonical("https://mp.weixin.qq.com/s/AbCdEf", page).as_deref(),
+            Some("https://mp.weixin.qq.com/s?__biz=MzA3NjE1NDkwMA==&mid=2247&idx=1&sn=ab12")
+        );
+        // A link that already names the account, another host, or a page declaring a foreign host: unchanged.
+        assert_eq!(wechat_canonical("https://mp.weixin.qq.com/s?__biz=MzA3NjE1NDkwMA==&mid=1", page), None);
+        assert_eq!(wechat_canonical("https://news.example.com/s/AbCdEf", page), None);
+        let forged = br#"<meta property="og:url" content="https://evil.example/s?__biz=MzA3NjE1NDkwMA==&amp;mid=1">"#;
+        assert_eq!(wechat_canonical("https://mp.weixin.qq.com/s/AbCdEf", forged), None);
+        assert_eq!(wechat_canonical("https://mp.weixin.qq.com/s/AbCdEf", b"no link here"), None);
+        let escaped = br#"var msg_link = "http:\/\/mp.weixin.qq.com\/s?__biz=MzkzODA0NTY3OA==\x26mid=7";"#;
+        assert_eq!(
+            wechat_canonical("https://mp.weixin.qq.com/s/Zz", escaped).as_deref(),
+            Some("https://mp.weixin.qq.com/s?__biz=MzkzODA0NTY3OA==&mid=7")
+        );
+        // A link in the article's text to another account's article says nothing about this page.
+        let linking =
+            r#"<p>转载自 <a href="https://mp.weixin.qq.com/s?__biz=MzkzODA0NTY3OA==&amp;mid=9">另一个号</a></p>"#;
+        assert_eq!(wechat_canonical("https://mp.weixin.qq.com/s/Zz", linking.as_bytes()), None);
+    }
 }

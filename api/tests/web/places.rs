@@ -175,5 +175,8 @@ async fn the_demo_tells_two_wechat_accounts_apart() -> Result<()> {
         .collect();
     assert!(wechat.iter().any(|(u, c)| u.contains("MzA5NDc1NzQ4MA==") && *c == "white"), "{wechat:?}");
     assert!(wechat.iter().any(|(u, c)| u.contains("MzkzODA0NTY3OA==") && *c == "black"), "{wechat:?}");
+    // The article reached by a short link is stored under the link it declares, and is licensed.
+    assert!(wechat.iter().any(|(u, c)| u.contains("mid=2247483651") && *c == "white"), "{wechat:?}");
+    assert!(!wechat.iter().any(|(u, _)| u.contains("/s/SealDemoShortLink")), "{wechat:?}");
     Ok(())
 }
