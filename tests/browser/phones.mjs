@@ -34,7 +34,7 @@ const outDir = path.resolve(outArg);
 mkdirSync(outDir, { recursive: true });
 
 const SIGNED_IN = ['/dashboard', '/dashboard/works', '/dashboard/licences', '/dashboard/earnings', '/dashboard/channels/rh-a-site',
-  '/dashboard/hits', '/dashboard/search', '/dashboard/reports', '/dashboard/cases', '/dashboard/team'];
+  '/dashboard/hits', '/dashboard/search', '/dashboard/reports', '/dashboard/cases', '/dashboard/team', '/dashboard/notifications', '/dashboard/allowlist', '/dashboard/invoices'];
 const PUBLIC = ['/', '/sign-in', '/w/rh-a-w0', '/checkout?work=rh-a-w0', '/verify'];
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 

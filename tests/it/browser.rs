@@ -334,8 +334,8 @@ fn the_main_pages_fit_a_phone_in_both_languages() -> Result<()> {
         String::from_utf8_lossy(&run.stderr)
     );
     let report = last_json(&run.stdout)?;
-    // 15 pages × 2 languages × 2 sizes.
-    ensure!(report["screenshots"] == 60, "{report}");
+    // 18 pages × 2 languages × 2 sizes.
+    ensure!(report["screenshots"] == 72, "{report}");
     keep(&out_dir, "phones")?;
     Ok(())
 }
