@@ -11,15 +11,14 @@
 //! RFC 3339 UTC strings by a small pure formatter: a registration date that is a day off because of the
 //! time zone is exactly the kind of detail a reader would distrust.
 
-use super::letter::{circle, rect, wrap};
+use super::letter::{circle, rect, wrap, Canvas};
 use super::qr::draw_qr;
-use super::{s, Face, PdfError, PdfFont};
+use super::{s, PdfError, PdfFont};
 use krilla::color::rgb;
-use krilla::geom::{Path, PathBuilder, Point, Transform};
+use krilla::geom::{PathBuilder, Point, Transform};
 use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::surface::Surface;
+use krilla::paint::Fill;
 use krilla::text::TextDirection;
 use krilla::Document;
 use serde_json::Value;
@@ -85,77 +84,6 @@ pub fn certificate_pdf(cert: &Value, font: &PdfFont) -> Result<Vec<u8>, PdfError
     doc.finish().map_err(|e| PdfError::Krilla(format!("{e:?}")))
 }
 
-/// A surface with the certificate's font and drawing helpers.
-struct Canvas<'a, 'b> {
-    surface: &'a mut Surface<'b>,
-    font: &'a PdfFont,
-}
-
-impl Canvas<'_, '_> {
-    fn text(&mut self, mono: bool, x: f32, y: f32, size: f32, color: rgb::Color, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        let face = if mono { self.font.mono() } else { &self.font.face };
-        self.surface.set_fill(Some(Fill { paint: color.into(), ..Fill::default() }));
-        self.surface.draw_text(Point::from_xy(x, y), face.font.clone(), size, text, false, TextDirection::Auto);
-    }
-
-    fn width(&self, mono: bool, text: &str, size: f32) -> f32 {
-        self.face(mono).width(text, size)
-    }
-
-    fn face(&self, mono: bool) -> &Face {
-        if mono {
-            self.font.mono()
-        } else {
-            &self.font.face
-        }
-    }
-
-    fn centered(&mut self, y: f32, size: f32, color: rgb::Color, text: &str) {
-        let w = self.width(false, text, size);
-        self.text(false, (PAGE_W - w) / 2.0, y, size, color, text);
-    }
-
-    /// Centred text with extra space between characters, as engraved titles are set.
-    fn tracked(&mut self, y: f32, size: f32, tracking: f32, color: rgb::Color, text: &str) {
-        let clusters = self.face(false).clusters(text);
-        let total: f32 =
-            clusters.iter().map(|c| c.1 * size).sum::<f32>() + tracking * clusters.len().saturating_sub(1) as f32;
-        let mut x = (PAGE_W - total) / 2.0;
-        for (i, &(start, advance)) in clusters.iter().enumerate() {
-            let end = clusters.get(i + 1).map_or(text.len(), |c| c.0);
-            self.text(false, x, y, size, color, &text[start..end]);
-            x += advance * size + tracking;
-        }
-    }
-
-    fn fill(&mut self, path: &Path, color: rgb::Color, opacity: f32) {
-        let opacity = NormalizedF32::new(opacity).unwrap_or(NormalizedF32::ONE);
-        self.surface.set_stroke(None);
-        self.surface.set_fill(Some(Fill { paint: color.into(), opacity, ..Fill::default() }));
-        self.surface.draw_path(path);
-    }
-
-    fn stroke(&mut self, path: &Path, width: f32, color: rgb::Color, opacity: f32) {
-        let opacity = NormalizedF32::new(opacity).unwrap_or(NormalizedF32::ONE);
-        self.surface.set_fill(None);
-        self.surface.set_stroke(Some(Stroke { paint: color.into(), width, opacity, ..Stroke::default() }));
-        self.surface.draw_path(path);
-        self.surface.set_stroke(None);
-    }
-
-    fn hline(&mut self, x1: f32, x2: f32, y: f32, width: f32, color: rgb::Color) {
-        let mut p = PathBuilder::new();
-        p.move_to(x1, y);
-        p.line_to(x2, y);
-        if let Some(p) = p.finish() {
-            self.stroke(&p, width, color, 1.0);
-        }
-    }
-}
-
 fn diamond(p: &mut PathBuilder, cx: f32, cy: f32, r: f32) {
     p.move_to(cx, cy - r);
     p.line_to(cx + r, cy);
@@ -185,6 +113,7 @@ fn frame(c: &mut Canvas<'_, '_>) -> Result<(), PdfError> {
 fn header(c: &mut Canvas<'_, '_>, cert: &Value) -> Result<f32, PdfError> {
     if !c.font.cjk {
         c.centered(
+            false,
             45.0,
             8.0,
             red(),
@@ -194,7 +123,7 @@ fn header(c: &mut Canvas<'_, '_>, cert: &Value) -> Result<f32, PdfError> {
     let issuer = s(cert, &["issuer", "name"]);
     c.tracked(74.0, 10.0, 2.5, gold(), &issuer.to_uppercase());
     c.tracked(118.0, 30.0, 8.0, red(), "作品登记证书");
-    c.centered(144.0, 14.0, ink(), "Certificate of Registration");
+    c.centered(false, 144.0, 14.0, ink(), "Certificate of Registration");
     // An ornamental rule: two gold lines meeting at a diamond.
     let mid = PAGE_W / 2.0;
     c.hline(mid - 130.0, mid - 9.0, 158.0, 0.8, gold());
@@ -204,14 +133,14 @@ fn header(c: &mut Canvas<'_, '_>, cert: &Value) -> Result<f32, PdfError> {
     if let Some(p) = d.finish() {
         c.fill(&p, gold(), 1.0);
     }
-    c.centered(178.0, 10.0, ink(), &format!("证书编号 Certificate No.  {}", s(cert, &["work", "id"])));
+    c.centered(false, 178.0, 10.0, ink(), &format!("证书编号 Certificate No.  {}", s(cert, &["work", "id"])));
     let mut y = 202.0;
     for (size, color, text) in [
         (10.0, ink(), format!("兹证明下列作品已在 {issuer} 登记，登记事项如下。")),
         (8.5, grey(), format!("This is to certify that the work described below has been registered with {issuer}.")),
     ] {
         for line in wrap(c.face(false), &text, size, RIGHT - LEFT) {
-            c.centered(y, size, color, &line);
+            c.centered(false, y, size, color, &line);
             y += size * 1.45;
         }
     }
@@ -585,8 +514,9 @@ fn footer(c: &mut Canvas<'_, '_>, cert: &Value) -> Result<f32, PdfError> {
     let issuer = s(cert, &["issuer", "name"]);
     let y = 792.0;
     c.hline(LEFT, RIGHT, y - 16.0, 0.5, gold());
-    c.centered(y, 8.5, ink(), &format!("本证书由 {issuer} 签发，可在上述网址或使用 seal verify 离线核验。"));
+    c.centered(false, y, 8.5, ink(), &format!("本证书由 {issuer} 签发，可在上述网址或使用 seal verify 离线核验。"));
     c.centered(
+        false,
         y + 12.0,
         8.0,
         grey(),

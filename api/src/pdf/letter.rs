@@ -10,8 +10,8 @@
 //!
 //! The page is laid out by hand like the registration certificate, with text measured by the font's
 //! own advance widths. A long letter flows onto a second page; the issuing block always stays with
-//! the end of the text. The drawing helpers here (letterhead, seal, wrapping) are shared with the
-//! invoice.
+//! the end of the text. The drawing kit here (`Canvas`, shapes, letterhead, wrapping) is shared with the
+//! invoice, the receipt and the registration certificate.
 
 use super::qr::draw_qr;
 use super::{s, Face, PdfError, PdfFont};
@@ -470,6 +470,19 @@ impl Canvas<'_, '_> {
     pub(super) fn centered(&mut self, bold: bool, y: f32, size: f32, color: rgb::Color, text: &str) {
         let w = self.width(false, text, size);
         self.styled((PAGE_W - w) / 2.0, y, &Style { size, color, mono: false, bold }, text);
+    }
+
+    /// Centred text with extra space between characters, as engraved titles are set.
+    pub(super) fn tracked(&mut self, y: f32, size: f32, tracking: f32, color: rgb::Color, text: &str) {
+        let clusters = self.face(false).clusters(text);
+        let total: f32 =
+            clusters.iter().map(|g| g.1 * size).sum::<f32>() + tracking * clusters.len().saturating_sub(1) as f32;
+        let mut x = (PAGE_W - total) / 2.0;
+        for (i, &(start, advance)) in clusters.iter().enumerate() {
+            let end = clusters.get(i + 1).map_or(text.len(), |g| g.0);
+            self.text(false, x, y, size, color, &text[start..end]);
+            x += advance * size + tracking;
+        }
     }
 
     /// Text whose right edge is at `x`.
