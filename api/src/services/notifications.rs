@@ -21,14 +21,13 @@ use crate::domain::team::{Area, OrgRole};
 use crate::domain::Mail;
 use crate::i18n::{Arg, Lang};
 use crate::store::contents::Event;
-use crate::store::monitoring::PageDone;
+use crate::store::monitoring::StoredBatch;
 use crate::store::notifications::NewNotification;
 use crate::store::prelude::*;
 use crate::store::{SqliteStore, StoreError};
 use seal_licensing::ids::{LicenceId, PartyId, WorkId};
 use seal_licensing::Timestamp;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
 
 /// The notification subscriber's name (its cursor row).
 pub const NOTIFY: &str = "notify";
@@ -263,30 +262,17 @@ fn send_mails(s: &mut SqliteStore, n: &NewNotification, public_url: &str, now: T
     Ok(people.len())
 }
 
-/// Records one `hits.black_found` event per rights holder for the unlicensed hits of `pages` that are
-/// not stored yet, with their count and one of the works. Call it in the unit that stores `pages`,
-/// before storing them (afterwards every hit exists): the event then commits with the hits.
-pub fn record_black_hits(s: &mut SqliteStore, pages: &[PageDone], now: Timestamp) -> Result<usize, StoreError> {
-    let mut seen = HashSet::new();
-    let mut per_holder: BTreeMap<PartyId, (i64, WorkId)> = BTreeMap::new();
-    for h in pages.iter().flat_map(|p| &p.hits) {
-        if h.reason.0.colour() != "black" {
-            continue;
-        }
-        let image = h.image_url.as_deref().unwrap_or("");
-        if !seen.insert((h.work.clone(), h.page_url.as_str(), image)) || s.hit_exists(&h.work, &h.page_url, image)? {
-            continue;
-        }
-        per_holder.entry(h.owner.clone()).and_modify(|e| e.0 += 1).or_insert((1, h.work.clone()));
-    }
-    let events = per_holder.len();
-    for (holder, (count, work)) in per_holder {
+/// Records one `hits.black_found` event per rights holder for the unlicensed hits a batch stored for
+/// the first time ([`StoredBatch::new_black`], which the store counts as it inserts), with their count
+/// and one of the works. Call it in the unit that stored the batch, so the event commits with the hits.
+pub fn record_black_hits(s: &mut SqliteStore, stored: &StoredBatch, now: Timestamp) -> Result<usize, StoreError> {
+    for (holder, (count, work)) in &stored.new_black {
         let payload = json!({
-            "holder": holder.as_str(), "count": count, "work": work.as_str(), "title": title_of(s, &work)?,
+            "holder": holder.as_str(), "count": count, "work": work.as_str(), "title": title_of(s, work)?,
         });
         s.record_event("hits.black_found", holder.as_str(), &payload, now)?;
     }
-    Ok(events)
+    Ok(stored.new_black.len())
 }
 
 #[cfg(test)]

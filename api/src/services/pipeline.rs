@@ -434,8 +434,9 @@ impl<'a> Writer<'a> {
         // transaction that stores them.
         let now = self.now;
         let stored = store.atomically(|s| -> Result<_, StoreError> {
-            super::notifications::record_black_hits(s, batch, now)?;
-            s.store_pages(batch)
+            let stored = s.store_pages(batch)?;
+            super::notifications::record_black_hits(s, &stored, now)?;
+            Ok(stored)
         })?;
         self.report.new_hits += stored.new_hits as u64;
         self.report.updated_hits += stored.updated_hits as u64;

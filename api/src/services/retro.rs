@@ -114,8 +114,8 @@ pub fn drain_retro(
         found += done.iter().map(|d| d.hits.len()).sum::<usize>();
         store.atomically(|s| -> Result<(), StoreError> {
             // Old pages that turn out to copy a newly registered work are new black hits too.
-            super::notifications::record_black_hits(s, &done, now)?;
-            s.store_pages(&done)?;
+            let stored = s.store_pages(&done)?;
+            super::notifications::record_black_hits(s, &stored, now)?;
             s.set_event_cursor(RETRO, last)
         })?;
     }

@@ -373,7 +373,7 @@ fn insert_contents(
     Ok(ids)
 }
 
-fn insert_event(
+pub(super) fn insert_event(
     conn: &rusqlite::Connection,
     kind: &str,
     subject: &str,

@@ -383,6 +383,9 @@ pub struct StoredBatch {
     pub new_hits: usize,
     /// Hits that existed and were updated.
     pub updated_hits: usize,
+    /// Unlicensed hits inserted for the first time, per rights holder: how many, and the first work
+    /// (what `services::notifications` announces).
+    pub new_black: std::collections::BTreeMap<PartyId, (i64, WorkId)>,
 }
 
 pub(super) fn hit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<HitRow, StoreError>> {
@@ -617,6 +620,9 @@ impl Monitoring for SqliteStore {
                         out.updated_hits += 1;
                     } else {
                         out.new_hits += 1;
+                        if h.reason.0.colour() == "black" {
+                            out.new_black.entry(h.owner.clone()).or_insert((0, h.work.clone())).0 += 1;
+                        }
                     }
                 }
                 if let Some((job, url)) = &p.frontier_done {

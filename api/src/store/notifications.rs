@@ -11,7 +11,7 @@
 use super::sqlite::corrupt;
 use super::{SqliteStore, StoreError};
 use rusqlite::{params, OptionalExtension};
-use seal_licensing::ids::{PartyId, WorkId};
+use seal_licensing::ids::PartyId;
 use seal_licensing::Timestamp;
 
 /// Notifications (schema version 16).
@@ -193,19 +193,6 @@ impl Notifications for SqliteStore {
             values.len()
         );
         Ok(self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values.iter()))?)
-    }
-}
-
-impl SqliteStore {
-    /// Whether the hit of `work` on `page_url` (and `image_url`, `""` for a text hit) is stored: what
-    /// tells a new copy from one seen again, asked before a batch of pages is stored.
-    pub fn hit_exists(&self, work: &WorkId, page_url: &str, image_url: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM hits WHERE work = ?1 AND page_url = ?2 AND image_url = ?3")?
-            .query_row(params![work.as_str(), page_url, image_url], |_| Ok(()))
-            .optional()?
-            .is_some())
     }
 }
 

@@ -124,7 +124,6 @@ CREATE TABLE settlement_runs (
 ) STRICT;
 "#;
 
-/// Per-user preferences (schema version 14): the interface language.
 /// The time zone each person chose (schema version 18), as minutes east of UTC; none means Beijing.
 pub(super) const MIGRATION_18: &str = r#"
 CREATE TABLE user_zone (
@@ -133,6 +132,7 @@ CREATE TABLE user_zone (
 ) STRICT;
 "#;
 
+/// Per-user preferences (schema version 14): the interface language.
 pub(super) const MIGRATION_14: &str = r#"
 CREATE TABLE user_prefs (
     user_id TEXT PRIMARY KEY REFERENCES users(id),

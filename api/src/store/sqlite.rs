@@ -315,14 +315,9 @@ impl Repository for SqliteStore {
                 // objection, whichever path raised it.
                 let l = &outcome.value;
                 let payload = serde_json::json!({
-                    "holder": l.holder.as_str(), "licence": l.id.as_str(), "work": l.work.as_str(),
-                    "kind": match kind {
-                        ObjectionKind::RefundRequest => "refund_request",
-                        ObjectionKind::OwnershipDispute => "ownership_dispute",
-                    },
+                    "holder": l.holder.as_str(), "licence": l.id.as_str(), "work": l.work.as_str(), "kind": kind,
                 });
-                s.0.prepare_cached("INSERT INTO events (kind, subject, payload, at) VALUES (?1, ?2, ?3, ?4)")?
-                    .execute(params!["licence.objected", l.id.as_str(), payload.to_string(), now.unix_ms()])?;
+                super::contents::insert_event(s.0, "licence.objected", l.id.as_str(), &payload, now)?;
             }
             Ok(outcome)
         })

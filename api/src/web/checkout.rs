@@ -551,9 +551,7 @@ pub(super) async fn letter_pdf_response(
     lang: crate::i18n::Lang,
     licence: seal_licensing::ids::LicenceId,
 ) -> Result<HttpResponse, ApiError> {
-    let font = state.font.clone().ok_or_else(|| {
-        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
-    })?;
+    let font = super::pdf_font(state)?;
     let now = state.now();
     let st = state.clone();
     let pdf = db(state, move |s| {
@@ -601,7 +599,8 @@ async fn receipt_facts(state: &State, id: String) -> Result<ReceiptFacts, ApiErr
 fn receipt_number(f: &ReceiptFacts) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("seal-receipt:{}", f.c.id).as_bytes());
-    let (y, m, d) = f.licence.created_at.saturating_add_ms(8 * 3_600_000).date();
+    let beijing = i64::from(crate::i18n::Zone::BEIJING.minutes()) * 60_000;
+    let (y, m, d) = f.licence.created_at.saturating_add_ms(beijing).date();
     format!("R{y:04}{m:02}{d:02}-{}", hex::encode_upper(&digest[..4]))
 }
 
@@ -682,11 +681,10 @@ async fn receipt_page(state: State, req: HttpRequest, path: web::Path<String>) -
     let l = super::lang_of(&req);
     let f = receipt_facts(&state, path.into_inner()).await.map_err(ApiError::page)?;
     let lic = &f.licence;
-    let beijing = |t| l.time_zoned(t);
     let page = ReceiptPage {
         l,
         number: receipt_number(&f),
-        paid_at: beijing(lic.created_at),
+        paid_at: l.time_zoned(lic.created_at),
         payer_name: lic.licensee_name.clone(),
         payer_email: f.c.email.clone(),
         payee_name: f.holder.clone(),
@@ -699,7 +697,7 @@ async fn receipt_page(state: State, req: HttpRequest, path: web::Path<String>) -
         currency: lic.price.currency.code().to_owned(),
         provider: lic.provider.as_ref().map_or_else(|| "—".to_owned(), |p| p.to_string()),
         provider_ref: lic.provider_ref.clone().unwrap_or_else(|| "—".to_owned()),
-        escrow_until: beijing(lic.hold_until),
+        escrow_until: l.time_zoned(lic.hold_until),
         pdf: state.font.is_some(),
         id: f.c.id,
     };
@@ -710,9 +708,7 @@ async fn receipt_page(state: State, req: HttpRequest, path: web::Path<String>) -
 
 async fn receipt_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let lang = super::lang_of(&req);
-    let font = state.font.clone().ok_or_else(|| {
-        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
-    })?;
+    let font = super::pdf_font(&state)?;
     let f = receipt_facts(&state, path.into_inner()).await?;
     let doc = receipt_document(&f);
     let number = receipt_number(&f);

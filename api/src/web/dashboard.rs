@@ -663,9 +663,7 @@ async fn resolve_objection(
 
 async fn invoice_pdf(state: State, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let user = require(&state, &req, &[Role::Holder, Role::Licensee, Role::Developer, Role::Admin]).await?;
-    let font = state.font.clone().ok_or_else(|| {
-        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
-    })?;
+    let font = super::pdf_font(&state)?;
     let l = visible_licence(&state, &user, path.into_inner()).await?;
     let invoice = db(&state, move |s| Ok(s.invoice_for(&l.id)?)).await?;
     let invoice = invoice.ok_or_else(|| ApiError::not_found("invoice (issued at settlement)"))?;

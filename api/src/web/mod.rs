@@ -163,6 +163,13 @@ pub fn lang_of(req: &actix_web::HttpRequest) -> crate::i18n::Lang {
     }
 }
 
+/// The server's PDF font, or the stable `no_font` answer (503) when none was found at start.
+pub(crate) fn pdf_font(state: &AppState) -> Result<crate::pdf::PdfFont, ApiError> {
+    state.font.clone().ok_or_else(|| {
+        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
+    })
+}
+
 /// The cookie that carries the chosen time zone (minutes east of UTC).
 pub const ZONE_COOKIE: &str = "seal_tz";
 

@@ -222,9 +222,7 @@ async fn certificate_json(state: State, path: web::Path<String>) -> Result<HttpR
 }
 
 async fn certificate_pdf(state: State, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let font = state.font.clone().ok_or_else(|| {
-        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "no_font", "no CJK font installed for PDFs")
-    })?;
+    let font = super::pdf_font(&state)?;
     let doc = certificate_doc(&state, work_id(path.into_inner())?).await?;
     let pdf = web::block(move || crate::pdf::certificate_pdf(&doc["certificate"], &font))
         .await?

@@ -9,6 +9,7 @@
 //! a reviewer confirms it from the admin dashboard.
 
 use super::auth::{form_user, random_token, short_id};
+use super::dashboard::OfferKept;
 use super::error::ApiError;
 use super::{db, see_other, State};
 use crate::domain::ContentKind;
@@ -252,18 +253,30 @@ async fn add_offer(
 ) -> Result<HttpResponse, ApiError> {
     let user = form_user(&state, &req, &form.csrf, &[Role::Holder]).await?;
     let c = owned_channel(&state, &user.id, &path).await.map_err(ApiError::page)?;
-    let made = Currency::parse(if form.currency.is_empty() { "CNY" } else { &form.currency })
-        .map_err(|e| ApiError::invalid(e.to_string()).keyed("error-currency", &[]))
-        .and_then(|currency| {
-            let price = parse_price(&form.price, currency)?;
-            preset(&form.preset, &user.id, OfferTarget::Channel(c.id.clone()), price, currency)
-        });
+    let made = typed_price(&form.price, &form.currency, Currency::CNY).and_then(|(price, currency)| {
+        preset(&form.preset, &user.id, OfferTarget::Channel(c.id.clone()), price, currency)
+    });
     let offer = match made {
         Ok(o) => o,
-        Err(e) => return refused_offer(&state, &req, &user, c.id.as_str(), e, &form).await,
+        Err(e) => {
+            let kept =
+                OfferKept { preset: form.preset.clone(), price: form.price.clone(), currency: form.currency.clone() };
+            return refused_offer(&state, &req, &user, c.id.as_str(), e, kept).await;
+        }
     };
     change_offers(&state, Some(offer), None).await.map_err(ApiError::page)?;
     Ok(see_other(&format!("/dashboard/channels/{}#step-2", c.id)))
+}
+
+/// A price and currency as typed into an offer form (`default` when no currency was chosen), in minor
+/// units.
+fn typed_price(price: &str, currency: &str, default: Currency) -> Result<(i64, Currency), ApiError> {
+    let currency = if currency.is_empty() {
+        default
+    } else {
+        Currency::parse(currency).map_err(|e| ApiError::invalid(e.to_string()).keyed("error-currency", &[]))?
+    };
+    Ok((parse_price(price, currency)?, currency))
 }
 
 /// The channel page again with the refusal beside the offer form and what was typed kept.
@@ -273,16 +286,11 @@ async fn refused_offer(
     user: &User,
     channel: &str,
     e: ApiError,
-    form: &OfferForm,
+    kept: OfferKept,
 ) -> Result<HttpResponse, ApiError> {
     if !e.status.is_client_error() {
         return Err(e.page());
     }
-    let kept = super::dashboard::OfferKept {
-        preset: form.preset.clone(),
-        price: form.price.clone(),
-        currency: form.currency.clone(),
-    };
     let why = e.message_in(super::lang_of(req)).0;
     super::dashboard::show_channel(state, req, user, channel, None, Some(why), kept).await
 }
@@ -369,28 +377,20 @@ async fn edit_offer(
             .keyed("error-offer-withdrawn", &[])
             .page());
     }
-    let made = Currency::parse(if form.currency.is_empty() { old.price.currency.code() } else { &form.currency })
-        .map_err(|e| ApiError::invalid(e.to_string()).keyed("error-currency", &[]))
-        .and_then(|currency| {
-            let minor = parse_price(&form.price, currency)?;
-            if minor <= 0 && !old.is_free() {
-                return Err(ApiError::invalid("a paid offer needs a price above zero").keyed("error-price-zero", &[]));
-            }
-            let amount = Amount::new(minor).map_err(|e| ApiError::invalid(e.to_string()))?;
-            let id = OfferId::new(short_id("of", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
-            Ok(Offer { id, price: Money { amount, currency }, valid_from: state.now(), ..old.clone() })
-        });
+    let made = typed_price(&form.price, &form.currency, old.price.currency).and_then(|(minor, currency)| {
+        if minor <= 0 && !old.is_free() {
+            return Err(ApiError::invalid("a paid offer needs a price above zero").keyed("error-price-zero", &[]));
+        }
+        let amount = Amount::new(minor).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let id = OfferId::new(short_id("of", 9)).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(Offer { id, price: Money { amount, currency }, valid_from: state.now(), ..old.clone() })
+    });
     let new = match made {
         Ok(o) => o,
         Err(e) => {
             let OfferTarget::Channel(c) = &old.target else { return Err(e.page()) };
-            let as_form = OfferForm {
-                csrf: String::new(),
-                preset: String::new(),
-                price: form.price.clone(),
-                currency: form.currency.clone(),
-            };
-            return refused_offer(&state, &req, &user, c.as_str(), e, &as_form).await;
+            let kept = OfferKept { price: form.price.clone(), currency: form.currency.clone(), ..OfferKept::default() };
+            return refused_offer(&state, &req, &user, c.as_str(), e, kept).await;
         }
     };
     let home = offer_home(&old);

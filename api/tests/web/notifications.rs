@@ -241,9 +241,8 @@ async fn new_black_hits_are_one_notification_a_day_seen_by_the_roles_they_concer
     let commit = |pages: Vec<PageDone>| -> Result<usize> {
         let mut s = w.state.store.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         Ok(s.atomically(|s| -> Result<usize, seal_api::store::StoreError> {
-            let events = record_black_hits(s, &pages, now)?;
-            s.store_pages(&pages)?;
-            Ok(events)
+            let stored = s.store_pages(&pages)?;
+            record_black_hits(s, &stored, now)
         })?)
     };
     // Two new copies in one batch: one event for the holder.
