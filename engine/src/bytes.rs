@@ -36,6 +36,10 @@ impl<'a> ByteReader<'a> {
         self.slice(N)?.try_into().map_err(|_| Malformed("truncated"))
     }
 
+    pub(crate) fn u8(&mut self) -> Result<u8, Malformed> {
+        Ok(self.array::<1>()?[0])
+    }
+
     pub(crate) fn u16(&mut self) -> Result<u16, Malformed> {
         self.array::<2>().map(u16::from_le_bytes)
     }

@@ -1,11 +1,13 @@
 //! `seal match`: matches files (HTML, text, images; directories walked) against every registered work
 //! of a data directory. The JSON keys are a fixed contract; `score` is the engine's work coverage for
-//! text and its confidence for images (see `seal_api::monitor::MonitorHit::score`).
+//! text and its confidence for images (see `seal_api::monitor::MonitorHit::score`). Files are matched on
+//! every core (rayon).
 
 use super::eval::progress;
 use anyhow::{Context, Result};
 use clap::Args;
-use seal_api::monitor::Scope;
+use rayon::prelude::*;
+use seal_api::monitor::{EngineHit, Scope};
 use seal_api::services::import::{collect_files, hint_of_path, DataDir};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -55,12 +57,21 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     let files = collect_files(&args.paths).context("listing the files to match")?;
     let bar = progress(files.len(), "match");
     let started = Instant::now();
+    // The engine runs on every core; naming the hits needs the store, which stays on this thread.
+    let matched: Vec<Result<Vec<EngineHit>, String>> = files
+        .par_iter()
+        .map(|path| {
+            let outcome = std::fs::read(path).map_err(|e| e.to_string()).and_then(|bytes| {
+                data.monitor.engine_match(&bytes, hint_of_path(path), false).map_err(|e| e.to_string())
+            });
+            bar.inc(1);
+            outcome
+        })
+        .collect();
     let mut results = Vec::with_capacity(files.len());
-    for path in &files {
-        bar.inc(1);
-        let outcome = std::fs::read(path).map_err(|e| e.to_string()).and_then(|bytes| {
-            data.monitor.match_bytes(&data.store, &bytes, hint_of_path(path), &Scope::All).map_err(|e| e.to_string())
-        });
+    for (path, outcome) in files.iter().zip(matched) {
+        let outcome = outcome
+            .and_then(|hits| data.monitor.resolve_hits(&data.store, hits, &Scope::All).map_err(|e| e.to_string()));
         let (hits, error) = match outcome {
             Ok(hits) => (hits, None),
             Err(error) => (Vec::new(), Some(error)),

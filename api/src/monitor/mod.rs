@@ -460,9 +460,7 @@ impl Monitor {
     /// Registered works whose text the given (already extracted) text copies, best first.
     pub fn find_text(&self, store: &SqliteStore, text: &str, scope: &Scope) -> Result<Vec<MonitorHit>, MonitorError> {
         let hits = self.text_hits(text, matches!(scope, Scope::Owner(_)));
-        let mut out = self.resolve(store, hits.into_iter(), scope)?;
-        out.truncate(self.config.text_match.max_hits);
-        Ok(out)
+        self.resolve_hits(store, hits, scope)
     }
 
     /// Registered images the given image bytes copy, best first. Undecodable bytes give an error.
@@ -542,6 +540,14 @@ impl Monitor {
         hint: KindHint,
         scope: &Scope,
     ) -> Result<Vec<MonitorHit>, MonitorError> {
+        let hits = self.engine_match(bytes, hint, matches!(scope, Scope::Owner(_)))?;
+        self.resolve_hits(store, hits, scope)
+    }
+
+    /// The engine half of [`Monitor::match_bytes`]: no store, so callers may run it on every core
+    /// (`seal match` does) and name the hits with [`Monitor::resolve_hits`] afterwards. `widen` asks for
+    /// more text hits, for a scope that will filter them.
+    pub fn engine_match(&self, bytes: &[u8], hint: KindHint, widen: bool) -> Result<Vec<EngineHit>, MonitorError> {
         let kind = match hint {
             KindHint::Auto if image::Format::sniff(bytes).is_some() => KindHint::Image,
             KindHint::Auto if looks_like_html(bytes) => KindHint::Html,
@@ -549,12 +555,28 @@ impl Monitor {
             other => other,
         };
         let engine_kind = match kind {
-            KindHint::Image => return self.find_image(store, bytes, scope),
+            KindHint::Image => return self.image_hits(bytes),
             KindHint::Html => text::ContentKind::Html,
             _ => text::ContentKind::PlainText,
         };
         let page = text::extract(bytes, engine_kind, &self.config.extract)?;
-        self.find_text(store, &page.text, scope)
+        Ok(self.text_hits(&page.text, widen))
+    }
+
+    /// Names engine hits with their works (dropping ids the store no longer has and works outside
+    /// `scope`); text hits are cut to the configured most.
+    pub fn resolve_hits(
+        &self,
+        store: &SqliteStore,
+        hits: Vec<EngineHit>,
+        scope: &Scope,
+    ) -> Result<Vec<MonitorHit>, MonitorError> {
+        let text = hits.first().is_some_and(|h| h.kind == HitKind::Text);
+        let mut out = self.resolve(store, hits.into_iter(), scope)?;
+        if text {
+            out.truncate(self.config.text_match.max_hits);
+        }
+        Ok(out)
     }
 
     fn resolve(

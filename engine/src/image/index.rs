@@ -287,6 +287,15 @@ impl HammingIndex {
         removed
     }
 
+    /// Calls `visit` with every live entry's hash and payload, in no particular order.
+    pub fn for_each_live(&self, mut visit: impl FnMut(&PdqHash, u32)) {
+        for slot in 0..self.hashes.len() {
+            if !self.is_dead(slot) {
+                visit(&self.hashes[slot], self.payloads[slot]);
+            }
+        }
+    }
+
     fn kill(&mut self, slot: usize) {
         self.dead[slot / 64] |= 1 << (slot % 64);
         self.dead_count += 1;

@@ -1,10 +1,17 @@
 //! Fingerprints for originals and queries, and the matcher that registers the one and answers the other.
 //!
 //! A query is tried, cheapest first, as: the whole image and its seven flips and quarter turns (PDQ,
-//! one DCT); the image turned back by a few degrees (PDQ of the whole frame, and of the centred
-//! rectangle that a copy turned and cut back to its frame still holds in full, for slightly rotated
-//! copies); and its windows against the originals' registered windows (the region signal, for crops
-//! and for copies with a caption or logo over part of the frame). Each work is reported once, by its best signal.
+//! one DCT); its centred rectangle against the originals' centred rectangles turned by a few degrees
+//! (for slightly rotated copies, and for copies whose border a caption or logo covers); and its windows
+//! against the originals' registered windows (the region signal, for crops and for copies with a
+//! caption or logo over part of the frame). Each work is reported once, by its best signal.
+//!
+//! Turns are registered, not searched: an original registers PDQ of its centred rectangle turned by
+//! each configured angle (15 hashes, 480 bytes), so that a query hashes its own centred rectangle
+//! once, unturned. Searching turns on the query side instead cost 28 to 56 turned PDQs per query,
+//! 60% of a query's time, and most crawled images match nothing. Only a query whose corners look
+//! filled (a copy turned and expanded to hold the whole picture) hashes a few more rectangles: the
+//! frames its original may have had.
 
 use super::config::ImageConfig;
 use super::decode::{Decoded, Luma};
@@ -26,9 +33,13 @@ pub struct OriginalFingerprint {
     pub height: u32,
     /// Whole-image PDQ hash.
     pub pdq: PdqHash,
-    /// PDQ of the centred rectangle that survives every configured turn (see `inscribed_fraction`):
-    /// what a turned copy cut back to its frame still shows in full.
-    pub inscribed: PdqHash,
+    /// PDQ of the centred [`CORE_FRACTION`] of each side: clear of any band, badge or frame over
+    /// the outer 15% (captions, logos, borders), which PDQ of the whole frame only partly survives.
+    pub core: PdqHash,
+    /// PDQ of the centred rectangle that survives every configured turn (see `inscribed_fraction`),
+    /// taken on the original turned by each angle (degrees; 0 first): what a copy turned by that angle
+    /// shows, unturned, in its own centred rectangle.
+    pub turned: Vec<(f32, PdqHash)>,
     /// Its PDQ quality.
     pub quality: u8,
     /// Region hashes with their windows, in fractions of the shorter side.
@@ -115,11 +126,13 @@ pub struct QueryFingerprint {
     pub quality: u8,
     /// PDQ of the eight dihedral variants, identity first (only identity when dihedral is off).
     pub dihedral: Vec<(Dihedral, PdqHash)>,
-    /// PDQ of the image turned back by each configured angle (degrees).
-    pub rotated: Vec<(f32, PdqHash)>,
-    /// PDQ of the inscribed rectangle of the image turned back by each configured angle, matched
-    /// against the originals' [`OriginalFingerprint::inscribed`] hashes.
-    pub rotated_inscribed: Vec<(f32, PdqHash)>,
+    /// PDQ of the query's centred [`CORE_FRACTION`], matched against the originals' cores (`None`
+    /// when the image is too flat to hash).
+    pub core: Option<PdqHash>,
+    /// PDQ of the query's centred rectangle (the fraction a turn keeps, see `inscribed_fraction`),
+    /// matched against the originals' [`OriginalFingerprint::turned`] hashes: first in the query's own
+    /// frame, then, when its corners look filled, in each frame an expanded turned copy may come from.
+    pub centred: Vec<PdqHash>,
     /// Hashes of the query's windows, in its own pixels.
     pub windows: Vec<(RegionHash, Window)>,
     /// The query area-averaged to a grid (shorter side 24 cells), for verifying region hits.
@@ -129,11 +142,11 @@ pub struct QueryFingerprint {
 /// Which signal matched.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Signal {
-    /// The whole image, as is.
+    /// The whole image, as is (or with its border partly covered: its centre matched unturned).
     Whole,
     /// The whole image after a flip or quarter turn.
     Flipped(Dihedral),
-    /// The image turned back by this many degrees (its whole frame, or its inscribed rectangle).
+    /// The image turned by this many degrees (its centred rectangle matched the original's turned one).
     Rotated(f32),
     /// Windows of the query matched windows of the original (a crop, or a partly covered copy).
     Region,
@@ -187,6 +200,14 @@ fn working_plane(luma: &Luma, target: usize) -> Luma {
     luma.box_downscale((short / target.max(1)).max(1))
 }
 
+/// The centred fraction of each side that the core hashes cover: clear of the outer 15%, where
+/// captions (8-14% of the height), corner logos and borders go.
+pub const CORE_FRACTION: f32 = 0.7;
+
+/// How many bits worse the unturned centred match may be than the best turned one and still say the
+/// copy was not turned: the turned hashes of one original differ by 14 bits or more per degree.
+const UNTURNED_SLACK: u32 = 4;
+
 /// Fingerprints an original for registration. Fails with `LowQuality` when PDQ says the image is too
 /// flat to hash reliably (the region windows are then equally unreliable).
 pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<OriginalFingerprint, ImageError> {
@@ -196,12 +217,15 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
         return Err(ImageError::LowQuality { quality: dct.quality, min_quality: config.min_quality });
     }
     let plane = working_plane(luma, config.plane_side as usize);
-    // Taken the way a query's turned-back grids are (blurred working plane, 64x64 bilinear grid), so
-    // that the two hashes differ only by what the copy changed.
+    // Taken the way a query's centred rectangle is (blurred working plane, 64x64 bilinear grid), so
+    // that the two hashes differ only by what the copy changed. A copy turned by `t` shows at its grid
+    // point `g` the original at `g` turned by `-t` (about the centre).
     let blurred = blur(&plane);
     let (w, h) = (blurred.width as f32, blurred.height as f32);
     let f = inscribed_fraction(w, h, max_rotation(config));
-    let inscribed = hash_from_grid(&turned_grid(&blurred, 0.0, w * f, h * f));
+    let core = hash_from_grid(&turned_grid(&blurred, 0.0, w * CORE_FRACTION, h * CORE_FRACTION));
+    let turned =
+        registered_turns(config).map(|t| (t, hash_from_grid(&turned_grid(&blurred, -t, w * f, h * f)))).collect();
     let mut regions = Vec::new();
     if config.region.enabled {
         let short = plane.width.min(plane.height) as f32;
@@ -218,7 +242,8 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
         width: luma.width as u32,
         height: luma.height as u32,
         pdq: dct.hash(),
-        inscribed,
+        core,
+        turned,
         quality: dct.quality,
         regions,
         thumbnail: Thumbnail { width: tw, height: th, pixels },
@@ -230,8 +255,8 @@ pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFinger
     let luma = &decoded.luma;
     let dct = dct16(luma);
     let mut dihedral = Vec::new();
-    let mut rotated = Vec::new();
-    let mut rotated_inscribed = Vec::new();
+    let mut centred = Vec::new();
+    let mut core = None;
     let plane = working_plane(luma, config.plane_side as usize);
     if dct.quality >= config.min_quality {
         if config.dihedral {
@@ -240,15 +265,19 @@ pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFinger
             dihedral.push((Dihedral::Identity, dct.hash()));
         }
         let blurred = blur(&plane);
+        let (w, h) = (blurred.width as f32, blurred.height as f32);
+        core = Some(hash_from_grid(&turned_grid(&blurred, 0.0, w * CORE_FRACTION, h * CORE_FRACTION)));
         let max_degrees = max_rotation(config);
-        for &degrees in &config.rotation_degrees {
-            for (frame_w, frame_h) in turned_frames(blurred.width as f32, blurred.height as f32, degrees) {
-                let grid = turned_grid(&blurred, degrees, frame_w, frame_h);
-                rotated.push((degrees, hash_from_grid(&grid)));
-                let f = inscribed_fraction(frame_w, frame_h, max_degrees);
-                let grid = turned_grid(&blurred, degrees, frame_w * f, frame_h * f);
-                rotated_inscribed.push((degrees, hash_from_grid(&grid)));
-            }
+        let mut frames = vec![(w, h)];
+        if max_degrees > 0.0 && corners_filled(luma) {
+            let mut magnitudes: Vec<f32> = config.rotation_degrees.iter().map(|d| d.abs()).collect();
+            magnitudes.sort_by(f32::total_cmp);
+            magnitudes.dedup();
+            frames.extend(magnitudes.into_iter().filter_map(|t| expanded_source(w, h, t)));
+        }
+        for (frame_w, frame_h) in frames {
+            let f = inscribed_fraction(frame_w, frame_h, max_degrees);
+            centred.push(hash_from_grid(&turned_grid(&blurred, 0.0, frame_w * f, frame_h * f)));
         }
     }
     let mut windows = Vec::new();
@@ -267,41 +296,64 @@ pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFinger
         height: plane.height as u32,
         quality: dct.quality,
         dihedral,
-        rotated,
-        rotated_inscribed,
+        core,
+        centred,
         windows,
         grid: Thumbnail { width: gw, height: gh, pixels },
     }
 }
 
-/// PDQ's 64x64 grids of `blurred` turned back by `degrees` on each of [`turned_frames`] (what
-/// [`fingerprint_query`] hashes as `rotated`; kept for the test that checks it undoes a turn).
-#[cfg(test)]
-fn turn_back(blurred: &Luma, degrees: f32) -> Vec<[f32; 4096]> {
-    turned_frames(blurred.width as f32, blurred.height as f32, degrees)
-        .into_iter()
-        .map(|(frame_w, frame_h)| turned_grid(blurred, degrees, frame_w, frame_h))
-        .collect()
+/// The frame an original must have had for a copy turned by `degrees` and expanded to hold the whole
+/// turned picture (corners filled) to measure `w x h`: solving `W' = W cos + H sin`,
+/// `H' = W sin + H cos`. `None` when the turn is too small to tell the frames apart or the solution
+/// degenerates.
+fn expanded_source(w: f32, h: f32, degrees: f32) -> Option<(f32, f32)> {
+    let (s, c) = (degrees.to_radians().sin().abs(), degrees.to_radians().cos());
+    let det = c * c - s * s;
+    if det <= 0.5 {
+        return None;
+    }
+    let ow = (w * c - h * s) / det;
+    let oh = (h * c - w * s) / det;
+    (ow >= 16.0 && oh >= 16.0 && (ow - w).abs() > 2.0).then_some((ow, oh))
 }
 
-/// The frames a `w x h` copy turned by `degrees` may have come from. A rotated copy is either cut to
-/// its old frame (corners lost) or expanded to hold the whole turned picture (corners filled); both
-/// are undone: the first on a frame of the same size, the second on the frame the original must have
-/// had (solving `W' = W cos + H sin`, `H' = W sin + H cos`). The grids are then sampled on the blurred
-/// plane along the turned frame ([`turned_grid`]), rather than rotating every pixel and filtering
-/// again: 4,096 samples per frame and angle; blur and rotation nearly commute.
-fn turned_frames(w: f32, h: f32, degrees: f32) -> Vec<(f32, f32)> {
-    let (s, c) = (degrees.to_radians().sin().abs(), degrees.to_radians().cos());
-    let mut out = vec![(w, h)];
-    let det = c * c - s * s;
-    if det > 0.5 {
-        let ow = (w * c - h * s) / det;
-        let oh = (h * c - w * s) / det;
-        if ow >= 16.0 && oh >= 16.0 && (ow - w).abs() > 2.0 {
-            out.push((ow, oh));
-        }
+/// Whether the four corners of `luma` look like the fill of a turned and expanded copy: each a flat
+/// 3x3 patch (one pixel in from the edge, clear of JPEG ringing at the border), all four of one
+/// grey. A photo whose corners happen to be flat and alike (a night sky) only costs the few extra
+/// rectangles; nothing is matched on this guess alone.
+fn corners_filled(luma: &Luma) -> bool {
+    if luma.width < 16 || luma.height < 16 {
+        return false;
     }
-    out
+    let (w, h) = (luma.width, luma.height);
+    let mut means = [0f32; 4];
+    for (k, (x0, y0)) in [(1, 1), (w - 4, 1), (1, h - 4), (w - 4, h - 4)].into_iter().enumerate() {
+        let (mut lo, mut hi, mut sum) = (f32::MAX, f32::MIN, 0f32);
+        for y in y0..y0 + 3 {
+            for x in x0..x0 + 3 {
+                let v = luma.at(x, y);
+                lo = lo.min(v);
+                hi = hi.max(v);
+                sum += v;
+            }
+        }
+        if hi - lo > FILL_FLATNESS {
+            return false;
+        }
+        means[k] = sum / 9.0;
+    }
+    let (lo, hi) = means.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &m| (lo.min(m), hi.max(m)));
+    hi - lo <= FILL_FLATNESS
+}
+
+/// Largest grey spread (of 255) within and across the corner patches of a filled copy: JPEG noise in
+/// a flat fill stays within a few levels.
+const FILL_FLATNESS: f32 = 8.0;
+
+/// The turns an original registers: none, then each configured angle (degrees).
+fn registered_turns(config: &ImageConfig) -> impl Iterator<Item = f32> + '_ {
+    std::iter::once(0.0).chain(config.rotation_degrees.iter().copied().filter(|&d| d != 0.0 && d.abs() <= 45.0))
 }
 
 /// The largest configured turn, in degrees (0 when rotations are off).
@@ -362,11 +414,12 @@ fn bilinear(luma: &Luma, sx: f32, sy: f32) -> f32 {
 }
 
 /// What the matcher keeps per work: the whole-image hash (to remove it) and the frame proportions
-/// (to express regions in fractions of width and height).
+/// (to express regions in fractions of width and height). Its turned hashes live in the matcher's
+/// `turned` index only.
 #[derive(Debug, Clone)]
 pub(super) struct WorkInfo {
     pub(super) pdq: PdqHash,
-    pub(super) inscribed: PdqHash,
+    pub(super) core: PdqHash,
     pub(super) width: u32,
     pub(super) height: u32,
     pub(super) thumbnail: Thumbnail,
@@ -377,8 +430,14 @@ pub(super) struct WorkInfo {
 pub struct ImageMatcher {
     pub(super) config: ImageConfig,
     whole: HammingIndex,
-    /// The originals' inscribed-rectangle hashes, met only by queries' turned-back inscribed hashes.
-    inscribed: HammingIndex,
+    /// The originals' core hashes, met only by queries' cores.
+    core: HammingIndex,
+    /// The originals' turned centred-rectangle hashes, met only by queries' centred hashes. Payloads
+    /// are slots of `turns`.
+    turned: HammingIndex,
+    /// Which work and angle each `turned` entry stands for; freed slots are reused.
+    turns: Vec<(WorkId, f32)>,
+    free_turns: Vec<u32>,
     pub(super) regions: RegionIndex,
     pub(super) works: HashMap<WorkId, WorkInfo>,
 }
@@ -389,7 +448,10 @@ impl ImageMatcher {
         Self {
             config,
             whole: HammingIndex::new(),
-            inscribed: HammingIndex::new(),
+            core: HammingIndex::new(),
+            turned: HammingIndex::new(),
+            turns: Vec::new(),
+            free_turns: Vec::new(),
             regions: RegionIndex::new(),
             works: HashMap::new(),
         }
@@ -422,7 +484,8 @@ impl ImageMatcher {
 
     /// Heap bytes of the whole-image index, and of the region index (reported apart).
     pub fn heap_bytes(&self) -> (usize, usize) {
-        (self.whole.heap_bytes() + self.inscribed.heap_bytes(), self.regions.heap_bytes())
+        let turns = (self.turns.capacity() * 8) + self.free_turns.capacity() * 4;
+        (self.whole.heap_bytes() + self.core.heap_bytes() + self.turned.heap_bytes() + turns, self.regions.heap_bytes())
     }
 
     /// Region windows registered.
@@ -440,32 +503,67 @@ impl ImageMatcher {
             work,
             WorkInfo {
                 pdq: fingerprint.pdq,
-                inscribed: fingerprint.inscribed,
+                core: fingerprint.core,
                 width: fingerprint.width.max(1),
                 height: fingerprint.height.max(1),
                 thumbnail: fingerprint.thumbnail.clone(),
             },
+            &fingerprint.turned,
         );
     }
 
-    /// Records a work and indexes its whole-image hashes (its windows are the caller's business).
-    pub(super) fn insert_work(&mut self, work: WorkId, info: WorkInfo) {
+    /// Records a work and indexes its whole-image and turned hashes (its windows are the caller's
+    /// business).
+    pub(super) fn insert_work(&mut self, work: WorkId, info: WorkInfo, turned: &[(f32, PdqHash)]) {
         self.whole.add(info.pdq, work);
-        self.inscribed.add(info.inscribed, work);
+        self.core.add(info.core, work);
+        for &(degrees, hash) in turned {
+            let slot = match self.free_turns.pop() {
+                Some(slot) => {
+                    self.turns[slot as usize] = (work, degrees);
+                    slot
+                }
+                None => {
+                    self.turns.push((work, degrees));
+                    (self.turns.len() - 1) as u32
+                }
+            };
+            self.turned.add(hash, slot);
+        }
         self.works.insert(work, info);
+    }
+
+    /// Calls `visit` with each registered work's turned hashes (angle, hash), in no particular order.
+    pub(super) fn for_each_turned(&self, mut visit: impl FnMut(WorkId, f32, &PdqHash)) {
+        self.turned.for_each_live(|hash, slot| {
+            if let Some(&(work, degrees)) = self.turns.get(slot as usize) {
+                visit(work, degrees, hash);
+            }
+        });
     }
 
     /// Rebuilds the whole-image index tables (call after bulk registration).
     pub fn optimize(&mut self) {
         self.whole.rebuild();
-        self.inscribed.rebuild();
+        self.core.rebuild();
+        self.turned.rebuild();
     }
 
     /// Forgets a work. Returns whether it was registered.
     pub fn remove(&mut self, work: WorkId) -> bool {
         let Some(info) = self.works.remove(&work) else { return false };
         self.whole.remove(&info.pdq, work);
-        self.inscribed.remove(&info.inscribed, work);
+        self.core.remove(&info.core, work);
+        let turns = &self.turns;
+        let mut freed = Vec::new();
+        self.turned.remove_where(|slot| {
+            let doomed = turns.get(slot as usize).is_some_and(|&(w, _)| w == work);
+            if doomed {
+                freed.push(slot);
+            }
+            doomed
+        });
+        self.free_turns.extend(freed);
         self.regions.remove_work(work);
         true
     }
@@ -489,25 +587,46 @@ impl ImageMatcher {
                 offer(&mut best, pdq_hit(h, signal));
             }
         }
-        for &(degrees, hash) in &query.rotated {
+        if let Some(core) = &query.core {
             found.clear();
-            self.whole.query_into(&hash, radius, &mut found);
+            self.core.query_into(core, radius, &mut found);
             for h in &found {
-                offer(&mut best, pdq_hit(h, Signal::Rotated(degrees)));
+                offer(&mut best, pdq_hit(h, Signal::Whole));
             }
         }
-        for &(degrees, hash) in &query.rotated_inscribed {
+        // Per work: the nearest turned hash (distance, angle) and the unturned one's distance.
+        let mut turned: HashMap<WorkId, ((u32, f32), u32)> = HashMap::new();
+        for hash in &query.centred {
             found.clear();
-            self.inscribed.query_into(&hash, radius, &mut found);
+            self.turned.query_into(hash, radius, &mut found);
             for h in &found {
-                offer(&mut best, pdq_hit(h, Signal::Rotated(degrees)));
+                let Some(&(work, degrees)) = self.turns.get(h.payload as usize) else { continue };
+                let slot = turned.entry(work).or_insert(((u32::MAX, 0.0), u32::MAX));
+                // Ties go to the smaller turn, so that the answer does not depend on index order.
+                let (d, t) = slot.0;
+                if h.distance < d || (h.distance == d && (degrees.abs(), degrees) < (t.abs(), t)) {
+                    slot.0 = (h.distance, degrees);
+                }
+                if degrees == 0.0 {
+                    slot.1 = slot.1.min(h.distance);
+                }
             }
         }
-        // Whole-image hits are conclusive; the region vote runs for works they did not find.
-        for hit in self.region_hits(query) {
-            if !best.contains_key(&hit.work) {
-                offer(&mut best, hit);
-            }
+        for (work, ((distance, degrees), unturned)) in turned {
+            // A turn of 2 degrees moves the centred hash by 30 bits or more, so a centre that matches
+            // unturned about as well as turned is a copy whose border changed (a caption, a logo, heavy
+            // JPEG), not a rotation.
+            let (distance, signal) = if unturned <= distance + UNTURNED_SLACK {
+                (unturned, Signal::Whole)
+            } else {
+                (distance, Signal::Rotated(degrees))
+            };
+            offer(&mut best, pdq_hit(&IndexHit { distance, payload: work }, signal));
+        }
+        // Whole-image hits are conclusive; the region vote runs for works they did not find (its
+        // verification is the costliest step of a query).
+        for hit in self.region_hits(query, |work| best.contains_key(&work)) {
+            offer(&mut best, hit);
         }
         let mut hits: Vec<ImageHit> = best.into_values().collect();
         hits.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.work.cmp(&b.work)));
@@ -516,7 +635,7 @@ impl ImageMatcher {
 
     /// The region vote: each window hit implies where the query sits in the original (a scale and an
     /// offset); a work is reported when two query windows agree on that placement, or one is very close.
-    fn region_hits(&self, query: &QueryFingerprint) -> Vec<ImageHit> {
+    fn region_hits(&self, query: &QueryFingerprint, found: impl Fn(WorkId) -> bool) -> Vec<ImageHit> {
         let config = &self.config.region;
         if !config.enabled || query.windows.is_empty() {
             return Vec::new();
@@ -547,6 +666,9 @@ impl ImageMatcher {
         let ln_tolerance = config.vote_scale_ratio.max(1.0).ln();
         let mut hits = Vec::new();
         for (work, votes) in votes {
+            if found(work) {
+                continue;
+            }
             // For each vote, the distinct query windows that agree with it; keep the best-supported one.
             let mut best: Option<(usize, u32, &Vote)> = None;
             for v in &votes {
@@ -616,12 +738,25 @@ fn verify(
     ty: f32,
 ) -> (f32, f32) {
     let step = 0.015 * scale * query_width as f32; // 1.5% of the query's width, in short sides
+                                                   // The cells inside `within` and their grey levels, once for the 75 placements tried; the buffers
+                                                   // are reused across placements.
+    let cell = query_width as f32 / grid.width.max(1) as f32;
+    let mut cells = Vec::with_capacity(grid.pixels.len());
+    for i in 0..grid.height {
+        for j in 0..grid.width {
+            let (qx, qy) = ((j as f32 + 0.5) * cell, (i as f32 + 0.5) * cell);
+            if inside(within, qx, qy) {
+                cells.push((qx, qy, f32::from(grid.pixels[i * grid.width + j])));
+            }
+        }
+    }
+    let mut scratch = Scratch::default();
     let mut best = (f32::MIN, scale, tx, ty);
     for ds in [0.97f32, 1.0, 1.03] {
         for dy in -2..=2 {
             for dx in -2..=2 {
                 let (s, x, y) = (scale * ds, tx + dx as f32 * step, ty + dy as f32 * step);
-                let score = score_at(grid, query_width, within, thumbnail, s, x, y);
+                let score = score_at(&cells, thumbnail, s, x, y, &mut scratch);
                 if score > best.0 {
                     best = (score, s, x, y);
                 }
@@ -696,37 +831,59 @@ fn gradient_score(
     trimmed_pearson(&pairs)
 }
 
+/// Buffers reused across the placements one verification tries.
+#[derive(Default)]
+struct Scratch {
+    pairs: Vec<(f32, f32)>,
+    residuals: Vec<(f32, usize)>,
+    trimmed: Vec<(f32, f32)>,
+}
+
 /// The trimmed correlation of the query grid with the original's thumbnail sampled under each cell:
 /// Pearson correlation, then again without the 15% of cells that fit worst, so that a caption band or
-/// a logo (which covers a minority of cells) does not sink a true copy. Fewer than half the cells
-/// inside the original counts as no match.
+/// a logo (which covers a minority of cells) does not sink a true copy. `cells` are the query cells
+/// inside the voting window (centre in query pixels, grey level). Fewer than half of them inside the
+/// original counts as no match.
 fn score_at(
-    grid: &Thumbnail,
-    query_width: u32,
-    within: &Window,
+    cells: &[(f32, f32, f32)],
     thumbnail: &Thumbnail,
     scale: f32,
     tx: f32,
     ty: f32,
+    scratch: &mut Scratch,
 ) -> f32 {
-    let (sampled, inside_cells) = sample_under(grid, query_width, within, thumbnail, scale, tx, ty);
-    let pairs: Vec<(f32, f32)> =
-        grid.pixels.iter().zip(&sampled).filter_map(|(&q, o)| o.map(|o| (f32::from(q), o))).collect();
-    if pairs.len() * 2 < inside_cells {
+    let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
+    scratch.pairs.clear();
+    for &(qx, qy, q) in cells {
+        if let Some(o) = thumbnail.sample((tx + scale * qx) * thumb_per_short, (ty + scale * qy) * thumb_per_short) {
+            scratch.pairs.push((q, o));
+        }
+    }
+    if scratch.pairs.len() * 2 < cells.len() {
         return 0.0;
     }
-    trimmed_pearson(&pairs)
+    trimmed_pearson_with(&scratch.pairs, &mut scratch.residuals, &mut scratch.trimmed)
 }
 
 /// Pearson correlation, recomputed without the 15% of pairs that fit the least-squares line worst.
 fn trimmed_pearson(pairs: &[(f32, f32)]) -> f32 {
+    trimmed_pearson_with(pairs, &mut Vec::new(), &mut Vec::new())
+}
+
+/// [`trimmed_pearson`] with caller-owned buffers.
+fn trimmed_pearson_with(pairs: &[(f32, f32)], residuals: &mut Vec<(f32, usize)>, trimmed: &mut Vec<(f32, f32)>) -> f32 {
     let Some((r, fit)) = pearson(pairs) else { return 0.0 };
-    let mut residuals: Vec<(f32, usize)> =
-        pairs.iter().enumerate().map(|(k, &(a, b))| ((b - (fit.0 * a + fit.1)).abs(), k)).collect();
-    residuals.sort_by(|x, y| x.0.total_cmp(&y.0));
+    residuals.clear();
+    residuals.extend(pairs.iter().enumerate().map(|(k, &(a, b))| ((b - (fit.0 * a + fit.1)).abs(), k)));
     let keep = pairs.len() * 85 / 100;
-    let trimmed: Vec<(f32, f32)> = residuals[..keep].iter().map(|&(_, k)| pairs[k]).collect();
-    pearson(&trimmed).map_or(r, |(t, _)| t)
+    if keep == 0 {
+        return r;
+    }
+    // Only which pairs are kept matters, not their order: a selection, not a sort.
+    residuals.select_nth_unstable_by(keep - 1, |x, y| x.0.total_cmp(&y.0));
+    trimmed.clear();
+    trimmed.extend(residuals[..keep].iter().map(|&(_, k)| pairs[k]));
+    pearson(trimmed).map_or(r, |(t, _)| t)
 }
 
 fn inside(window: &Window, x: f32, y: f32) -> bool {
@@ -821,11 +978,35 @@ mod tests {
             }
         }
         let luma = Luma { width: 160, height: 120, pixels };
+        // `rotate` by 5 samples the source 5 degrees round, so the copy is the original turned by -5.
         let turned = rotate(&luma, 5.0, 160, 120);
-        let original = dct16(&luma).hash();
-        let back = turn_back(&blur(&turned), -5.0);
-        let best = back.iter().map(|g| hash_from_grid(g).distance(&original)).min().unwrap_or(256);
-        assert!(best <= 31, "{best}");
-        assert!(original.distance(&dct16(&turned).hash()) > best);
+        let config = ImageConfig::default();
+        let f = inscribed_fraction(160.0, 120.0, max_rotation(&config));
+        let registered = |t: f32| hash_from_grid(&turned_grid(&blur(&luma), -t, 160.0 * f, 120.0 * f));
+        let centred = hash_from_grid(&turned_grid(&blur(&turned), 0.0, 160.0 * f, 120.0 * f));
+        let at_turn = registered(-5.0).distance(&centred);
+        assert!(at_turn <= 31, "{at_turn}");
+        assert!(registered(0.0).distance(&centred) > at_turn + UNTURNED_SLACK);
+        assert!(registered(5.0).distance(&centred) > at_turn + UNTURNED_SLACK);
+    }
+
+    #[test]
+    fn filled_corners_are_told_from_a_photo() {
+        let photo =
+            Luma { width: 64, height: 48, pixels: (0..64 * 48).map(|i| (i % 64 * 3 + i / 64) as f32).collect() };
+        assert!(!corners_filled(&photo));
+        let mut filled = photo.clone();
+        for (x, y) in [(0, 0), (60, 0), (0, 44), (60, 44)] {
+            for dy in 0..4 {
+                for dx in 0..4 {
+                    filled.pixels[(y + dy) * 64 + x + dx] = 2.0;
+                }
+            }
+        }
+        assert!(corners_filled(&filled));
+        assert_eq!(expanded_source(100.0, 100.0, 0.5), None);
+        let (w, h) = expanded_source(120.0, 100.0, 8.0).expect("a real turn");
+        let (s, c) = (8f32.to_radians().sin(), 8f32.to_radians().cos());
+        assert!((w * c + h * s - 120.0).abs() < 0.01 && (w * s + h * c - 100.0).abs() < 0.01);
     }
 }

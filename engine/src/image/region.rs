@@ -65,23 +65,25 @@ impl Integral {
         Self { width: w, height: h, sums }
     }
 
-    /// The table at a fractional point, interpolated bilinearly (exact for the pixel-box image along
-    /// each axis separately, which is all a box average needs at this resolution).
-    fn at(&self, x: f32, y: f32) -> f64 {
-        let x = f64::from(x).clamp(0.0, self.width as f64);
+    /// The table along row `y` at each of `xs` (fractional points), into `out`, interpolated
+    /// bilinearly: exact for the pixel-box image along each axis separately, which is all a box average
+    /// needs at this resolution.
+    fn row_at(&self, y: f32, xs: &[f32], out: &mut [f64]) {
         let y = f64::from(y).clamp(0.0, self.height as f64);
-        let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(self.width), (y0 + 1).min(self.height));
-        let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-        let s = |xx: usize, yy: usize| self.sums[yy * (self.width + 1) + xx];
-        let top = s(x0, y0) * (1.0 - fx) + s(x1, y0) * fx;
-        let bottom = s(x0, y1) * (1.0 - fx) + s(x1, y1) * fx;
-        top * (1.0 - fy) + bottom * fy
-    }
-
-    fn mean(&self, x0: f32, y0: f32, x1: f32, y1: f32) -> f32 {
-        let area = f64::from((x1 - x0) * (y1 - y0)).max(1e-9);
-        ((self.at(x1, y1) - self.at(x0, y1) - self.at(x1, y0) + self.at(x0, y0)) / area) as f32
+        let y0 = y.floor() as usize;
+        let y1 = (y0 + 1).min(self.height);
+        let fy = y - y0 as f64;
+        let stride = self.width + 1;
+        let (upper, lower) = (&self.sums[y0 * stride..(y0 + 1) * stride], &self.sums[y1 * stride..(y1 + 1) * stride]);
+        for (slot, &x) in out.iter_mut().zip(xs) {
+            let x = f64::from(x).clamp(0.0, self.width as f64);
+            let x0 = x.floor() as usize;
+            let x1 = (x0 + 1).min(self.width);
+            let fx = x - x0 as f64;
+            let top = upper[x0] * (1.0 - fx) + upper[x1] * fx;
+            let bottom = lower[x0] * (1.0 - fx) + lower[x1] * fx;
+            *slot = top * (1.0 - fy) + bottom * fy;
+        }
     }
 }
 
@@ -113,13 +115,21 @@ impl WindowHasher {
 
     /// The hash of a window, or `None` when the window is too flat to carry one.
     pub fn hash(&self, window: &Window) -> Option<RegionHash> {
+        // The 32x32 cell means are differences of the table at the 33x33 cell corners: each corner is
+        // interpolated once, not four times.
         let cell = window.side / 32.0;
+        let xs: [f32; 33] = std::array::from_fn(|j| window.x + cell * j as f32);
+        let ys: [f32; 33] = std::array::from_fn(|i| window.y + cell * i as f32);
+        let mut corners = [0f64; 33 * 33];
+        for (i, &y) in ys.iter().enumerate() {
+            self.integral.row_at(y, &xs, &mut corners[i * 33..(i + 1) * 33]);
+        }
+        let area = f64::from(cell * cell).max(1e-9);
         let mut samples = [0f32; 1024];
         for i in 0..32 {
-            let y0 = window.y + cell * i as f32;
+            let (top, bottom) = (&corners[i * 33..(i + 1) * 33], &corners[(i + 1) * 33..(i + 2) * 33]);
             for j in 0..32 {
-                let x0 = window.x + cell * j as f32;
-                samples[i * 32 + j] = self.integral.mean(x0, y0, x0 + cell, y0 + cell);
+                samples[i * 32 + j] = ((bottom[j + 1] - bottom[j] - top[j + 1] + top[j]) / area) as f32;
             }
         }
         let mean = samples.iter().sum::<f32>() / 1024.0;
@@ -233,64 +243,103 @@ pub struct RegionEntry {
 }
 
 const R_CHUNKS: usize = 4;
+const BUCKETS: usize = 1 << 16;
+/// Window places are stored in 1/`PLACE_UNIT` of the original's short side, in 16 bits: 0.001 of the
+/// side is far below the hash's own tolerance (4-5%), and 64 short sides is wider than any frame we
+/// register windows across (panoramas cap their positions).
+const PLACE_UNIT: f32 = 1024.0;
+/// The unindexed tail is folded into the tables when it exceeds max(MIN_TAIL, indexed / TAIL_SHARE):
+/// queries scan the tail, so it stays a small share, and a rebuild (linear) is paid once per that
+/// many added windows.
+const MIN_TAIL: usize = 4096;
+const TAIL_SHARE: usize = 64;
 
 /// A multi-index hash over 64-bit region hashes: four 16-bit chunks, probed within `radius / 4` bits
 /// each (the same pigeonhole argument as the PDQ index).
+///
+/// Layout, about 30 bytes per window: the hash (8), work (4) and place (three `u16`, 6) in arrays
+/// sorted by chunk 0, so that chunk 0's buckets are runs of the arrays themselves; chunks 1 to 3 keep
+/// a `u32` posting per window (12); each chunk has 65,537 `u32` offsets (1 MB for all four, shared).
+/// Windows added since the last rebuild sit in an unindexed tail that queries scan. The previous layout
+/// (a `Vec` of slots per bucket, `f32` places, a `bool` per window) took 41 bytes per window plus
+/// 6 MB of empty buckets.
 #[derive(Debug, Clone, Default)]
 pub struct RegionIndex {
-    hashes: Vec<RegionHash>,
-    entries: Vec<RegionEntry>,
-    alive: Vec<bool>,
-    live: usize,
-    /// `R_CHUNKS * 65536` buckets of slots.
-    buckets: Vec<Vec<u32>>,
+    hashes: Vec<u64>,
+    works: Vec<u32>,
+    places: Vec<[u16; 3]>,
+    /// One bit per slot: set when removed (compacted away at the next rebuild).
+    dead: Vec<u64>,
+    dead_count: usize,
+    /// Slots `0..indexed` are sorted by chunk 0 and covered by the tables; the rest is the tail.
+    indexed: usize,
+    /// `R_CHUNKS` tables of `BUCKETS + 1` offsets (empty until the first rebuild).
+    offsets: Vec<u32>,
+    /// Postings of chunks 1.., `indexed` slots each.
+    postings: Vec<u32>,
 }
 
 impl RegionIndex {
     /// An empty index.
     pub fn new() -> Self {
-        Self { buckets: vec![Vec::new(); R_CHUNKS << 16], ..Self::default() }
+        Self::default()
     }
 
     /// Live windows.
     pub fn len(&self) -> usize {
-        self.live
+        self.hashes.len() - self.dead_count
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.len() == 0
     }
 
-    /// Heap bytes held (approximate: vector capacities), for the memory report.
+    /// Heap bytes held (vector capacities), for the memory report.
     pub fn heap_bytes(&self) -> usize {
         self.hashes.capacity() * 8
-            + self.entries.capacity() * std::mem::size_of::<RegionEntry>()
-            + self.alive.capacity()
-            + self.buckets.iter().map(|b| b.capacity() * 4 + 24).sum::<usize>()
+            + self.works.capacity() * 4
+            + self.places.capacity() * 6
+            + self.dead.capacity() * 8
+            + self.offsets.capacity() * 4
+            + self.postings.capacity() * 4
     }
 
     /// Adds one window.
     pub fn add(&mut self, hash: RegionHash, entry: RegionEntry) {
-        if self.buckets.is_empty() {
-            self.buckets = vec![Vec::new(); R_CHUNKS << 16];
+        let slot = self.hashes.len();
+        self.hashes.push(hash.0);
+        self.works.push(entry.work);
+        let quantize = |v: f32| (v * PLACE_UNIT).round().clamp(0.0, f32::from(u16::MAX)) as u16;
+        self.places.push([quantize(entry.x), quantize(entry.y), quantize(entry.side).max(1)]);
+        if slot / 64 >= self.dead.len() {
+            self.dead.push(0);
         }
-        let slot = self.hashes.len() as u32;
-        for c in 0..R_CHUNKS {
-            let key = ((hash.0 >> (16 * c)) & 0xFFFF) as usize;
-            self.buckets[(c << 16) | key].push(slot);
+        if self.hashes.len() - self.indexed > MIN_TAIL.max(self.indexed / TAIL_SHARE) {
+            self.rebuild();
         }
-        self.hashes.push(hash);
-        self.entries.push(entry);
-        self.alive.push(true);
-        self.live += 1;
     }
 
-    /// Calls `visit` with every live window, in the order they were added.
+    fn entry(&self, slot: usize) -> RegionEntry {
+        let [x, y, side] = self.places[slot];
+        RegionEntry {
+            work: self.works[slot],
+            x: f32::from(x) / PLACE_UNIT,
+            y: f32::from(y) / PLACE_UNIT,
+            side: f32::from(side) / PLACE_UNIT,
+        }
+    }
+
+    #[inline]
+    fn is_dead(&self, slot: usize) -> bool {
+        (self.dead[slot / 64] >> (slot % 64)) & 1 == 1
+    }
+
+    /// Calls `visit` with every live window, in slot order (deterministic for a given history).
     pub fn for_each_live(&self, mut visit: impl FnMut(RegionHash, &RegionEntry)) {
-        for (slot, entry) in self.entries.iter().enumerate() {
-            if self.alive[slot] {
-                visit(self.hashes[slot], entry);
+        for slot in 0..self.hashes.len() {
+            if !self.is_dead(slot) {
+                visit(RegionHash(self.hashes[slot]), &self.entry(slot));
             }
         }
     }
@@ -298,58 +347,124 @@ impl RegionIndex {
     /// Removes every window of `work` (a linear pass; removal is rare).
     pub fn remove_work(&mut self, work: u32) -> usize {
         let mut removed = 0;
-        for (slot, entry) in self.entries.iter().enumerate() {
-            if entry.work == work && self.alive[slot] {
-                self.alive[slot] = false;
+        for slot in 0..self.works.len() {
+            if self.works[slot] == work && !self.is_dead(slot) {
+                self.dead[slot / 64] |= 1 << (slot % 64);
                 removed += 1;
             }
         }
-        self.live -= removed;
+        self.dead_count += removed;
         removed
+    }
+
+    /// Sorts the live windows by chunk 0 (a stable counting sort) and rebuilds the four tables,
+    /// compacting removed windows away. Called by `add` as the tail grows; call it after a bulk load.
+    pub fn rebuild(&mut self) {
+        let chunk = |hash: u64, c: usize| ((hash >> (16 * c)) & 0xFFFF) as usize;
+        let live: Vec<usize> = (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot)).collect();
+        let n = live.len();
+        let mut offsets = vec![0u32; R_CHUNKS * (BUCKETS + 1)];
+        for &slot in &live {
+            offsets[chunk(self.hashes[slot], 0) + 1] += 1;
+        }
+        for b in 1..=BUCKETS {
+            offsets[b] += offsets[b - 1];
+        }
+        let mut next: Vec<u32> = offsets[..BUCKETS].to_vec();
+        let mut order = vec![0usize; n];
+        for &slot in &live {
+            let bucket = chunk(self.hashes[slot], 0);
+            order[next[bucket] as usize] = slot;
+            next[bucket] += 1;
+        }
+        self.hashes = order.iter().map(|&s| self.hashes[s]).collect();
+        self.works = order.iter().map(|&s| self.works[s]).collect();
+        self.places = order.iter().map(|&s| self.places[s]).collect();
+        self.dead = vec![0; n.div_ceil(64)];
+        self.dead_count = 0;
+        let mut postings = vec![0u32; (R_CHUNKS - 1) * n];
+        for c in 1..R_CHUNKS {
+            let base = c * (BUCKETS + 1);
+            for hash in &self.hashes {
+                offsets[base + chunk(*hash, c) + 1] += 1;
+            }
+            for b in 1..=BUCKETS {
+                offsets[base + b] += offsets[base + b - 1];
+            }
+            let mut next: Vec<u32> = offsets[base..base + BUCKETS].to_vec();
+            let table = &mut postings[(c - 1) * n..c * n];
+            for (slot, hash) in self.hashes.iter().enumerate() {
+                let bucket = chunk(*hash, c);
+                table[next[bucket] as usize] = slot as u32;
+                next[bucket] += 1;
+            }
+        }
+        self.offsets = offsets;
+        self.postings = postings;
+        self.indexed = n;
     }
 
     /// Every live window within `radius` of `query`, with its distance (`radius` up to 15).
     pub fn query(&self, query: RegionHash, radius: u32, mut visit: impl FnMut(&RegionEntry, u32)) {
-        if self.buckets.is_empty() {
-            return;
-        }
         let chunk_radius = (radius / R_CHUNKS as u32).min(3);
         let keys: [u16; R_CHUNKS] = std::array::from_fn(|c| (query.0 >> (16 * c)) as u16);
-        for c in 0..R_CHUNKS {
-            let mut probe = |value: u16| {
-                for &slot in &self.buckets[(c << 16) | value as usize] {
-                    let slot = slot as usize;
-                    if !self.alive[slot] {
-                        continue;
+        let mut check = |slot: usize, c: usize| {
+            if self.is_dead(slot) {
+                return;
+            }
+            let hash = self.hashes[slot];
+            let d = (hash ^ query.0).count_ones();
+            if d > radius {
+                return;
+            }
+            // Report once, from the first chunk within the chunk radius.
+            if (0..c).all(|e| ((hash >> (16 * e)) as u16 ^ keys[e]).count_ones() > chunk_radius) {
+                visit(&self.entry(slot), d);
+            }
+        };
+        if self.indexed > 0 {
+            let n = self.indexed;
+            for (c, &key) in keys.iter().enumerate() {
+                let base = c * (BUCKETS + 1);
+                for_each_near(key, chunk_radius, |value| {
+                    let (start, end) = (
+                        self.offsets[base + value as usize] as usize,
+                        self.offsets[base + value as usize + 1] as usize,
+                    );
+                    if c == 0 {
+                        (start..end).for_each(|slot| check(slot, 0));
+                    } else {
+                        let table = &self.postings[(c - 1) * n..c * n];
+                        table[start..end].iter().for_each(|&slot| check(slot as usize, c));
                     }
-                    let hash = self.hashes[slot];
-                    let d = hash.distance(query);
-                    if d > radius {
-                        continue;
-                    }
-                    // Report once, from the first chunk within the chunk radius.
-                    let first = (0..c).all(|e| ((hash.0 >> (16 * e)) as u16 ^ keys[e]).count_ones() > chunk_radius);
-                    if first {
-                        visit(&self.entries[slot], d);
-                    }
-                }
-            };
-            let q = keys[c];
-            probe(q);
-            for b1 in 0..16 {
-                if chunk_radius >= 1 {
-                    probe(q ^ (1 << b1));
-                }
-                for b2 in b1 + 1..16 {
-                    if chunk_radius >= 2 {
-                        probe(q ^ (1 << b1) ^ (1 << b2));
-                    }
-                    for b3 in b2 + 1..16 {
-                        if chunk_radius >= 3 {
-                            probe(q ^ (1 << b1) ^ (1 << b2) ^ (1 << b3));
-                        }
-                    }
-                }
+                });
+            }
+        }
+        // The tail is scanned; `c = 0` reports each window once.
+        (self.indexed..self.hashes.len()).for_each(|slot| check(slot, 0));
+    }
+}
+
+/// Calls `visit` with every 16-bit value within `radius` (up to 3) bits of `key`.
+fn for_each_near(key: u16, radius: u32, mut visit: impl FnMut(u16)) {
+    visit(key);
+    if radius == 0 {
+        return;
+    }
+    for b1 in 0..16 {
+        let k1 = key ^ (1 << b1);
+        visit(k1);
+        if radius < 2 {
+            continue;
+        }
+        for b2 in b1 + 1..16 {
+            let k2 = k1 ^ (1 << b2);
+            visit(k2);
+            if radius < 3 {
+                continue;
+            }
+            for b3 in b2 + 1..16 {
+                visit(k2 ^ (1 << b3));
             }
         }
     }
@@ -373,7 +488,7 @@ mod tests {
     #[test]
     fn ladder_covers_sizes_and_edges() {
         let windows = registration_windows(400, 300, &RegionConfig::default());
-        assert!(windows.iter().any(|w| (w.side - 150.0).abs() < 1.0 && w.x == 0.0));
+        assert!(windows.iter().any(|w| (w.side - 165.0).abs() < 1.0 && w.x == 0.0));
         assert!(windows.iter().any(|w| (w.x + w.side - 400.0).abs() < 1.0));
         assert!(windows.iter().all(|w| w.x + w.side <= 400.5 && w.y + w.side <= 300.5));
     }
@@ -394,6 +509,51 @@ mod tests {
         let mut after = 0;
         index.query(b, 14, |_, _| after += 1);
         assert_eq!(after, 0);
+    }
+
+    proptest::proptest! {
+        /// The tables find exactly what a scan finds, before and after rebuilds and removals.
+        #[test]
+        fn index_finds_what_a_scan_finds(
+            seeds in proptest::collection::vec(proptest::prelude::any::<u64>(), 1..300),
+            flips in proptest::collection::vec(0u32..64, 0..14),
+            radius in 0u32..15,
+            removed in 0u32..8,
+        ) {
+            let mut index = RegionIndex::new();
+            for (k, &seed) in seeds.iter().enumerate() {
+                index.add(RegionHash(seed), RegionEntry { work: k as u32 % 8, x: 0.5, y: 0.25, side: 0.75 });
+            }
+            index.rebuild();
+            index.remove_work(removed);
+            // More after the rebuild: these stay in the scanned tail.
+            for (k, &seed) in seeds.iter().enumerate().take(20) {
+                index.add(RegionHash(seed.rotate_left(7)), RegionEntry { work: 100 + k as u32, x: 0.0, y: 0.0, side: 1.0 });
+            }
+            let query = flips.iter().fold(seeds[0], |h, &b| h ^ (1 << b));
+            let mut found = Vec::new();
+            index.query(RegionHash(query), radius, |e, d| found.push((e.work, d)));
+            let mut expected = Vec::new();
+            index.for_each_live(|h, e| {
+                if h.distance(RegionHash(query)) <= radius {
+                    expected.push((e.work, h.distance(RegionHash(query))));
+                }
+            });
+            found.sort_unstable();
+            expected.sort_unstable();
+            proptest::prop_assert_eq!(found, expected);
+        }
+    }
+
+    #[test]
+    fn places_keep_their_precision() {
+        let mut index = RegionIndex::new();
+        index.add(RegionHash(5), RegionEntry { work: 3, x: 1.2345, y: 0.5, side: 0.6789 });
+        index.rebuild();
+        index.for_each_live(|_, e| {
+            assert_eq!(e.work, 3);
+            assert!((e.x - 1.2345).abs() < 1e-3 && (e.side - 0.6789).abs() < 1e-3, "{e:?}");
+        });
     }
 
     #[test]

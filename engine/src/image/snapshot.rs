@@ -8,8 +8,8 @@
 //! fingerprint parameters: decode_min_side u32, plane_side u32, largest turn f32 (degrees),
 //!                         region enabled u8, min_window f32, window_ratio f32, window_step f32,
 //!                         min_window_contrast f32
-//! works u64, each: id u32, pdq 32 B, inscribed pdq 32 B, width u32, height u32,
-//!                  thumbnail width u32, height u32, width x height grey bytes
+//! works u64, each: id u32, pdq 32 B, core pdq 32 B, turns u8, each turn: degrees f32, pdq 32 B,
+//!                  width u32, height u32, thumbnail width u32, height u32, width x height grey bytes
 //! region windows u64, each: hash u64, work u32, x f32, y f32, side f32
 //! checksum u64
 //! ```
@@ -29,12 +29,15 @@ use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
 use super::region::{RegionEntry, RegionHash};
 use crate::bytes::{ByteReader, Malformed};
+use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
-const FORMAT_VERSION: u32 = 1;
-/// Smallest work record: id, two hashes, frame, thumbnail size (the pixels come on top).
-const WORK_RECORD_BYTES: usize = 4 + 32 + 32 + 8 + 8;
+const FORMAT_VERSION: u32 = 2;
+/// Smallest work record: id, hash, turn count, frame, thumbnail size (turns and pixels come on top).
+const WORK_RECORD_BYTES: usize = 4 + 32 + 32 + 1 + 8 + 8;
+/// Most turns a work may register (the configured angles and none).
+const MAX_TURNS: usize = 64;
 /// A window record: hash, work, x, y, side.
 const WINDOW_RECORD_BYTES: usize = 8 + 4 + 12;
 
@@ -46,14 +49,23 @@ impl ImageMatcher {
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         write_parameters(&mut out, &self.config);
+        let mut turned: HashMap<u32, Vec<(f32, PdqHash)>> = HashMap::new();
+        self.for_each_turned(|work, degrees, hash| turned.entry(work).or_default().push((degrees, *hash)));
         let mut ids: Vec<u32> = self.works.keys().copied().collect();
         ids.sort_unstable();
         out.extend_from_slice(&(ids.len() as u64).to_le_bytes());
         for id in ids {
             let Some(info) = self.works.get(&id) else { continue };
             out.extend_from_slice(&id.to_le_bytes());
-            for word in info.pdq.0.iter().chain(&info.inscribed.0) {
-                out.extend_from_slice(&word.to_le_bytes());
+            write_pdq(&mut out, &info.pdq);
+            write_pdq(&mut out, &info.core);
+            let mut turns = turned.remove(&id).unwrap_or_default();
+            turns.sort_by(|a, b| a.0.total_cmp(&b.0));
+            turns.truncate(MAX_TURNS);
+            out.push(turns.len() as u8);
+            for (degrees, hash) in &turns {
+                out.extend_from_slice(&degrees.to_le_bytes());
+                write_pdq(&mut out, hash);
             }
             for value in [info.width, info.height, info.thumbnail.width as u32, info.thumbnail.height as u32] {
                 out.extend_from_slice(&value.to_le_bytes());
@@ -105,7 +117,19 @@ impl ImageMatcher {
             }
             previous = Some(id);
             let pdq = read_pdq(&mut reader)?;
-            let inscribed = read_pdq(&mut reader)?;
+            let core = read_pdq(&mut reader)?;
+            let turn_count = usize::from(reader.u8()?);
+            if turn_count > MAX_TURNS {
+                return Err(bad("too many turns"));
+            }
+            let mut turns = Vec::with_capacity(turn_count);
+            for _ in 0..turn_count {
+                let degrees = reader.f32()?;
+                if !(degrees.is_finite() && degrees.abs() <= 45.0) {
+                    return Err(bad("turn out of range"));
+                }
+                turns.push((degrees, read_pdq(&mut reader)?));
+            }
             let (width, height) = (reader.u32()?, reader.u32()?);
             let (thumb_w, thumb_h) = (reader.u32()? as usize, reader.u32()? as usize);
             if width == 0 || height == 0 || thumb_w == 0 || thumb_h == 0 {
@@ -114,7 +138,7 @@ impl ImageMatcher {
             let area = thumb_w.checked_mul(thumb_h).ok_or(bad("thumbnail too large"))?;
             let pixels = reader.slice(area)?.to_vec();
             let thumbnail = Thumbnail { width: thumb_w, height: thumb_h, pixels };
-            matcher.insert_work(id, WorkInfo { pdq, inscribed, width, height, thumbnail });
+            matcher.insert_work(id, WorkInfo { pdq, core, width, height, thumbnail }, &turns);
         }
         let window_count = reader.count(WINDOW_RECORD_BYTES)?;
         for _ in 0..window_count {
@@ -146,6 +170,12 @@ fn write_parameters(out: &mut Vec<u8>, config: &ImageConfig) {
     out.push(u8::from(region.enabled));
     for value in [region.min_window, region.window_ratio, region.window_step, region.min_window_contrast] {
         out.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+fn write_pdq(out: &mut Vec<u8>, hash: &PdqHash) {
+    for word in &hash.0 {
+        out.extend_from_slice(&word.to_le_bytes());
     }
 }
 
