@@ -11,7 +11,8 @@
 //! to 8 grey levels) and a mirror half the time. The turn is what keeps a synthetic image from being a
 //! copy of a fixture original (an upright crop is one, and the region signal finds it: see
 //! `off_axis_degrees`); the rest spreads PDQ hashes as real photos' are (the summary prints
-//! how far). Synthesis and fingerprinting run on all cores, registration on one, then `optimize()`.
+//! how far). Synthesis and fingerprinting run on all cores, registration (`register_bulk`) on one, then
+//! `optimize()`.
 //!
 //! Measured once per size, before any timing, and printed as a table:
 //! - memory: live heap bytes after building the matcher minus before, per registered image, counted by
@@ -333,7 +334,7 @@ fn build(size: usize, spread: &mut Vec<(usize, PdqHash)>) -> (ImageMatcher, Buil
     let mut matcher = ImageMatcher::new(config.clone());
     for (id, fingerprint) in fixtures.originals.iter().enumerate() {
         if let Some(fingerprint) = fingerprint {
-            matcher.register(id as u32, fingerprint);
+            matcher.register_bulk(id as u32, fingerprint);
         }
     }
     let first = fixtures.originals.len();
@@ -352,7 +353,7 @@ fn build(size: usize, spread: &mut Vec<(usize, PdqHash)>) -> (ImageMatcher, Buil
                 skipped += 1;
                 continue;
             };
-            matcher.register(id, fingerprint);
+            matcher.register_bulk(id, fingerprint);
             if spread.len() < spread.capacity() {
                 spread.push((*base, fingerprint.pdq));
             }
@@ -373,6 +374,7 @@ fn build(size: usize, spread: &mut Vec<(usize, PdqHash)>) -> (ImageMatcher, Buil
     let started = Instant::now();
     matcher.optimize();
     let optimizing = started.elapsed();
+    // `live` and `spread` are the caller's to fill: it measures around this call.
     let build = Build { fingerprinting, registering, optimizing, live: 0, skipped, spread: Vec::new() };
     (matcher, build)
 }

@@ -86,7 +86,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     for ((name, _), fingerprint) in originals.iter().zip(fingerprints) {
         match fingerprint {
             Ok(fp) => {
-                matcher.register(names.len() as u32, &fp);
+                matcher.register_bulk(names.len() as u32, &fp);
                 names.push(name.clone());
             }
             Err(error) => refused.push(format!("{name}: {error}")),

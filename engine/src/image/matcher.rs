@@ -204,6 +204,11 @@ fn working_plane(luma: &Luma, target: usize) -> Luma {
 /// captions (8-14% of the height), corner logos and borders go.
 pub const CORE_FRACTION: f32 = 0.7;
 
+/// Most works whose region placement is verified per query (the best supported first). A query
+/// copies one work, or a handful of near-identical ones; more candidates than this are look-alikes
+/// of one scene, and each verification costs about 0.1 ms.
+const MAX_VERIFIED: usize = 16;
+
 /// How many bits worse the unturned centred match may be than the best turned one and still say the
 /// copy was not turned: the turned hashes of one original differ by 14 bits or more per degree.
 const UNTURNED_SLACK: u32 = 4;
@@ -482,10 +487,15 @@ impl ImageMatcher {
         self.works.contains_key(&work)
     }
 
-    /// Heap bytes of the whole-image index, and of the region index (reported apart).
+    /// Heap bytes of everything but the region index (the PDQ indexes, the works and their
+    /// verification thumbnails), and of the region index, reported apart. Approximate: vector
+    /// capacities, and the works map at its entries' size plus a control byte each.
     pub fn heap_bytes(&self) -> (usize, usize) {
         let turns = (self.turns.capacity() * 8) + self.free_turns.capacity() * 4;
-        (self.whole.heap_bytes() + self.core.heap_bytes() + self.turned.heap_bytes() + turns, self.regions.heap_bytes())
+        let works = self.works.capacity() * (std::mem::size_of::<(WorkId, WorkInfo)>() + 1)
+            + self.works.values().map(|info| info.thumbnail.pixels.capacity()).sum::<usize>();
+        let indexes = self.whole.heap_bytes() + self.core.heap_bytes() + self.turned.heap_bytes();
+        (indexes + turns + works, self.regions.heap_bytes())
     }
 
     /// Region windows registered.
@@ -495,9 +505,24 @@ impl ImageMatcher {
 
     /// Registers (or re-registers) a work.
     pub fn register(&mut self, work: WorkId, fingerprint: &OriginalFingerprint) {
+        self.register_with(work, fingerprint, RegionIndex::add);
+    }
+
+    /// Registers a work as part of a bulk load: its windows wait in the region index's scanned tail
+    /// until [`ImageMatcher::optimize`], which the caller must call after the last one.
+    pub fn register_bulk(&mut self, work: WorkId, fingerprint: &OriginalFingerprint) {
+        self.register_with(work, fingerprint, RegionIndex::add_deferred);
+    }
+
+    fn register_with(
+        &mut self,
+        work: WorkId,
+        fingerprint: &OriginalFingerprint,
+        add: fn(&mut RegionIndex, RegionHash, RegionEntry),
+    ) {
         self.remove(work);
         for (hash, w) in &fingerprint.regions {
-            self.regions.add(*hash, RegionEntry { work, x: w.x, y: w.y, side: w.side });
+            add(&mut self.regions, *hash, RegionEntry { work, x: w.x, y: w.y, side: w.side });
         }
         self.insert_work(
             work,
@@ -542,8 +567,11 @@ impl ImageMatcher {
         });
     }
 
-    /// Rebuilds the whole-image index tables (call after bulk registration).
+    /// Rebuilds the index tables, the region windows included (call after bulk registration).
     pub fn optimize(&mut self) {
+        if self.regions.is_stale() {
+            self.regions.rebuild();
+        }
         self.whole.rebuild();
         self.core.rebuild();
         self.turned.rebuild();
@@ -640,6 +668,7 @@ impl ImageMatcher {
         if !config.enabled || query.windows.is_empty() {
             return Vec::new();
         }
+        #[derive(Clone, Copy)]
         struct Vote {
             window: usize,
             distance: u32,
@@ -664,7 +693,7 @@ impl ImageMatcher {
             });
         }
         let ln_tolerance = config.vote_scale_ratio.max(1.0).ln();
-        let mut hits = Vec::new();
+        let mut candidates = Vec::new();
         for (work, votes) in votes {
             if found(work) {
                 continue;
@@ -684,9 +713,16 @@ impl ImageMatcher {
                 windows.sort_unstable();
                 windows.dedup();
                 let support = windows.len();
+                // A total order, so that the placement chosen does not depend on the order in which
+                // the index visits windows (it differs between a live and a reloaded matcher).
                 let better = match best {
                     None => true,
-                    Some((s, d, _)) => support > s || (support == s && v.distance < d),
+                    Some((s, d, b)) => (support, std::cmp::Reverse(v.distance), std::cmp::Reverse(v.window))
+                        .cmp(&(s, std::cmp::Reverse(d), std::cmp::Reverse(b.window)))
+                        .then(b.tx.total_cmp(&v.tx))
+                        .then(b.ty.total_cmp(&v.ty))
+                        .then(b.scale.total_cmp(&v.scale))
+                        .is_gt(),
                 };
                 if better {
                     best = Some((support, v.distance, v));
@@ -696,6 +732,14 @@ impl ImageMatcher {
             if support < 2 && distance > config.single_window_distance {
                 continue;
             }
+            candidates.push((support, distance, work, *v));
+        }
+        // Verification is the costliest step; only the best-supported placements get it, so that a
+        // query meeting a crowd of near-duplicates (bursts, series, re-crops) stays cheap.
+        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        candidates.truncate(MAX_VERIFIED);
+        let mut hits = Vec::new();
+        for (support, distance, work, v) in candidates {
             let Some(info) = self.works.get(&work) else { continue };
             // Window hashes are short and windows of one query overlap, so agreeing votes are not
             // independent evidence. The placement they imply is checked against the original itself:
@@ -737,9 +781,10 @@ fn verify(
     tx: f32,
     ty: f32,
 ) -> (f32, f32) {
-    let step = 0.015 * scale * query_width as f32; // 1.5% of the query's width, in short sides
-                                                   // The cells inside `within` and their grey levels, once for the 75 placements tried; the buffers
-                                                   // are reused across placements.
+    // 1.5% of the query's width, in short sides.
+    let step = 0.015 * scale * query_width as f32;
+    // The cells inside `within` and their grey levels, once for the 75 placements tried; the buffers
+    // are reused across placements.
     let cell = query_width as f32 / grid.width.max(1) as f32;
     let mut cells = Vec::with_capacity(grid.pixels.len());
     for i in 0..grid.height {

@@ -10,14 +10,15 @@
 //!                         min_window_contrast f32
 //! works u64, each: id u32, pdq 32 B, core pdq 32 B, turns u8, each turn: degrees f32, pdq 32 B,
 //!                  width u32, height u32, thumbnail width u32, height u32, width x height grey bytes
-//! region windows u64, each: hash u64, work u32, x f32, y f32, side f32
+//! region windows u64, each: hash u64, work u32, x u16, y u16, side u16 (in 1/1024 of the short side)
 //! checksum u64
 //! ```
 //!
-//! Works are written in id order and windows in registration order, so equal states give equal bytes
-//! and a loaded matcher visits windows in the order the saved one did (region votes keep the first of
-//! equally good placements, so the order is part of the answer). The whole-image indexes are not
-//! stored: they are rebuilt from the works' hashes.
+//! Works are written in id order and windows in the order the region index keeps them after a rebuild
+//! (stable by their lowest 16 bits), so equal states give equal bytes. Region votes break ties by a
+//! total order, so the answers do not depend on that order either. Window places are stored as the
+//! index keeps them (`u16`, 1/1024 of the short side). The indexes are not stored: a load appends
+//! everything and rebuilds each index once.
 //!
 //! The fingerprint parameters are stored and compared, never adopted: hashes taken with another plane
 //! size, window ladder or largest turn would silently stop matching, so such bytes are refused. The
@@ -27,19 +28,19 @@ use super::config::ImageConfig;
 use super::error::ImageError;
 use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
-use super::region::{RegionEntry, RegionHash};
+use super::region::{RegionEntry, RegionHash, PLACE_UNIT};
 use crate::bytes::{ByteReader, Malformed};
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 /// Smallest work record: id, hash, turn count, frame, thumbnail size (turns and pixels come on top).
 const WORK_RECORD_BYTES: usize = 4 + 32 + 32 + 1 + 8 + 8;
 /// Most turns a work may register (the configured angles and none).
 const MAX_TURNS: usize = 64;
 /// A window record: hash, work, x, y, side.
-const WINDOW_RECORD_BYTES: usize = 8 + 4 + 12;
+const WINDOW_RECORD_BYTES: usize = 8 + 4 + 6;
 
 impl ImageMatcher {
     /// Serializes every registered work (whole-image and inscribed hashes, frame, verification
@@ -73,11 +74,12 @@ impl ImageMatcher {
             out.extend_from_slice(&info.thumbnail.pixels);
         }
         out.extend_from_slice(&(self.regions.len() as u64).to_le_bytes());
-        self.regions.for_each_live(|hash, entry| {
+        self.regions.for_each_live_canonical(|hash, entry| {
             out.extend_from_slice(&hash.0.to_le_bytes());
             out.extend_from_slice(&entry.work.to_le_bytes());
+            // Places are multiples of 1/PLACE_UNIT below 64 (the index stores them so): exact in u16.
             for value in [entry.x, entry.y, entry.side] {
-                out.extend_from_slice(&value.to_le_bytes());
+                out.extend_from_slice(&((value * PLACE_UNIT).round() as u16).to_le_bytes());
             }
         });
         let checksum = xxh3_64(&out);
@@ -143,14 +145,16 @@ impl ImageMatcher {
         let window_count = reader.count(WINDOW_RECORD_BYTES)?;
         for _ in 0..window_count {
             let hash = RegionHash(reader.u64()?);
-            let entry = RegionEntry { work: reader.u32()?, x: reader.f32()?, y: reader.f32()?, side: reader.f32()? };
+            let work = reader.u32()?;
+            let mut place = || reader.u16().map(|v| f32::from(v) / PLACE_UNIT);
+            let entry = RegionEntry { work, x: place()?, y: place()?, side: place()? };
             if !matcher.works.contains_key(&entry.work) {
                 return Err(bad("window of an unknown work"));
             }
-            if !(entry.x.is_finite() && entry.y.is_finite() && entry.side.is_finite() && entry.side > 0.0) {
+            if entry.side <= 0.0 {
                 return Err(bad("window geometry out of range"));
             }
-            matcher.regions.add(hash, entry);
+            matcher.regions.add_deferred(hash, entry);
         }
         if !reader.is_done() {
             return Err(bad("trailing bytes"));
