@@ -505,22 +505,18 @@ impl ImageMatcher {
 
     /// Registers (or re-registers) a work.
     pub fn register(&mut self, work: WorkId, fingerprint: &OriginalFingerprint) {
-        self.register_with(work, fingerprint, RegionIndex::add);
+        self.register_with(work, fingerprint, false);
     }
 
     /// Registers a work as part of a bulk load: its windows wait in the region index's scanned tail
     /// until [`ImageMatcher::optimize`], which the caller must call after the last one.
     pub fn register_bulk(&mut self, work: WorkId, fingerprint: &OriginalFingerprint) {
-        self.register_with(work, fingerprint, RegionIndex::add_deferred);
+        self.register_with(work, fingerprint, true);
     }
 
-    fn register_with(
-        &mut self,
-        work: WorkId,
-        fingerprint: &OriginalFingerprint,
-        add: fn(&mut RegionIndex, RegionHash, RegionEntry),
-    ) {
+    fn register_with(&mut self, work: WorkId, fingerprint: &OriginalFingerprint, bulk: bool) {
         self.remove(work);
+        let add = if bulk { RegionIndex::add_deferred } else { RegionIndex::add };
         for (hash, w) in &fingerprint.regions {
             add(&mut self.regions, *hash, RegionEntry { work, x: w.x, y: w.y, side: w.side });
         }
@@ -534,14 +530,16 @@ impl ImageMatcher {
                 thumbnail: fingerprint.thumbnail.clone(),
             },
             &fingerprint.turned,
+            bulk,
         );
     }
 
     /// Records a work and indexes its whole-image and turned hashes (its windows are the caller's
-    /// business).
-    pub(super) fn insert_work(&mut self, work: WorkId, info: WorkInfo, turned: &[(f32, PdqHash)]) {
-        self.whole.add(info.pdq, work);
-        self.core.add(info.core, work);
+    /// business). `bulk` leaves every index's new entries in its scanned tail until [`ImageMatcher::optimize`].
+    pub(super) fn insert_work(&mut self, work: WorkId, info: WorkInfo, turned: &[(f32, PdqHash)], bulk: bool) {
+        let add = if bulk { HammingIndex::add_deferred } else { HammingIndex::add };
+        add(&mut self.whole, info.pdq, work);
+        add(&mut self.core, info.core, work);
         for &(degrees, hash) in turned {
             let slot = match self.free_turns.pop() {
                 Some(slot) => {
@@ -553,7 +551,7 @@ impl ImageMatcher {
                     (self.turns.len() - 1) as u32
                 }
             };
-            self.turned.add(hash, slot);
+            add(&mut self.turned, hash, slot);
         }
         self.works.insert(work, info);
     }

@@ -140,7 +140,7 @@ impl ImageMatcher {
             let area = thumb_w.checked_mul(thumb_h).ok_or(bad("thumbnail too large"))?;
             let pixels = reader.slice(area)?.to_vec();
             let thumbnail = Thumbnail { width: thumb_w, height: thumb_h, pixels };
-            matcher.insert_work(id, WorkInfo { pdq, core, width, height, thumbnail }, &turns);
+            matcher.insert_work(id, WorkInfo { pdq, core, width, height, thumbnail }, &turns, true);
         }
         let window_count = reader.count(WINDOW_RECORD_BYTES)?;
         for _ in 0..window_count {
