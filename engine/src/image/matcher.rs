@@ -678,6 +678,9 @@ impl ImageMatcher {
         let mut votes: HashMap<WorkId, Vec<Vote>> = HashMap::new();
         for (i, (hash, w)) in query.windows.iter().enumerate() {
             self.regions.query(*hash, config.max_distance, |entry, distance| {
+                if found(entry.work) {
+                    return;
+                }
                 // Original short-side units per query pixel, and where the query's origin lands.
                 let scale = entry.side / w.side;
                 votes.entry(entry.work).or_default().push(Vote {
@@ -693,9 +696,6 @@ impl ImageMatcher {
         let ln_tolerance = config.vote_scale_ratio.max(1.0).ln();
         let mut candidates = Vec::new();
         for (work, votes) in votes {
-            if found(work) {
-                continue;
-            }
             // For each vote, the distinct query windows that agree with it; keep the best-supported one.
             let mut best: Option<(usize, u32, &Vote)> = None;
             for v in &votes {

@@ -388,21 +388,7 @@ impl RegionIndex {
         if !self.is_stale() {
             return self.for_each_live(visit);
         }
-        let width = chunk_width(self.len());
-        let chunk = |slot: usize| chunk_of(self.hashes[slot], 0, width);
-        let mut starts = vec![0u32; (1 << width) + 1];
-        for slot in (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot)) {
-            starts[chunk(slot) + 1] += 1;
-        }
-        for b in 1..starts.len() {
-            starts[b] += starts[b - 1];
-        }
-        let mut order = vec![0u32; self.len()];
-        for slot in (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot)) {
-            let at = &mut starts[chunk(slot)];
-            order[*at as usize] = slot as u32;
-            *at += 1;
-        }
+        let (order, _) = self.chunk0_order(chunk_width(self.len()));
         for slot in order {
             visit(RegionHash(self.hashes[slot as usize]), &self.entry(slot as usize));
         }
@@ -424,28 +410,17 @@ impl RegionIndex {
     /// Sorts the live windows by chunk 0 (a stable counting sort) and rebuilds the four tables,
     /// compacting removed windows away. Called by `add` as the tail grows; call it after a bulk load.
     pub fn rebuild(&mut self) {
-        let live: Vec<usize> = (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot)).collect();
-        let n = live.len();
+        let n = self.len();
         let width = chunk_width(n);
         let buckets = 1usize << width;
         let chunk = |hash: u64, c: usize| chunk_of(hash, c, width);
-        let mut offsets = vec![0u32; R_CHUNKS * (buckets + 1)];
-        for &slot in &live {
-            offsets[chunk(self.hashes[slot], 0) + 1] += 1;
-        }
-        for b in 1..=buckets {
-            offsets[b] += offsets[b - 1];
-        }
-        let mut next: Vec<u32> = offsets[..buckets].to_vec();
-        let mut order = vec![0usize; n];
-        for &slot in &live {
-            let bucket = chunk(self.hashes[slot], 0);
-            order[next[bucket] as usize] = slot;
-            next[bucket] += 1;
-        }
-        self.hashes = order.iter().map(|&s| self.hashes[s]).collect();
-        self.works = order.iter().map(|&s| self.works[s]).collect();
-        self.places = order.iter().map(|&s| self.places[s]).collect();
+        let (order, first) = self.chunk0_order(width);
+        let mut offsets = first;
+        offsets.resize(R_CHUNKS * (buckets + 1), 0);
+        self.hashes = order.iter().map(|&s| self.hashes[s as usize]).collect();
+        self.works = order.iter().map(|&s| self.works[s as usize]).collect();
+        self.places = order.iter().map(|&s| self.places[s as usize]).collect();
+        drop(order);
         self.dead = vec![0; n.div_ceil(64)];
         self.dead_count = 0;
         let mut postings = vec![0u32; (R_CHUNKS - 1) * n];
@@ -469,6 +444,29 @@ impl RegionIndex {
         self.postings = postings;
         self.indexed = n;
         self.width = width;
+    }
+
+    /// The live slots in the order a rebuild leaves them (a stable counting sort by chunk 0 at
+    /// `width` bits), and chunk 0's `2^width + 1` bucket offsets in that order. Slots are `u32`, as
+    /// postings are: at a million works the order takes 1.6 GB where `usize` took 3.2.
+    fn chunk0_order(&self, width: u32) -> (Vec<u32>, Vec<u32>) {
+        let live = || (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot));
+        let chunk = |slot: usize| chunk_of(self.hashes[slot], 0, width);
+        let mut offsets = vec![0u32; (1 << width) + 1];
+        for slot in live() {
+            offsets[chunk(slot) + 1] += 1;
+        }
+        for b in 1..offsets.len() {
+            offsets[b] += offsets[b - 1];
+        }
+        let mut next = offsets.clone();
+        let mut order = vec![0u32; self.len()];
+        for slot in live() {
+            let at = &mut next[chunk(slot)];
+            order[*at as usize] = slot as u32;
+            *at += 1;
+        }
+        (order, offsets)
     }
 
     /// Every live window within `radius` of `query`, with its distance (`radius` up to 15).
