@@ -17,9 +17,10 @@
 //! Measured once per size, before any timing, and printed as a table:
 //! - memory: live heap bytes after building the matcher minus before, per registered image, counted by
 //!   a global allocator that tallies every allocation (`stats_alloc`: the workspace forbids unsafe code,
-//!   so the `GlobalAlloc` impl comes from that crate); the same for the matcher `from_bytes` returns, and
+//!   so the `GlobalAlloc` impl comes from that crate); the same for the matcher loading returns, and
 //!   `heap_bytes()` (whole-image indexes, region index) as the matcher reports them;
-//! - startup: `to_bytes()` is written to a cache file and `ImageMatcher::from_bytes` is timed on it;
+//! - startup: `write_to` streams the snapshot to a cache file and `ImageMatcher::read_from` is timed
+//!   reading it back (file to matcher, the file in the page cache);
 //! - recall: every query of `fixtures/images/queries` against the loaded matcher, scored on
 //!   `truth.json` as `seal eval image` does (the best hit must name the original), plus whether the
 //!   original is among the hits at all and how many hits name synthetic images.
@@ -29,7 +30,7 @@
 //!
 //! Fingerprinting a million images takes hours, so each size's snapshot is cached in
 //! `$CARGO_TARGET_DIR/../bench-cache/image-scale-{N}.snap` (`~/.cache/copyright-seal/bench-cache` without
-//! an absolute `CARGO_TARGET_DIR`) and reused whenever `from_bytes` accepts it with the current config.
+//! an absolute `CARGO_TARGET_DIR`) and reused whenever `read_from` accepts it with the current config.
 //! The snapshot checks fingerprint parameters, not the synthesis below or the fingerprinting code:
 //! delete the cache after changing either.
 //!
@@ -224,10 +225,10 @@ struct Row {
     works: usize,
     /// `None` when the snapshot came from the cache.
     built: Option<Build>,
-    read: Duration,
     snapshot_bytes: usize,
+    /// `read_from` on the cache file.
     from_bytes: Duration,
-    /// Live heap bytes that `from_bytes` added.
+    /// Live heap bytes that loading added.
     live_loaded: i64,
     heap: (usize, usize),
     regions: usize,
@@ -264,59 +265,42 @@ fn cache_path(size: usize) -> PathBuf {
 }
 
 /// The matcher of `size` images: from the cache when its snapshot loads, else built and cached. The
-/// matcher returned is always the one `from_bytes` made, so that cached and fresh runs query the same
-/// thing and the load is timed either way.
+/// matcher returned is always the one loading the cache file made, so that cached and fresh runs query
+/// the same thing and startup is timed either way: `ImageMatcher::read_from` streaming the file (from
+/// the page cache when it was just written or read before), as a server starts.
 fn obtain(size: usize) -> (ImageMatcher, Row) {
     let config = &FIXTURES.config;
     let path = cache_path(size);
-    let started = Instant::now();
-    let mut bytes = std::fs::read(&path).ok();
-    let mut read = started.elapsed();
     let mut built = None;
-    let mut loaded = None;
-    if let Some(cached) = &bytes {
-        let before = live_bytes();
-        let started = Instant::now();
-        match ImageMatcher::from_bytes(cached, config.clone()) {
-            Ok(matcher) => loaded = Some((matcher, started.elapsed(), live_bytes() - before)),
-            Err(e) => eprintln!("image_scale: {} does not load ({e}); rebuilding", path.display()),
-        }
-    }
-    if loaded.is_none() {
-        // A stale snapshot can be gigabytes: free it before building.
-        drop(bytes.take());
+    let mut loaded = load(&path, config).map_err(|e| eprintln!("image_scale: {} does not load ({e})", path.display()));
+    if loaded.is_err() {
         let mut spread = Vec::with_capacity(SPREAD_SAMPLE);
         let before = live_bytes();
         let (matcher, mut build) = build(size, &mut spread);
         build.live = live_bytes() - before;
         build.spread = spread;
-        let snapshot = matcher.to_bytes();
-        drop(matcher);
+        // Streamed through a temporary name: the matcher and its snapshot need not fit in memory
+        // together, and an interrupted write never leaves a truncated cache.
+        let partial = path.with_extension("snap.partial");
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
-            // Through a temporary name, so that an interrupted write never leaves a truncated cache.
-            let partial = path.with_extension("snap.partial");
-            std::fs::write(&partial, &snapshot)?;
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+            matcher.write_to(&mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             std::fs::rename(&partial, &path)
         });
         if let Err(e) = written {
-            eprintln!("image_scale: could not cache {}: {e}", path.display());
+            panic!("image_scale: could not write {}: {e}", partial.display());
         }
-        read = Duration::ZERO;
-        let before = live_bytes();
-        let started = Instant::now();
-        let matcher = ImageMatcher::from_bytes(&snapshot, config.clone())
-            .expect("a snapshot the matcher just wrote loads with the same config");
-        loaded = Some((matcher, started.elapsed(), live_bytes() - before));
-        bytes = Some(snapshot);
+        drop(matcher);
+        loaded = load(&path, config).map_err(|e| panic!("a snapshot the matcher just wrote loads: {e}"));
         built = Some(build);
     }
-    let Some((matcher, from_bytes, live_loaded)) = loaded else { unreachable!("loaded or built above") };
+    let Ok((matcher, from_bytes, live_loaded, snapshot_bytes)) = loaded else { unreachable!("loaded or built above") };
     let row = Row {
         size,
         works: matcher.len(),
         built,
-        read,
-        snapshot_bytes: bytes.as_ref().map_or(0, Vec::len),
+        snapshot_bytes,
         from_bytes,
         live_loaded,
         heap: matcher.heap_bytes(),
@@ -324,6 +308,17 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
         eval: None,
     };
     (matcher, row)
+}
+
+/// Loads the snapshot at `path`, timed: the matcher, how long, the live bytes it added, the file's size.
+fn load(path: &Path, config: &ImageConfig) -> Result<(ImageMatcher, Duration, i64, usize), String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let before = live_bytes();
+    let started = Instant::now();
+    let matcher = ImageMatcher::read_from(std::io::BufReader::with_capacity(1 << 20, file), len, config.clone())
+        .map_err(|e| e.to_string())?;
+    Ok((matcher, started.elapsed(), live_bytes() - before, len as usize))
 }
 
 /// Registers the fixture originals and `size - 26` synthetic images, then optimizes. `spread` (reserved
@@ -617,11 +612,7 @@ fn print_details(row: &Row) {
             );
             print_spread(&build.spread);
         }
-        None => println!(
-            "build       snapshot read from {} in {:.1} s",
-            cache_path(row.size).display(),
-            row.read.as_secs_f64()
-        ),
+        None => println!("build       loaded from {}", cache_path(row.size).display()),
     }
     println!(
         "memory      loaded matcher: {:.0} live bytes per image; heap_bytes {:.0} whole + {:.0} region per image; \
@@ -632,7 +623,7 @@ fn print_details(row: &Row) {
         per_work(row.regions as f64, works),
     );
     println!(
-        "startup     snapshot {:.0} bytes per image ({:.2} GiB), from_bytes {:.2} s",
+        "startup     snapshot {:.0} bytes per image ({:.2} GiB), read_from (file to matcher) {:.2} s",
         per_work(row.snapshot_bytes as f64, works),
         row.snapshot_bytes as f64 / f64::from(1 << 30),
         row.from_bytes.as_secs_f64()
@@ -717,13 +708,13 @@ fn print_table(rows: &[Row]) {
         "\n{:>9} {:>9} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9}",
         "images",
         "works",
-        "build/load s",
+        "build s",
         "live B/img",
         "load B/img",
         "whole B",
         "region B",
         "snap B/img",
-        "from_bytes",
+        "startup",
         "recall",
         "in hits",
         "query ms"
@@ -732,7 +723,7 @@ fn print_table(rows: &[Row]) {
         let works = row.works;
         let build = match &row.built {
             Some(b) => format!("built {:.1}", (b.fingerprinting + b.registering + b.optimizing).as_secs_f64()),
-            None => format!("cached {:.1}", row.read.as_secs_f64()),
+            None => "cached".to_string(),
         };
         let live = row.built.as_ref().map_or("-".to_string(), |b| format!("{:.0}", per_work(b.live as f64, works)));
         let (recall, any, query) = row.eval.as_ref().map_or(("-".into(), "-".into(), "-".into()), |e| {
@@ -759,7 +750,8 @@ fn print_table(rows: &[Row]) {
         );
     }
     println!(
-        "(live: counted heap bytes the build added; load: those from_bytes added; whole/region: heap_bytes(); \
+        "(live: counted heap bytes the build added; load: those loading added; startup: read_from on the file; \
+         whole/region: heap_bytes(); \
          recall: best hit names the original; in hits: the original is among the hits; query: mean of one pass)"
     );
     let _ = std::io::stdout().flush();

@@ -47,4 +47,7 @@ pub enum ImageError {
     /// Serialized index bytes are not in the expected layout.
     #[error("index bytes are invalid: {0}")]
     BadIndex(&'static str),
+    /// The stream a snapshot was read from failed (not the bytes' fault: the file or the disk).
+    #[error("reading the index failed: {0}")]
+    SnapshotRead(String),
 }

@@ -434,12 +434,12 @@ pub(super) struct WorkInfo {
 #[derive(Debug, Clone)]
 pub struct ImageMatcher {
     pub(super) config: ImageConfig,
-    whole: HammingIndex,
+    pub(super) whole: HammingIndex,
     /// The originals' core hashes, met only by queries' cores.
-    core: HammingIndex,
+    pub(super) core: HammingIndex,
     /// The originals' turned centred-rectangle hashes, met only by queries' centred hashes. Payloads
     /// are slots of `turns`.
-    turned: HammingIndex,
+    pub(super) turned: HammingIndex,
     /// Which work and angle each `turned` entry stands for; freed slots are reused.
     turns: Vec<(WorkId, f32)>,
     free_turns: Vec<u32>,

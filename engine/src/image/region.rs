@@ -18,6 +18,7 @@
 
 use super::config::RegionConfig;
 use super::decode::Luma;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// A 64-bit region hash (bit 63 is always zero; 63 frequencies).
@@ -65,21 +66,27 @@ impl Integral {
         Self { width: w, height: h, sums }
     }
 
-    /// The table along row `y` at each of `xs` (fractional points), into `out`, interpolated
+    /// Where each of `xs` (fractional points) falls between table columns: left column, right column,
+    /// weight of the right one. Computed once per window and reused on every row.
+    fn columns_at(&self, xs: &[f32; 33]) -> [(usize, usize, f64); 33] {
+        xs.map(|x| {
+            let x = f64::from(x).clamp(0.0, self.width as f64);
+            let x0 = x.floor() as usize;
+            (x0, (x0 + 1).min(self.width), x - x0 as f64)
+        })
+    }
+
+    /// The table along row `y` at `columns` (from [`Integral::columns_at`]), into `out`, interpolated
     /// bilinearly: exact for the pixel-box image along each axis separately, which is all a box average
     /// needs at this resolution.
-    fn row_at(&self, y: f32, xs: &[f32], out: &mut [f64]) {
+    fn row_at(&self, y: f32, columns: &[(usize, usize, f64); 33], out: &mut [f64]) {
         let y = f64::from(y).clamp(0.0, self.height as f64);
         let y0 = y.floor() as usize;
         let y1 = (y0 + 1).min(self.height);
         let fy = y - y0 as f64;
         let stride = self.width + 1;
         let (upper, lower) = (&self.sums[y0 * stride..(y0 + 1) * stride], &self.sums[y1 * stride..(y1 + 1) * stride]);
-        for (slot, &x) in out.iter_mut().zip(xs) {
-            let x = f64::from(x).clamp(0.0, self.width as f64);
-            let x0 = x.floor() as usize;
-            let x1 = (x0 + 1).min(self.width);
-            let fx = x - x0 as f64;
+        for (slot, &(x0, x1, fx)) in out.iter_mut().zip(columns) {
             let top = upper[x0] * (1.0 - fx) + upper[x1] * fx;
             let bottom = lower[x0] * (1.0 - fx) + lower[x1] * fx;
             *slot = top * (1.0 - fy) + bottom * fy;
@@ -120,9 +127,10 @@ impl WindowHasher {
         let cell = window.side / 32.0;
         let xs: [f32; 33] = std::array::from_fn(|j| window.x + cell * j as f32);
         let ys: [f32; 33] = std::array::from_fn(|i| window.y + cell * i as f32);
+        let columns = self.integral.columns_at(&xs);
         let mut corners = [0f64; 33 * 33];
         for (i, &y) in ys.iter().enumerate() {
-            self.integral.row_at(y, &xs, &mut corners[i * 33..(i + 1) * 33]);
+            self.integral.row_at(y, &columns, &mut corners[i * 33..(i + 1) * 33]);
         }
         let area = f64::from(cell * cell).max(1e-9);
         let mut samples = [0f32; 1024];
@@ -381,19 +389,6 @@ impl RegionIndex {
         }
     }
 
-    /// Calls `visit` with every live window in the order a rebuild would leave them (stable by chunk 0),
-    /// whether or not the index has been rebuilt since the last change: the canonical order of the
-    /// snapshot, so that equal sets of windows give equal bytes.
-    pub fn for_each_live_canonical(&self, mut visit: impl FnMut(RegionHash, &RegionEntry)) {
-        if !self.is_stale() {
-            return self.for_each_live(visit);
-        }
-        let (order, _) = self.chunk0_order(chunk_width(self.len()));
-        for slot in order {
-            visit(RegionHash(self.hashes[slot as usize]), &self.entry(slot as usize));
-        }
-    }
-
     /// Removes every window of `work` (a linear pass; removal is rare).
     pub fn remove_work(&mut self, work: u32) -> usize {
         let mut removed = 0;
@@ -407,43 +402,114 @@ impl RegionIndex {
         removed
     }
 
-    /// Sorts the live windows by chunk 0 (a stable counting sort) and rebuilds the four tables,
-    /// compacting removed windows away. Called by `add` as the tail grows; call it after a bulk load.
+    /// Sorts the live windows by chunk 0 (a stable counting sort) and rebuilds the tables, compacting
+    /// removed windows away. Called by `add` as the tail grows; call it after a bulk load.
     pub fn rebuild(&mut self) {
         let n = self.len();
         let width = chunk_width(n);
-        let buckets = 1usize << width;
-        let chunk = |hash: u64, c: usize| chunk_of(hash, c, width);
         let (order, first) = self.chunk0_order(width);
-        let mut offsets = first;
-        offsets.resize(R_CHUNKS * (buckets + 1), 0);
         self.hashes = order.iter().map(|&s| self.hashes[s as usize]).collect();
         self.works = order.iter().map(|&s| self.works[s as usize]).collect();
         self.places = order.iter().map(|&s| self.places[s as usize]).collect();
         drop(order);
+        let (offsets, postings) = later_tables(&self.hashes, width, first);
         self.dead = vec![0; n.div_ceil(64)];
         self.dead_count = 0;
-        let mut postings = vec![0u32; (R_CHUNKS - 1) * n];
-        for c in 1..R_CHUNKS {
-            let base = c * (buckets + 1);
-            for hash in &self.hashes {
-                offsets[base + chunk(*hash, c) + 1] += 1;
-            }
-            for b in 1..=buckets {
-                offsets[base + b] += offsets[base + b - 1];
-            }
-            let mut next: Vec<u32> = offsets[base..base + buckets].to_vec();
-            let table = &mut postings[(c - 1) * n..c * n];
-            for (slot, hash) in self.hashes.iter().enumerate() {
-                let bucket = chunk(*hash, c);
-                table[next[bucket] as usize] = slot as u32;
-                next[bucket] += 1;
-            }
-        }
         self.offsets = offsets;
         self.postings = postings;
         self.indexed = n;
         self.width = width;
+    }
+
+    /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with the
+    /// tables of chunks 1.. (their offsets and postings). Borrowed when the index is fresh; computed
+    /// (temporary copies) when windows were added or removed since the last rebuild.
+    pub(super) fn parts(&self) -> RegionParts<'_> {
+        if !self.is_stale() {
+            let offsets = if self.indexed == 0 { &[][..] } else { &self.offsets[(1 << self.width) + 1..] };
+            return RegionParts {
+                hashes: Cow::Borrowed(&self.hashes),
+                works: Cow::Borrowed(&self.works),
+                places: Cow::Borrowed(&self.places),
+                later_offsets: Cow::Borrowed(offsets),
+                postings: Cow::Borrowed(&self.postings),
+            };
+        }
+        let width = chunk_width(self.len());
+        let (order, first) = self.chunk0_order(width);
+        let hashes: Vec<u64> = order.iter().map(|&s| self.hashes[s as usize]).collect();
+        let (mut offsets, postings) = later_tables(&hashes, width, first);
+        offsets.drain(..(1 << width) + 1);
+        RegionParts {
+            works: Cow::Owned(order.iter().map(|&s| self.works[s as usize]).collect()),
+            places: Cow::Owned(order.iter().map(|&s| self.places[s as usize]).collect()),
+            hashes: Cow::Owned(hashes),
+            later_offsets: Cow::Owned(offsets),
+            postings: Cow::Owned(postings),
+        }
+    }
+
+    /// An index from [`RegionIndex::parts`] as a snapshot stored them, checked: hashes sorted by
+    /// chunk 0, places with a positive side, offsets that partition the windows, postings that name
+    /// windows. Chunk 0's offsets are recomputed (one pass over the sorted hashes). What no check
+    /// here catches (a posting filed under the wrong bucket) can only hide a window from a query,
+    /// never report one: every candidate's full distance is checked.
+    pub(super) fn from_parts(parts: RegionParts<'static>) -> Result<Self, &'static str> {
+        let n = parts.hashes.len();
+        if parts.works.len() != n || parts.places.len() != n {
+            return Err("window columns of different lengths");
+        }
+        if n == 0 {
+            return if parts.later_offsets.is_empty() && parts.postings.is_empty() {
+                Ok(Self::new())
+            } else {
+                Err("tables without windows")
+            };
+        }
+        if n > u32::MAX as usize {
+            return Err("too many windows");
+        }
+        if parts.places.iter().any(|p| p[2] == 0) {
+            return Err("window geometry out of range");
+        }
+        let width = chunk_width(n);
+        let buckets = 1usize << width;
+        if parts.later_offsets.len() != (R_CHUNKS - 1) * (buckets + 1) || parts.postings.len() != (R_CHUNKS - 1) * n {
+            return Err("region tables of the wrong size");
+        }
+        let mut offsets = vec![0u32; buckets + 1];
+        let mut previous = 0;
+        for &hash in parts.hashes.iter() {
+            let bucket = chunk_of(hash, 0, width);
+            if bucket < previous {
+                return Err("windows out of order");
+            }
+            previous = bucket;
+            offsets[bucket + 1] += 1;
+        }
+        for b in 1..offsets.len() {
+            offsets[b] += offsets[b - 1];
+        }
+        for table in parts.later_offsets.chunks_exact(buckets + 1) {
+            if table[0] != 0 || table[buckets] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
+                return Err("region offsets out of order");
+            }
+        }
+        if parts.postings.iter().any(|&slot| slot as usize >= n) {
+            return Err("posting out of range");
+        }
+        offsets.extend_from_slice(&parts.later_offsets);
+        Ok(Self {
+            hashes: parts.hashes.into_owned(),
+            works: parts.works.into_owned(),
+            places: parts.places.into_owned(),
+            dead: vec![0; n.div_ceil(64)],
+            dead_count: 0,
+            indexed: n,
+            width,
+            offsets,
+            postings: parts.postings.into_owned(),
+        })
     }
 
     /// The live slots in the order a rebuild leaves them (a stable counting sort by chunk 0 at
@@ -515,6 +581,53 @@ impl RegionIndex {
         // The tail is scanned; `c = 0` reports each window once.
         (self.indexed..self.hashes.len()).for_each(|slot| check(slot, 0));
     }
+}
+
+/// The columns and tables of a region index as its snapshot keeps them (see [`RegionIndex::parts`]).
+pub(super) struct RegionParts<'a> {
+    /// Window hashes, sorted by chunk 0.
+    pub hashes: Cow<'a, [u64]>,
+    /// The work of each window.
+    pub works: Cow<'a, [u32]>,
+    /// Each window's x, y and side in 1/[`PLACE_UNIT`] of its original's short side.
+    pub places: Cow<'a, [[u16; 3]]>,
+    /// `2^width + 1` offsets for each chunk after the first (none when there are no windows).
+    pub later_offsets: Cow<'a, [u32]>,
+    /// `hashes.len()` postings for each chunk after the first.
+    pub postings: Cow<'a, [u32]>,
+}
+
+/// How many offsets a snapshot stores for `windows` windows (chunks after the first; see
+/// [`RegionParts::later_offsets`]).
+pub(super) fn region_table_len(windows: usize) -> usize {
+    (R_CHUNKS - 1) * ((1 << chunk_width(windows)) + 1)
+}
+
+/// All chunks' offsets (chunk 0's are `first`, computed by the caller's sort) and the postings of
+/// chunks 1.., for `hashes` sorted by chunk 0: a counting sort per chunk.
+fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u32>) {
+    let n = hashes.len();
+    let buckets = 1usize << width;
+    let mut offsets = first;
+    offsets.resize(R_CHUNKS * (buckets + 1), 0);
+    let mut postings = vec![0u32; (R_CHUNKS - 1) * n];
+    for c in 1..R_CHUNKS {
+        let base = c * (buckets + 1);
+        for &hash in hashes {
+            offsets[base + chunk_of(hash, c, width) + 1] += 1;
+        }
+        for b in 1..=buckets {
+            offsets[base + b] += offsets[base + b - 1];
+        }
+        let mut next: Vec<u32> = offsets[base..base + buckets].to_vec();
+        let table = &mut postings[(c - 1) * n..c * n];
+        for (slot, &hash) in hashes.iter().enumerate() {
+            let bucket = chunk_of(hash, c, width);
+            table[next[bucket] as usize] = slot as u32;
+            next[bucket] += 1;
+        }
+    }
+    (offsets, postings)
 }
 
 /// Bits `width * c ..` of `hash`: chunk `c` of the tables.
