@@ -273,24 +273,21 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
     let path = cache_path(size);
     let mut built = None;
     let mut loaded = load(&path, config).map_err(|e| eprintln!("image_scale: {} does not load ({e})", path.display()));
+    if loaded.is_ok() && !current_version(&path) {
+        // An older format loads (its tables rebuilt) but is not what a server would start from:
+        // write it anew and time that.
+        if let Ok((matcher, ..)) = std::mem::replace(&mut loaded, Err(())) {
+            write_cache(&matcher, &path);
+        }
+        loaded = load(&path, config).map_err(|e| panic!("a snapshot the matcher just wrote loads: {e}"));
+    }
     if loaded.is_err() {
         let mut spread = Vec::with_capacity(SPREAD_SAMPLE);
         let before = live_bytes();
         let (matcher, mut build) = build(size, &mut spread);
         build.live = live_bytes() - before;
         build.spread = spread;
-        // Streamed through a temporary name: the matcher and its snapshot need not fit in memory
-        // together, and an interrupted write never leaves a truncated cache.
-        let partial = path.with_extension("snap.partial");
-        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            matcher.write_to(&mut out)?;
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&partial, &path)
-        });
-        if let Err(e) = written {
-            panic!("image_scale: could not write {}: {e}", partial.display());
-        }
+        write_cache(&matcher, &path);
         drop(matcher);
         loaded = load(&path, config).map_err(|e| panic!("a snapshot the matcher just wrote loads: {e}"));
         built = Some(build);
@@ -308,6 +305,29 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
         eval: None,
     };
     (matcher, row)
+}
+
+/// Streams `matcher` to `path` through a temporary name: the matcher and its snapshot need not fit in
+/// memory together, and an interrupted write never leaves a truncated cache.
+fn write_cache(matcher: &ImageMatcher, path: &Path) {
+    let partial = path.with_extension("snap.partial");
+    let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+        matcher.write_to(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&partial, path)
+    });
+    if let Err(e) = written {
+        panic!("image_scale: could not write {}: {e}", partial.display());
+    }
+}
+
+/// Whether the file at `path` is in the snapshot format the matcher writes now.
+fn current_version(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 12];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok()
+        && u32::from_le_bytes([header[8], header[9], header[10], header[11]]) == ImageMatcher::SNAPSHOT_VERSION
 }
 
 /// Loads the snapshot at `path`, timed: the matcher, how long, the live bytes it added, the file's size.

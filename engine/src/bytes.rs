@@ -199,6 +199,22 @@ impl<R: Read> HashedReader<R> {
         Ok(out)
     }
 
+    /// The next `n` bytes as a vector with room for `spare` more, for the caller to append without
+    /// reallocating (`n` must fit in the body left: checked before allocating).
+    pub(crate) fn bytes(&mut self, n: usize, spare: usize) -> Result<Vec<u8>, StreamError> {
+        if n as u64 > self.remaining() {
+            return Err(Malformed("column larger than the data").into());
+        }
+        let mut out = Vec::with_capacity(n.saturating_add(spare));
+        while out.len() < n {
+            let k = STREAM_BUFFER.min(n - out.len());
+            self.fill(k)?;
+            out.extend_from_slice(&self.buffer[self.start..self.start + k]);
+            self.start += k;
+        }
+        Ok(out)
+    }
+
     /// Checks that the body is read to its end, that the checksum follows and matches, and that
     /// nothing comes after it.
     pub(crate) fn finish(mut self) -> Result<(), StreamError> {

@@ -288,12 +288,20 @@ const TAIL_SHARE: usize = 64;
 /// buckets of 44 windows per query window (24 ms a query, measured); three chunks of 21 bits mean 3,356
 /// probes into buckets of 1.4.
 ///
-/// Layout, about 26 bytes per window: the hash (8), work (4) and place (three `u16`, 6) in arrays
-/// sorted by chunk 0, so that chunk 0's buckets are runs of the arrays themselves; chunks 1 and 2 keep
-/// a `u32` posting per window (8); each chunk has `2^width + 1` `u32` offsets, shared (24 MB in all at
-/// 21 bits, 0.8 MB at 16). Windows added since the last rebuild sit in an unindexed tail that queries
-/// scan. The first layout (a `Vec` of slots per bucket, `f32` places, a `bool` per window) took 41
-/// bytes per window plus 6 MB of empty buckets.
+/// Past 2M windows the width stays at 21 bits and buckets fill up (about 140 windows each at a million
+/// works), so a query reads millions of candidates. They must be read in order, not at random: every
+/// chunk's buckets are runs of its own array. Chunk 0's are the windows themselves: the hash (8
+/// bytes), work (4) and place (three `u16`, 6) in arrays sorted by chunk 0. Chunks 1 and 2 keep, sorted
+/// by their chunk (and by value within a bucket), each window's hash without that chunk's bits: at most
+/// 48 bits, in 6 bytes (12 for both). A bucket's own bits are implied by the bucket, so a candidate's
+/// distance is the distance of those 6 bytes plus the probe's. Only a hit (a few per query window)
+/// goes back to chunk 0's bucket for the windows carrying that hash, to learn their works and places.
+/// About 30 bytes a window, plus `2^width + 1` `u32` offsets per chunk, shared (24 MB in all at 21
+/// bits, 0.8 MB at 16).
+///
+/// The layout before kept a `u32` posting (a slot) per window in chunks 1 and 2 (26 bytes a window):
+/// each candidate was a random load of its hash, and at 100,000 works a query took 26 ms against
+/// 6.6 at 10,000. Windows added since the last rebuild sit in an unindexed tail that queries scan.
 #[derive(Debug, Clone, Default)]
 pub struct RegionIndex {
     hashes: Vec<u64>,
@@ -308,9 +316,15 @@ pub struct RegionIndex {
     width: u32,
     /// `R_CHUNKS` tables of `2^width + 1` offsets (empty until the first rebuild).
     offsets: Vec<u32>,
-    /// Postings of chunks 1.., `indexed` slots each.
-    postings: Vec<u32>,
+    /// For chunks 1.., `indexed` entries of [`REST_BYTES`] each (the hash without the chunk's bits,
+    /// little-endian), back to back, then [`REST_PAD`] zero bytes so that any entry reads as a `u64`.
+    rests: Vec<u8>,
 }
+
+/// Bytes of a chunk table entry: the 64 - width bits outside the chunk, width >= 16.
+const REST_BYTES: usize = 6;
+const REST_MASK: u64 = (1 << (8 * REST_BYTES)) - 1;
+pub(super) const REST_PAD: usize = 8 - REST_BYTES;
 
 impl RegionIndex {
     /// An empty index.
@@ -335,7 +349,7 @@ impl RegionIndex {
             + self.places.capacity() * 6
             + self.dead.capacity() * 8
             + self.offsets.capacity() * 4
-            + self.postings.capacity() * 4
+            + self.rests.capacity()
     }
 
     /// Adds one window (folding the tail into the tables when it has grown past its share).
@@ -377,7 +391,7 @@ impl RegionIndex {
 
     #[inline]
     fn is_dead(&self, slot: usize) -> bool {
-        (self.dead[slot / 64] >> (slot % 64)) & 1 == 1
+        self.dead_count > 0 && (self.dead[slot / 64] >> (slot % 64)) & 1 == 1
     }
 
     /// Calls `visit` with every live window, in slot order (deterministic for a given history).
@@ -412,59 +426,60 @@ impl RegionIndex {
         self.works = order.iter().map(|&s| self.works[s as usize]).collect();
         self.places = order.iter().map(|&s| self.places[s as usize]).collect();
         drop(order);
-        let (offsets, postings) = later_tables(&self.hashes, width, first);
+        let (offsets, rests) = later_tables(&self.hashes, width, first);
         self.dead = vec![0; n.div_ceil(64)];
         self.dead_count = 0;
         self.offsets = offsets;
-        self.postings = postings;
+        self.rests = rests;
         self.indexed = n;
         self.width = width;
     }
 
     /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with the
-    /// tables of chunks 1.. (their offsets and postings). Borrowed when the index is fresh; computed
+    /// tables of chunks 1.. (their offsets and entries). Borrowed when the index is fresh; computed
     /// (temporary copies) when windows were added or removed since the last rebuild.
     pub(super) fn parts(&self) -> RegionParts<'_> {
         if !self.is_stale() {
-            let offsets = if self.indexed == 0 { &[][..] } else { &self.offsets[(1 << self.width) + 1..] };
+            let (offsets, rests) = if self.indexed == 0 {
+                (&[][..], &[][..])
+            } else {
+                (&self.offsets[(1 << self.width) + 1..], &self.rests[..self.rests.len() - REST_PAD])
+            };
             return RegionParts {
                 hashes: Cow::Borrowed(&self.hashes),
                 works: Cow::Borrowed(&self.works),
                 places: Cow::Borrowed(&self.places),
                 later_offsets: Cow::Borrowed(offsets),
-                postings: Cow::Borrowed(&self.postings),
+                rests: Cow::Borrowed(rests),
             };
         }
-        let width = chunk_width(self.len());
+        let n = self.len();
+        let width = chunk_width(n);
         let (order, first) = self.chunk0_order(width);
         let hashes: Vec<u64> = order.iter().map(|&s| self.hashes[s as usize]).collect();
-        let (mut offsets, postings) = later_tables(&hashes, width, first);
-        offsets.drain(..(1 << width) + 1);
+        let (mut offsets, mut rests) =
+            if n == 0 { (Vec::new(), Vec::new()) } else { later_tables(&hashes, width, first) };
+        offsets.drain(..offsets.len().min((1 << width) + 1));
+        rests.truncate(rests.len().saturating_sub(REST_PAD));
         RegionParts {
             works: Cow::Owned(order.iter().map(|&s| self.works[s as usize]).collect()),
             places: Cow::Owned(order.iter().map(|&s| self.places[s as usize]).collect()),
             hashes: Cow::Owned(hashes),
             later_offsets: Cow::Owned(offsets),
-            postings: Cow::Owned(postings),
+            rests: Cow::Owned(rests),
         }
     }
 
     /// An index from [`RegionIndex::parts`] as a snapshot stored them, checked: hashes sorted by
-    /// chunk 0, places with a positive side, offsets that partition the windows, postings that name
-    /// windows. Chunk 0's offsets are recomputed (one pass over the sorted hashes). What no check
-    /// here catches (a posting filed under the wrong bucket) can only hide a window from a query,
-    /// never report one: every candidate's full distance is checked.
+    /// chunk 0, places with a positive side, offsets that partition the windows. Chunk 0's offsets are
+    /// recomputed (one pass over the sorted hashes). Without `later_offsets` and `rests` (an older
+    /// snapshot) the tables are rebuilt. What no check here catches (a table entry filed under the wrong
+    /// bucket or out of order) can only hide a window from a query or report one twice, never report
+    /// one that is not there: a hit is looked up among the windows themselves.
     pub(super) fn from_parts(parts: RegionParts<'static>) -> Result<Self, &'static str> {
         let n = parts.hashes.len();
         if parts.works.len() != n || parts.places.len() != n {
             return Err("window columns of different lengths");
-        }
-        if n == 0 {
-            return if parts.later_offsets.is_empty() && parts.postings.is_empty() {
-                Ok(Self::new())
-            } else {
-                Err("tables without windows")
-            };
         }
         if n > u32::MAX as usize {
             return Err("too many windows");
@@ -474,9 +489,6 @@ impl RegionIndex {
         }
         let width = chunk_width(n);
         let buckets = 1usize << width;
-        if parts.later_offsets.len() != (R_CHUNKS - 1) * (buckets + 1) || parts.postings.len() != (R_CHUNKS - 1) * n {
-            return Err("region tables of the wrong size");
-        }
         let mut offsets = vec![0u32; buckets + 1];
         let mut previous = 0;
         for &hash in parts.hashes.iter() {
@@ -490,15 +502,30 @@ impl RegionIndex {
         for b in 1..offsets.len() {
             offsets[b] += offsets[b - 1];
         }
-        for table in parts.later_offsets.chunks_exact(buckets + 1) {
-            if table[0] != 0 || table[buckets] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
-                return Err("region offsets out of order");
+        let (offsets, rests) = if n == 0 {
+            if !parts.later_offsets.is_empty() || !parts.rests.is_empty() {
+                return Err("tables without windows");
             }
-        }
-        if parts.postings.iter().any(|&slot| slot as usize >= n) {
-            return Err("posting out of range");
-        }
-        offsets.extend_from_slice(&parts.later_offsets);
+            (Vec::new(), Vec::new())
+        } else if parts.later_offsets.is_empty() && parts.rests.is_empty() {
+            later_tables(&parts.hashes, width, offsets)
+        } else {
+            if parts.later_offsets.len() != (R_CHUNKS - 1) * (buckets + 1)
+                || parts.rests.len() != (R_CHUNKS - 1) * n * REST_BYTES
+            {
+                return Err("region tables of the wrong size");
+            }
+            for table in parts.later_offsets.chunks_exact(buckets + 1) {
+                if table[0] != 0 || table[buckets] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
+                    return Err("region offsets out of order");
+                }
+            }
+            offsets.extend_from_slice(&parts.later_offsets);
+            // A stream hands its bytes over with room for the padding (`HashedReader::bytes`).
+            let mut rests = parts.rests.into_owned();
+            rests.extend_from_slice(&[0; REST_PAD]);
+            (offsets, rests)
+        };
         Ok(Self {
             hashes: parts.hashes.into_owned(),
             works: parts.works.into_owned(),
@@ -506,15 +533,15 @@ impl RegionIndex {
             dead: vec![0; n.div_ceil(64)],
             dead_count: 0,
             indexed: n,
-            width,
+            width: if n == 0 { 0 } else { width },
             offsets,
-            postings: parts.postings.into_owned(),
+            rests,
         })
     }
 
     /// The live slots in the order a rebuild leaves them (a stable counting sort by chunk 0 at
-    /// `width` bits), and chunk 0's `2^width + 1` bucket offsets in that order. Slots are `u32`, as
-    /// postings are: at a million works the order takes 1.6 GB where `usize` took 3.2.
+    /// `width` bits), and chunk 0's `2^width + 1` bucket offsets in that order. Slots are `u32`: at a
+    /// million works the order takes 1.2 GB where `usize` took 2.3.
     fn chunk0_order(&self, width: u32) -> (Vec<u32>, Vec<u32>) {
         let live = || (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot));
         let chunk = |slot: usize| chunk_of(self.hashes[slot], 0, width);
@@ -549,37 +576,51 @@ impl RegionIndex {
             }
         });
         let keys: [usize; R_CHUNKS] = std::array::from_fn(|c| chunk_of(query.0, c, width));
-        let mut check = |slot: usize, c: usize| {
-            if self.is_dead(slot) {
-                return;
-            }
-            let hash = self.hashes[slot];
-            let d = (hash ^ query.0).count_ones();
-            if d > radius {
-                return;
-            }
-            // Report once, from the first chunk within the chunk radius.
-            if (0..c).all(|e| (chunk_of(hash, e, width) ^ keys[e]).count_ones() > radii[e]) {
+        let mut check = |slot: usize| {
+            let d = (self.hashes[slot] ^ query.0).count_ones();
+            if d <= radius && !self.is_dead(slot) {
                 visit(&self.entry(slot), d);
             }
         };
         if self.indexed > 0 {
             let n = self.indexed;
-            for (c, &key) in keys.iter().enumerate() {
-                let base = c * ((1 << width) + 1);
+            let span = (1 << width) + 1;
+            for_each_near(keys[0], width, radii[0], |value| {
+                (self.offsets[value] as usize..self.offsets[value + 1] as usize).for_each(&mut check);
+            });
+            for (c, &key) in keys.iter().enumerate().skip(1) {
+                let table = &self.rests[(c - 1) * n * REST_BYTES..c * n * REST_BYTES + REST_PAD];
+                let query_rest = rest_of(query.0, c, width);
+                let offsets = &self.offsets[c * span..(c + 1) * span];
                 for_each_near(key, width, radii[c], |value| {
-                    let (start, end) = (self.offsets[base + value] as usize, self.offsets[base + value + 1] as usize);
-                    if c == 0 {
-                        (start..end).for_each(|slot| check(slot, 0));
-                    } else {
-                        let table = &self.postings[(c - 1) * n..c * n];
-                        table[start..end].iter().for_each(|&slot| check(slot as usize, c));
+                    let probe = (value ^ key).count_ones();
+                    let budget = radius - probe;
+                    let mut previous = None;
+                    for i in offsets[value] as usize..offsets[value + 1] as usize {
+                        let rest = read_rest(table, i);
+                        // Equal hashes sit side by side (buckets are sorted) and are all reported by
+                        // the first.
+                        if (rest ^ query_rest).count_ones() > budget || previous == Some(rest) {
+                            continue;
+                        }
+                        previous = Some(rest);
+                        let hash = with_chunk(rest, value, c, width);
+                        // Reported by an earlier chunk already when close enough there.
+                        if (0..c).any(|e| (chunk_of(hash, e, width) ^ keys[e]).count_ones() <= radii[e]) {
+                            continue;
+                        }
+                        let bucket = chunk_of(hash, 0, width);
+                        for slot in self.offsets[bucket] as usize..self.offsets[bucket + 1] as usize {
+                            if self.hashes[slot] == hash {
+                                check(slot);
+                            }
+                        }
                     }
                 });
             }
         }
-        // The tail is scanned; `c = 0` reports each window once.
-        (self.indexed..self.hashes.len()).for_each(|slot| check(slot, 0));
+        // The tail is scanned.
+        (self.indexed..self.hashes.len()).for_each(check);
     }
 }
 
@@ -593,8 +634,8 @@ pub(super) struct RegionParts<'a> {
     pub places: Cow<'a, [[u16; 3]]>,
     /// `2^width + 1` offsets for each chunk after the first (none when there are no windows).
     pub later_offsets: Cow<'a, [u32]>,
-    /// `hashes.len()` postings for each chunk after the first.
-    pub postings: Cow<'a, [u32]>,
+    /// `hashes.len()` entries of [`REST_BYTES`] for each chunk after the first.
+    pub rests: Cow<'a, [u8]>,
 }
 
 /// How many offsets a snapshot stores for `windows` windows (chunks after the first; see
@@ -603,14 +644,21 @@ pub(super) fn region_table_len(windows: usize) -> usize {
     (R_CHUNKS - 1) * ((1 << chunk_width(windows)) + 1)
 }
 
-/// All chunks' offsets (chunk 0's are `first`, computed by the caller's sort) and the postings of
-/// chunks 1.., for `hashes` sorted by chunk 0: a counting sort per chunk.
-fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u32>) {
+/// Bytes of table entries a snapshot stores for `windows` windows (see [`RegionParts::rests`]).
+pub(super) fn region_rest_len(windows: usize) -> usize {
+    (R_CHUNKS - 1) * windows * REST_BYTES
+}
+
+/// All chunks' offsets (chunk 0's are `first`, computed by the caller's sort) and the entries of
+/// chunks 1.. with their padding, for `hashes` sorted by chunk 0: a counting sort per chunk, then a
+/// sort within each bucket, so that equal hashes sit side by side.
+fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u8>) {
     let n = hashes.len();
     let buckets = 1usize << width;
     let mut offsets = first;
     offsets.resize(R_CHUNKS * (buckets + 1), 0);
-    let mut postings = vec![0u32; (R_CHUNKS - 1) * n];
+    let mut rests = Vec::with_capacity((R_CHUNKS - 1) * n * REST_BYTES + REST_PAD);
+    let mut sorted = vec![0u64; n];
     for c in 1..R_CHUNKS {
         let base = c * (buckets + 1);
         for &hash in hashes {
@@ -620,20 +668,56 @@ fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u
             offsets[base + b] += offsets[base + b - 1];
         }
         let mut next: Vec<u32> = offsets[base..base + buckets].to_vec();
-        let table = &mut postings[(c - 1) * n..c * n];
-        for (slot, &hash) in hashes.iter().enumerate() {
+        for &hash in hashes {
             let bucket = chunk_of(hash, c, width);
-            table[next[bucket] as usize] = slot as u32;
+            sorted[next[bucket] as usize] = rest_of(hash, c, width);
             next[bucket] += 1;
         }
+        drop(next);
+        for b in 0..buckets {
+            let (start, end) = (offsets[base + b] as usize, offsets[base + b + 1] as usize);
+            if end - start > 1 {
+                sorted[start..end].sort_unstable();
+            }
+        }
+        for rest in &sorted {
+            rests.extend_from_slice(&rest.to_le_bytes()[..REST_BYTES]);
+        }
     }
-    (offsets, postings)
+    rests.extend_from_slice(&[0; REST_PAD]);
+    (offsets, rests)
 }
 
 /// Bits `width * c ..` of `hash`: chunk `c` of the tables.
 #[inline]
 fn chunk_of(hash: u64, c: usize, width: u32) -> usize {
     ((hash >> (width as usize * c)) & ((1 << width) - 1)) as usize
+}
+
+/// `hash` without chunk `c`'s bits (the bits above it moved down): 64 - width bits, at most 48.
+#[inline]
+fn rest_of(hash: u64, c: usize, width: u32) -> u64 {
+    let low = width as usize * c;
+    let below = hash & ((1u64 << low) - 1);
+    let above = hash.checked_shr((low + width as usize) as u32).unwrap_or(0);
+    (below | (above << low)) & REST_MASK
+}
+
+/// The hash whose chunk `c` is `value` and whose other bits are `rest` (inverse of [`rest_of`]).
+#[inline]
+fn with_chunk(rest: u64, value: usize, c: usize, width: u32) -> u64 {
+    let low = width as usize * c;
+    let below = rest & ((1u64 << low) - 1);
+    let above = rest >> low;
+    below | ((value as u64) << low) | above.checked_shl(low as u32 + width).unwrap_or(0)
+}
+
+/// Entry `i` of a chunk table (see [`RegionIndex::rests`]).
+#[inline]
+fn read_rest(table: &[u8], i: usize) -> u64 {
+    let at = i * REST_BYTES;
+    let bytes: [u8; 8] = table[at..at + 8].try_into().unwrap_or([0; 8]);
+    u64::from_le_bytes(bytes) & REST_MASK
 }
 
 /// Calls `visit` with every `width`-bit value within `radius` (up to 3) bits of `key`.
@@ -734,6 +818,60 @@ mod tests {
             found.sort_unstable();
             expected.sort_unstable();
             proptest::prop_assert_eq!(found, expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// Crowded buckets and equal hashes (a few chunk values, a few distinct hashes shared by many
+        /// windows): each live window within the radius is reported exactly once, as a scan finds it.
+        #[test]
+        fn crowded_tables_report_each_window_once(
+            picks in proptest::collection::vec((0usize..6, 0usize..6, 0usize..6, 0u64..4), 1..400),
+            flips in proptest::collection::vec(0u32..63, 0..12),
+            radius in 0u32..15,
+            removed in proptest::option::of(0u32..50),
+        ) {
+            // Three chunk values per chunk at width 16 (small indexes): all windows fall in few buckets.
+            let value = |k: usize| [0u64, 0xffff, 0x0f0f, 0x1234, 0x8001, 0x7ffe][k];
+            let mut index = RegionIndex::new();
+            for (k, &(a, b, c, tail)) in picks.iter().enumerate() {
+                let hash = value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
+                index.add_deferred(RegionHash(hash), RegionEntry { work: k as u32 % 50, x: 0.0, y: 0.0, side: 1.0 });
+            }
+            index.rebuild();
+            if let Some(work) = removed {
+                index.remove_work(work);
+            }
+            let (a, b, c, tail) = picks[0];
+            let base = value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
+            let query = flips.iter().fold(base, |h, &bit| h ^ (1 << bit));
+            let mut found = Vec::new();
+            index.query(RegionHash(query), radius, |e, d| found.push((e.work, d)));
+            // What the chunk radii (r, r, r - 1) guarantee by pigeonhole; beyond it, what a close
+            // chunk happens to find.
+            let r = (radius / 3).min(3);
+            let guarantee = radius.min(2 * (r + 1) + r.saturating_sub(1));
+            let mut expected = Vec::new();
+            index.for_each_live(|h, e| {
+                let d = h.distance(RegionHash(query));
+                if d <= guarantee {
+                    expected.push((e.work, d));
+                }
+            });
+            found.sort_unstable();
+            expected.sort_unstable();
+            // Works repeat (k % 50), so these are multisets of (work, distance): a window reported
+            // twice would show as an extra pair.
+            let within: Vec<_> = found.iter().copied().filter(|&(_, d)| d <= guarantee).collect();
+            proptest::prop_assert_eq!(within, expected);
+            proptest::prop_assert!(found.iter().all(|&(_, d)| d <= radius));
+        }
+
+        #[test]
+        fn rest_and_chunk_put_a_hash_back_together(hash in 0u64..(1 << 63), width in 16u32..22, c in 1usize..3) {
+            let rest = rest_of(hash, c, width);
+            proptest::prop_assert!(rest <= REST_MASK);
+            proptest::prop_assert_eq!(with_chunk(rest, chunk_of(hash, c, width), c, width), hash);
         }
     }
 
