@@ -216,49 +216,94 @@ impl LogWriter {
 
 /// Writes `parts` to `path` atomically and durably: temp file, fsync, rename, fsync of the directory.
 pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    write_atomically_with(path, |out| parts.iter().try_for_each(|part| out.write_all(part)))
+}
+
+/// [`write_atomically`] for content produced by `write` (through a buffer), so that a large snapshot
+/// is streamed to disk instead of being built in memory first.
+pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("path without a directory"))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut file = File::create(&temp)?;
-    for part in parts {
-        file.write_all(part)?;
-    }
+    let mut out = io::BufWriter::with_capacity(1 << 20, File::create(&temp)?);
+    write(&mut out)?;
+    let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     file.sync_all()?;
     drop(file);
     fs::rename(&temp, path)?;
     File::open(dir)?.sync_all()
 }
 
-/// Writes a snapshot: engine bytes covering the log up to `covers`.
-pub fn write_snapshot(path: &Path, covers: u64, engine_bytes: &[u8]) -> io::Result<()> {
+fn snapshot_header(covers: u64) -> Vec<u8> {
     let mut header = Vec::with_capacity(SNAP_HEADER);
     header.extend_from_slice(SNAP_MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
     header.extend_from_slice(&covers.to_le_bytes());
     let sum = xxh3_64(&header);
     header.extend_from_slice(&sum.to_le_bytes());
-    write_atomically(path, &[&header, engine_bytes])
+    header
 }
 
-/// Reads a snapshot: `Ok(None)` when there is none, `Err(InvalidData)` when its header is damaged;
-/// otherwise the log position it covers and the engine bytes (which the engine checks itself).
-pub fn read_snapshot(path: &Path) -> io::Result<Option<(u64, Vec<u8>)>> {
-    let mut bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
+/// Writes a snapshot: engine bytes covering the log up to `covers`.
+pub fn write_snapshot(path: &Path, covers: u64, engine_bytes: &[u8]) -> io::Result<()> {
+    write_atomically(path, &[&snapshot_header(covers), engine_bytes])
+}
+
+/// [`write_snapshot`] with the engine bytes streamed by `write` (the image matcher's, gigabytes at a
+/// million works, never held in memory beside the matcher).
+pub fn write_snapshot_with(
+    path: &Path,
+    covers: u64,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    write_atomically_with(path, |out| {
+        out.write_all(&snapshot_header(covers))?;
+        write(out)
+    })
+}
+
+/// A snapshot opened for streaming: the log position it covers, a reader at the engine bytes, and
+/// how many engine bytes there are.
+pub struct SnapshotReader {
+    /// The last log record the snapshot covers.
+    pub covers: u64,
+    /// The file, at the first engine byte.
+    pub engine: io::BufReader<File>,
+    /// Engine bytes from there to the end of the file.
+    pub engine_len: u64,
+}
+
+/// Opens a snapshot: `Ok(None)` when there is none, `Err(InvalidData)` when its header is damaged;
+/// otherwise a reader of the engine bytes (which the engine checks itself).
+pub fn open_snapshot(path: &Path) -> io::Result<Option<SnapshotReader>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    let len = file.metadata()?.len();
+    let mut engine = io::BufReader::with_capacity(1 << 20, file);
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
-    if bytes.len() < SNAP_HEADER || &bytes[..8] != SNAP_MAGIC || bytes[8..12] != VERSION.to_le_bytes() {
+    let mut header = [0u8; SNAP_HEADER];
+    engine.read_exact(&mut header).map_err(|_| bad())?;
+    if &header[..8] != SNAP_MAGIC || header[8..12] != VERSION.to_le_bytes() {
         return Err(bad());
     }
-    let sum = u64::from_le_bytes(bytes[20..28].try_into().map_err(|_| bad())?);
-    if xxh3_64(&bytes[..20]) != sum {
+    let sum = u64::from_le_bytes(header[20..28].try_into().map_err(|_| bad())?);
+    if xxh3_64(&header[..20]) != sum {
         return Err(bad());
     }
-    let covers = u64::from_le_bytes(bytes[12..20].try_into().map_err(|_| bad())?);
-    let engine = bytes.split_off(SNAP_HEADER);
-    Ok(Some((covers, engine)))
+    let covers = u64::from_le_bytes(header[12..20].try_into().map_err(|_| bad())?);
+    Ok(Some(SnapshotReader { covers, engine, engine_len: len - SNAP_HEADER as u64 }))
+}
+
+/// Reads a snapshot whole: `Ok(None)` when there is none, `Err(InvalidData)` when its header is
+/// damaged; otherwise the log position it covers and the engine bytes.
+pub fn read_snapshot(path: &Path) -> io::Result<Option<(u64, Vec<u8>)>> {
+    let Some(mut snapshot) = open_snapshot(path)? else { return Ok(None) };
+    let mut bytes = Vec::with_capacity(usize::try_from(snapshot.engine_len).unwrap_or(0));
+    snapshot.engine.read_to_end(&mut bytes)?;
+    Ok(Some((snapshot.covers, bytes)))
 }
 
 #[cfg(test)]

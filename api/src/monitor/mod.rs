@@ -221,8 +221,10 @@ impl Monitor {
                 None => (0, TextIndex::default()),
             };
         let (image_covers, images) =
-            match log::read_snapshot(&dir.join("image.snap")).ok().flatten().and_then(|(covers, bytes)| {
-                ImageMatcher::from_bytes(&bytes, config.image.clone()).ok().map(|m| (covers, m))
+            match log::open_snapshot(&dir.join("image.snap")).ok().flatten().and_then(|snapshot| {
+                ImageMatcher::read_from(snapshot.engine, snapshot.engine_len, config.image.clone())
+                    .ok()
+                    .map(|m| (snapshot.covers, m))
             }) {
                 Some((covers, matcher)) => {
                     report.snapshots_loaded.1 = true;
@@ -430,7 +432,8 @@ impl Monitor {
         self.text.compact();
         self.images.optimize();
         log::write_snapshot(&self.dir.join("text.snap"), covers, &self.text.to_bytes())?;
-        log::write_snapshot(&self.dir.join("image.snap"), covers, &self.images.to_bytes())?;
+        let images = &self.images;
+        log::write_snapshot_with(&self.dir.join("image.snap"), covers, |out| images.write_to(out))?;
         self.log = LogWriter::create(&self.dir.join("log"))?;
         Ok(())
     }

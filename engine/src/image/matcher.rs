@@ -208,6 +208,10 @@ pub const CORE_FRACTION: f32 = 0.7;
 /// copies one work, or a handful of near-identical ones; more candidates than this are look-alikes
 /// of one scene, and each verification costs about 0.1 ms.
 const MAX_VERIFIED: usize = 16;
+/// Verification ranks its placements on every `COARSE_CELL_STRIDE`-th cell of the query grid and
+/// scores the best `FINE_PLACEMENTS` on all of them (see `verify`).
+const COARSE_CELL_STRIDE: usize = 2;
+const FINE_PLACEMENTS: usize = 5;
 
 /// How many bits worse the unturned centred match may be than the best turned one and still say the
 /// copy was not turned: the turned hashes of one original differ by 14 bits or more per degree.
@@ -793,17 +797,30 @@ fn verify(
             }
         }
     }
+    // Coarse to fine: the 75 placements are ranked on half of the cells with the plain correlation,
+    // and only the best five get the full trimmed score. Measured on the fixtures against scoring all
+    // 75 fully: the same hits, 6 of 368 queries with a confidence moved (by 0.03 at most), and fixture queries
+    // 1.8x faster; a third of the cells and the best three moved one confidence by 0.24.
+    let coarse: Vec<(f32, f32, f32)> = cells.iter().copied().step_by(COARSE_CELL_STRIDE).collect();
     let mut scratch = Scratch::default();
-    let mut best = (f32::MIN, scale, tx, ty);
+    let mut ranked = Vec::with_capacity(75);
     for ds in [0.97f32, 1.0, 1.03] {
         for dy in -2..=2 {
             for dx in -2..=2 {
                 let (s, x, y) = (scale * ds, tx + dx as f32 * step, ty + dy as f32 * step);
-                let score = score_at(&cells, thumbnail, s, x, y, &mut scratch);
-                if score > best.0 {
-                    best = (score, s, x, y);
-                }
+                ranked.push((coarse_score_at(&coarse, thumbnail, s, x, y, &mut scratch), s, x, y));
             }
+        }
+    }
+    let keep = FINE_PLACEMENTS.min(ranked.len());
+    if keep < ranked.len() {
+        ranked.select_nth_unstable_by(keep - 1, |a, b| b.0.total_cmp(&a.0));
+    }
+    let mut best = (f32::MIN, scale, tx, ty);
+    for &(_, s, x, y) in &ranked[..keep] {
+        let score = score_at(&cells, thumbnail, s, x, y, &mut scratch);
+        if score > best.0 || (score == best.0 && (s, x, y) < (best.1, best.2, best.3)) {
+            best = (score, s, x, y);
         }
     }
     // Grey levels alone are fooled by smooth look-alikes (skies, walls): the edges must line up too.
@@ -906,6 +923,28 @@ fn score_at(
         return 0.0;
     }
     trimmed_pearson_with(&scratch.pairs, &mut scratch.residuals, &mut scratch.trimmed)
+}
+
+/// [`score_at`] without the trimming, for ranking placements on a subset of the cells.
+fn coarse_score_at(
+    cells: &[(f32, f32, f32)],
+    thumbnail: &Thumbnail,
+    scale: f32,
+    tx: f32,
+    ty: f32,
+    scratch: &mut Scratch,
+) -> f32 {
+    let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
+    scratch.pairs.clear();
+    for &(qx, qy, q) in cells {
+        if let Some(o) = thumbnail.sample((tx + scale * qx) * thumb_per_short, (ty + scale * qy) * thumb_per_short) {
+            scratch.pairs.push((q, o));
+        }
+    }
+    if scratch.pairs.len() * 2 < cells.len() {
+        return 0.0;
+    }
+    pearson(&scratch.pairs).map_or(0.0, |(r, _)| r)
 }
 
 /// Pearson correlation, recomputed without the 15% of pairs that fit the least-squares line worst.
