@@ -59,7 +59,7 @@ pub struct RegionConfig {
     /// keeping 55% of each side has its largest squares at 0.55 of the original's short side.
     ///
     /// The ladder (`min_window`, `window_ratio`, `window_step`) sets what the region signal costs per
-    /// work, about 26 bytes a window in the index. Measured on the fixtures (52 crops keeping 55-90%
+    /// work, about 30 bytes a window in the index. Measured on the fixtures (52 crops keeping 55-90%
     /// per side; the captions and logos are found by the core hash whatever the ladder):
     ///
     /// | ladder | windows/work | crops found |

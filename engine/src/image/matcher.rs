@@ -216,7 +216,7 @@ pub const CORE_FRACTION: f32 = 0.7;
 
 /// Most works whose region placement is verified per query (the best supported first). A query
 /// copies one work, or a handful of near-identical ones; more candidates than this are look-alikes
-/// of one scene, and each verification costs about 0.1 ms.
+/// of one scene, and verification is the costliest step of a query.
 const MAX_VERIFIED: usize = 16;
 /// Verification ranks its placements on every `COARSE_CELL_STRIDE`-th cell of the query grid and
 /// scores the best `FINE_PLACEMENTS` on all of them (see `verify`).
