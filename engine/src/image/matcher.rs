@@ -818,7 +818,7 @@ fn verify(
         for dy in -2..=2 {
             for dx in -2..=2 {
                 let (s, x, y) = (scale * ds, tx + dx as f32 * step, ty + dy as f32 * step);
-                ranked.push((coarse_score_at(&coarse, thumbnail, s, x, y, &mut scratch), s, x, y));
+                ranked.push((score_at(&coarse, thumbnail, (s, x, y), false, &mut scratch), s, x, y));
             }
         }
     }
@@ -828,7 +828,7 @@ fn verify(
     }
     let mut best = (f32::MIN, scale, tx, ty);
     for &(_, s, x, y) in &ranked[..keep] {
-        let score = score_at(&cells, thumbnail, s, x, y, &mut scratch);
+        let score = score_at(&cells, thumbnail, (s, x, y), true, &mut scratch);
         if score > best.0 || (score == best.0 && (s, x, y) < (best.1, best.2, best.3)) {
             best = (score, s, x, y);
         }
@@ -909,17 +909,17 @@ struct Scratch {
     trimmed: Vec<(f32, f32)>,
 }
 
-/// The trimmed correlation of the query grid with the original's thumbnail sampled under each cell:
+/// The correlation of the query grid with the original's thumbnail sampled under each cell. `trimmed`:
 /// Pearson correlation, then again without the 15% of cells that fit worst, so that a caption band or
-/// a logo (which covers a minority of cells) does not sink a true copy. `cells` are the query cells
-/// inside the voting window (centre in query pixels, grey level). Fewer than half of them inside the
+/// a logo (which covers a minority of cells) does not sink a true copy; untrimmed, the plain
+/// correlation, for ranking placements on a subset of the cells. `cells` are the query cells inside
+/// the voting window (centre in query pixels, grey level). Fewer than half of them inside the
 /// original counts as no match.
 fn score_at(
     cells: &[(f32, f32, f32)],
     thumbnail: &Thumbnail,
-    scale: f32,
-    tx: f32,
-    ty: f32,
+    (scale, tx, ty): (f32, f32, f32),
+    trimmed: bool,
     scratch: &mut Scratch,
 ) -> f32 {
     let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
@@ -932,29 +932,11 @@ fn score_at(
     if scratch.pairs.len() * 2 < cells.len() {
         return 0.0;
     }
-    trimmed_pearson_with(&scratch.pairs, &mut scratch.residuals, &mut scratch.trimmed)
-}
-
-/// [`score_at`] without the trimming, for ranking placements on a subset of the cells.
-fn coarse_score_at(
-    cells: &[(f32, f32, f32)],
-    thumbnail: &Thumbnail,
-    scale: f32,
-    tx: f32,
-    ty: f32,
-    scratch: &mut Scratch,
-) -> f32 {
-    let thumb_per_short = thumbnail.width.min(thumbnail.height) as f32;
-    scratch.pairs.clear();
-    for &(qx, qy, q) in cells {
-        if let Some(o) = thumbnail.sample((tx + scale * qx) * thumb_per_short, (ty + scale * qy) * thumb_per_short) {
-            scratch.pairs.push((q, o));
-        }
+    if trimmed {
+        trimmed_pearson_with(&scratch.pairs, &mut scratch.residuals, &mut scratch.trimmed)
+    } else {
+        pearson(&scratch.pairs).map_or(0.0, |(r, _)| r)
     }
-    if scratch.pairs.len() * 2 < cells.len() {
-        return 0.0;
-    }
-    pearson(&scratch.pairs).map_or(0.0, |(r, _)| r)
 }
 
 /// Pearson correlation, recomputed without the 15% of pairs that fit the least-squares line worst.
