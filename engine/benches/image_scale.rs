@@ -273,14 +273,6 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
     let path = cache_path(size);
     let mut built = None;
     let mut loaded = load(&path, config).map_err(|e| eprintln!("image_scale: {} does not load ({e})", path.display()));
-    if loaded.is_ok() && !current_version(&path) {
-        // An older format loads (its tables rebuilt) but is not what a server would start from:
-        // write it anew and time that.
-        if let Ok((matcher, ..)) = std::mem::replace(&mut loaded, Err(())) {
-            write_cache(&matcher, &path);
-        }
-        loaded = load(&path, config).map_err(|e| panic!("a snapshot the matcher just wrote loads: {e}"));
-    }
     if loaded.is_err() {
         let mut spread = Vec::with_capacity(SPREAD_SAMPLE);
         let before = live_bytes();
@@ -320,14 +312,6 @@ fn write_cache(matcher: &ImageMatcher, path: &Path) {
     if let Err(e) = written {
         panic!("image_scale: could not write {}: {e}", partial.display());
     }
-}
-
-/// Whether the file at `path` is in the snapshot format the matcher writes now.
-fn current_version(path: &Path) -> bool {
-    use std::io::Read;
-    let mut header = [0u8; 12];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header)).is_ok()
-        && u32::from_le_bytes([header[8], header[9], header[10], header[11]]) == ImageMatcher::SNAPSHOT_VERSION
 }
 
 /// Loads the snapshot at `path`, timed: the matcher, how long, the live bytes it added, the file's size.

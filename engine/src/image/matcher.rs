@@ -809,8 +809,9 @@ fn verify(
     }
     // Coarse to fine: the 75 placements are ranked on half of the cells with the plain correlation,
     // and only the best five get the full trimmed score. Measured on the fixtures against scoring all
-    // 75 fully: the same hits, 6 of 368 queries with a confidence moved (by 0.03 at most), and fixture queries
-    // 1.8x faster; a third of the cells and the best three moved one confidence by 0.24.
+    // 75 fully: the same hits, 6 of 368 queries with a confidence moved (by 0.03 at most), and
+    // fixture queries 1.8x faster; a third of the cells and the best three moved one confidence by
+    // 0.24.
     let coarse: Vec<(f32, f32, f32)> = cells.iter().copied().step_by(COARSE_CELL_STRIDE).collect();
     let mut scratch = Scratch::default();
     let mut ranked = Vec::with_capacity(75);

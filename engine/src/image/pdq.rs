@@ -514,16 +514,21 @@ mod tests {
 
     #[test]
     fn box_filter_matches_a_direct_window_mean() {
-        let src: Vec<f32> = (0..23).map(|v| ((v * 37) % 11) as f32).collect();
-        for full in 1..6 {
-            let mut dst = vec![0f32; 23];
-            box_rows(&src, &mut dst, 23, 1, full);
-            let (behind, ahead) = reach(full);
-            for (o, got) in dst.iter().enumerate() {
-                let lo = o.saturating_sub(behind);
-                let hi = (o + ahead).min(22);
-                let mean = src[lo..=hi].iter().sum::<f32>() / (hi - lo + 1) as f32;
-                assert!((got - mean).abs() < 1e-4, "full {full} o {o}");
+        // Both paths: taps summed over the interior (up to DIRECT_TAPS) and the running sum (wider),
+        // rows wider than the window and narrower, and more than one row.
+        for (w, h) in [(23, 1), (40, 3), (12, 2)] {
+            let src: Vec<f32> = (0..w * h).map(|v| ((v * 37) % 11) as f32).collect();
+            for full in (1..6).chain([15, 16, 17, 30]) {
+                let mut dst = vec![0f32; w * h];
+                box_rows(&src, &mut dst, w, h, full);
+                let (behind, ahead) = reach(full);
+                for (k, got) in dst.iter().enumerate() {
+                    let (y, o) = (k / w, k % w);
+                    let row = &src[y * w..(y + 1) * w];
+                    let (lo, hi) = (o.saturating_sub(behind), (o + ahead).min(w - 1));
+                    let mean = row[lo..=hi].iter().sum::<f32>() / (hi - lo + 1) as f32;
+                    assert!((got - mean).abs() < 1e-4, "w {w} full {full} y {y} o {o}: {got} vs {mean}");
+                }
             }
         }
     }

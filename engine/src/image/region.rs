@@ -436,44 +436,53 @@ impl RegionIndex {
     }
 
     /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with the
-    /// tables of chunks 1.. (their offsets and entries). Borrowed when the index is fresh; computed
-    /// (temporary copies) when windows were added or removed since the last rebuild.
+    /// tables of chunks 1.. (their offsets and entries). Borrowed when the index is fresh; when windows
+    /// were added or removed since the last rebuild, taken from a rebuilt copy (snapshots are written
+    /// after `optimize`, so that copy is the exception).
     pub(super) fn parts(&self) -> RegionParts<'_> {
-        if !self.is_stale() {
-            let (offsets, rests) = if self.indexed == 0 {
-                (&[][..], &[][..])
-            } else {
-                (&self.offsets[(1 << self.width) + 1..], &self.rests[..self.rests.len() - REST_PAD])
-            };
-            return RegionParts {
-                hashes: Cow::Borrowed(&self.hashes),
-                works: Cow::Borrowed(&self.works),
-                places: Cow::Borrowed(&self.places),
-                later_offsets: Cow::Borrowed(offsets),
-                rests: Cow::Borrowed(rests),
-            };
+        if self.is_stale() {
+            let mut fresh = self.clone();
+            fresh.rebuild();
+            return fresh.into_parts();
         }
-        let n = self.len();
-        let width = chunk_width(n);
-        let (order, first) = self.chunk0_order(width);
-        let hashes: Vec<u64> = order.iter().map(|&s| self.hashes[s as usize]).collect();
-        let (mut offsets, mut rests) =
-            if n == 0 { (Vec::new(), Vec::new()) } else { later_tables(&hashes, width, first) };
-        offsets.drain(..offsets.len().min((1 << width) + 1));
-        rests.truncate(rests.len().saturating_sub(REST_PAD));
+        let (offsets, rests) = self.stored_tables();
         RegionParts {
-            works: Cow::Owned(order.iter().map(|&s| self.works[s as usize]).collect()),
-            places: Cow::Owned(order.iter().map(|&s| self.places[s as usize]).collect()),
-            hashes: Cow::Owned(hashes),
-            later_offsets: Cow::Owned(offsets),
-            rests: Cow::Owned(rests),
+            hashes: Cow::Borrowed(&self.hashes),
+            works: Cow::Borrowed(&self.works),
+            places: Cow::Borrowed(&self.places),
+            later_offsets: Cow::Borrowed(&self.offsets[offsets]),
+            rests: Cow::Borrowed(&self.rests[rests]),
+        }
+    }
+
+    /// [`RegionIndex::parts`] of a fresh index, moved out of it.
+    fn into_parts(mut self) -> RegionParts<'static> {
+        let (offsets, rests) = self.stored_tables();
+        self.offsets.truncate(offsets.end);
+        self.offsets.drain(..offsets.start);
+        self.rests.truncate(rests.end);
+        RegionParts {
+            hashes: Cow::Owned(self.hashes),
+            works: Cow::Owned(self.works),
+            places: Cow::Owned(self.places),
+            later_offsets: Cow::Owned(self.offsets),
+            rests: Cow::Owned(self.rests),
+        }
+    }
+
+    /// Which of `offsets` and `rests` a snapshot stores: chunk 0's offsets are recomputed on load and
+    /// the padding is not data; nothing at all before the first rebuild or without windows.
+    fn stored_tables(&self) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        if self.indexed == 0 {
+            (0..0, 0..0)
+        } else {
+            ((1 << self.width) + 1..self.offsets.len(), 0..self.rests.len() - REST_PAD)
         }
     }
 
     /// An index from [`RegionIndex::parts`] as a snapshot stored them, checked: hashes sorted by
     /// chunk 0, places with a positive side, offsets that partition the windows. Chunk 0's offsets are
-    /// recomputed (one pass over the sorted hashes). Without `later_offsets` and `rests` (an older
-    /// snapshot) the tables are rebuilt. What no check here catches (a table entry filed under the wrong
+    /// recomputed (one pass over the sorted hashes). What no check here catches (a table entry filed under the wrong
     /// bucket or out of order) can only hide a window from a query or report one twice, never report
     /// one that is not there: a hit is looked up among the windows themselves.
     pub(super) fn from_parts(parts: RegionParts<'static>) -> Result<Self, &'static str> {
@@ -507,8 +516,6 @@ impl RegionIndex {
                 return Err("tables without windows");
             }
             (Vec::new(), Vec::new())
-        } else if parts.later_offsets.is_empty() && parts.rests.is_empty() {
-            later_tables(&parts.hashes, width, offsets)
         } else {
             if parts.later_offsets.len() != (R_CHUNKS - 1) * (buckets + 1)
                 || parts.rests.len() != (R_CHUNKS - 1) * n * REST_BYTES

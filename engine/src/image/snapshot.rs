@@ -43,24 +43,15 @@ use std::io::{Read, Write};
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
 const FORMAT_VERSION: u32 = 5;
-/// Version 4 kept `u32` postings (2 x n) where version 5 keeps the chunk tables' entries: it still
-/// loads (its postings skipped, the tables rebuilt), so that an archive need not be fingerprinted
-/// again for the new layout.
-const PREVIOUS_VERSION: u32 = 4;
 /// Smallest work record: id, hash, turn count, frame, thumbnail size (turns and pixels come on top).
 const WORK_RECORD_BYTES: usize = 4 + 32 + 32 + 1 + 8 + 8;
 /// Most turns a work may register (the configured angles and none).
 const MAX_TURNS: usize = 64;
 /// A window's share of the columns: hash, work, x, y, side, and its entries in the later chunks'
-/// tables (6 bytes each; version 4 had a 4-byte posting each).
+/// tables (6 bytes each).
 const WINDOW_RECORD_BYTES: usize = 8 + 4 + 6 + 12;
-const PREVIOUS_WINDOW_RECORD_BYTES: usize = 8 + 4 + 6 + 8;
 
 impl ImageMatcher {
-    /// The snapshot format [`ImageMatcher::write_to`] writes (a `u32` after the 8-byte magic).
-    /// [`ImageMatcher::read_from`] also reads the one before it.
-    pub const SNAPSHOT_VERSION: u32 = FORMAT_VERSION;
-
     /// Serializes every registered work (whole-image and inscribed hashes, frame, verification
     /// thumbnail) and every region window with the region tables, with the fingerprint parameters
     /// they were taken with. See [`ImageMatcher::write_to`].
@@ -137,8 +128,7 @@ impl ImageMatcher {
         if reader.slice(MAGIC.len())? != MAGIC {
             return Err(ImageError::BadIndex("not an image matcher"));
         }
-        let version = reader.u32()?;
-        if version != FORMAT_VERSION && version != PREVIOUS_VERSION {
+        if reader.u32()? != FORMAT_VERSION {
             return Err(ImageError::BadIndex("unsupported format version"));
         }
         let mut expected = Vec::new();
@@ -156,7 +146,7 @@ impl ImageMatcher {
                 core.rebuild();
                 turned.rebuild();
             });
-            let read = read_windows(&mut reader, &known, version).map(|index| *regions = index);
+            let read = read_windows(&mut reader, &known).map(|index| *regions = index);
             if rebuilt.join().is_err() {
                 return Err(ImageError::BadIndex("index rebuild failed"));
             }
@@ -206,13 +196,8 @@ fn read_works<R: Read>(reader: &mut HashedReader<R>, matcher: &mut ImageMatcher)
 }
 
 /// The region columns and tables, each window's work checked against the registered ones.
-fn read_windows<R: Read>(
-    reader: &mut HashedReader<R>,
-    known: &KnownWorks,
-    version: u32,
-) -> Result<RegionIndex, ImageError> {
-    let current = version == FORMAT_VERSION;
-    let n = reader.count(if current { WINDOW_RECORD_BYTES } else { PREVIOUS_WINDOW_RECORD_BYTES })?;
+fn read_windows<R: Read>(reader: &mut HashedReader<R>, known: &KnownWorks) -> Result<RegionIndex, ImageError> {
+    let n = reader.count(WINDOW_RECORD_BYTES)?;
     let le_u32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let hashes = reader.column(n, 8, |b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))?;
     let works = reader.column(n, 4, le_u32)?;
@@ -222,17 +207,8 @@ fn read_windows<R: Read>(
     let places = reader.column(n, 6, |b| {
         [u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]]), u16::from_le_bytes([b[4], b[5]])]
     })?;
-    let offsets = if n == 0 { 0 } else { region_table_len(n) };
-    let mut later_offsets = reader.column(offsets, 4, le_u32)?;
-    let rests = if current {
-        reader.bytes(region_rest_len(n), REST_PAD)?
-    } else {
-        // Version 4's postings: read (they are part of the checksum) and dropped with their offsets;
-        // `from_parts` rebuilds the tables.
-        reader.column(2 * n, 4, |_| ())?;
-        later_offsets = Vec::new();
-        Vec::new()
-    };
+    let later_offsets = reader.column(if n == 0 { 0 } else { region_table_len(n) }, 4, le_u32)?;
+    let rests = reader.bytes(region_rest_len(n), REST_PAD)?;
     let parts = RegionParts {
         hashes: hashes.into(),
         works: works.into(),
