@@ -17,8 +17,9 @@ use super::config::ImageConfig;
 use super::decode::{Decoded, Luma};
 use super::error::ImageError;
 use super::index::{HammingIndex, IndexHit};
-use super::pdq::{blur, dct16, hash_from_grid, Dihedral, PdqHash};
+use super::pdq::{blur, dct16, dct16_and_blur, hash_from_grid, Dct16, Dihedral, PdqHash};
 use super::region::{query_windows, registration_windows, RegionEntry, RegionHash, RegionIndex, Window, WindowHasher};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The caller's identifier of a registered work.
@@ -205,9 +206,22 @@ pub struct ImageHit {
 
 /// Reduces a decoded plane by an integer factor so that its short side is near `target`: PDQ and the
 /// windows need no more, and the rotation and window passes cost in proportion to pixels.
-fn working_plane(luma: &Luma, target: usize) -> Luma {
+fn working_plane(luma: &Luma, target: usize) -> Cow<'_, Luma> {
     let short = luma.width.min(luma.height);
-    luma.box_downscale((short / target.max(1)).max(1))
+    match (short / target.max(1)).max(1) {
+        1 => Cow::Borrowed(luma),
+        factor => Cow::Owned(luma.box_downscale(factor)),
+    }
+}
+
+/// PDQ's DCT of the decoded plane `luma` and the blurred working `plane`. When the working plane is
+/// the decoded one, the two share the filter's first pass ([`dct16_and_blur`]).
+fn dct_and_blurred(luma: &Luma, plane: &Luma) -> (Dct16, Luma) {
+    if std::ptr::eq(luma, plane) {
+        dct16_and_blur(luma)
+    } else {
+        (dct16(luma), blur(plane))
+    }
 }
 
 /// The centred fraction of each side that the core hashes cover: clear of the outer 15%, where
@@ -231,15 +245,14 @@ const UNTURNED_SLACK: u32 = 4;
 /// flat to hash reliably (the region windows are then equally unreliable).
 pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<OriginalFingerprint, ImageError> {
     let luma = &decoded.luma;
-    let dct = dct16(luma);
+    let plane = working_plane(luma, config.plane_side as usize);
+    // The blurred plane is taken the way a query's centred rectangle is (64x64 bilinear grid), so
+    // that the two hashes differ only by what the copy changed. A copy turned by `t` shows at its grid
+    // point `g` the original at `g` turned by `-t` (about the centre).
+    let (dct, blurred) = dct_and_blurred(luma, &plane);
     if dct.quality < config.min_quality {
         return Err(ImageError::LowQuality { quality: dct.quality, min_quality: config.min_quality });
     }
-    let plane = working_plane(luma, config.plane_side as usize);
-    // Taken the way a query's centred rectangle is (blurred working plane, 64x64 bilinear grid), so
-    // that the two hashes differ only by what the copy changed. A copy turned by `t` shows at its grid
-    // point `g` the original at `g` turned by `-t` (about the centre).
-    let blurred = blur(&plane);
     let (w, h) = (blurred.width as f32, blurred.height as f32);
     let f = inscribed_fraction(w, h, max_rotation(config));
     let core = hash_from_grid(&turned_grid(&blurred, 0.0, w * CORE_FRACTION, h * CORE_FRACTION));
@@ -272,18 +285,17 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
 /// Fingerprints a query: dihedral PDQ, turned-back PDQ and window hashes.
 pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFingerprint {
     let luma = &decoded.luma;
-    let dct = dct16(luma);
+    let plane = working_plane(luma, config.plane_side as usize);
+    let (dct, blurred) = dct_and_blurred(luma, &plane);
     let mut dihedral = Vec::new();
     let mut centred = Vec::new();
     let mut core = None;
-    let plane = working_plane(luma, config.plane_side as usize);
     if dct.quality >= config.min_quality {
         if config.dihedral {
             dihedral.extend(Dihedral::ALL.iter().map(|&t| (t, dct.dihedral(t))));
         } else {
             dihedral.push((Dihedral::Identity, dct.hash()));
         }
-        let blurred = blur(&plane);
         let (w, h) = (blurred.width as f32, blurred.height as f32);
         core = Some(hash_from_grid(&turned_grid(&blurred, 0.0, w * CORE_FRACTION, h * CORE_FRACTION)));
         let max_degrees = max_rotation(config);
