@@ -41,22 +41,45 @@
     }
     function str(v) { return v == null ? '' : String(v); }
 
-    /** One request per URL per page, however many seals show the same work. */
+    /** One request per URL per page, however many seals show the same work. A request that times
+     *  out (5 s), cannot connect, or meets 429 or a 5xx is tried again, 1.5 s and then 4 s later: the
+     *  first view of a page registers it on the platform, which can take longer than one try allows
+     *  on a busy server, and the reader would otherwise see no seal at all. A clear answer (404 for an
+     *  unregistered page, a malformed body) is final. */
     var inflight = {};
-    function load(url) {
-      if (inflight[url]) return inflight[url];
+    var RETRY_MS = [1500, 4000];
+    function attempt(url) {
       var ctl = W.AbortController ? new AbortController() : null;
       var timer = setTimeout(function () { if (ctl) ctl.abort(); }, 5000);
-      var p = fetch(url, { mode: 'cors', credentials: 'omit', signal: ctl ? ctl.signal : undefined })
+      return fetch(url, { mode: 'cors', credentials: 'omit', signal: ctl ? ctl.signal : undefined })
         .then(function (r) {
-          if (!r.ok) throw new Error('seal: HTTP ' + r.status);
+          if (!r.ok) {
+            var e = new Error('seal: HTTP ' + r.status);
+            e.again = r.status === 429 || r.status >= 500;
+            throw e;
+          }
           return r.json();
+        }, function (err) {
+          var e = new Error('seal: ' + (err && err.name === 'AbortError' ? 'timed out' : 'unreachable'));
+          e.again = true;
+          throw e;
         })
         .then(function (j) {
+          clearTimeout(timer);
           if (!j || typeof j !== 'object' || !j.work || typeof j.work !== 'object') throw new Error('seal: bad answer');
           return j;
+        }, function (e) { clearTimeout(timer); throw e; });
+    }
+    function load(url) {
+      if (inflight[url]) return inflight[url];
+      function from(n) {
+        return attempt(url).catch(function (e) {
+          if (!e.again || n >= RETRY_MS.length) throw e;
+          return new Promise(function (ok) { setTimeout(ok, RETRY_MS[n]); }).then(function () { return from(n + 1); });
         });
-      p.then(function () { clearTimeout(timer); }, function () { clearTimeout(timer); delete inflight[url]; });
+      }
+      var p = from(0);
+      p.catch(function () { delete inflight[url]; });
       return (inflight[url] = p);
     }
 
