@@ -27,6 +27,17 @@ impl<'a> ByteReader<'a> {
         Self { bytes, at }
     }
 
+    /// Bytes read so far, from the start of the slice.
+    pub(crate) fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Skips to the next multiple of `align` from the start of the slice (the padding before an
+    /// aligned column; its bytes are not checked: the checksum covers them).
+    pub(crate) fn align(&mut self, align: usize) -> Result<(), Malformed> {
+        self.slice(self.at.next_multiple_of(align) - self.at).map(drop)
+    }
+
     /// Whether every byte has been read (trailing bytes mean a damaged or foreign snapshot).
     pub(crate) fn is_done(&self) -> bool {
         self.at == self.bytes.len()
@@ -63,6 +74,49 @@ impl<'a> ByteReader<'a> {
             return Err(Malformed("count larger than the data"));
         }
         Ok(n)
+    }
+}
+
+/// Records read in order from a slice ([`ByteReader`]) or a stream ([`HashedReader`]), so that one
+/// parser serves both ways of loading a snapshot.
+pub(crate) trait Records {
+    /// The next `n` bytes (a record's worth: `n` at most [`STREAM_BUFFER`]).
+    fn record(&mut self, n: usize) -> Result<&[u8], StreamError>;
+    /// A count of records of at least `record_bytes` each, refused when the bytes left cannot hold them.
+    fn records(&mut self, record_bytes: usize) -> Result<usize, StreamError>;
+
+    fn le<const N: usize>(&mut self) -> Result<[u8; N], StreamError> {
+        self.record(N)?.try_into().map_err(|_| Malformed("truncated").into())
+    }
+    fn le_u8(&mut self) -> Result<u8, StreamError> {
+        Ok(self.le::<1>()?[0])
+    }
+    fn le_u32(&mut self) -> Result<u32, StreamError> {
+        self.le().map(u32::from_le_bytes)
+    }
+    fn le_u64(&mut self) -> Result<u64, StreamError> {
+        self.le().map(u64::from_le_bytes)
+    }
+    fn le_f32(&mut self) -> Result<f32, StreamError> {
+        self.le().map(f32::from_le_bytes)
+    }
+}
+
+impl Records for ByteReader<'_> {
+    fn record(&mut self, n: usize) -> Result<&[u8], StreamError> {
+        Ok(self.slice(n)?)
+    }
+    fn records(&mut self, record_bytes: usize) -> Result<usize, StreamError> {
+        Ok(self.count(record_bytes)?)
+    }
+}
+
+impl<R: Read> Records for HashedReader<R> {
+    fn record(&mut self, n: usize) -> Result<&[u8], StreamError> {
+        self.slice(n)
+    }
+    fn records(&mut self, record_bytes: usize) -> Result<usize, StreamError> {
+        self.count(record_bytes)
     }
 }
 
@@ -103,13 +157,23 @@ pub(crate) struct HashedReader<R> {
     start: usize,
     /// Body bytes not yet pulled from `inner`.
     unread: u64,
+    /// Body bytes in all.
+    body: u64,
 }
 
 impl<R: Read> HashedReader<R> {
     /// A reader of the `len` bytes `inner` holds (checksum included).
     pub(crate) fn new(inner: R, len: u64) -> Result<Self, Malformed> {
         let body = len.checked_sub(8).ok_or(Malformed("truncated"))?;
-        Ok(Self { inner, hasher: Xxh3::new(), buffer: Vec::new(), start: 0, unread: body })
+        Ok(Self { inner, hasher: Xxh3::new(), buffer: Vec::new(), start: 0, unread: body, body })
+    }
+
+    /// Skips to the next multiple of `align` bytes from the start of the body (the padding before an
+    /// aligned column; the checksum covers its bytes).
+    pub(crate) fn align(&mut self, align: u64) -> Result<(), StreamError> {
+        let at = self.body - self.remaining();
+        let skip = at.next_multiple_of(align) - at;
+        self.slice(usize::try_from(skip).map_err(|_| Malformed("alignment"))?).map(drop)
     }
 
     /// Body bytes left to read.
@@ -152,20 +216,8 @@ impl<R: Read> HashedReader<R> {
         self.slice(N)?.try_into().map_err(|_| Malformed("truncated").into())
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, StreamError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    pub(crate) fn u32(&mut self) -> Result<u32, StreamError> {
-        self.array::<4>().map(u32::from_le_bytes)
-    }
-
     pub(crate) fn u64(&mut self) -> Result<u64, StreamError> {
         self.array::<8>().map(u64::from_le_bytes)
-    }
-
-    pub(crate) fn f32(&mut self) -> Result<f32, StreamError> {
-        self.array::<4>().map(f32::from_le_bytes)
     }
 
     /// A count of records of at least `record_bytes` each, refused when the body left cannot hold them.
@@ -238,11 +290,21 @@ pub(crate) struct HashedWriter<W> {
     inner: W,
     hasher: Xxh3,
     buffer: Vec<u8>,
+    /// Body bytes flushed to `inner`.
+    flushed: u64,
 }
 
 impl<W: Write> HashedWriter<W> {
     pub(crate) fn new(inner: W) -> Self {
-        Self { inner, hasher: Xxh3::new(), buffer: Vec::with_capacity(STREAM_BUFFER) }
+        Self { inner, hasher: Xxh3::new(), buffer: Vec::with_capacity(STREAM_BUFFER), flushed: 0 }
+    }
+
+    /// Zero bytes up to the next multiple of `align` from the start of the body, so that the column
+    /// after them can be read in place from a mapping of the bytes (see `column.rs`).
+    pub(crate) fn align(&mut self, align: u64) -> std::io::Result<()> {
+        let at = self.flushed + self.buffer.len() as u64;
+        let pad = at.next_multiple_of(align) - at;
+        self.put(&vec![0; usize::try_from(pad).unwrap_or(0)])
     }
 
     /// Appends `bytes` to the body.
@@ -274,6 +336,7 @@ impl<W: Write> HashedWriter<W> {
     fn flush_buffer(&mut self) -> std::io::Result<()> {
         self.hasher.update(&self.buffer);
         self.inner.write_all(&self.buffer)?;
+        self.flushed += self.buffer.len() as u64;
         self.buffer.clear();
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! without the outside world. Network, storage and time belong to `seal-crawler` and `seal-api`.
 
 mod bytes;
+mod column;
 pub mod image;
 pub mod iscc;
 pub mod text;

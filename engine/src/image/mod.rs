@@ -17,6 +17,7 @@ pub mod pdq;
 pub mod region;
 pub mod snapshot;
 
+pub use crate::column::SharedBytes;
 pub use config::{ImageConfig, RegionConfig};
 pub use decode::{decode_luma, DecodeLimits, Decoded, Format, Luma};
 pub use error::ImageError;

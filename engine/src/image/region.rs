@@ -18,6 +18,7 @@
 
 use super::config::RegionConfig;
 use super::decode::Luma;
+use crate::column::Column;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -251,7 +252,7 @@ pub struct RegionEntry {
 }
 
 /// Chunks of the hash the tables index: three disjoint runs of `width` bits (63 bits carry the hash).
-const R_CHUNKS: usize = 3;
+pub(super) const R_CHUNKS: usize = 3;
 /// Chunk widths: 21 bits (three chunks cover the 63 hash bits) from about 2M windows (5,000 works)
 /// up; narrower below, one bit per doubling, so that small indexes keep small tables (16 bits: 786 KB
 /// of offsets in all).
@@ -304,21 +305,34 @@ const TAIL_SHARE: usize = 64;
 /// 6.6 at 10,000. Windows added since the last rebuild sit in an unindexed tail that queries scan.
 #[derive(Debug, Clone, Default)]
 pub struct RegionIndex {
-    hashes: Vec<u64>,
-    works: Vec<u32>,
-    places: Vec<[u16; 3]>,
+    /// Slots `0..indexed`: sorted by chunk 0 and covered by the tables; owned, or read in place
+    /// from a snapshot.
+    hashes: Column<u64>,
+    works: Column<u32>,
+    places: Column<[u16; 3]>,
+    /// Slots `indexed..`: windows added since the last rebuild, scanned by queries. Kept apart so
+    /// that adding a window to a matcher read in place does not copy its windows.
+    tail: Tail,
     /// One bit per slot: set when removed (compacted away at the next rebuild).
     dead: Vec<u64>,
     dead_count: usize,
-    /// Slots `0..indexed` are sorted by chunk 0 and covered by the tables; the rest is the tail.
+    /// Windows covered by the tables: `hashes.len()`.
     indexed: usize,
     /// Bits per chunk of the tables (set at each rebuild from the window count).
     width: u32,
     /// `R_CHUNKS` tables of `2^width + 1` offsets (empty until the first rebuild).
-    offsets: Vec<u32>,
+    offsets: Column<u32>,
     /// For chunks 1.., `indexed` entries of [`REST_BYTES`] each (the hash without the chunk's bits,
     /// little-endian), back to back, then [`REST_PAD`] zero bytes so that any entry reads as a `u64`.
-    rests: Vec<u8>,
+    rests: Column<u8>,
+}
+
+/// Windows added since the last rebuild.
+#[derive(Debug, Clone, Default)]
+struct Tail {
+    hashes: Vec<u64>,
+    works: Vec<u32>,
+    places: Vec<[u16; 3]>,
 }
 
 /// Bytes of a chunk table entry: the 64 - width bits outside the chunk, width >= 16.
@@ -334,7 +348,12 @@ impl RegionIndex {
 
     /// Live windows.
     pub fn len(&self) -> usize {
-        self.hashes.len() - self.dead_count
+        self.slots() - self.dead_count
+    }
+
+    /// Slots in use, removed ones included.
+    fn slots(&self) -> usize {
+        self.indexed + self.tail.hashes.len()
     }
 
     /// True when empty.
@@ -344,18 +363,30 @@ impl RegionIndex {
 
     /// Heap bytes held (vector capacities), for the memory report.
     pub fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * 8
-            + self.works.capacity() * 4
-            + self.places.capacity() * 6
+        self.hashes.heap_bytes()
+            + self.works.heap_bytes()
+            + self.places.heap_bytes()
             + self.dead.capacity() * 8
-            + self.offsets.capacity() * 4
-            + self.rests.capacity()
+            + self.offsets.heap_bytes()
+            + self.rests.heap_bytes()
+            + self.tail.hashes.capacity() * 8
+            + self.tail.works.capacity() * 4
+            + self.tail.places.capacity() * 6
+    }
+
+    /// Bytes read in place from a loaded snapshot (see [`ImageMatcher::from_shared`](super::ImageMatcher::from_shared)).
+    pub fn mapped_bytes(&self) -> usize {
+        self.hashes.shared_bytes()
+            + self.works.shared_bytes()
+            + self.places.shared_bytes()
+            + self.offsets.shared_bytes()
+            + self.rests.shared_bytes()
     }
 
     /// Adds one window (folding the tail into the tables when it has grown past its share).
     pub fn add(&mut self, hash: RegionHash, entry: RegionEntry) {
         self.add_deferred(hash, entry);
-        if self.hashes.len() - self.indexed > MIN_TAIL.max(self.indexed / TAIL_SHARE) {
+        if self.tail.hashes.len() > MIN_TAIL.max(self.indexed / TAIL_SHARE) {
             self.rebuild();
         }
     }
@@ -364,11 +395,11 @@ impl RegionIndex {
     /// [`RegionIndex::rebuild`] once at the end (a rebuild per `1/TAIL_SHARE` growth would cost
     /// `TAIL_SHARE` passes over the whole index).
     pub fn add_deferred(&mut self, hash: RegionHash, entry: RegionEntry) {
-        let slot = self.hashes.len();
-        self.hashes.push(hash.0);
-        self.works.push(entry.work);
+        let slot = self.slots();
+        self.tail.hashes.push(hash.0);
+        self.tail.works.push(entry.work);
         let quantize = |v: f32| (v * PLACE_UNIT).round().clamp(0.0, f32::from(u16::MAX)) as u16;
-        self.places.push([quantize(entry.x), quantize(entry.y), quantize(entry.side).max(1)]);
+        self.tail.places.push([quantize(entry.x), quantize(entry.y), quantize(entry.side).max(1)]);
         if slot / 64 >= self.dead.len() {
             self.dead.push(0);
         }
@@ -376,13 +407,16 @@ impl RegionIndex {
 
     /// Whether windows were added or removed since the last rebuild.
     pub fn is_stale(&self) -> bool {
-        self.indexed < self.hashes.len() || self.dead_count > 0
+        !self.tail.hashes.is_empty() || self.dead_count > 0
     }
 
     fn entry(&self, slot: usize) -> RegionEntry {
-        let [x, y, side] = self.places[slot];
+        let (work, [x, y, side]) = match slot.checked_sub(self.indexed) {
+            None => (self.works[slot], self.places[slot]),
+            Some(t) => (self.tail.works[t], self.tail.places[t]),
+        };
         RegionEntry {
-            work: self.works[slot],
+            work,
             x: f32::from(x) / PLACE_UNIT,
             y: f32::from(y) / PLACE_UNIT,
             side: f32::from(side) / PLACE_UNIT,
@@ -396,9 +430,9 @@ impl RegionIndex {
 
     /// Calls `visit` with every live window, in slot order (deterministic for a given history).
     pub fn for_each_live(&self, mut visit: impl FnMut(RegionHash, &RegionEntry)) {
-        for slot in 0..self.hashes.len() {
+        for (slot, &hash) in self.hashes.iter().chain(&self.tail.hashes).enumerate() {
             if !self.is_dead(slot) {
-                visit(RegionHash(self.hashes[slot]), &self.entry(slot));
+                visit(RegionHash(hash), &self.entry(slot));
             }
         }
     }
@@ -406,8 +440,8 @@ impl RegionIndex {
     /// Removes every window of `work` (a linear pass; removal is rare).
     pub fn remove_work(&mut self, work: u32) -> usize {
         let mut removed = 0;
-        for slot in 0..self.works.len() {
-            if self.works[slot] == work && !self.is_dead(slot) {
+        for (slot, &owner) in self.works.iter().chain(&self.tail.works).enumerate() {
+            if owner == work && !self.is_dead(slot) {
                 self.dead[slot / 64] |= 1 << (slot % 64);
                 removed += 1;
             }
@@ -422,121 +456,87 @@ impl RegionIndex {
         let n = self.len();
         let width = chunk_width(n);
         let (order, first) = self.chunk0_order(width);
-        self.hashes = order.iter().map(|&s| self.hashes[s as usize]).collect();
-        self.works = order.iter().map(|&s| self.works[s as usize]).collect();
-        self.places = order.iter().map(|&s| self.places[s as usize]).collect();
+        let tail = &self.tail;
+        let hashes = gather(&order, &self.hashes, &tail.hashes);
+        let works = gather(&order, &self.works, &tail.works);
+        let places = gather(&order, &self.places, &tail.places);
         drop(order);
+        (self.hashes, self.works, self.places) = (hashes.into(), works.into(), places.into());
+        self.tail = Tail::default();
         let (offsets, rests) = later_tables(&self.hashes, width, first);
         self.dead = vec![0; n.div_ceil(64)];
         self.dead_count = 0;
-        self.offsets = offsets;
-        self.rests = rests;
+        self.offsets = offsets.into();
+        self.rests = rests.into();
         self.indexed = n;
         self.width = width;
     }
 
-    /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with the
-    /// tables of chunks 1.. (their offsets and entries). Borrowed when the index is fresh; when windows
-    /// were added or removed since the last rebuild, taken from a rebuilt copy (snapshots are written
-    /// after `optimize`, so that copy is the exception).
+    /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with
+    /// every chunk's table (offsets, and the entries of chunks 1.. with their padding). Borrowed when
+    /// the index is fresh; when windows were added or removed since the last rebuild, taken from a
+    /// rebuilt copy (snapshots are written after `optimize`, so that copy is the exception).
     pub(super) fn parts(&self) -> RegionParts<'_> {
         if self.is_stale() {
             let mut fresh = self.clone();
             fresh.rebuild();
-            return fresh.into_parts();
+            return RegionParts {
+                hashes: Cow::Owned(std::mem::take(fresh.hashes.to_mut())),
+                works: Cow::Owned(std::mem::take(fresh.works.to_mut())),
+                places: Cow::Owned(std::mem::take(fresh.places.to_mut())),
+                offsets: Cow::Owned(std::mem::take(fresh.offsets.to_mut())),
+                rests: Cow::Owned(std::mem::take(fresh.rests.to_mut())),
+            };
         }
-        let (offsets, rests) = self.stored_tables();
         RegionParts {
             hashes: Cow::Borrowed(&self.hashes),
             works: Cow::Borrowed(&self.works),
             places: Cow::Borrowed(&self.places),
-            later_offsets: Cow::Borrowed(&self.offsets[offsets]),
-            rests: Cow::Borrowed(&self.rests[rests]),
+            offsets: Cow::Borrowed(&self.offsets),
+            rests: Cow::Borrowed(&self.rests),
         }
     }
 
-    /// [`RegionIndex::parts`] of a fresh index, moved out of it.
-    fn into_parts(mut self) -> RegionParts<'static> {
-        let (offsets, rests) = self.stored_tables();
-        self.offsets.truncate(offsets.end);
-        self.offsets.drain(..offsets.start);
-        self.rests.truncate(rests.end);
-        RegionParts {
-            hashes: Cow::Owned(self.hashes),
-            works: Cow::Owned(self.works),
-            places: Cow::Owned(self.places),
-            later_offsets: Cow::Owned(self.offsets),
-            rests: Cow::Owned(self.rests),
-        }
-    }
-
-    /// Which of `offsets` and `rests` a snapshot stores: chunk 0's offsets are recomputed on load and
-    /// the padding is not data; nothing at all before the first rebuild or without windows.
-    fn stored_tables(&self) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        if self.indexed == 0 {
-            (0..0, 0..0)
-        } else {
-            ((1 << self.width) + 1..self.offsets.len(), 0..self.rests.len() - REST_PAD)
-        }
-    }
-
-    /// An index from [`RegionIndex::parts`] as a snapshot stored them, checked: hashes sorted by
-    /// chunk 0, places with a positive side, offsets that partition the windows. Chunk 0's offsets are
-    /// recomputed (one pass over the sorted hashes). What no check here catches (a table entry filed under the wrong
-    /// bucket or out of order) can only hide a window from a query or report one twice, never report
-    /// one that is not there: a hit is looked up among the windows themselves.
-    pub(super) fn from_parts(parts: RegionParts<'static>) -> Result<Self, &'static str> {
-        let n = parts.hashes.len();
-        if parts.works.len() != n || parts.places.len() != n {
+    /// An index over columns a snapshot stored ([`RegionIndex::parts`]' form), read in place or
+    /// owned, checked: columns of one length, places with a positive side, tables of the size the
+    /// window count gives whose offsets partition the windows. Nothing is sorted or rebuilt. What no
+    /// check here catches (a window or table entry filed under the wrong bucket or out of order) can
+    /// only hide a window from a query or report one twice, never report one that is not there or
+    /// read outside a column: a hit is looked up among the windows themselves, and every offset is
+    /// at most the window count.
+    pub(super) fn from_columns(columns: RegionColumns) -> Result<Self, &'static str> {
+        let RegionColumns { hashes, works, places, offsets, rests } = columns;
+        let n = hashes.len();
+        if works.len() != n || places.len() != n {
             return Err("window columns of different lengths");
         }
         if n > u32::MAX as usize {
             return Err("too many windows");
         }
-        if parts.places.iter().any(|p| p[2] == 0) {
+        if places.iter().any(|p| p[2] == 0) {
             return Err("window geometry out of range");
         }
         let width = chunk_width(n);
-        let buckets = 1usize << width;
-        let mut offsets = vec![0u32; buckets + 1];
-        let mut previous = 0;
-        for &hash in parts.hashes.iter() {
-            let bucket = chunk_of(hash, 0, width);
-            if bucket < previous {
-                return Err("windows out of order");
-            }
-            previous = bucket;
-            offsets[bucket + 1] += 1;
-        }
-        for b in 1..offsets.len() {
-            offsets[b] += offsets[b - 1];
-        }
-        let (offsets, rests) = if n == 0 {
-            if !parts.later_offsets.is_empty() || !parts.rests.is_empty() {
+        let span = (1usize << width) + 1;
+        if n == 0 {
+            if !offsets.is_empty() || !rests.is_empty() {
                 return Err("tables without windows");
             }
-            (Vec::new(), Vec::new())
         } else {
-            if parts.later_offsets.len() != (R_CHUNKS - 1) * (buckets + 1)
-                || parts.rests.len() != (R_CHUNKS - 1) * n * REST_BYTES
-            {
+            if offsets.len() != R_CHUNKS * span || rests.len() != region_rest_len(n) + REST_PAD {
                 return Err("region tables of the wrong size");
             }
-            for table in parts.later_offsets.chunks_exact(buckets + 1) {
-                if table[0] != 0 || table[buckets] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
+            for table in offsets.chunks_exact(span) {
+                if table[0] != 0 || table[span - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
                     return Err("region offsets out of order");
                 }
             }
-            offsets.extend_from_slice(&parts.later_offsets);
-            // A stream hands its bytes over with room for the padding (`HashedReader::bytes`).
-            let mut rests = parts.rests.into_owned();
-            rests.extend_from_slice(&[0; REST_PAD]);
-            (offsets, rests)
-        };
+        }
         Ok(Self {
-            hashes: parts.hashes.into_owned(),
-            works: parts.works.into_owned(),
-            places: parts.places.into_owned(),
+            hashes,
+            works,
+            places,
+            tail: Tail::default(),
             dead: vec![0; n.div_ceil(64)],
             dead_count: 0,
             indexed: n,
@@ -550,8 +550,10 @@ impl RegionIndex {
     /// `width` bits), and chunk 0's `2^width + 1` bucket offsets in that order. Slots are `u32`: at a
     /// million works the order takes 1.2 GB where `usize` took 2.3.
     fn chunk0_order(&self, width: u32) -> (Vec<u32>, Vec<u32>) {
-        let live = || (0..self.hashes.len()).filter(|&slot| !self.is_dead(slot));
-        let chunk = |slot: usize| chunk_of(self.hashes[slot], 0, width);
+        let (hashes, tail) = (&*self.hashes, &self.tail.hashes);
+        let live = || (0..self.slots()).filter(|&slot| !self.is_dead(slot));
+        let chunk =
+            |slot: usize| chunk_of(slot.checked_sub(hashes.len()).map_or_else(|| hashes[slot], |t| tail[t]), 0, width);
         let mut offsets = vec![0u32; (1 << width) + 1];
         for slot in live() {
             offsets[chunk(slot) + 1] += 1;
@@ -583,8 +585,10 @@ impl RegionIndex {
             }
         });
         let keys: [usize; R_CHUNKS] = std::array::from_fn(|c| chunk_of(query.0, c, width));
-        let mut check = |slot: usize| {
-            let d = (self.hashes[slot] ^ query.0).count_ones();
+        // Columns may be views into shared bytes: resolve them once, not per candidate.
+        let (hashes, all_offsets, rests) = (&*self.hashes, &*self.offsets, &*self.rests);
+        let mut check = |slot: usize, hash: u64| {
+            let d = (hash ^ query.0).count_ones();
             if d <= radius && !self.is_dead(slot) {
                 visit(&self.entry(slot), d);
             }
@@ -593,12 +597,15 @@ impl RegionIndex {
             let n = self.indexed;
             let span = (1 << width) + 1;
             for_each_near(keys[0], width, radii[0], |value| {
-                (self.offsets[value] as usize..self.offsets[value + 1] as usize).for_each(&mut check);
+                let start = all_offsets[value] as usize;
+                for (i, &hash) in hashes[start..all_offsets[value + 1] as usize].iter().enumerate() {
+                    check(start + i, hash);
+                }
             });
             for (c, &key) in keys.iter().enumerate().skip(1) {
-                let table = &self.rests[(c - 1) * n * REST_BYTES..c * n * REST_BYTES + REST_PAD];
+                let table = &rests[(c - 1) * n * REST_BYTES..c * n * REST_BYTES + REST_PAD];
                 let query_rest = rest_of(query.0, c, width);
-                let offsets = &self.offsets[c * span..(c + 1) * span];
+                let offsets = &all_offsets[c * span..(c + 1) * span];
                 for_each_near(key, width, radii[c], |value| {
                     let probe = (value ^ key).count_ones();
                     let budget = radius - probe;
@@ -617,9 +624,10 @@ impl RegionIndex {
                             continue;
                         }
                         let bucket = chunk_of(hash, 0, width);
-                        for slot in self.offsets[bucket] as usize..self.offsets[bucket + 1] as usize {
-                            if self.hashes[slot] == hash {
-                                check(slot);
+                        let start = all_offsets[bucket] as usize;
+                        for (i, &window) in hashes[start..all_offsets[bucket + 1] as usize].iter().enumerate() {
+                            if window == hash {
+                                check(start + i, hash);
                             }
                         }
                     }
@@ -627,7 +635,9 @@ impl RegionIndex {
             }
         }
         // The tail is scanned.
-        (self.indexed..self.hashes.len()).for_each(check);
+        for (t, &hash) in self.tail.hashes.iter().enumerate() {
+            check(self.indexed + t, hash);
+        }
     }
 }
 
@@ -639,21 +649,58 @@ pub(super) struct RegionParts<'a> {
     pub works: Cow<'a, [u32]>,
     /// Each window's x, y and side in 1/[`PLACE_UNIT`] of its original's short side.
     pub places: Cow<'a, [[u16; 3]]>,
-    /// `2^width + 1` offsets for each chunk after the first (none when there are no windows).
-    pub later_offsets: Cow<'a, [u32]>,
-    /// `hashes.len()` entries of [`REST_BYTES`] for each chunk after the first.
+    /// [`region_table_span`] offsets for each chunk (none when there are no windows).
+    pub offsets: Cow<'a, [u32]>,
+    /// `hashes.len()` entries of [`REST_BYTES`] for each chunk after the first, then [`REST_PAD`]
+    /// bytes (none when there are no windows).
     pub rests: Cow<'a, [u8]>,
 }
 
-/// How many offsets a snapshot stores for `windows` windows (chunks after the first; see
-/// [`RegionParts::later_offsets`]).
-pub(super) fn region_table_len(windows: usize) -> usize {
-    (R_CHUNKS - 1) * ((1 << chunk_width(windows)) + 1)
+/// [`RegionParts`] as a load hands them to [`RegionIndex::from_columns`]: owned, or read in place.
+pub(super) struct RegionColumns {
+    pub hashes: Column<u64>,
+    pub works: Column<u32>,
+    pub places: Column<[u16; 3]>,
+    pub offsets: Column<u32>,
+    pub rests: Column<u8>,
 }
 
-/// Bytes of table entries a snapshot stores for `windows` windows (see [`RegionParts::rests`]).
+/// Offsets in one chunk's table for `windows` windows (`2^width + 1`; none without windows).
+pub(super) fn region_table_span(windows: usize) -> usize {
+    if windows == 0 {
+        0
+    } else {
+        (1 << chunk_width(windows)) + 1
+    }
+}
+
+/// Bytes of table entries a snapshot stores for `windows` windows, padding excluded (see
+/// [`RegionParts::rests`]).
 pub(super) fn region_rest_len(windows: usize) -> usize {
     (R_CHUNKS - 1) * windows * REST_BYTES
+}
+
+/// Chunk 0's offsets for `hashes`, which must be sorted by chunk 0: what a version-5 snapshot left
+/// out of its tables.
+pub(super) fn chunk0_offsets(hashes: &[u64]) -> Result<Vec<u32>, &'static str> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let width = chunk_width(hashes.len());
+    let mut offsets = vec![0u32; (1 << width) + 1];
+    let mut previous = 0;
+    for &hash in hashes {
+        let bucket = chunk_of(hash, 0, width);
+        if bucket < previous {
+            return Err("windows out of order");
+        }
+        previous = bucket;
+        offsets[bucket + 1] += 1;
+    }
+    for b in 1..offsets.len() {
+        offsets[b] += offsets[b - 1];
+    }
+    Ok(offsets)
 }
 
 /// All chunks' offsets (chunk 0's are `first`, computed by the caller's sort) and the entries of
@@ -693,6 +740,15 @@ fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u
     }
     rests.extend_from_slice(&[0; REST_PAD]);
     (offsets, rests)
+}
+
+/// The values of `slots` (numbered across `base`, then `tail`), in that order.
+fn gather<T: Copy>(slots: &[u32], base: &[T], tail: &[T]) -> Vec<T> {
+    let at = |slot: u32| {
+        let slot = slot as usize;
+        slot.checked_sub(base.len()).map_or_else(|| base[slot], |t| tail[t])
+    };
+    slots.iter().map(|&slot| at(slot)).collect()
 }
 
 /// Bits `width * c ..` of `hash`: chunk `c` of the tables.

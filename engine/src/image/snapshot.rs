@@ -36,13 +36,22 @@ use super::config::ImageConfig;
 use super::error::ImageError;
 use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
-use super::region::{region_rest_len, region_table_len, RegionIndex, RegionParts, REST_PAD};
-use crate::bytes::{HashedReader, HashedWriter, Malformed, StreamError};
+use super::region::{
+    chunk0_offsets, region_rest_len, region_table_span, RegionColumns, RegionIndex, REST_PAD, R_CHUNKS,
+};
+use crate::bytes::{ByteReader, HashedReader, HashedWriter, Malformed, Records, StreamError};
+use crate::column::{Column, SharedBytes};
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
-const FORMAT_VERSION: u32 = 5;
+const FORMAT_VERSION: u32 = 6;
+/// The version before, read by streaming only: columns unaligned, chunk 0's offsets left out.
+const UNALIGNED_VERSION: u32 = 5;
+/// Every column starts at a multiple of this many bytes from the snapshot's first byte, so that a
+/// mapping of the snapshot can be read in place ([`ImageMatcher::from_shared`]).
+const COLUMN_ALIGN: u64 = 8;
 /// Smallest work record: id, hash, turn count, frame, thumbnail size (turns and pixels come on top).
 const WORK_RECORD_BYTES: usize = 4 + 32 + 32 + 1 + 8 + 8;
 /// Most turns a work may register (the configured angles and none).
@@ -100,13 +109,18 @@ impl ImageMatcher {
         }
         let parts = self.regions.parts();
         out.put(&(parts.hashes.len() as u64).to_le_bytes())?;
+        out.align(COLUMN_ALIGN)?;
         out.column(&parts.hashes, |h| h.to_le_bytes())?;
+        out.align(COLUMN_ALIGN)?;
         out.column(&parts.works, |w| w.to_le_bytes())?;
+        out.align(COLUMN_ALIGN)?;
         out.column(&parts.places, |&[x, y, side]| {
             let ([x0, x1], [y0, y1], [s0, s1]) = (x.to_le_bytes(), y.to_le_bytes(), side.to_le_bytes());
             [x0, x1, y0, y1, s0, s1]
         })?;
-        out.column(&parts.later_offsets, |o| o.to_le_bytes())?;
+        out.align(COLUMN_ALIGN)?;
+        out.column(&parts.offsets, |o| o.to_le_bytes())?;
+        out.align(COLUMN_ALIGN)?;
         out.put(&parts.rests)?;
         out.finish().map(drop)
     }
@@ -125,98 +139,222 @@ impl ImageMatcher {
     /// while the region windows stream in. A failing stream gives [`ImageError::SnapshotRead`].
     pub fn read_from(input: impl Read, len: u64, config: ImageConfig) -> Result<Self, ImageError> {
         let mut reader = HashedReader::new(input, len)?;
-        if reader.slice(MAGIC.len())? != MAGIC {
-            return Err(ImageError::BadIndex("not an image matcher"));
-        }
-        if reader.u32()? != FORMAT_VERSION {
-            return Err(ImageError::BadIndex("unsupported format version"));
-        }
-        let mut expected = Vec::new();
-        write_parameters(&mut expected, &config);
-        if reader.slice(expected.len())? != expected.as_slice() {
-            return Err(ImageError::BadIndex("written with other fingerprint parameters"));
-        }
+        let version = read_head(&mut reader, &config)?;
         let mut matcher = ImageMatcher::new(config);
         read_works(&mut reader, &mut matcher)?;
-        let ImageMatcher { whole, core, turned, regions, works, .. } = &mut matcher;
+        matcher.with_indexes_rebuilt(|regions, known| {
+            *regions = read_windows(&mut reader, known, version)?;
+            Ok(())
+        })?;
+        reader.finish()?;
+        Ok(matcher)
+    }
+
+    /// A matcher over `bytes` in [`ImageMatcher::to_bytes`]'s form, reading the region windows in
+    /// place: nothing of theirs is copied (the bulk of a large matcher: 8.6 of its 12 GB at a million
+    /// works), so the load costs a pass over the bytes rather than making their memory exist again.
+    /// The caller maps the snapshot file and must not change it while the matcher lives (see
+    /// [`SharedBytes`]). The checksum is checked on a second thread while the works are parsed and
+    /// the PDQ indexes rebuilt on a third. The first change to the windows (a work registered or
+    /// removed) copies them into owned memory.
+    ///
+    /// Bytes of an older version, bytes not aligned in memory as the columns need, and big-endian
+    /// hosts are read as [`ImageMatcher::from_bytes`] reads them (copied), with the same errors.
+    pub fn from_shared(bytes: SharedBytes, config: ImageConfig) -> Result<Self, ImageError> {
+        let data: &[u8] = (*bytes).as_ref();
+        let copy = || Self::from_bytes(data, config.clone());
+        let Some(body) = data.len().checked_sub(8) else { return copy() };
+        let (body, sum) = data.split_at(body);
+        let mut reader = ByteReader::new(body, 0);
+        if cfg!(target_endian = "big") || read_head(&mut reader, &config)? != FORMAT_VERSION {
+            return copy();
+        }
+        let parsed = std::thread::scope(|scope| {
+            let checked = scope.spawn(|| sum == xxh3_64(body).to_le_bytes());
+            let parsed = (|| {
+                let mut matcher = ImageMatcher::new(config.clone());
+                read_works(&mut reader, &mut matcher)?;
+                let mut viewed = true;
+                matcher.with_indexes_rebuilt(|regions, known| {
+                    match view_windows(&mut reader, &bytes, known)? {
+                        Some(index) => *regions = index,
+                        None => viewed = false,
+                    }
+                    Ok(())
+                })?;
+                if !reader.is_done() {
+                    return Err(ImageError::BadIndex("trailing bytes"));
+                }
+                Ok(viewed.then_some(matcher))
+            })();
+            match checked.join() {
+                Ok(true) => parsed,
+                Ok(false) => Err(ImageError::BadIndex("checksum mismatch")),
+                Err(_) => Err(ImageError::BadIndex("checksum failed")),
+            }
+        })?;
+        match parsed {
+            Some(matcher) => Ok(matcher),
+            None => copy(),
+        }
+    }
+
+    /// Rebuilds the PDQ indexes on a second thread while `load` fills the region index (whose
+    /// windows it checks against the registered works).
+    fn with_indexes_rebuilt(
+        &mut self,
+        load: impl FnOnce(&mut RegionIndex, &KnownWorks) -> Result<(), ImageError>,
+    ) -> Result<(), ImageError> {
+        let ImageMatcher { whole, core, turned, regions, works, .. } = self;
         let known = KnownWorks::new(works);
-        let read = std::thread::scope(|scope| {
+        std::thread::scope(|scope| {
             let rebuilt = scope.spawn(|| {
                 whole.rebuild();
                 core.rebuild();
                 turned.rebuild();
             });
-            let read = read_windows(&mut reader, &known).map(|index| *regions = index);
+            let loaded = load(regions, &known);
             if rebuilt.join().is_err() {
                 return Err(ImageError::BadIndex("index rebuild failed"));
             }
-            read
-        });
-        read?;
-        reader.finish()?;
-        Ok(matcher)
+            loaded
+        })
     }
 }
 
-fn read_works<R: Read>(reader: &mut HashedReader<R>, matcher: &mut ImageMatcher) -> Result<(), ImageError> {
+/// Magic, version and fingerprint parameters; the version, one this module reads.
+fn read_head(reader: &mut impl Records, config: &ImageConfig) -> Result<u32, ImageError> {
+    if reader.record(MAGIC.len())? != MAGIC {
+        return Err(ImageError::BadIndex("not an image matcher"));
+    }
+    let version = reader.le_u32()?;
+    if version != FORMAT_VERSION && version != UNALIGNED_VERSION {
+        return Err(ImageError::BadIndex("unsupported format version"));
+    }
+    let mut expected = Vec::new();
+    write_parameters(&mut expected, config);
+    if reader.record(expected.len())? != expected.as_slice() {
+        return Err(ImageError::BadIndex("written with other fingerprint parameters"));
+    }
+    Ok(version)
+}
+
+fn read_works(reader: &mut impl Records, matcher: &mut ImageMatcher) -> Result<(), ImageError> {
     let bad = ImageError::BadIndex;
-    let work_count = reader.count(WORK_RECORD_BYTES)?;
+    let work_count = reader.records(WORK_RECORD_BYTES)?;
     let mut previous: Option<u32> = None;
     for _ in 0..work_count {
-        let id = reader.u32()?;
+        let id = reader.le_u32()?;
         if previous.is_some_and(|p| p >= id) {
             return Err(bad("work ids out of order or repeated"));
         }
         previous = Some(id);
         let pdq = read_pdq(reader)?;
         let core = read_pdq(reader)?;
-        let turn_count = usize::from(reader.u8()?);
+        let turn_count = usize::from(reader.le_u8()?);
         if turn_count > MAX_TURNS {
             return Err(bad("too many turns"));
         }
         let mut turns = Vec::with_capacity(turn_count);
         for _ in 0..turn_count {
-            let degrees = reader.f32()?;
+            let degrees = reader.le_f32()?;
             if !(degrees.is_finite() && degrees.abs() <= 45.0) {
                 return Err(bad("turn out of range"));
             }
             turns.push((degrees, read_pdq(reader)?));
         }
-        let (width, height) = (reader.u32()?, reader.u32()?);
-        let (thumb_w, thumb_h) = (reader.u32()? as usize, reader.u32()? as usize);
+        let (width, height) = (reader.le_u32()?, reader.le_u32()?);
+        let (thumb_w, thumb_h) = (reader.le_u32()? as usize, reader.le_u32()? as usize);
         if width == 0 || height == 0 || thumb_w == 0 || thumb_h == 0 {
             return Err(bad("empty frame or thumbnail"));
         }
         let area = thumb_w.checked_mul(thumb_h).ok_or(bad("thumbnail too large"))?;
-        let pixels = reader.slice(area)?.to_vec();
+        let pixels = reader.record(area)?.to_vec();
         let thumbnail = Thumbnail { width: thumb_w, height: thumb_h, pixels };
         matcher.insert_work(id, WorkInfo { pdq, core, width, height, thumbnail }, &turns, true);
     }
     Ok(())
 }
 
-/// The region columns and tables, each window's work checked against the registered ones.
-fn read_windows<R: Read>(reader: &mut HashedReader<R>, known: &KnownWorks) -> Result<RegionIndex, ImageError> {
+/// The region columns and tables from a stream, each window's work checked against the registered
+/// ones. Version 5 left chunk 0's offsets out (they are recomputed) and did not align its columns.
+fn read_windows<R: Read>(
+    reader: &mut HashedReader<R>,
+    known: &KnownWorks,
+    version: u32,
+) -> Result<RegionIndex, ImageError> {
+    let aligned = version != UNALIGNED_VERSION;
+    let align = |reader: &mut HashedReader<R>| if aligned { reader.align(COLUMN_ALIGN) } else { Ok(()) };
     let n = reader.count(WINDOW_RECORD_BYTES)?;
     let le_u32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    align(reader)?;
     let hashes = reader.column(n, 8, |b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))?;
+    align(reader)?;
     let works = reader.column(n, 4, le_u32)?;
-    if !works.iter().all(|&w| known.contains(w)) {
-        return Err(ImageError::BadIndex("window of an unknown work"));
-    }
+    known.check(&works)?;
+    align(reader)?;
     let places = reader.column(n, 6, |b| {
         [u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]]), u16::from_le_bytes([b[4], b[5]])]
     })?;
-    let later_offsets = reader.column(if n == 0 { 0 } else { region_table_len(n) }, 4, le_u32)?;
-    let rests = reader.bytes(region_rest_len(n), REST_PAD)?;
-    let parts = RegionParts {
+    align(reader)?;
+    let span = region_table_span(n);
+    let offsets = if aligned {
+        reader.column(R_CHUNKS * span, 4, le_u32)?
+    } else {
+        let later = reader.column((R_CHUNKS - 1) * span, 4, le_u32)?;
+        let mut offsets = chunk0_offsets(&hashes).map_err(ImageError::BadIndex)?;
+        offsets.extend_from_slice(&later);
+        offsets
+    };
+    align(reader)?;
+    let rests = if n == 0 {
+        Vec::new()
+    } else if aligned {
+        reader.bytes(region_rest_len(n) + REST_PAD, 0)?
+    } else {
+        let mut rests = reader.bytes(region_rest_len(n), REST_PAD)?;
+        rests.extend_from_slice(&[0; REST_PAD]);
+        rests
+    };
+    let columns = RegionColumns {
         hashes: hashes.into(),
         works: works.into(),
         places: places.into(),
-        later_offsets: later_offsets.into(),
+        offsets: offsets.into(),
         rests: rests.into(),
     };
-    RegionIndex::from_parts(parts).map_err(ImageError::BadIndex)
+    RegionIndex::from_columns(columns).map_err(ImageError::BadIndex)
+}
+
+/// The region columns and tables read in place from `bytes` (see [`ImageMatcher::from_shared`]);
+/// `None` when a column is not aligned in memory for its type (the caller copies instead).
+fn view_windows(
+    reader: &mut ByteReader<'_>,
+    bytes: &SharedBytes,
+    known: &KnownWorks,
+) -> Result<Option<RegionIndex>, ImageError> {
+    let n = reader.count(WINDOW_RECORD_BYTES)?;
+    let mut next = |len: usize| -> Result<std::ops::Range<usize>, ImageError> {
+        reader.align(COLUMN_ALIGN as usize)?;
+        let start = reader.position();
+        reader.slice(len)?;
+        Ok(start..start + len)
+    };
+    let (hashes, works, places) = (next(8 * n)?, next(4 * n)?, next(6 * n)?);
+    let offsets = next(4 * R_CHUNKS * region_table_span(n))?;
+    let rests = next(if n == 0 { 0 } else { region_rest_len(n) + REST_PAD })?;
+    let (Some(hashes), Some(works), Some(places), Some(offsets), Some(rests)) = (
+        Column::view(bytes, hashes),
+        Column::view(bytes, works),
+        Column::view(bytes, places),
+        Column::view(bytes, offsets),
+        Column::view(bytes, rests),
+    ) else {
+        return Ok(None);
+    };
+    known.check(&works)?;
+    let columns = RegionColumns { hashes, works, places, offsets, rests };
+    RegionIndex::from_columns(columns).map(Some).map_err(ImageError::BadIndex)
 }
 
 /// The registered work ids, for checking each window's owner: a bit per id when the ids are dense
@@ -238,6 +376,15 @@ impl<'a> KnownWorks<'a> {
             bits[id as usize / 64] |= 1 << (id % 64);
         }
         KnownWorks::Bits(bits)
+    }
+
+    /// Refuses windows of unknown works.
+    fn check(&self, works: &[u32]) -> Result<(), ImageError> {
+        if works.iter().all(|&w| self.contains(w)) {
+            Ok(())
+        } else {
+            Err(ImageError::BadIndex("window of an unknown work"))
+        }
     }
 
     #[inline]
@@ -268,8 +415,8 @@ fn write_pdq(out: &mut Vec<u8>, hash: &PdqHash) {
     }
 }
 
-fn read_pdq<R: Read>(reader: &mut HashedReader<R>) -> Result<PdqHash, StreamError> {
-    Ok(PdqHash([reader.u64()?, reader.u64()?, reader.u64()?, reader.u64()?]))
+fn read_pdq(reader: &mut impl Records) -> Result<PdqHash, StreamError> {
+    Ok(PdqHash([reader.le_u64()?, reader.le_u64()?, reader.le_u64()?, reader.le_u64()?]))
 }
 
 impl From<Malformed> for ImageError {
@@ -409,6 +556,65 @@ mod tests {
         );
     }
 
+    /// Bytes at `offset` from an 8-aligned start, as a mapping of a snapshot behind a header would be.
+    struct Placed {
+        words: Vec<u64>,
+        offset: usize,
+        len: usize,
+    }
+
+    impl AsRef<[u8]> for Placed {
+        fn as_ref(&self) -> &[u8] {
+            &bytemuck::cast_slice::<u64, u8>(&self.words)[self.offset..self.offset + self.len]
+        }
+    }
+
+    fn placed(bytes: &[u8], offset: usize) -> SharedBytes {
+        let mut words = vec![0u64; (offset + bytes.len()).div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[offset..offset + bytes.len()].copy_from_slice(bytes);
+        std::sync::Arc::new(Placed { words, offset, len: bytes.len() })
+    }
+
+    #[test]
+    fn a_shared_load_reads_the_windows_in_place_and_answers_as_a_copy_does() {
+        let (matcher, queries) = sample();
+        let bytes = matcher.to_bytes();
+        let config = matcher.config().clone();
+        let mut shared = ImageMatcher::from_shared(placed(&bytes, 0), config.clone()).expect("loads");
+        assert!(shared.mapped_bytes() >= matcher.region_count() * 18, "windows read in place");
+        assert_eq!(shared.heap_bytes().1, matcher.region_count().div_ceil(64) * 8, "only the removal bits owned");
+        assert_eq!(shared.to_bytes(), bytes);
+        // Misaligned in memory (a header of 4 bytes before it): copied, the same matcher.
+        let copied = ImageMatcher::from_shared(placed(&bytes, 4), config.clone()).expect("loads");
+        assert_eq!((copied.mapped_bytes(), copied.to_bytes()), (0, bytes.clone()));
+        for luma in queries {
+            let query = fingerprint_query(&decoded(luma.clone()), &config);
+            assert_eq!(shared.query(&query), matcher.query(&query));
+            assert_eq!(copied.query(&query), matcher.query(&query));
+        }
+        // A work added goes to the tail: nothing viewed is copied, and both are searched.
+        let mapped = shared.mapped_bytes();
+        let fingerprint = fingerprint_original(&decoded(plane(9, 180, 160)), &config).expect("quality check is off");
+        shared.register(99, &fingerprint);
+        assert_eq!(shared.mapped_bytes(), mapped, "adding a work copies nothing");
+        let own = fingerprint_query(&decoded(plane(9, 180, 160)), &config);
+        assert_eq!(shared.query(&own).first().map(|h| h.work), Some(99));
+        // A rebuild (what `optimize` does before a snapshot) moves everything into owned memory.
+        shared.optimize();
+        assert_eq!(shared.mapped_bytes(), 0);
+        let crop = fingerprint_query(&decoded(queries[4].clone()), &config);
+        assert_eq!(shared.query(&crop).first().map(|h| h.work), Some(23));
+        // Damage is refused as the copying loader refuses it.
+        let mut flipped = bytes.clone();
+        let at = flipped.len() - 100;
+        flipped[at] ^= 1;
+        assert_eq!(
+            ImageMatcher::from_shared(placed(&flipped, 0), config.clone()).err(),
+            Some(ImageError::BadIndex("checksum mismatch"))
+        );
+        assert!(ImageMatcher::from_shared(placed(&bytes[..bytes.len() - 8], 0), config).is_err());
+    }
+
     #[test]
     fn bytes_from_other_parameters_or_damaged_are_refused() {
         let (matcher, _) = sample();
@@ -457,6 +663,7 @@ mod tests {
             let short = bytes[..cut.index(bytes.len())].to_vec();
             let short = if reseal_it { reseal(short) } else { short };
             prop_assert!(ImageMatcher::from_bytes(&short, matcher.config().clone()).is_err());
+            prop_assert!(ImageMatcher::from_shared(placed(&short, 0), matcher.config().clone()).is_err());
         }
 
         #[test]
@@ -471,7 +678,11 @@ mod tests {
             for (at, value) in edits {
                 bytes[at.index(span)] = value;
             }
-            if let Ok(loaded) = ImageMatcher::from_bytes(&reseal(bytes), matcher.config().clone()) {
+            let bytes = reseal(bytes);
+            let copied = ImageMatcher::from_bytes(&bytes, matcher.config().clone());
+            let shared = ImageMatcher::from_shared(placed(&bytes, 0), matcher.config().clone());
+            prop_assert_eq!(copied.is_ok(), shared.is_ok(), "both loaders judge alike");
+            for loaded in [copied, shared].into_iter().flatten() {
                 // Whatever was accepted is a working matcher.
                 let query = fingerprint_query(&decoded(plane(0, 64, 48)), matcher.config());
                 let _ = loaded.query(&query);
