@@ -19,8 +19,11 @@
 //!   a global allocator that tallies every allocation (`stats_alloc`: the workspace forbids unsafe code,
 //!   so the `GlobalAlloc` impl comes from that crate); the same for the matcher loading returns, and
 //!   `heap_bytes()` (whole-image indexes, region index) as the matcher reports them;
-//! - startup: `write_to` streams the snapshot to a cache file and `ImageMatcher::read_from` is timed
-//!   reading it back (file to matcher, the file in the page cache);
+//! - startup: `write_to` streams the snapshot to a cache file, and mapping it (tantivy's
+//!   `MmapDirectory`, as the monitor maps `image.snap`) plus `ImageMatcher::from_shared` is timed (file
+//!   to a matcher that answers queries, the file in the page cache); the region windows are read in
+//!   place, so the memory report gives the mapped bytes beside the heap. With `IMAGE_SCALE_STREAMED=1`
+//!   `ImageMatcher::read_from` (the file streamed into owned memory) is timed too, before;
 //! - recall: every query of `fixtures/images/queries` against the loaded matcher, scored on
 //!   `truth.json` as `seal eval image` does (the best hit must name the original), plus whether the
 //!   original is among the hits at all and how many hits name synthetic images.
@@ -226,8 +229,12 @@ struct Row {
     /// `None` when the snapshot came from the cache.
     built: Option<Build>,
     snapshot_bytes: usize,
-    /// `read_from` on the cache file.
-    from_bytes: Duration,
+    /// Mapping the cache file and `from_shared` on it.
+    startup: Duration,
+    /// `read_from` on the cache file, when asked for.
+    streamed: Option<Duration>,
+    /// Bytes the loaded matcher reads in place from the mapping.
+    mapped: usize,
     /// Live heap bytes that loading added.
     live_loaded: i64,
     heap: (usize, usize),
@@ -266,13 +273,23 @@ fn cache_path(size: usize) -> PathBuf {
 
 /// The matcher of `size` images: from the cache when its snapshot loads, else built and cached. The
 /// matcher returned is always the one loading the cache file made, so that cached and fresh runs query
-/// the same thing and startup is timed either way: `ImageMatcher::read_from` streaming the file (from
-/// the page cache when it was just written or read before), as a server starts.
+/// the same thing and startup is timed either way: the file (in the page cache when it was just written
+/// or read before) mapped and read in place, as the monitor starts.
 fn obtain(size: usize) -> (ImageMatcher, Row) {
     let config = &FIXTURES.config;
     let path = cache_path(size);
     let mut built = None;
+    let streamed = std::env::var_os("IMAGE_SCALE_STREAMED").is_some_and(|v| v == "1");
+    let streamed = streamed.then(|| streamed_load(&path, config)).flatten();
     let mut loaded = load(&path, config).map_err(|e| eprintln!("image_scale: {} does not load ({e})", path.display()));
+    if let Ok((matcher, ..)) = &loaded {
+        if matcher.region_count() > 0 && matcher.mapped_bytes() == 0 {
+            // An older snapshot version: it loaded by copying. Rewrite it in the current one.
+            eprintln!("image_scale: rewriting {} in the current snapshot version", path.display());
+            write_cache(matcher, &path);
+            loaded = load(&path, config).map_err(|e| panic!("a snapshot just rewritten loads: {e}"));
+        }
+    }
     if loaded.is_err() {
         let mut spread = Vec::with_capacity(SPREAD_SAMPLE);
         let before = live_bytes();
@@ -284,13 +301,15 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
         loaded = load(&path, config).map_err(|e| panic!("a snapshot the matcher just wrote loads: {e}"));
         built = Some(build);
     }
-    let Ok((matcher, from_bytes, live_loaded, snapshot_bytes)) = loaded else { unreachable!("loaded or built above") };
+    let Ok((matcher, startup, live_loaded, snapshot_bytes)) = loaded else { unreachable!("loaded or built above") };
     let row = Row {
         size,
         works: matcher.len(),
         built,
         snapshot_bytes,
-        from_bytes,
+        startup,
+        streamed,
+        mapped: matcher.mapped_bytes(),
         live_loaded,
         heap: matcher.heap_bytes(),
         regions: matcher.region_count(),
@@ -314,15 +333,34 @@ fn write_cache(matcher: &ImageMatcher, path: &Path) {
     }
 }
 
-/// Loads the snapshot at `path`, timed: the matcher, how long, the live bytes it added, the file's size.
+/// Maps the snapshot at `path` and loads it in place, timed: the matcher, how long, the live heap
+/// bytes it added, the file's size.
 fn load(path: &Path, config: &ImageConfig) -> Result<(ImageMatcher, Duration, i64, usize), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    use tantivy::directory::{Directory, MmapDirectory};
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Err("no directory".into()) };
     let before = live_bytes();
     let started = Instant::now();
-    let matcher = ImageMatcher::read_from(std::io::BufReader::with_capacity(1 << 20, file), len, config.clone())
+    let handle = MmapDirectory::open(dir)
+        .map_err(|e| e.to_string())?
+        .get_file_handle(Path::new(name))
         .map_err(|e| e.to_string())?;
-    Ok((matcher, started.elapsed(), live_bytes() - before, len as usize))
+    let bytes = handle.read_bytes(0..handle.len()).map_err(|e| e.to_string())?;
+    let len = bytes.len();
+    let matcher = ImageMatcher::from_shared(std::sync::Arc::new(bytes), config.clone()).map_err(|e| e.to_string())?;
+    Ok((matcher, started.elapsed(), live_bytes() - before, len))
+}
+
+/// How long `ImageMatcher::read_from` takes to stream the snapshot at `path` into owned memory (the
+/// load before `from_shared`), the matcher dropped before the mapped load; `None` when it fails.
+fn streamed_load(path: &Path, config: &ImageConfig) -> Option<Duration> {
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let started = Instant::now();
+    let matcher =
+        ImageMatcher::read_from(std::io::BufReader::with_capacity(1 << 20, file), len, config.clone()).ok()?;
+    let took = started.elapsed();
+    drop(matcher);
+    Some(took)
 }
 
 /// Registers the fixture originals and `size - 26` synthetic images, then optimizes. `spread` (reserved
@@ -627,10 +665,13 @@ fn print_details(row: &Row) {
         per_work(row.regions as f64, works),
     );
     println!(
-        "startup     snapshot {:.0} bytes per image ({:.2} GiB), read_from (file to matcher) {:.2} s",
+        "startup     snapshot {:.0} bytes per image ({:.2} GiB), mapped + from_shared {:.2} s ({:.0} bytes per \
+         image read in place){}",
         per_work(row.snapshot_bytes as f64, works),
         row.snapshot_bytes as f64 / f64::from(1 << 30),
-        row.from_bytes.as_secs_f64()
+        row.startup.as_secs_f64(),
+        per_work(row.mapped as f64, works),
+        row.streamed.map_or(String::new(), |d| format!("; read_from (streamed into memory) {:.2} s", d.as_secs_f64())),
     );
     if let Some(eval) = &row.eval {
         let queries = FIXTURES.queries.len();
@@ -709,7 +750,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:>9} {:>9} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9}",
+        "\n{:>9} {:>9} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9}",
         "images",
         "works",
         "build s",
@@ -717,6 +758,7 @@ fn print_table(rows: &[Row]) {
         "load B/img",
         "whole B",
         "region B",
+        "mapped B",
         "snap B/img",
         "startup",
         "recall",
@@ -738,7 +780,7 @@ fn print_table(rows: &[Row]) {
             )
         });
         println!(
-            "{:>9} {:>9} {:>14} {:>10} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>9.2}s {:>8} {:>8} {:>9}",
+            "{:>9} {:>9} {:>14} {:>10} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>9.2}s {:>8} {:>8} {:>9}",
             row.size,
             works,
             build,
@@ -746,16 +788,17 @@ fn print_table(rows: &[Row]) {
             per_work(row.live_loaded as f64, works),
             per_work(row.heap.0 as f64, works),
             per_work(row.heap.1 as f64, works),
+            per_work(row.mapped as f64, works),
             per_work(row.snapshot_bytes as f64, works),
-            row.from_bytes.as_secs_f64(),
+            row.startup.as_secs_f64(),
             recall,
             any,
             query,
         );
     }
     println!(
-        "(live: counted heap bytes the build added; load: those loading added; startup: read_from on the file; \
-         whole/region: heap_bytes(); \
+        "(live: counted heap bytes the build added; load: those loading added; mapped: read in place from the \
+         mapped snapshot (mapped_bytes()); startup: mapping the file + from_shared; whole/region: heap_bytes(); \
          recall: best hit names the original; in hits: the original is among the hits; query: mean of one pass)"
     );
     let _ = std::io::stdout().flush();

@@ -4,10 +4,13 @@
 //! these files only need to make the *common* start-up cheap: load the snapshots, replay the short log
 //! of what changed since, done. Every file can be lost or torn without losing a registration.
 //!
-//! - `text.snap`, `image.snap`: `"SEALSNP\0" | version u32 | covers u64 | xxh3(header) u64 | engine bytes`
-//!   (the engine's own checksummed format). `covers` is the sequence number of the last log record the
-//!   snapshot includes; each snapshot records its own, so a crash between writing the two is harmless.
-//!   Written to a temp file, fsynced, renamed, and the directory fsynced.
+//! - `text.snap`, `image.snap`: `"SEALSNP\0" | version u32 | covers u64 | xxh3(header) u64 | 4 zero
+//!   bytes | engine bytes` (the engine's own checksummed format). `covers` is the sequence number of the
+//!   last log record the snapshot includes; each snapshot records its own, so a crash between writing
+//!   the two is harmless. Written to a temp file, fsynced, renamed, and the directory fsynced: a file
+//!   once renamed into place is never changed, which is what lets `image.snap` be mapped and read in
+//!   place ([`map_snapshot`]). The zero bytes (version 2) put the engine bytes at offset 32, so that
+//!   their columns are aligned in a mapping; version 1 had none and is still read.
 //! - `log`: `"SEALLOG\0" | version u32`, then records `len u32 | xxh3(payload) u64 | payload`, payload
 //!   `seq u64 | op u8 | kind u8 | engine id u64 | sha256 32 bytes`. Appends are fsynced once per batch.
 //!   A torn or damaged record ends the log: it and everything after it are dropped on open (they can
@@ -23,7 +26,11 @@ const LOG_MAGIC: &[u8; 8] = b"SEALLOG\0";
 const SNAP_MAGIC: &[u8; 8] = b"SEALSNP\0";
 const VERSION: u32 = 1;
 const LOG_HEADER: usize = 12;
-const SNAP_HEADER: usize = 8 + 4 + 8 + 8;
+/// Snapshot header version: 2 pads the header to 32 bytes.
+const SNAP_VERSION: u32 = 2;
+const SNAP_HEADER: usize = 8 + 4 + 8 + 8 + 4;
+/// A version-1 header: no padding.
+const SNAP_HEADER_V1: usize = 8 + 4 + 8 + 8;
 const PAYLOAD: usize = 8 + 1 + 1 + 8 + 32;
 /// Records longer than this are damage, not records.
 const MAX_PAYLOAD: usize = 1024;
@@ -237,11 +244,66 @@ pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> 
 fn snapshot_header(covers: u64) -> Vec<u8> {
     let mut header = Vec::with_capacity(SNAP_HEADER);
     header.extend_from_slice(SNAP_MAGIC);
-    header.extend_from_slice(&VERSION.to_le_bytes());
+    header.extend_from_slice(&SNAP_VERSION.to_le_bytes());
     header.extend_from_slice(&covers.to_le_bytes());
     let sum = xxh3_64(&header);
     header.extend_from_slice(&sum.to_le_bytes());
+    header.extend_from_slice(&[0; SNAP_HEADER - SNAP_HEADER_V1]);
     header
+}
+
+/// The header's length for the version its first 12 bytes give, and the `covers` it records once the
+/// whole header (`header`, at least that long) checks out.
+fn snapshot_header_len(start: &[u8]) -> io::Result<usize> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
+    match (start.get(..8), start.get(8..12)) {
+        (Some(magic), Some(version)) if magic == SNAP_MAGIC && version == SNAP_VERSION.to_le_bytes() => Ok(SNAP_HEADER),
+        (Some(magic), Some(version)) if magic == SNAP_MAGIC && version == VERSION.to_le_bytes() => Ok(SNAP_HEADER_V1),
+        _ => Err(bad()),
+    }
+}
+
+fn snapshot_covers(header: &[u8]) -> io::Result<u64> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
+    let word =
+        |at: usize| header.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or_else(bad);
+    if xxh3_64(&header[..20.min(header.len())]) != word(20)? {
+        return Err(bad());
+    }
+    word(12)
+}
+
+/// A snapshot mapped into memory: the log position it covers and its engine bytes, read in place.
+pub struct MappedSnapshot {
+    /// The last log record the snapshot covers.
+    pub covers: u64,
+    /// The engine bytes, a view of the mapped file (aligned to 8 bytes for a version-2 header).
+    pub engine: seal_engine::image::SharedBytes,
+}
+
+/// Maps a snapshot: `Ok(None)` when there is none, `Err(InvalidData)` when its header is damaged.
+/// Mapping goes through tantivy's `MmapDirectory` (which the text search already uses): the one
+/// mapping in the platform, behind a safe interface, so that this workspace stays free of unsafe
+/// code. Sound because snapshot files are replaced by rename, never rewritten in place.
+pub fn map_snapshot(path: &Path) -> io::Result<Option<MappedSnapshot>> {
+    use tantivy::directory::{Directory, MmapDirectory};
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::other("snapshot path without a directory"));
+    };
+    if !path.try_exists()? {
+        return Ok(None);
+    }
+    let mapped = MmapDirectory::open(dir)
+        .map_err(io::Error::other)?
+        .get_file_handle(Path::new(name))
+        .map_err(io::Error::other)
+        .and_then(|handle| handle.read_bytes(0..handle.len()))?;
+    let header = snapshot_header_len(&mapped)?;
+    if mapped.len() < header {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header"));
+    }
+    let covers = snapshot_covers(&mapped[..header])?;
+    Ok(Some(MappedSnapshot { covers, engine: std::sync::Arc::new(mapped.slice(header..mapped.len())) }))
 }
 
 /// Writes a snapshot: engine bytes covering the log up to `covers`.
@@ -285,16 +347,11 @@ pub fn open_snapshot(path: &Path) -> io::Result<Option<SnapshotReader>> {
     let mut engine = io::BufReader::with_capacity(1 << 20, file);
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
     let mut header = [0u8; SNAP_HEADER];
-    engine.read_exact(&mut header).map_err(|_| bad())?;
-    if &header[..8] != SNAP_MAGIC || header[8..12] != VERSION.to_le_bytes() {
-        return Err(bad());
-    }
-    let sum = u64::from_le_bytes(header[20..28].try_into().map_err(|_| bad())?);
-    if xxh3_64(&header[..20]) != sum {
-        return Err(bad());
-    }
-    let covers = u64::from_le_bytes(header[12..20].try_into().map_err(|_| bad())?);
-    Ok(Some(SnapshotReader { covers, engine, engine_len: len - SNAP_HEADER as u64 }))
+    engine.read_exact(&mut header[..12]).map_err(|_| bad())?;
+    let header_len = snapshot_header_len(&header)?;
+    engine.read_exact(&mut header[12..header_len]).map_err(|_| bad())?;
+    let covers = snapshot_covers(&header[..header_len])?;
+    Ok(Some(SnapshotReader { covers, engine, engine_len: len - header_len as u64 }))
 }
 
 /// Reads a snapshot whole: `Ok(None)` when there is none, `Err(InvalidData)` when its header is
@@ -358,10 +415,30 @@ mod tests {
         assert!(read_snapshot(&path)?.is_none());
         write_snapshot(&path, 77, b"engine")?;
         assert_eq!(read_snapshot(&path)?, Some((77, b"engine".to_vec())));
+        let mapped = map_snapshot(&path)?.expect("written");
+        assert_eq!((mapped.covers, (*mapped.engine).as_ref()), (77, &b"engine"[..]));
         let mut bytes = fs::read(&path)?;
+        assert_eq!(bytes.len(), 32 + 6, "engine bytes start aligned");
+        // A version-1 file (no padding) still reads.
+        let mut v1 = bytes[..28].to_vec();
+        v1[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        let sum = xxh3_64(&v1[..20]);
+        v1[20..28].copy_from_slice(&sum.to_le_bytes());
+        v1.extend_from_slice(b"engine");
+        fs::write(&path, &v1)?;
+        assert_eq!(read_snapshot(&path)?, Some((77, b"engine".to_vec())));
+        assert_eq!(
+            map_snapshot(&path)?.map(|m| (m.covers, (*m.engine).as_ref().to_vec())),
+            Some((77, b"engine".to_vec()))
+        );
         bytes[13] ^= 1;
-        fs::write(&path, bytes)?;
+        fs::write(&path, &bytes)?;
         assert!(read_snapshot(&path).is_err());
+        assert!(map_snapshot(&path).is_err());
+        fs::write(&path, &bytes[..20])?;
+        assert!(read_snapshot(&path).is_err());
+        assert!(map_snapshot(&path).is_err());
+        assert!(map_snapshot(&dir.path().join("none.snap"))?.is_none());
         Ok(())
     }
 

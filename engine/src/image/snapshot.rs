@@ -10,12 +10,18 @@
 //!                         min_window_contrast f32
 //! works u64, each: id u32, pdq 32 B, core pdq 32 B, turns u8, each turn: degrees f32, pdq 32 B,
 //!                  width u32, height u32, thumbnail width u32, height u32, width x height grey bytes
-//! region windows u64 (n), then columns in the region index's order (sorted by chunk 0, stable):
-//!                  n hashes u64, n works u32, n places (x u16, y u16, side u16, in 1/1024 of the short side),
-//!                  chunks 1 and 2: offsets (2 x (2^width + 1) u32, width set by n), then each
-//!                  window's hash without the chunk's bits (2 x n x 6 bytes, sorted by chunk, then value)
+//! region windows u64 (n), then columns in the region index's order (sorted by chunk 0, stable),
+//!                  each after zero bytes up to a multiple of 8 from the first byte:
+//!                  n hashes u64 | n works u32 | n places (x u16, y u16, side u16, in 1/1024 of the short
+//!                  side) | offsets of chunks 0, 1 and 2 (3 x (2^width + 1) u32, width set by n) |
+//!                  for chunks 1 and 2, each window's hash without the chunk's bits (2 x n x 6 bytes,
+//!                  sorted by chunk, then value), then 2 bytes so that the last entry reads as a u64
 //! checksum u64
 //! ```
+//!
+//! The alignment is what lets [`ImageMatcher::from_shared`] read the columns in place from a mapping
+//! (whose start is page-aligned); [`ImageMatcher::read_from`] streams them into owned memory. Version
+//! 5 (no alignment, chunk 0's offsets left out and recomputed) is still read, by copying.
 //!
 //! Works are written in id order and windows in the order the region index keeps them after a rebuild,
 //! so equal states give equal bytes. Region votes break ties by a total order, so the answers do not
@@ -24,8 +30,8 @@
 //!
 //! Why the region tables are stored and the PDQ indexes are not: at a million works the windows are
 //! about 290 million, and rebuilding their tables (two counting sorts with random writes) took most
-//! of a load; stored, they are read as fast as the stream gives them (8 bytes a window on disk). The
-//! PDQ indexes hold 17 entries a work and are rebuilt on a second thread while the windows stream in.
+//! of a load; stored, they are read in place (or as fast as a stream gives them). The PDQ indexes
+//! hold 17 entries a work and are rebuilt on a second thread while the windows are checked.
 //! Version 3 (the tables rebuilt on load, windows as interleaved records) took 4.3 s at 100,000 works.
 //!
 //! The fingerprint parameters are stored and compared, never adopted: hashes taken with another plane
@@ -613,6 +619,55 @@ mod tests {
             Some(ImageError::BadIndex("checksum mismatch"))
         );
         assert!(ImageMatcher::from_shared(placed(&bytes[..bytes.len() - 8], 0), config).is_err());
+    }
+
+    /// `matcher`'s bytes as version 5 wrote them (the release before): the same works, then the
+    /// columns unaligned and chunk 0's offsets left out.
+    fn version5(matcher: &ImageMatcher) -> Vec<u8> {
+        let v6 = matcher.to_bytes();
+        let body = &v6[..v6.len() - 8];
+        let mut reader = ByteReader::new(body, 0);
+        read_head(&mut reader, matcher.config()).expect("current bytes");
+        read_works(&mut reader, &mut ImageMatcher::new(matcher.config().clone())).expect("current bytes");
+        let mut v5 = body[..reader.position()].to_vec();
+        v5[8..12].copy_from_slice(&UNALIGNED_VERSION.to_le_bytes());
+        let n = reader.count(WINDOW_RECORD_BYTES).expect("current bytes");
+        v5.extend_from_slice(&(n as u64).to_le_bytes());
+        let span = region_table_span(n);
+        let lengths =
+            [8 * n, 4 * n, 6 * n, 4 * R_CHUNKS * span, if n == 0 { 0 } else { region_rest_len(n) + REST_PAD }];
+        for (column, len) in lengths.into_iter().enumerate() {
+            reader.align(COLUMN_ALIGN as usize).expect("current bytes");
+            let bytes = reader.slice(len).expect("current bytes");
+            v5.extend_from_slice(match column {
+                3 => &bytes[4 * span..],
+                4 => &bytes[..len.saturating_sub(REST_PAD)],
+                _ => bytes,
+            });
+        }
+        assert!(reader.is_done());
+        let sum = xxh3_64(&v5);
+        v5.extend_from_slice(&sum.to_le_bytes());
+        v5
+    }
+
+    #[test]
+    fn version_5_snapshots_still_load() {
+        let (matcher, queries) = sample();
+        let v5 = version5(matcher);
+        assert!(v5.len() < matcher.to_bytes().len());
+        let config = matcher.config().clone();
+        let streamed = ImageMatcher::from_bytes(&v5, config.clone()).expect("version 5 loads");
+        // Mapped, it is copied (its columns are not aligned), with the same result.
+        let mapped = ImageMatcher::from_shared(placed(&v5, 0), config.clone()).expect("version 5 loads");
+        assert_eq!(mapped.mapped_bytes(), 0);
+        for copy in [streamed, mapped] {
+            assert_eq!(copy.to_bytes(), matcher.to_bytes(), "the same state, written in the current version");
+            for luma in queries {
+                let query = fingerprint_query(&decoded(luma.clone()), &config);
+                assert_eq!(copy.query(&query), matcher.query(&query));
+            }
+        }
     }
 
     #[test]
