@@ -507,7 +507,10 @@ pub async fn register(state: &State, work: NewWork) -> Result<(Work, bool), ApiE
         drop(monitor);
         // The registration's proof (timestamp, log entry) is made now rather than at the next tick, so
         // the seal the holder sees next already links its certificate. A failure leaves it to the tick.
-        if let Err(e) = st.notary.run(s, &st.content, None, now) {
+        // Only this work's: draining the whole backlog here (after a bulk import, thousands of works)
+        // made one registration wait for all of them; the tick's drain passes works already done.
+        let proved = st.notary.ensure_registration(s, &st.content, &done.work, now);
+        if let Err(e) = proved.and_then(|_| st.notary.checkpoint(s, now)) {
             tracing::warn!(error = %e, "notarising a registration");
         }
         st.seals.refresh_work(s, &st.config.public_url, &done.work)?;
