@@ -574,16 +574,7 @@ impl RegionIndex {
     /// Every live window within `radius` of `query`, with its distance (`radius` up to 15).
     pub fn query(&self, query: RegionHash, radius: u32, mut visit: impl FnMut(&RegionEntry, u32)) {
         let width = self.width;
-        // The last chunk is probed one bit less far: 232 probes instead of 1,562 at 21 bits, and the
-        // guarantee falls from 11 bits to 10.
-        let radii: [u32; R_CHUNKS] = std::array::from_fn(|c| {
-            let r = (radius / R_CHUNKS as u32).min(MAX_CHUNK_RADIUS);
-            if c + 1 == R_CHUNKS {
-                r.saturating_sub(1)
-            } else {
-                r
-            }
-        });
+        let radii = chunk_radii(radius);
         let keys: [usize; R_CHUNKS] = std::array::from_fn(|c| chunk_of(query.0, c, width));
         // Columns may be views into shared bytes: resolve them once, not per candidate.
         let (hashes, all_offsets, rests) = (&*self.hashes, &*self.offsets, &*self.rests);
@@ -742,6 +733,23 @@ fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u
     (offsets, rests)
 }
 
+/// Each chunk's probe radius for a query at `radius`: raised one chunk at a time, round robin, until a
+/// window within `radius` must be that close on some chunk (pigeonhole: the radii plus one each sum
+/// past `radius`), at most 3, 3 and 2. The last chunk stops at 2: 232 probes instead of 1,562 at 21
+/// bits, so the guarantee is 10 bits, not 11, and past it (the matcher asks for 14) windows are found
+/// when a chunk happens to be close enough. Before, the radii were `radius / 3` (the last one less),
+/// which at radius 5 or 8 guaranteed only 4 or 7: a proptest found the window it missed.
+fn chunk_radii(radius: u32) -> [u32; R_CHUNKS] {
+    let caps = [MAX_CHUNK_RADIUS, MAX_CHUNK_RADIUS, MAX_CHUNK_RADIUS - 1];
+    let mut radii = [0u32; R_CHUNKS];
+    let mut c = 0;
+    while radii.iter().map(|r| r + 1).sum::<u32>() <= radius && radii != caps {
+        radii[c] = (radii[c] + 1).min(caps[c]);
+        c = (c + 1) % R_CHUNKS;
+    }
+    radii
+}
+
 /// The values of `slots` (numbered across `base`, then `tail`), in that order.
 fn gather<T: Copy>(slots: &[u32], base: &[T], tail: &[T]) -> Vec<T> {
     let at = |slot: u32| {
@@ -821,6 +829,18 @@ mod tests {
             }
         }
         Luma { width: w, height: h, pixels }
+    }
+
+    #[test]
+    fn chunk_radii_guarantee_the_radius_up_to_ten() {
+        for radius in 0..=16 {
+            let radii = chunk_radii(radius);
+            let guaranteed: u32 = radii.iter().map(|r| r + 1).sum::<u32>() - 1;
+            assert!(guaranteed >= radius.min(10), "radius {radius}: {radii:?}");
+            assert!(radii[0] <= MAX_CHUNK_RADIUS && radii[2] < MAX_CHUNK_RADIUS, "{radii:?}");
+        }
+        assert_eq!(chunk_radii(14), [3, 3, 2], "the matcher's radius probes as before");
+        assert_eq!(chunk_radii(8), [2, 2, 2]);
     }
 
     #[test]
