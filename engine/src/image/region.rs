@@ -463,13 +463,14 @@ impl RegionIndex {
         drop(order);
         (self.hashes, self.works, self.places) = (hashes.into(), works.into(), places.into());
         self.tail = Tail::default();
-        let (offsets, rests) = later_tables(&self.hashes, width, first);
+        // No windows, no tables: what a snapshot stores and `from_columns` expects for none.
+        let (offsets, rests) = if n == 0 { (Vec::new(), Vec::new()) } else { later_tables(&self.hashes, width, first) };
         self.dead = vec![0; n.div_ceil(64)];
         self.dead_count = 0;
         self.offsets = offsets.into();
         self.rests = rests.into();
         self.indexed = n;
-        self.width = width;
+        self.width = if n == 0 { 0 } else { width };
     }
 
     /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with

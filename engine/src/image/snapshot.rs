@@ -671,6 +671,22 @@ mod tests {
     }
 
     #[test]
+    fn a_matcher_whose_windows_were_all_removed_round_trips() {
+        let (matcher, _) = sample();
+        let mut emptied = matcher.clone();
+        for work in [3, 23, 33] {
+            assert!(emptied.remove(work));
+        }
+        emptied.optimize();
+        assert_eq!(emptied.region_count(), 0);
+        let bytes = emptied.to_bytes();
+        let config = matcher.config().clone();
+        let copied = ImageMatcher::from_bytes(&bytes, config.clone()).expect("loads");
+        let shared = ImageMatcher::from_shared(placed(&bytes, 0), config).expect("loads");
+        assert_eq!((copied.to_bytes(), shared.to_bytes()), (bytes.clone(), bytes));
+    }
+
+    #[test]
     fn bytes_from_other_parameters_or_damaged_are_refused() {
         let (matcher, _) = sample();
         let bytes = matcher.to_bytes();
