@@ -8,8 +8,8 @@
 //! bytes over as [`SharedBytes`]; the engine only casts aligned ranges of them (`bytemuck`, no
 //! unsafe code here) and keeps them alive.
 //!
-//! A view is read-only. The first change to a viewed column copies it into a vector
-//! ([`Column::to_mut`]), the memory a streamed load would have taken from the start.
+//! A view is read-only: the index that holds columns keeps what changes (new windows, removals)
+//! beside them, and a rebuild replaces them with owned vectors.
 
 use std::fmt;
 use std::ops::{Deref, Range};
@@ -48,14 +48,11 @@ impl<T: bytemuck::Pod> Column<T> {
         }
     }
 
-    /// The values as a vector to change, copied out of the shared bytes the first time.
-    pub(crate) fn to_mut(&mut self) -> &mut Vec<T> {
-        if let Column::Shared { .. } = self {
-            *self = Column::Owned(self.as_slice().to_vec());
-        }
+    /// The values as a vector: moved when owned, copied out of the shared bytes when viewed.
+    pub(crate) fn into_vec(self) -> Vec<T> {
         match self {
             Column::Owned(values) => values,
-            Column::Shared { .. } => unreachable!("made owned above"),
+            shared @ Column::Shared { .. } => shared.as_slice().to_vec(),
         }
     }
 
@@ -123,14 +120,15 @@ mod tests {
     }
 
     #[test]
-    fn a_view_reads_in_place_and_copies_on_the_first_change() {
+    fn a_view_reads_in_place_and_copies_only_when_taken_out() {
         let bytes = words(&[1, 2, 3, 4]);
-        let mut column = Column::<u64>::view(&bytes, 8..32).expect("aligned");
+        let column = Column::<u64>::view(&bytes, 8..32).expect("aligned");
         assert_eq!(&*column, &[2, 3, 4]);
         assert_eq!((column.heap_bytes(), column.shared_bytes()), (0, 24));
-        column.to_mut().push(5);
-        assert_eq!(&*column, &[2, 3, 4, 5]);
-        assert_eq!(column.shared_bytes(), 0);
+        assert_eq!(column.into_vec(), vec![2, 3, 4]);
+        let owned = Column::from(vec![7u64, 8]);
+        assert_eq!((owned.heap_bytes(), owned.shared_bytes()), (16, 0));
+        assert_eq!(owned.into_vec(), vec![7, 8]);
         assert_eq!(&*Column::<u32>::view(&bytes, 8..16).expect("aligned"), &[2, 0]);
     }
 

@@ -30,6 +30,7 @@ const LOG_HEADER: usize = 12;
 const SNAP_VERSION: u32 = 2;
 const SNAP_HEADER: usize = 8 + 4 + 8 + 8 + 4;
 /// A version-1 header: no padding.
+const SNAP_VERSION_V1: u32 = 1;
 const SNAP_HEADER_V1: usize = 8 + 4 + 8 + 8;
 const PAYLOAD: usize = 8 + 1 + 1 + 8 + 32;
 /// Records longer than this are damage, not records.
@@ -252,22 +253,24 @@ fn snapshot_header(covers: u64) -> Vec<u8> {
     header
 }
 
-/// The header's length for the version its first 12 bytes give, and the `covers` it records once the
-/// whole header (`header`, at least that long) checks out.
+/// The header's length for the magic and version its first 12 bytes give.
 fn snapshot_header_len(start: &[u8]) -> io::Result<usize> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
     match (start.get(..8), start.get(8..12)) {
         (Some(magic), Some(version)) if magic == SNAP_MAGIC && version == SNAP_VERSION.to_le_bytes() => Ok(SNAP_HEADER),
-        (Some(magic), Some(version)) if magic == SNAP_MAGIC && version == VERSION.to_le_bytes() => Ok(SNAP_HEADER_V1),
+        (Some(magic), Some(version)) if magic == SNAP_MAGIC && version == SNAP_VERSION_V1.to_le_bytes() => {
+            Ok(SNAP_HEADER_V1)
+        }
         _ => Err(bad()),
     }
 }
 
+/// The `covers` a whole header (28 or 32 bytes) records, once its checksum checks out.
 fn snapshot_covers(header: &[u8]) -> io::Result<u64> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "damaged snapshot header");
     let word =
         |at: usize| header.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or_else(bad);
-    if xxh3_64(&header[..20.min(header.len())]) != word(20)? {
+    if xxh3_64(header.get(..20).ok_or_else(bad)?) != word(20)? {
         return Err(bad());
     }
     word(12)
@@ -421,7 +424,7 @@ mod tests {
         assert_eq!(bytes.len(), 32 + 6, "engine bytes start aligned");
         // A version-1 file (no padding) still reads.
         let mut v1 = bytes[..28].to_vec();
-        v1[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        v1[8..12].copy_from_slice(&SNAP_VERSION_V1.to_le_bytes());
         let sum = xxh3_64(&v1[..20]);
         v1[20..28].copy_from_slice(&sum.to_le_bytes());
         v1.extend_from_slice(b"engine");

@@ -524,8 +524,8 @@ impl ImageMatcher {
         (indexes + turns + works, self.regions.heap_bytes())
     }
 
-    /// Bytes read in place from the snapshot [`ImageMatcher::from_shared`] loaded (none once the
-    /// windows changed, or when loaded otherwise): memory the caller's mapping holds, beside
+    /// Bytes read in place from the snapshot [`ImageMatcher::from_shared`] loaded (none after a
+    /// rebuild of the windows, or when loaded otherwise): memory the caller's mapping holds, beside
     /// [`ImageMatcher::heap_bytes`].
     pub fn mapped_bytes(&self) -> usize {
         self.regions.mapped_bytes()

@@ -411,10 +411,8 @@ impl RegionIndex {
     }
 
     fn entry(&self, slot: usize) -> RegionEntry {
-        let (work, [x, y, side]) = match slot.checked_sub(self.indexed) {
-            None => (self.works[slot], self.places[slot]),
-            Some(t) => (self.tail.works[t], self.tail.places[t]),
-        };
+        let work = at_slot(&self.works, &self.tail.works, slot);
+        let [x, y, side] = at_slot(&self.places, &self.tail.places, slot);
         RegionEntry {
             work,
             x: f32::from(x) / PLACE_UNIT,
@@ -482,11 +480,11 @@ impl RegionIndex {
             let mut fresh = self.clone();
             fresh.rebuild();
             return RegionParts {
-                hashes: Cow::Owned(std::mem::take(fresh.hashes.to_mut())),
-                works: Cow::Owned(std::mem::take(fresh.works.to_mut())),
-                places: Cow::Owned(std::mem::take(fresh.places.to_mut())),
-                offsets: Cow::Owned(std::mem::take(fresh.offsets.to_mut())),
-                rests: Cow::Owned(std::mem::take(fresh.rests.to_mut())),
+                hashes: Cow::Owned(fresh.hashes.into_vec()),
+                works: Cow::Owned(fresh.works.into_vec()),
+                places: Cow::Owned(fresh.places.into_vec()),
+                offsets: Cow::Owned(fresh.offsets.into_vec()),
+                rests: Cow::Owned(fresh.rests.into_vec()),
             };
         }
         RegionParts {
@@ -553,8 +551,7 @@ impl RegionIndex {
     fn chunk0_order(&self, width: u32) -> (Vec<u32>, Vec<u32>) {
         let (hashes, tail) = (&*self.hashes, &self.tail.hashes);
         let live = || (0..self.slots()).filter(|&slot| !self.is_dead(slot));
-        let chunk =
-            |slot: usize| chunk_of(slot.checked_sub(hashes.len()).map_or_else(|| hashes[slot], |t| tail[t]), 0, width);
+        let chunk = |slot: usize| chunk_of(at_slot(hashes, tail, slot), 0, width);
         let mut offsets = vec![0u32; (1 << width) + 1];
         for slot in live() {
             offsets[chunk(slot) + 1] += 1;
@@ -751,13 +748,15 @@ fn chunk_radii(radius: u32) -> [u32; R_CHUNKS] {
     radii
 }
 
-/// The values of `slots` (numbered across `base`, then `tail`), in that order.
+/// The value of `slot`, numbered across `base` (the indexed windows), then `tail`.
+#[inline]
+fn at_slot<T: Copy>(base: &[T], tail: &[T], slot: usize) -> T {
+    slot.checked_sub(base.len()).map_or_else(|| base[slot], |t| tail[t])
+}
+
+/// The values of `slots` (numbered as [`at_slot`] numbers them), in that order.
 fn gather<T: Copy>(slots: &[u32], base: &[T], tail: &[T]) -> Vec<T> {
-    let at = |slot: u32| {
-        let slot = slot as usize;
-        slot.checked_sub(base.len()).map_or_else(|| base[slot], |t| tail[t])
-    };
-    slots.iter().map(|&slot| at(slot)).collect()
+    slots.iter().map(|&slot| at_slot(base, tail, slot as usize)).collect()
 }
 
 /// Bits `width * c ..` of `hash`: chunk `c` of the tables.

@@ -161,48 +161,44 @@ impl ImageMatcher {
     /// works), so the load costs a pass over the bytes rather than making their memory exist again.
     /// The caller maps the snapshot file and must not change it while the matcher lives (see
     /// [`SharedBytes`]). The checksum is checked on a second thread while the works are parsed and
-    /// the PDQ indexes rebuilt on a third. The first change to the windows (a work registered or
-    /// removed) copies them into owned memory.
+    /// the PDQ indexes rebuilt on a third. Works registered later go to an owned tail and removals
+    /// to a bitset; only a rebuild (`optimize`, or a tail grown past its share) moves the windows
+    /// into owned memory.
     ///
-    /// Bytes of an older version, bytes not aligned in memory as the columns need, and big-endian
-    /// hosts are read as [`ImageMatcher::from_bytes`] reads them (copied), with the same errors.
+    /// Bytes of an older version, bytes that do not start on an 8-byte boundary in memory (the
+    /// columns would be misaligned), and big-endian hosts are read as [`ImageMatcher::from_bytes`]
+    /// reads them (copied), with the same errors.
     pub fn from_shared(bytes: SharedBytes, config: ImageConfig) -> Result<Self, ImageError> {
         let data: &[u8] = (*bytes).as_ref();
         let copy = || Self::from_bytes(data, config.clone());
         let Some(body) = data.len().checked_sub(8) else { return copy() };
         let (body, sum) = data.split_at(body);
         let mut reader = ByteReader::new(body, 0);
-        if cfg!(target_endian = "big") || read_head(&mut reader, &config)? != FORMAT_VERSION {
+        // Columns start at multiples of 8 from the first byte: aligned when it is.
+        let aligned = data.as_ptr().align_offset(COLUMN_ALIGN as usize) == 0;
+        if cfg!(target_endian = "big") || !aligned || read_head(&mut reader, &config)? != FORMAT_VERSION {
             return copy();
         }
-        let parsed = std::thread::scope(|scope| {
+        std::thread::scope(|scope| {
             let checked = scope.spawn(|| sum == xxh3_64(body).to_le_bytes());
             let parsed = (|| {
                 let mut matcher = ImageMatcher::new(config.clone());
                 read_works(&mut reader, &mut matcher)?;
-                let mut viewed = true;
                 matcher.with_indexes_rebuilt(|regions, known| {
-                    match view_windows(&mut reader, &bytes, known)? {
-                        Some(index) => *regions = index,
-                        None => viewed = false,
-                    }
+                    *regions = view_windows(&mut reader, &bytes, known)?;
                     Ok(())
                 })?;
                 if !reader.is_done() {
                     return Err(ImageError::BadIndex("trailing bytes"));
                 }
-                Ok(viewed.then_some(matcher))
+                Ok(matcher)
             })();
             match checked.join() {
                 Ok(true) => parsed,
                 Ok(false) => Err(ImageError::BadIndex("checksum mismatch")),
                 Err(_) => Err(ImageError::BadIndex("checksum failed")),
             }
-        })?;
-        match parsed {
-            Some(matcher) => Ok(matcher),
-            None => copy(),
-        }
+        })
     }
 
     /// Rebuilds the PDQ indexes on a second thread while `load` fills the region index (whose
@@ -332,13 +328,13 @@ fn read_windows<R: Read>(
     RegionIndex::from_columns(columns).map_err(ImageError::BadIndex)
 }
 
-/// The region columns and tables read in place from `bytes` (see [`ImageMatcher::from_shared`]);
-/// `None` when a column is not aligned in memory for its type (the caller copies instead).
+/// The region columns and tables read in place from `bytes`, whose start the caller checked is
+/// aligned (see [`ImageMatcher::from_shared`]).
 fn view_windows(
     reader: &mut ByteReader<'_>,
     bytes: &SharedBytes,
     known: &KnownWorks,
-) -> Result<Option<RegionIndex>, ImageError> {
+) -> Result<RegionIndex, ImageError> {
     let n = reader.count(WINDOW_RECORD_BYTES)?;
     let mut next = |len: usize| -> Result<std::ops::Range<usize>, ImageError> {
         reader.align(COLUMN_ALIGN as usize)?;
@@ -349,18 +345,16 @@ fn view_windows(
     let (hashes, works, places) = (next(8 * n)?, next(4 * n)?, next(6 * n)?);
     let offsets = next(4 * R_CHUNKS * region_table_span(n))?;
     let rests = next(if n == 0 { 0 } else { region_rest_len(n) + REST_PAD })?;
-    let (Some(hashes), Some(works), Some(places), Some(offsets), Some(rests)) = (
-        Column::view(bytes, hashes),
-        Column::view(bytes, works),
-        Column::view(bytes, places),
-        Column::view(bytes, offsets),
-        Column::view(bytes, rests),
-    ) else {
-        return Ok(None);
+    let misaligned = || ImageError::BadIndex("misaligned column");
+    let columns = RegionColumns {
+        hashes: Column::view(bytes, hashes).ok_or_else(misaligned)?,
+        works: Column::view(bytes, works).ok_or_else(misaligned)?,
+        places: Column::view(bytes, places).ok_or_else(misaligned)?,
+        offsets: Column::view(bytes, offsets).ok_or_else(misaligned)?,
+        rests: Column::view(bytes, rests).ok_or_else(misaligned)?,
     };
-    known.check(&works)?;
-    let columns = RegionColumns { hashes, works, places, offsets, rests };
-    RegionIndex::from_columns(columns).map(Some).map_err(ImageError::BadIndex)
+    known.check(&columns.works)?;
+    RegionIndex::from_columns(columns).map_err(ImageError::BadIndex)
 }
 
 /// The registered work ids, for checking each window's owner: a bit per id when the ids are dense
