@@ -42,7 +42,7 @@
 
 use seal_engine::image::{
     decode_luma, fingerprint_original, fingerprint_query, Decoded, Format, ImageConfig, ImageMatcher, Luma,
-    OriginalFingerprint, PdqHash, QueryFingerprint,
+    OriginalFingerprint, PdqHash, QueryFingerprint, SNAPSHOT_VERSION,
 };
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
@@ -283,8 +283,8 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
     let streamed = streamed.then(|| streamed_load(&path, config)).flatten();
     let mut loaded = load(&path, config).map_err(|e| eprintln!("image_scale: {} does not load ({e})", path.display()));
     if let Ok((matcher, ..)) = &loaded {
-        if matcher.region_count() > 0 && matcher.mapped_bytes() == 0 {
-            // An older snapshot version: it loaded by copying. Rewrite it in the current one.
+        if snapshot_version(&path) != Some(SNAPSHOT_VERSION) {
+            // An older snapshot version: it loaded (copied, or its tables rebuilt). Rewrite it.
             eprintln!("image_scale: rewriting {} in the current snapshot version", path.display());
             write_cache(matcher, &path);
             loaded = load(&path, config).map_err(|e| panic!("a snapshot just rewritten loads: {e}"));
@@ -316,6 +316,14 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
         eval: None,
     };
     (matcher, row)
+}
+
+/// The version a snapshot file says it is written in (after its 8-byte magic).
+fn snapshot_version(path: &Path) -> Option<u32> {
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    Some(u32::from_le_bytes([head[8], head[9], head[10], head[11]]))
 }
 
 /// Streams `matcher` to `path` through a temporary name: the matcher and its snapshot need not fit in

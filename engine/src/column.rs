@@ -73,6 +73,13 @@ impl<T: bytemuck::Pod> Column<T> {
     }
 }
 
+/// The value of `slot`, numbered across `base` (an index's columns), then `tail` (what was added
+/// since its last rebuild).
+#[inline]
+pub(crate) fn at_slot<T: Copy>(base: &[T], tail: &[T], slot: usize) -> T {
+    slot.checked_sub(base.len()).map_or_else(|| base[slot], |t| tail[t])
+}
+
 impl<T> Default for Column<T> {
     fn default() -> Self {
         Column::Owned(Vec::new())

@@ -43,6 +43,8 @@
 
 use super::error::ImageError;
 use super::pdq::PdqHash;
+use crate::column::{at_slot, Column};
+use std::borrow::Cow;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The tail is rebuilt into the tables when it exceeds max(MIN_TAIL, indexed / 8); smaller indexes
@@ -67,6 +69,14 @@ const PROBE_COST_0: f64 = 0.6;
 const SCAN_COST_PER_ENTRY: f64 = 0.07;
 const MAGIC: &[u8; 8] = b"SEALMIH2";
 
+/// What [`HammingIndex::rebuilt`] builds.
+struct Rebuilt {
+    hashes: Vec<PdqHash>,
+    payloads: Vec<u32>,
+    offsets: Vec<u32>,
+    postings: Vec<u64>,
+}
+
 /// A hit of a radius query: the payload stored with the hash, and its distance to the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IndexHit {
@@ -85,24 +95,86 @@ struct Chunk {
 }
 
 /// A multi-index hash table over [`PdqHash`]es, each stored with a `u32` payload.
+///
+/// The entries the last rebuild left (sorted by chunk 0 when the tables exist) and the tables are
+/// [`Column`]s: owned, or read in place from a snapshot ([`HammingIndex::from_columns`]), so that a
+/// matcher of a million works (17M entries) loads without rebuilding its tables. Entries added since
+/// sit in an owned tail, removals in a bitset; only a rebuild replaces the columns.
 #[derive(Debug, Clone, Default)]
 pub struct HammingIndex {
-    hashes: Vec<PdqHash>,
-    payloads: Vec<u32>,
+    /// Slots `0..hashes.len()`.
+    hashes: Column<PdqHash>,
+    payloads: Column<u32>,
+    /// Slots after them: added since the last rebuild, scanned by queries.
+    tail: Tail,
     /// One bit per slot: set when the entry has been removed.
     dead: Vec<u64>,
     dead_count: usize,
-    /// Slots `0..indexed` are covered by the tables; the rest is the tail.
-    indexed: usize,
-    /// The layout of the tables (empty until the first build).
+    /// The layout of the tables over the indexed slots (empty: no tables, queries scan).
     chunks: Vec<Chunk>,
     /// For each chunk, `2^width + 1` offsets, back to back.
-    offsets: Vec<u32>,
-    /// Postings of chunks 1.., `indexed` slots each, back to back, packed at `slot_bits` bits each
-    /// (plus one word of padding, so that a read may always take two words).
-    postings: Vec<u64>,
-    /// Bits per posting: enough for any slot below `indexed`.
+    offsets: Column<u32>,
+    /// Postings of chunks 1.., one per indexed slot each, back to back, packed at `slot_bits` bits
+    /// each (plus one word of padding, so that a read may always take two words).
+    postings: Column<u64>,
+    /// Bits per posting: enough for any indexed slot.
     slot_bits: u32,
+}
+
+/// Entries added since the last rebuild.
+#[derive(Debug, Clone, Default)]
+struct Tail {
+    hashes: Vec<PdqHash>,
+    payloads: Vec<u32>,
+}
+
+/// The entries and tables of an index as a snapshot keeps them: [`HammingIndex::parts`] gives them,
+/// [`HammingIndex::from_columns`] takes them back.
+pub(super) struct HammingParts<'a> {
+    /// Live entries, sorted by chunk 0 (stable) when there are tables.
+    pub hashes: Cow<'a, [PdqHash]>,
+    pub payloads: Cow<'a, [u32]>,
+    /// Every chunk's offsets (none below [`MIN_TAIL`] entries).
+    pub offsets: Cow<'a, [u32]>,
+    /// The packed postings of chunks 1.. (none below [`MIN_TAIL`] entries).
+    pub postings: Cow<'a, [u64]>,
+}
+
+/// The columns [`HammingIndex::from_columns`] takes (owned or viewed).
+pub(super) struct HammingColumns {
+    pub hashes: Column<PdqHash>,
+    pub payloads: Column<u32>,
+    pub offsets: Column<u32>,
+    pub postings: Column<u64>,
+}
+
+/// How many offsets and posting words the tables of `entries` indexed entries take, as
+/// [`HammingIndex::rebuild`] lays them out (none below [`MIN_TAIL`]): what a snapshot reader needs to
+/// know to find the next column.
+pub(super) fn table_lengths(entries: usize) -> (usize, usize) {
+    let chunks = layout(entries);
+    match chunks.last() {
+        None => (0, 0),
+        Some(last) => (last.base + (1 << last.width) + 1, posting_words(chunks.len() - 1, entries)),
+    }
+}
+
+/// The chunks of the tables over `entries` entries: none below [`MIN_TAIL`] (such an index is
+/// scanned), else [`choose_layout`]'s widths, each chunk's offsets after the previous one's.
+fn layout(entries: usize) -> Vec<Chunk> {
+    if entries < MIN_TAIL {
+        return Vec::new();
+    }
+    let (mut start, mut base) = (0, 0);
+    choose_layout(entries)
+        .into_iter()
+        .map(|width| {
+            let chunk = Chunk { start, width, base };
+            start += width as usize;
+            base += (1usize << width) + 1;
+            chunk
+        })
+        .collect()
 }
 
 /// Bits needed to store any slot below `entries`.
@@ -227,7 +299,12 @@ impl HammingIndex {
 
     /// Live entries.
     pub fn len(&self) -> usize {
-        self.hashes.len() - self.dead_count
+        self.slots() - self.dead_count
+    }
+
+    /// Slots in use, removed ones included.
+    fn slots(&self) -> usize {
+        self.hashes.len() + self.tail.hashes.len()
     }
 
     /// True when no live entry is stored.
@@ -235,20 +312,31 @@ impl HammingIndex {
         self.len() == 0
     }
 
-    /// Heap bytes held, for the memory report.
+    /// Heap bytes held, for the memory report (columns read in place count in
+    /// [`HammingIndex::mapped_bytes`] instead).
     pub fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * 32
-            + self.payloads.capacity() * 4
+        self.hashes.heap_bytes()
+            + self.payloads.heap_bytes()
+            + self.tail.hashes.capacity() * 32
+            + self.tail.payloads.capacity() * 4
             + self.dead.capacity() * 8
             + self.chunks.capacity() * std::mem::size_of::<Chunk>()
-            + self.offsets.capacity() * 4
-            + self.postings.capacity() * 8
+            + self.offsets.heap_bytes()
+            + self.postings.heap_bytes()
+    }
+
+    /// Bytes read in place from a loaded snapshot.
+    pub fn mapped_bytes(&self) -> usize {
+        self.hashes.shared_bytes()
+            + self.payloads.shared_bytes()
+            + self.offsets.shared_bytes()
+            + self.postings.shared_bytes()
     }
 
     /// Adds `hash` with `payload`. Duplicates are allowed (and both returned by queries).
     pub fn add(&mut self, hash: PdqHash, payload: u32) {
         self.add_deferred(hash, payload);
-        if self.hashes.len() - self.indexed > MIN_TAIL.max(self.indexed / 8) {
+        if self.tail.hashes.len() > MIN_TAIL.max(self.hashes.len() / 8) {
             self.rebuild();
         }
     }
@@ -257,19 +345,24 @@ impl HammingIndex {
     /// [`HammingIndex::rebuild`] once at the end (rebuilding as the tail grows was 37% of loading a
     /// 100k-work image matcher).
     pub fn add_deferred(&mut self, hash: PdqHash, payload: u32) {
-        let slot = self.hashes.len();
-        self.hashes.push(hash);
-        self.payloads.push(payload);
+        let slot = self.slots();
+        self.tail.hashes.push(hash);
+        self.tail.payloads.push(payload);
         if slot / 64 >= self.dead.len() {
             self.dead.push(0);
         }
+    }
+
+    #[inline]
+    fn payload_at(&self, slot: usize) -> u32 {
+        at_slot(&self.payloads, &self.tail.payloads, slot)
     }
 
     /// Removes one entry equal to (`hash`, `payload`). Returns whether one was found.
     pub fn remove(&mut self, hash: &PdqHash, payload: u32) -> bool {
         let mut found = None;
         self.for_each_within(hash, 0, |slot, _| {
-            if found.is_none() && self.payloads[slot] == payload {
+            if found.is_none() && self.payload_at(slot) == payload {
                 found = Some(slot);
             }
         });
@@ -285,8 +378,8 @@ impl HammingIndex {
     /// Removes every entry whose payload satisfies `doomed` (a linear pass). Returns how many.
     pub fn remove_where(&mut self, mut doomed: impl FnMut(u32) -> bool) -> usize {
         let mut removed = 0;
-        for slot in 0..self.hashes.len() {
-            if !self.is_dead(slot) && doomed(self.payloads[slot]) {
+        for slot in 0..self.slots() {
+            if !self.is_dead(slot) && doomed(self.payload_at(slot)) {
                 self.kill(slot);
                 removed += 1;
             }
@@ -294,11 +387,13 @@ impl HammingIndex {
         removed
     }
 
-    /// Calls `visit` with every live entry's hash and payload, in no particular order.
+    /// Calls `visit` with every live entry's hash and payload, in slot order.
     pub fn for_each_live(&self, mut visit: impl FnMut(&PdqHash, u32)) {
-        for slot in 0..self.hashes.len() {
+        let hashes = self.hashes.iter().chain(&self.tail.hashes);
+        let payloads = self.payloads.iter().chain(&self.tail.payloads);
+        for (slot, (hash, &payload)) in hashes.zip(payloads).enumerate() {
             if !self.is_dead(slot) {
-                visit(&self.hashes[slot], self.payloads[slot]);
+                visit(hash, payload);
             }
         }
     }
@@ -310,59 +405,69 @@ impl HammingIndex {
 
     #[inline]
     fn is_dead(&self, slot: usize) -> bool {
-        (self.dead[slot / 64] >> (slot % 64)) & 1 == 1
+        self.dead_count > 0 && (self.dead[slot / 64] >> (slot % 64)) & 1 == 1
+    }
+
+    /// Whether entries were added or removed since the last rebuild.
+    pub fn is_stale(&self) -> bool {
+        !self.tail.hashes.is_empty() || self.dead_count > 0
     }
 
     /// Rebuilds the tables over all live entries (also compacts removed ones away), with the layout
     /// for their count. Called by `add` as needed; call it after a bulk load to make the first queries
     /// fast.
     pub fn rebuild(&mut self) {
+        let fresh = self.rebuilt();
+        let live = fresh.hashes.len();
+        *self = Self {
+            hashes: fresh.hashes.into(),
+            payloads: fresh.payloads.into(),
+            tail: Tail::default(),
+            dead: vec![0; live.div_ceil(64)],
+            dead_count: 0,
+            chunks: layout(live),
+            offsets: fresh.offsets.into(),
+            postings: fresh.postings.into(),
+            slot_bits: slot_bits(live),
+        };
+    }
+
+    /// The live entries sorted by chunk 0 (a stable counting sort, linear) and the tables over them:
+    /// what [`HammingIndex::rebuild`] installs, built without changing `self`. Below [`MIN_TAIL`]
+    /// entries there are no tables and the entries keep slot order.
+    fn rebuilt(&self) -> Rebuilt {
         let live = self.len();
-        if live < MIN_TAIL {
-            self.compact_small();
-            return;
-        }
-        let widths = choose_layout(live);
-        let mut chunks = Vec::with_capacity(widths.len());
-        let (mut start, mut base) = (0, 0);
-        for &width in &widths {
-            chunks.push(Chunk { start, width, base });
-            start += width as usize;
-            base += (1usize << width) + 1;
-        }
-        let mut offsets = Vec::with_capacity(base);
-        // Gather live entries, sorted by chunk 0 with a counting sort (stable, linear).
-        let first = chunks[0];
+        let chunks = layout(live);
+        let mut hashes = Vec::with_capacity(live);
+        let mut payloads = Vec::with_capacity(live);
+        let Some(&first) = chunks.first() else {
+            self.for_each_live(|hash, payload| {
+                hashes.push(*hash);
+                payloads.push(payload);
+            });
+            return Rebuilt { hashes, payloads, offsets: Vec::new(), postings: Vec::new() };
+        };
+        let (offsets_len, words) = table_lengths(live);
+        let mut offsets = Vec::with_capacity(offsets_len);
         let mut counts = vec![0u32; (1 << first.width) + 1];
-        for slot in 0..self.hashes.len() {
-            if !self.is_dead(slot) {
-                counts[self.hashes[slot].bits(first.start, first.width) as usize + 1] += 1;
-            }
-        }
+        self.for_each_live(|hash, _| counts[hash.bits(first.start, first.width) as usize + 1] += 1);
         for b in 1..counts.len() {
             counts[b] += counts[b - 1];
         }
         offsets.extend_from_slice(&counts);
-        let mut hashes = vec![PdqHash::default(); live];
-        let mut payloads = vec![0u32; live];
+        hashes.resize(live, PdqHash::default());
+        payloads.resize(live, 0);
         let mut cursor = counts;
-        for slot in 0..self.hashes.len() {
-            if !self.is_dead(slot) {
-                let b = self.hashes[slot].bits(first.start, first.width) as usize;
-                let at = cursor[b] as usize;
-                cursor[b] += 1;
-                hashes[at] = self.hashes[slot];
-                payloads[at] = self.payloads[slot];
-            }
-        }
+        self.for_each_live(|hash, payload| {
+            let b = hash.bits(first.start, first.width) as usize;
+            let at = cursor[b] as usize;
+            cursor[b] += 1;
+            hashes[at] = *hash;
+            payloads[at] = payload;
+        });
         drop(cursor);
-        // Free the old entries before the postings are allocated: the peak stays near one index.
-        self.hashes = Vec::new();
-        self.payloads = Vec::new();
-        self.offsets = Vec::new();
-        self.postings = Vec::new();
         let bits = slot_bits(live);
-        let mut postings = vec![0u64; posting_words(chunks.len() - 1, live)];
+        let mut postings = vec![0u64; words];
         for (c, chunk) in chunks.iter().enumerate().skip(1) {
             let mut counts = vec![0u32; (1 << chunk.width) + 1];
             for h in &hashes {
@@ -380,37 +485,76 @@ impl HammingIndex {
                 cursor[b] += 1;
             }
         }
-        self.hashes = hashes;
-        self.payloads = payloads;
-        self.dead = vec![0; live.div_ceil(64).max(1)];
-        self.dead_count = 0;
-        self.indexed = live;
-        self.chunks = chunks;
-        self.offsets = offsets;
-        self.postings = postings;
-        self.slot_bits = bits;
+        Rebuilt { hashes, payloads, offsets, postings }
     }
 
-    /// Drops removed entries of a small index, which is scanned rather than tabled.
-    fn compact_small(&mut self) {
-        let mut keep = 0;
-        for slot in 0..self.hashes.len() {
-            if !self.is_dead(slot) {
-                self.hashes[keep] = self.hashes[slot];
-                self.payloads[keep] = self.payloads[slot];
-                keep += 1;
+    /// The live entries and tables as a snapshot stores them: borrowed when nothing changed since
+    /// the last rebuild, else built apart ([`HammingIndex::rebuilt`]; snapshots are written after
+    /// `optimize`, so that is the exception).
+    pub(super) fn parts(&self) -> HammingParts<'_> {
+        if self.is_stale() {
+            let Rebuilt { hashes, payloads, offsets, postings } = self.rebuilt();
+            return HammingParts {
+                hashes: Cow::Owned(hashes),
+                payloads: Cow::Owned(payloads),
+                offsets: Cow::Owned(offsets),
+                postings: Cow::Owned(postings),
+            };
+        }
+        HammingParts {
+            hashes: Cow::Borrowed(&self.hashes),
+            payloads: Cow::Borrowed(&self.payloads),
+            offsets: Cow::Borrowed(&self.offsets),
+            postings: Cow::Borrowed(&self.postings),
+        }
+    }
+
+    /// An index over columns a snapshot stored ([`HammingIndex::parts`]' form), read in place or
+    /// owned, checked: columns of one length, and tables of the size the entry count gives whose
+    /// offsets partition the entries. Nothing is sorted or rebuilt. What no check here catches (an
+    /// entry filed under the wrong bucket, a posting naming the wrong slot) can only hide an entry
+    /// from a query or report one twice, never read outside a column: postings past the entries are
+    /// skipped, and every offset is at most the entry count.
+    pub(super) fn from_columns(columns: HammingColumns) -> Result<Self, &'static str> {
+        let HammingColumns { hashes, payloads, offsets, postings } = columns;
+        let n = hashes.len();
+        if payloads.len() != n {
+            return Err("index columns of different lengths");
+        }
+        if n > u32::MAX as usize {
+            return Err("too many index entries");
+        }
+        let chunks = layout(n);
+        if (offsets.len(), postings.len()) != table_lengths(n) {
+            return Err("index tables of the wrong size");
+        }
+        for chunk in &chunks {
+            let table = &offsets[chunk.base..chunk.base + (1 << chunk.width) + 1];
+            if table[0] != 0 || table[table.len() - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
+                return Err("index offsets out of order");
             }
         }
-        self.hashes.truncate(keep);
-        self.payloads.truncate(keep);
-        self.hashes.shrink_to_fit();
-        self.payloads.shrink_to_fit();
-        self.dead = vec![0; keep.div_ceil(64).max(1)];
-        self.dead_count = 0;
-        self.indexed = 0;
-        self.chunks = Vec::new();
-        self.offsets = Vec::new();
-        self.postings = Vec::new();
+        Ok(Self {
+            hashes,
+            payloads,
+            tail: Tail::default(),
+            dead: vec![0; n.div_ceil(64)],
+            dead_count: 0,
+            chunks,
+            offsets,
+            postings,
+            slot_bits: slot_bits(n),
+        })
+    }
+
+    /// Refuses an index whose payloads (of entries read from a snapshot) `valid` does not accept.
+    pub(super) fn check_payloads(&self, valid: impl Fn(u32) -> bool) -> Result<(), &'static str> {
+        let payloads = self.payloads.iter().chain(&self.tail.payloads);
+        if payloads.copied().all(valid) {
+            Ok(())
+        } else {
+            Err("index entry of an unknown work")
+        }
     }
 
     /// The per-chunk radii for a query at `radius`, or `None` when scanning is cheaper.
@@ -419,19 +563,17 @@ impl HammingIndex {
             return None;
         }
         let widths: Vec<u32> = self.chunks.iter().map(|c| c.width).collect();
-        let (radii, cost) = plan(&widths, self.indexed, radius)?;
-        (cost <= SCAN_COST_PER_ENTRY * self.indexed as f64).then_some(radii)
+        let (radii, cost) = plan(&widths, self.hashes.len(), radius)?;
+        (cost <= SCAN_COST_PER_ENTRY * self.hashes.len() as f64).then_some(radii)
     }
 
     /// Calls `visit` with every live slot within `radius` of `query` and its distance, each once.
     fn for_each_within(&self, query: &PdqHash, radius: u32, mut visit: impl FnMut(usize, u32)) {
+        // Columns may be views into shared bytes: resolved once, not per candidate.
+        let (hashes, all_offsets, postings) = (&*self.hashes, &*self.offsets, &*self.postings);
         let Some(radii) = self.query_plan(radius) else {
-            for slot in 0..self.hashes.len() {
-                let distance = self.hashes[slot].distance(query);
-                if distance <= radius && !self.is_dead(slot) {
-                    visit(slot, distance);
-                }
-            }
+            self.scan(0, hashes, query, radius, &mut visit);
+            self.scan(hashes.len(), &self.tail.hashes, query, radius, &mut visit);
             return;
         };
         // Table by table: the bucket bounds of every probe first (their loads depend on the query
@@ -442,20 +584,21 @@ impl HammingIndex {
             if radii[c] < 0 {
                 continue;
             }
-            let offsets = &self.offsets[chunk.base..chunk.base + (1 << chunk.width) + 1];
+            let offsets = &all_offsets[chunk.base..chunk.base + (1 << chunk.width) + 1];
             let value = query.bits(chunk.start, chunk.width);
             bounds.clear();
             for_each_mask(chunk.width, radii[c], |mask| {
                 let v = (value ^ mask) as usize;
                 bounds.push((offsets[v], offsets[v + 1]));
             });
-            let table = c.saturating_sub(1) * self.indexed;
+            let table = c.saturating_sub(1) * hashes.len();
             for &(lo, hi) in &bounds {
                 for at in lo as usize..hi as usize {
                     // Table 0 is the entry array itself, sorted by chunk 0.
-                    let slot =
-                        if c == 0 { at } else { read_packed(&self.postings, self.slot_bits, table + at) as usize };
-                    let distance = self.hashes[slot].distance(query);
+                    let slot = if c == 0 { at } else { read_packed(postings, self.slot_bits, table + at) as usize };
+                    // A posting past the entries can only come from damaged bytes: skipped.
+                    let Some(hash) = hashes.get(slot) else { continue };
+                    let distance = hash.distance(query);
                     if distance <= radius {
                         hits.push((slot as u32, distance));
                     }
@@ -470,10 +613,15 @@ impl HammingIndex {
                 visit(slot as usize, distance);
             }
         }
-        for slot in self.indexed..self.hashes.len() {
-            let distance = self.hashes[slot].distance(query);
-            if distance <= radius && !self.is_dead(slot) {
-                visit(slot, distance);
+        self.scan(hashes.len(), &self.tail.hashes, query, radius, &mut visit);
+    }
+
+    /// Calls `visit` with every live slot of `part` (slots from `from`) within `radius` of `query`.
+    fn scan(&self, from: usize, part: &[PdqHash], query: &PdqHash, radius: u32, visit: &mut impl FnMut(usize, u32)) {
+        for (i, hash) in part.iter().enumerate() {
+            let distance = hash.distance(query);
+            if distance <= radius && !self.is_dead(from + i) {
+                visit(from + i, distance);
             }
         }
     }
@@ -481,7 +629,7 @@ impl HammingIndex {
     /// Every live entry within `radius` bits of `query`, appended to `out` (unsorted).
     pub fn query_into(&self, query: &PdqHash, radius: u32, out: &mut Vec<IndexHit>) {
         self.for_each_within(query, radius, |slot, distance| {
-            out.push(IndexHit { distance, payload: self.payloads[slot] });
+            out.push(IndexHit { distance, payload: self.payload_at(slot) });
         });
     }
 
@@ -496,13 +644,13 @@ impl HammingIndex {
     /// The same answer as [`HammingIndex::query`] by scanning every entry: the baseline for benches
     /// and the oracle for tests.
     pub fn brute_force(&self, query: &PdqHash, radius: u32) -> Vec<IndexHit> {
-        let mut out: Vec<IndexHit> = (0..self.hashes.len())
-            .filter(|&slot| !self.is_dead(slot))
-            .filter_map(|slot| {
-                let distance = self.hashes[slot].distance(query);
-                (distance <= radius).then_some(IndexHit { distance, payload: self.payloads[slot] })
-            })
-            .collect();
+        let mut out = Vec::new();
+        self.for_each_live(|hash, payload| {
+            let distance = hash.distance(query);
+            if distance <= radius {
+                out.push(IndexHit { distance, payload });
+            }
+        });
         out.sort_unstable();
         out
     }
@@ -515,15 +663,12 @@ impl HammingIndex {
         let mut out = Vec::with_capacity(24 + self.len() * 36);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.len() as u64).to_le_bytes());
-        for slot in 0..self.hashes.len() {
-            if self.is_dead(slot) {
-                continue;
-            }
-            for word in self.hashes[slot].0 {
+        self.for_each_live(|hash, payload| {
+            for word in hash.0 {
                 out.extend_from_slice(&word.to_le_bytes());
             }
-            out.extend_from_slice(&self.payloads[slot].to_le_bytes());
-        }
+            out.extend_from_slice(&payload.to_le_bytes());
+        });
         let checksum = xxh3_64(&out);
         out.extend_from_slice(&checksum.to_le_bytes());
         out
@@ -547,18 +692,18 @@ impl HammingIndex {
             return Err(ImageError::BadIndex("length does not match the entry count"));
         }
         let mut index = HammingIndex::new();
-        index.hashes.reserve_exact(count);
-        index.payloads.reserve_exact(count);
+        index.tail.hashes.reserve_exact(count);
+        index.tail.payloads.reserve_exact(count);
         for entry in rest.chunks_exact(36) {
             let word = |i: usize| {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&entry[i * 8..i * 8 + 8]);
                 u64::from_le_bytes(b)
             };
-            index.hashes.push(PdqHash([word(0), word(1), word(2), word(3)]));
-            index.payloads.push(u32::from_le_bytes([entry[32], entry[33], entry[34], entry[35]]));
+            index.tail.hashes.push(PdqHash([word(0), word(1), word(2), word(3)]));
+            index.tail.payloads.push(u32::from_le_bytes([entry[32], entry[33], entry[34], entry[35]]));
         }
-        index.dead = vec![0; count.div_ceil(64).max(1)];
+        index.dead = vec![0; count.div_ceil(64)];
         index.rebuild();
         Ok(index)
     }

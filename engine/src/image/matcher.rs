@@ -19,8 +19,10 @@ use super::error::ImageError;
 use super::index::{HammingIndex, IndexHit};
 use super::pdq::{blur, dct16, dct16_and_blur, hash_from_grid, Dct16, Dihedral, PdqHash};
 use super::region::{query_windows, registration_windows, RegionEntry, RegionHash, RegionIndex, Window, WindowHasher};
+use crate::column::Column;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Deref;
 
 /// The caller's identifier of a registered work.
 pub type WorkId = u32;
@@ -54,18 +56,26 @@ pub const THUMB_SIDE: usize = 32;
 /// Shorter side of a query's verification grid, in cells.
 const GRID_SIDE: usize = 24;
 
-/// A small 8-bit grey image.
+/// A small 8-bit grey image. The matcher keeps its originals' pixels as a [`Column`], read in place
+/// from a loaded snapshot; verification reads them through a borrowed view ([`Thumbnail::view`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thumbnail {
+pub struct Thumbnail<P = Vec<u8>> {
     /// Width in pixels.
     pub width: usize,
     /// Height in pixels.
     pub height: usize,
     /// Row-major grey values.
-    pub pixels: Vec<u8>,
+    pub pixels: P,
 }
 
-impl Thumbnail {
+impl<P: Deref<Target = [u8]>> Thumbnail<P> {
+    /// The same image over borrowed pixels (a viewed column resolves its bytes once, not per sample).
+    pub(super) fn view(&self) -> Thumbnail<&[u8]> {
+        Thumbnail { width: self.width, height: self.height, pixels: &self.pixels }
+    }
+}
+
+impl Thumbnail<&[u8]> {
     /// Bilinear sample at (x, y) in thumbnail pixels (pixel centres at +0.5); `None` outside.
     fn sample(&self, x: f32, y: f32) -> Option<f32> {
         let (x, y) = (x - 0.5, y - 0.5);
@@ -453,7 +463,7 @@ pub(super) struct WorkInfo {
     pub(super) core: PdqHash,
     pub(super) width: u32,
     pub(super) height: u32,
-    pub(super) thumbnail: Thumbnail,
+    pub(super) thumbnail: Thumbnail<Column<u8>>,
 }
 
 /// Registered works and their indexes.
@@ -467,8 +477,8 @@ pub struct ImageMatcher {
     /// are slots of `turns`.
     pub(super) turned: HammingIndex,
     /// Which work and angle each `turned` entry stands for; freed slots are reused.
-    turns: Vec<(WorkId, f32)>,
-    free_turns: Vec<u32>,
+    pub(super) turns: Vec<(WorkId, f32)>,
+    pub(super) free_turns: Vec<u32>,
     pub(super) regions: RegionIndex,
     pub(super) works: HashMap<WorkId, WorkInfo>,
 }
@@ -519,7 +529,7 @@ impl ImageMatcher {
     pub fn heap_bytes(&self) -> (usize, usize) {
         let turns = (self.turns.capacity() * 8) + self.free_turns.capacity() * 4;
         let works = self.works.capacity() * (std::mem::size_of::<(WorkId, WorkInfo)>() + 1)
-            + self.works.values().map(|info| info.thumbnail.pixels.capacity()).sum::<usize>();
+            + self.works.values().map(|info| info.thumbnail.pixels.heap_bytes()).sum::<usize>();
         let indexes = self.whole.heap_bytes() + self.core.heap_bytes() + self.turned.heap_bytes();
         (indexes + turns + works, self.regions.heap_bytes())
     }
@@ -528,7 +538,9 @@ impl ImageMatcher {
     /// rebuild of the windows, or when loaded otherwise): memory the caller's mapping holds, beside
     /// [`ImageMatcher::heap_bytes`].
     pub fn mapped_bytes(&self) -> usize {
-        self.regions.mapped_bytes()
+        let thumbnails = self.works.values().map(|info| info.thumbnail.pixels.shared_bytes()).sum::<usize>();
+        let indexes = self.whole.mapped_bytes() + self.core.mapped_bytes() + self.turned.mapped_bytes();
+        self.regions.mapped_bytes() + indexes + thumbnails
     }
 
     /// Region windows registered.
@@ -560,7 +572,11 @@ impl ImageMatcher {
                 core: fingerprint.core,
                 width: fingerprint.width.max(1),
                 height: fingerprint.height.max(1),
-                thumbnail: fingerprint.thumbnail.clone(),
+                thumbnail: Thumbnail {
+                    width: fingerprint.thumbnail.width,
+                    height: fingerprint.thumbnail.height,
+                    pixels: fingerprint.thumbnail.pixels.clone().into(),
+                },
             },
             &fingerprint.turned,
             bulk,
@@ -590,6 +606,7 @@ impl ImageMatcher {
     }
 
     /// Calls `visit` with each registered work's turned hashes (angle, hash), in no particular order.
+    #[cfg(test)]
     pub(super) fn for_each_turned(&self, mut visit: impl FnMut(WorkId, f32, &PdqHash)) {
         self.turned.for_each_live(|hash, slot| {
             if let Some(&(work, degrees)) = self.turns.get(slot as usize) {
@@ -603,9 +620,12 @@ impl ImageMatcher {
         if self.regions.is_stale() {
             self.regions.rebuild();
         }
-        self.whole.rebuild();
-        self.core.rebuild();
-        self.turned.rebuild();
+        // A fresh index is left alone: at a million works rebuilding the three took 4 s.
+        for index in [&mut self.whole, &mut self.core, &mut self.turned] {
+            if index.is_stale() {
+                index.rebuild();
+            }
+        }
     }
 
     /// Forgets a work. Returns whether it was registered.
@@ -776,7 +796,8 @@ impl ImageMatcher {
             // independent evidence. The placement they imply is checked against the original itself:
             // the query's grid must correlate with the original's thumbnail sampled at that placement.
             let Some((_, within)) = query.windows.get(v.window) else { continue };
-            let (correlation, edges) = verify(&query.grid, query.width, within, &info.thumbnail, v.scale, v.tx, v.ty);
+            let (grid, thumbnail) = (query.grid.view(), info.thumbnail.view());
+            let (correlation, edges) = verify(&grid, query.width, within, &thumbnail, v.scale, v.tx, v.ty);
             let verified = (correlation >= config.min_correlation && edges >= config.min_edge_correlation)
                 || (support >= config.strong_support
                     && correlation >= config.strong_min_correlation
@@ -804,10 +825,10 @@ impl ImageMatcher {
 /// pixel, origin at `tx, ty` short sides). The placement a window vote implies is only good to a few
 /// percent, so a small neighbourhood of offsets and scales is searched, and the best score kept.
 fn verify(
-    grid: &Thumbnail,
+    grid: &Thumbnail<&[u8]>,
     query_width: u32,
     within: &Window,
-    thumbnail: &Thumbnail,
+    thumbnail: &Thumbnail<&[u8]>,
     scale: f32,
     tx: f32,
     ty: f32,
@@ -862,10 +883,10 @@ fn verify(
 /// placed at `scale`, `tx`, `ty` in the original: `None` for a cell outside `within` or outside the
 /// original. Also returns how many cells lie inside `within`.
 fn sample_under(
-    grid: &Thumbnail,
+    grid: &Thumbnail<&[u8]>,
     query_width: u32,
     within: &Window,
-    thumbnail: &Thumbnail,
+    thumbnail: &Thumbnail<&[u8]>,
     scale: f32,
     tx: f32,
     ty: f32,
@@ -891,10 +912,10 @@ fn sample_under(
 /// Cosine similarity of the neighbour differences of the query grid and of the original sampled under
 /// it: high only when edges line up.
 fn gradient_score(
-    grid: &Thumbnail,
+    grid: &Thumbnail<&[u8]>,
     query_width: u32,
     within: &Window,
-    thumbnail: &Thumbnail,
+    thumbnail: &Thumbnail<&[u8]>,
     scale: f32,
     tx: f32,
     ty: f32,
@@ -937,7 +958,7 @@ struct Scratch {
 /// original counts as no match.
 fn score_at(
     cells: &[(f32, f32, f32)],
-    thumbnail: &Thumbnail,
+    thumbnail: &Thumbnail<&[u8]>,
     (scale, tx, ty): (f32, f32, f32),
     trimmed: bool,
     scratch: &mut Scratch,

@@ -28,3 +28,4 @@ pub use matcher::{
 };
 pub use pdq::{dct16, pdq, Dct16, Dihedral, PdqHash};
 pub use region::RegionHash;
+pub use snapshot::SNAPSHOT_VERSION;

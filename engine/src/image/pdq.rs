@@ -16,7 +16,9 @@ use std::sync::OnceLock;
 
 /// A 256-bit PDQ hash. Bit `k` is the coefficient at row `k / 16`, column `k % 16` of the 16x16 DCT;
 /// it lives in word `k / 64`, bit `k % 64`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+/// Plain bytes (`Pod`), so that a snapshot's hash columns are read in place.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
 pub struct PdqHash(pub [u64; 4]);
 
 impl PdqHash {

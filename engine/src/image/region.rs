@@ -18,7 +18,7 @@
 
 use super::config::RegionConfig;
 use super::decode::Luma;
-use crate::column::Column;
+use crate::column::{at_slot, Column};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -746,12 +746,6 @@ fn chunk_radii(radius: u32) -> [u32; R_CHUNKS] {
         c = (c + 1) % R_CHUNKS;
     }
     radii
-}
-
-/// The value of `slot`, numbered across `base` (the indexed windows), then `tail`.
-#[inline]
-fn at_slot<T: Copy>(base: &[T], tail: &[T], slot: usize) -> T {
-    slot.checked_sub(base.len()).map_or_else(|| base[slot], |t| tail[t])
 }
 
 /// The values of `slots` (numbered as [`at_slot`] numbers them), in that order.
