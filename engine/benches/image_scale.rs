@@ -31,6 +31,13 @@
 //! Divan then times `query` alone, one precomputed query fingerprint per iteration, cycling through
 //! the fixture queries (decoding and fingerprinting the query are not timed).
 //!
+//! `IMAGE_SCALE_REPLICAS=R` (default 1) synthesizes only every R-th image and registers R - 1 copies
+//! of it under the ids after it, each copy's window hashes with 6 of their 63 bits flipped at random
+//! and its PDQ hashes with 24 of 256: a matcher of the full size in a tenth of the fingerprinting
+//! time at R = 10, with the same columns, tables and thumbnails per work as distinct images would
+//! give. It stands in for them on memory and startup only: copies crowd each other's buckets and
+//! votes, so its recall and query times are not those of distinct images. Its cache file names R.
+//!
 //! Fingerprinting a million images takes hours, so each size's snapshot is cached in
 //! `$CARGO_TARGET_DIR/../bench-cache/image-scale-{N}.snap` (`~/.cache/copyright-seal/bench-cache` without
 //! an absolute `CARGO_TARGET_DIR`) and reused whenever `read_from` accepts it with the current config.
@@ -268,7 +275,52 @@ fn cache_path(size: usize) -> PathBuf {
             std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from).join(".cache/copyright-seal")
         }
     };
-    dir.join("bench-cache").join(format!("image-scale-{size}.snap"))
+    let suffix = match replicas() {
+        1 => String::new(),
+        r => format!("-r{r}"),
+    };
+    dir.join("bench-cache").join(format!("image-scale-{size}{suffix}.snap"))
+}
+
+/// `IMAGE_SCALE_REPLICAS` (see the file's doc), at least 1.
+fn replicas() -> u32 {
+    std::env::var("IMAGE_SCALE_REPLICAS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(1).max(1)
+}
+
+/// Bits flipped in each hash of a replica (see the file's doc).
+const REPLICA_WINDOW_FLIPS: usize = 6;
+const REPLICA_PDQ_FLIPS: usize = 24;
+
+/// `fingerprint` with every hash perturbed, deterministically for `id`: a replica's fingerprint.
+fn replica(fingerprint: &OriginalFingerprint, id: u32) -> OriginalFingerprint {
+    let mut rng = Rng::new(SEED ^ 0x7265_706c_6963_6100 ^ u64::from(id));
+    let mut flips = |bits: usize, n: usize| {
+        let mut mask = vec![0u64; bits.div_ceil(64)];
+        let mut set = 0;
+        while set < n {
+            let bit = rng.below(bits);
+            if mask[bit / 64] & (1 << (bit % 64)) == 0 {
+                mask[bit / 64] |= 1 << (bit % 64);
+                set += 1;
+            }
+        }
+        mask
+    };
+    let mut copy = fingerprint.clone();
+    let mut pdq = |hash: &mut PdqHash| {
+        for (word, m) in hash.0.iter_mut().zip(flips(256, REPLICA_PDQ_FLIPS)) {
+            *word ^= m;
+        }
+    };
+    pdq(&mut copy.pdq);
+    pdq(&mut copy.core);
+    for (_, hash) in &mut copy.turned {
+        pdq(hash);
+    }
+    for (hash, _) in &mut copy.regions {
+        hash.0 ^= flips(63, REPLICA_WINDOW_FLIPS)[0];
+    }
+    copy
 }
 
 /// The matcher of `size` images: from the cache when its snapshot loads, else built and cached. The
@@ -387,18 +439,28 @@ fn build(size: usize, spread: &mut Vec<(usize, PdqHash)>) -> (ImageMatcher, Buil
     let mut skipped = 0;
     let mut next_report = PROGRESS_EVERY;
     let begun = Instant::now();
+    let replicas = replicas();
+    // The synthesized image an id copies (itself unless replicas are asked for).
+    let source = |id: u32| id - (id - first as u32) % replicas;
     for chunk in (first..size).step_by(CHUNK) {
         let ids: Vec<u32> = (chunk..(chunk + CHUNK).min(size)).map(|id| id as u32).collect();
+        let mut sources: Vec<u32> = ids.iter().map(|&id| source(id)).collect();
+        sources.dedup();
         let started = Instant::now();
-        let batch = parallel_map(&ids, fixtures.threads, |&id| synthetic_fingerprint(&fixtures.planes, id, config));
+        let batch = parallel_map(&sources, fixtures.threads, |&id| synthetic_fingerprint(&fixtures.planes, id, config));
         fingerprinting += started.elapsed();
         let started = Instant::now();
-        for (&id, made) in ids.iter().zip(&batch) {
+        for &id in &ids {
+            let made = sources.binary_search(&source(id)).ok().and_then(|at| batch[at].as_ref());
             let Some((base, fingerprint)) = made else {
                 skipped += 1;
                 continue;
             };
-            matcher.register_bulk(id, fingerprint);
+            if source(id) == id {
+                matcher.register_bulk(id, fingerprint);
+            } else {
+                matcher.register_bulk(id, &replica(fingerprint, id));
+            }
             if spread.len() < spread.capacity() {
                 spread.push((*base, fingerprint.pdq));
             }
@@ -642,6 +704,14 @@ fn per_work(bytes: f64, works: usize) -> f64 {
 fn print_details(row: &Row) {
     let works = row.works;
     println!("\n== {} registered images ({works} in the matcher)", row.size);
+    if replicas() > 1 {
+        println!(
+            "replicas    {}: every {}th image synthesized, the others perturbed copies of it (a proxy for memory \
+             and startup; recall and query times below are not those of distinct images)",
+            replicas(),
+            replicas()
+        );
+    }
     match &row.built {
         Some(build) => {
             let synthetic = (row.size.saturating_sub(FIXTURES.originals.len())).max(1);
