@@ -71,6 +71,7 @@ const MAGIC: &[u8; 8] = b"SEALMIH2";
 
 /// What [`HammingIndex::rebuilt`] builds.
 struct Rebuilt {
+    layout: Layout,
     hashes: Vec<PdqHash>,
     payloads: Vec<u32>,
     offsets: Vec<u32>,
@@ -148,14 +149,25 @@ pub(super) struct HammingColumns {
     pub postings: Column<u64>,
 }
 
-/// How many offsets and posting words the tables of `entries` indexed entries take, as
-/// [`HammingIndex::rebuild`] lays them out (none below [`MIN_TAIL`]): what a snapshot reader needs to
-/// know to find the next column.
-pub(super) fn table_lengths(entries: usize) -> (usize, usize) {
-    let chunks = layout(entries);
-    match chunks.last() {
-        None => (0, 0),
-        Some(last) => (last.base + (1 << last.width) + 1, posting_words(chunks.len() - 1, entries)),
+/// The tables' layout for an entry count, as [`HammingIndex::rebuild`] lays them out: what a snapshot
+/// reader needs to find the next column and then hands to [`HammingIndex::from_columns`] (the layout
+/// search takes tens of milliseconds at a million works, so it runs once per index).
+pub(super) struct Layout {
+    entries: usize,
+    chunks: Vec<Chunk>,
+}
+
+impl Layout {
+    pub(super) fn of(entries: usize) -> Self {
+        Self { entries, chunks: layout(entries) }
+    }
+
+    /// How many offsets and posting words the tables take (none below [`MIN_TAIL`] entries).
+    pub(super) fn table_lengths(&self) -> (usize, usize) {
+        match self.chunks.last() {
+            None => (0, 0),
+            Some(last) => (last.base + (1 << last.width) + 1, posting_words(self.chunks.len() - 1, self.entries)),
+        }
     }
 }
 
@@ -425,7 +437,7 @@ impl HammingIndex {
             tail: Tail::default(),
             dead: vec![0; live.div_ceil(64)],
             dead_count: 0,
-            chunks: layout(live),
+            chunks: fresh.layout.chunks,
             offsets: fresh.offsets.into(),
             postings: fresh.postings.into(),
             slot_bits: slot_bits(live),
@@ -437,17 +449,17 @@ impl HammingIndex {
     /// entries there are no tables and the entries keep slot order.
     fn rebuilt(&self) -> Rebuilt {
         let live = self.len();
-        let chunks = layout(live);
+        let layout = Layout::of(live);
         let mut hashes = Vec::with_capacity(live);
         let mut payloads = Vec::with_capacity(live);
-        let Some(&first) = chunks.first() else {
+        let Some(&first) = layout.chunks.first() else {
             self.for_each_live(|hash, payload| {
                 hashes.push(*hash);
                 payloads.push(payload);
             });
-            return Rebuilt { hashes, payloads, offsets: Vec::new(), postings: Vec::new() };
+            return Rebuilt { layout, hashes, payloads, offsets: Vec::new(), postings: Vec::new() };
         };
-        let (offsets_len, words) = table_lengths(live);
+        let (offsets_len, words) = layout.table_lengths();
         let mut offsets = Vec::with_capacity(offsets_len);
         let mut counts = vec![0u32; (1 << first.width) + 1];
         self.for_each_live(|hash, _| counts[hash.bits(first.start, first.width) as usize + 1] += 1);
@@ -468,7 +480,7 @@ impl HammingIndex {
         drop(cursor);
         let bits = slot_bits(live);
         let mut postings = vec![0u64; words];
-        for (c, chunk) in chunks.iter().enumerate().skip(1) {
+        for (c, chunk) in layout.chunks.iter().enumerate().skip(1) {
             let mut counts = vec![0u32; (1 << chunk.width) + 1];
             for h in &hashes {
                 counts[h.bits(chunk.start, chunk.width) as usize + 1] += 1;
@@ -485,7 +497,7 @@ impl HammingIndex {
                 cursor[b] += 1;
             }
         }
-        Rebuilt { hashes, payloads, offsets, postings }
+        Rebuilt { layout, hashes, payloads, offsets, postings }
     }
 
     /// The live entries and tables as a snapshot stores them: borrowed when nothing changed since
@@ -493,7 +505,7 @@ impl HammingIndex {
     /// `optimize`, so that is the exception).
     pub(super) fn parts(&self) -> HammingParts<'_> {
         if self.is_stale() {
-            let Rebuilt { hashes, payloads, offsets, postings } = self.rebuilt();
+            let Rebuilt { hashes, payloads, offsets, postings, .. } = self.rebuilt();
             return HammingParts {
                 hashes: Cow::Owned(hashes),
                 payloads: Cow::Owned(payloads),
@@ -515,20 +527,19 @@ impl HammingIndex {
     /// entry filed under the wrong bucket, a posting naming the wrong slot) can only hide an entry
     /// from a query or report one twice, never read outside a column: postings past the entries are
     /// skipped, and every offset is at most the entry count.
-    pub(super) fn from_columns(columns: HammingColumns) -> Result<Self, &'static str> {
+    pub(super) fn from_columns(columns: HammingColumns, layout: Layout) -> Result<Self, &'static str> {
         let HammingColumns { hashes, payloads, offsets, postings } = columns;
         let n = hashes.len();
-        if payloads.len() != n {
+        if payloads.len() != n || layout.entries != n {
             return Err("index columns of different lengths");
         }
         if n > u32::MAX as usize {
             return Err("too many index entries");
         }
-        let chunks = layout(n);
-        if (offsets.len(), postings.len()) != table_lengths(n) {
+        if (offsets.len(), postings.len()) != layout.table_lengths() {
             return Err("index tables of the wrong size");
         }
-        for chunk in &chunks {
+        for chunk in &layout.chunks {
             let table = &offsets[chunk.base..chunk.base + (1 << chunk.width) + 1];
             if table[0] != 0 || table[table.len() - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
                 return Err("index offsets out of order");
@@ -540,7 +551,7 @@ impl HammingIndex {
             tail: Tail::default(),
             dead: vec![0; n.div_ceil(64)],
             dead_count: 0,
-            chunks,
+            chunks: layout.chunks,
             offsets,
             postings,
             slot_bits: slot_bits(n),

@@ -49,7 +49,7 @@
 
 use super::config::ImageConfig;
 use super::error::ImageError;
-use super::index::{table_lengths, HammingColumns, HammingIndex};
+use super::index::{HammingColumns, HammingIndex, Layout};
 use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
 use super::region::{
@@ -400,14 +400,15 @@ fn read_body(source: &mut impl ColumnSource, config: ImageConfig, version: u32) 
 /// One PDQ index's entries and tables.
 fn read_index(source: &mut impl ColumnSource) -> Result<HammingIndex, ImageError> {
     let n = source.records(INDEX_RECORD_BYTES)?;
-    let (offsets, words) = table_lengths(n);
+    let layout = Layout::of(n);
+    let (offsets, words) = layout.table_lengths();
     let columns = HammingColumns {
         hashes: source.column(n, true)?,
         payloads: source.column(n, true)?,
         offsets: source.column(offsets, true)?,
         postings: source.column(words, true)?,
     };
-    HammingIndex::from_columns(columns).map_err(ImageError::BadIndex)
+    HammingIndex::from_columns(columns, layout).map_err(ImageError::BadIndex)
 }
 
 /// The works: in version 7 into the works map alone (their hashes come with the indexes' columns),
@@ -416,6 +417,8 @@ fn read_works(source: &mut impl ColumnSource, matcher: &mut ImageMatcher, versio
     let bad = ImageError::BadIndex;
     let turns_inline = version != FORMAT_VERSION;
     let work_count = source.records(WORK_RECORD_BYTES + usize::from(turns_inline))?;
+    // Grown once: rehashing a million works as the map doubles was a tenth of a load.
+    matcher.works.reserve(work_count);
     let mut previous: Option<u32> = None;
     let mut turns = Vec::new();
     for _ in 0..work_count {
