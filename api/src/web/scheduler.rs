@@ -159,40 +159,40 @@ fn protect(state: &State) {
 /// One pass: events, the search index, then every due job (automatic inclusion runs beside it,
 /// hourly); the search index again after each job.
 pub fn tick(state: &State) {
-    let due = {
-        let mut store = state.store.lock().unwrap_or_else(|p| p.into_inner());
-        match drain_recolour(&mut store, state.now()) {
-            Ok(d) if d.recoloured > 0 => tracing::info!(events = d.events, hits = d.recoloured, "hits recoloured"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "recolouring"),
+    // Each drain takes the store for itself, so that a request waits for one drain at most, not for
+    // the whole pass (the notary and retroactive matching can take seconds on a large backlog).
+    let store = || state.store.lock().unwrap_or_else(|p| p.into_inner());
+    match drain_recolour(&mut store(), state.now()) {
+        Ok(d) if d.recoloured > 0 => tracing::info!(events = d.events, hits = d.recoloured, "hits recoloured"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "recolouring"),
+    }
+    match crate::services::notifications::drain_notify(&mut store(), &state.config.public_url, state.now()) {
+        Ok(n) if n.notifications > 0 => {
+            tracing::info!(notifications = n.notifications, mails = n.mails, "holders notified")
         }
-        match crate::services::notifications::drain_notify(&mut store, &state.config.public_url, state.now()) {
-            Ok(n) if n.notifications > 0 => {
-                tracing::info!(notifications = n.notifications, mails = n.mails, "holders notified")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "notifying holders"),
-        }
-        let seals = (&state.seals, state.config.public_url.as_str());
-        match state.notary.run(&mut store, &state.content, Some(seals), state.now()) {
-            Ok(n) if n > 0 => tracing::info!(works = n, "registrations timestamped and logged"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "notarising"),
-        }
-        match drain_retro(&mut store, &state.content, &state.pages, state.now()) {
-            Ok(n) if n > 0 => tracing::info!(hits = n, "new works found on pages already seen"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "retroactive matching"),
-        }
-        match crate::services::reports::send_weekly_summaries(&mut store, &state.config.public_url, state.now()) {
-            Ok(n) if n > 0 => tracing::info!(mails = n, "weekly summaries queued"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "weekly summaries"),
-        }
-        match store.due_jobs(state.now()) {
-            Ok(d) => d,
-            Err(e) => return tracing::warn!(error = %e, "listing due monitoring jobs"),
-        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "notifying holders"),
+    }
+    let seals = (&state.seals, state.config.public_url.as_str());
+    match state.notary.run(&mut store(), &state.content, Some(seals), state.now()) {
+        Ok(n) if n > 0 => tracing::info!(works = n, "registrations timestamped and logged"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "notarising"),
+    }
+    match drain_retro(&mut store(), &state.content, &state.pages, state.now()) {
+        Ok(n) if n > 0 => tracing::info!(hits = n, "new works found on pages already seen"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "retroactive matching"),
+    }
+    match crate::services::reports::send_weekly_summaries(&mut store(), &state.config.public_url, state.now()) {
+        Ok(n) if n > 0 => tracing::info!(mails = n, "weekly summaries queued"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "weekly summaries"),
+    }
+    let due = match store().due_jobs(state.now()) {
+        Ok(d) => d,
+        Err(e) => return tracing::warn!(error = %e, "listing due monitoring jobs"),
     };
     sync_search(state);
     protect(state);
