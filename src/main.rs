@@ -3,6 +3,12 @@
 
 mod cli;
 
+/// glibc hands every multi-megabyte image plane back to the kernel when it is freed (and trims its
+/// per-thread arenas), so the next image faults its pages in again: page faults were a quarter of
+/// fingerprinting a 0.3 MP photo. mimalloc keeps and reuses them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Copyright Seal: protect, license, monitor and enforce rights in published works.
