@@ -69,13 +69,46 @@ const PROBE_COST_0: f64 = 0.6;
 const SCAN_COST_PER_ENTRY: f64 = 0.07;
 const MAGIC: &[u8; 8] = b"SEALMIH2";
 
-/// What [`HammingIndex::rebuilt`] builds.
-struct Rebuilt {
+/// Live entries in rebuild order ([`HammingIndex::sorted`]), before their tables are built.
+struct Sorted {
     layout: Layout,
     hashes: Vec<PdqHash>,
     payloads: Vec<u32>,
-    offsets: Vec<u32>,
-    postings: Vec<u64>,
+    /// Chunk 0's offsets (empty without tables).
+    first: Vec<u32>,
+}
+
+impl Sorted {
+    /// Every chunk's offsets and the postings of chunks 1.. (none without tables).
+    fn tables(&self) -> (Vec<u32>, Vec<u64>) {
+        if self.layout.chunks.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        let live = self.hashes.len();
+        let (offsets_len, words) = self.layout.table_lengths();
+        let mut offsets = Vec::with_capacity(offsets_len);
+        offsets.extend_from_slice(&self.first);
+        let bits = slot_bits(live);
+        let mut postings = vec![0u64; words];
+        for (c, chunk) in self.layout.chunks.iter().enumerate().skip(1) {
+            let mut counts = vec![0u32; (1 << chunk.width) + 1];
+            for h in &self.hashes {
+                counts[h.bits(chunk.start, chunk.width) as usize + 1] += 1;
+            }
+            for b in 1..counts.len() {
+                counts[b] += counts[b - 1];
+            }
+            offsets.extend_from_slice(&counts);
+            let table = (c - 1) * live;
+            let mut cursor = counts;
+            for (slot, h) in self.hashes.iter().enumerate() {
+                let b = h.bits(chunk.start, chunk.width) as usize;
+                write_packed(&mut postings, bits, table + cursor[b] as usize, slot as u32);
+                cursor[b] += 1;
+            }
+        }
+        (offsets, postings)
+    }
 }
 
 /// A hit of a radius query: the payload stored with the hash, and its distance to the query.
@@ -429,25 +462,29 @@ impl HammingIndex {
     /// for their count. Called by `add` as needed; call it after a bulk load to make the first queries
     /// fast.
     pub fn rebuild(&mut self) {
-        let fresh = self.rebuilt();
-        let live = fresh.hashes.len();
+        let sorted = self.sorted();
+        // Free the old entries and tables before the postings are allocated: the peak stays near one
+        // index.
+        *self = Self::default();
+        let (offsets, postings) = sorted.tables();
+        let live = sorted.hashes.len();
         *self = Self {
-            hashes: fresh.hashes.into(),
-            payloads: fresh.payloads.into(),
+            hashes: sorted.hashes.into(),
+            payloads: sorted.payloads.into(),
             tail: Tail::default(),
             dead: vec![0; live.div_ceil(64)],
             dead_count: 0,
-            chunks: fresh.layout.chunks,
-            offsets: fresh.offsets.into(),
-            postings: fresh.postings.into(),
+            chunks: sorted.layout.chunks,
+            offsets: offsets.into(),
+            postings: postings.into(),
             slot_bits: slot_bits(live),
         };
     }
 
-    /// The live entries sorted by chunk 0 (a stable counting sort, linear) and the tables over them:
-    /// what [`HammingIndex::rebuild`] installs, built without changing `self`. Below [`MIN_TAIL`]
-    /// entries there are no tables and the entries keep slot order.
-    fn rebuilt(&self) -> Rebuilt {
+    /// The live entries in the order a rebuild leaves them, with chunk 0's offsets: sorted by chunk 0
+    /// (a stable counting sort, linear), or in slot order below [`MIN_TAIL`] entries, where there are
+    /// no tables. `self` is not changed.
+    fn sorted(&self) -> Sorted {
         let live = self.len();
         let layout = Layout::of(live);
         let mut hashes = Vec::with_capacity(live);
@@ -457,19 +494,16 @@ impl HammingIndex {
                 hashes.push(*hash);
                 payloads.push(payload);
             });
-            return Rebuilt { layout, hashes, payloads, offsets: Vec::new(), postings: Vec::new() };
+            return Sorted { layout, hashes, payloads, first: Vec::new() };
         };
-        let (offsets_len, words) = layout.table_lengths();
-        let mut offsets = Vec::with_capacity(offsets_len);
         let mut counts = vec![0u32; (1 << first.width) + 1];
         self.for_each_live(|hash, _| counts[hash.bits(first.start, first.width) as usize + 1] += 1);
         for b in 1..counts.len() {
             counts[b] += counts[b - 1];
         }
-        offsets.extend_from_slice(&counts);
         hashes.resize(live, PdqHash::default());
         payloads.resize(live, 0);
-        let mut cursor = counts;
+        let mut cursor = counts.clone();
         self.for_each_live(|hash, payload| {
             let b = hash.bits(first.start, first.width) as usize;
             let at = cursor[b] as usize;
@@ -477,38 +511,19 @@ impl HammingIndex {
             hashes[at] = *hash;
             payloads[at] = payload;
         });
-        drop(cursor);
-        let bits = slot_bits(live);
-        let mut postings = vec![0u64; words];
-        for (c, chunk) in layout.chunks.iter().enumerate().skip(1) {
-            let mut counts = vec![0u32; (1 << chunk.width) + 1];
-            for h in &hashes {
-                counts[h.bits(chunk.start, chunk.width) as usize + 1] += 1;
-            }
-            for b in 1..counts.len() {
-                counts[b] += counts[b - 1];
-            }
-            offsets.extend_from_slice(&counts);
-            let table = (c - 1) * live;
-            let mut cursor = counts;
-            for (slot, h) in hashes.iter().enumerate() {
-                let b = h.bits(chunk.start, chunk.width) as usize;
-                write_packed(&mut postings, bits, table + cursor[b] as usize, slot as u32);
-                cursor[b] += 1;
-            }
-        }
-        Rebuilt { layout, hashes, payloads, offsets, postings }
+        Sorted { layout, hashes, payloads, first: counts }
     }
 
     /// The live entries and tables as a snapshot stores them: borrowed when nothing changed since
-    /// the last rebuild, else built apart ([`HammingIndex::rebuilt`]; snapshots are written after
+    /// the last rebuild, else built apart ([`HammingIndex::sorted`]; snapshots are written after
     /// `optimize`, so that is the exception).
     pub(super) fn parts(&self) -> HammingParts<'_> {
         if self.is_stale() {
-            let Rebuilt { hashes, payloads, offsets, postings, .. } = self.rebuilt();
+            let sorted = self.sorted();
+            let (offsets, postings) = sorted.tables();
             return HammingParts {
-                hashes: Cow::Owned(hashes),
-                payloads: Cow::Owned(payloads),
+                hashes: Cow::Owned(sorted.hashes),
+                payloads: Cow::Owned(sorted.payloads),
                 offsets: Cow::Owned(offsets),
                 postings: Cow::Owned(postings),
             };
@@ -869,6 +884,52 @@ mod tests {
             index.add(*h, i as u32);
         }
         (index, hashes)
+    }
+
+    /// What a snapshot stores (`parts`) read back (`from_columns`) over tables, not a scan: the same
+    /// answers; offsets out of order or tables of the wrong size refused; postings naming slots past
+    /// the entries (damaged bytes with a fresh checksum) skipped, never a panic.
+    #[test]
+    fn stored_tables_answer_as_the_index_did_and_damaged_ones_are_refused_or_harmless() {
+        let mut seed = 21;
+        let (mut index, hashes) = random_index(&mut seed, 3 * MIN_TAIL);
+        assert!(index.remove(&hashes[7], 7));
+        index.add(flip_bits(hashes[9], 3, &mut seed), 99_999);
+        assert!(index.is_stale(), "parts() builds the tables apart");
+        let parts = index.parts();
+        let n = parts.hashes.len();
+        let columns = || HammingColumns {
+            hashes: parts.hashes.to_vec().into(),
+            payloads: parts.payloads.to_vec().into(),
+            offsets: parts.offsets.to_vec().into(),
+            postings: parts.postings.to_vec().into(),
+        };
+        let loaded = HammingIndex::from_columns(columns(), Layout::of(n)).expect("its own tables");
+        assert!(!loaded.chunks.is_empty() && loaded.query_plan(31).is_some(), "queried through tables");
+        for (i, base) in hashes.iter().enumerate().step_by(500) {
+            let q = flip_bits(*base, 4 + i % 20, &mut seed);
+            assert_eq!(loaded.query(&q, 31), index.query(&q, 31));
+            assert_eq!(loaded.query(&q, 31), loaded.brute_force(&q, 31));
+        }
+        assert_eq!(loaded.query(&hashes[7], 0), vec![]);
+        let mut disordered = columns();
+        disordered.offsets = {
+            let mut o = parts.offsets.to_vec();
+            o[5] = n as u32;
+            o.into()
+        };
+        assert_eq!(HammingIndex::from_columns(disordered, Layout::of(n)).err(), Some("index offsets out of order"));
+        let mut short = columns();
+        short.postings = parts.postings[1..].to_vec().into();
+        assert_eq!(HammingIndex::from_columns(short, Layout::of(n)).err(), Some("index tables of the wrong size"));
+        assert!(HammingIndex::from_columns(columns(), Layout::of(n + 1)).is_err());
+        let mut wild = columns();
+        wild.postings = vec![u64::MAX; parts.postings.len()].into();
+        let wild = HammingIndex::from_columns(wild, Layout::of(n)).expect("postings are not checked one by one");
+        for base in hashes.iter().step_by(1000) {
+            let found = wild.query(base, 31);
+            assert!(found.iter().all(|hit| hit.distance <= 31));
+        }
     }
 
     /// Queries at distance exactly `r` from a registered hash, with each chunk one bit beyond its

@@ -534,8 +534,9 @@ impl ImageMatcher {
         (indexes + turns + works, self.regions.heap_bytes())
     }
 
-    /// Bytes read in place from the snapshot [`ImageMatcher::from_shared`] loaded (none after a
-    /// rebuild of the windows, or when loaded otherwise): memory the caller's mapping holds, beside
+    /// Bytes read in place from the snapshot [`ImageMatcher::from_shared`] loaded (windows, PDQ
+    /// entries and tables until their index is rebuilt, thumbnails for as long as the work stays;
+    /// none when loaded otherwise): memory the caller's mapping holds, beside
     /// [`ImageMatcher::heap_bytes`].
     pub fn mapped_bytes(&self) -> usize {
         let thumbnails = self.works.values().map(|info| info.thumbnail.pixels.shared_bytes()).sum::<usize>();
