@@ -38,6 +38,9 @@
 //! give. It stands in for them on memory and startup only: copies crowd each other's buckets and
 //! votes, so its recall and query times are not those of distinct images. Its cache file names R.
 //!
+//! `IMAGE_SCALE_FLIPS=K` sets `RegionConfig::flips_per_chunk` for the queries (the snapshot does not
+//! depend on it), which is how that setting's table was measured.
+//!
 //! Fingerprinting a million images takes hours, so each size's snapshot is cached in
 //! `$CARGO_TARGET_DIR/../bench-cache/image-scale-{N}.snap` (`~/.cache/copyright-seal/bench-cache` without
 //! an absolute `CARGO_TARGET_DIR`) and reused whenever `read_from` accepts it with the current config.
@@ -149,7 +152,10 @@ struct Query {
 
 static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/images");
-    let config = ImageConfig::default();
+    let mut config = ImageConfig::default();
+    if let Some(flips) = std::env::var("IMAGE_SCALE_FLIPS").ok().and_then(|v| v.trim().parse().ok()) {
+        config.region.flips_per_chunk = flips;
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let truth: serde_json::Value = serde_json::from_slice(
         &std::fs::read(root.join("truth.json")).expect("fixtures/images/truth.json is in the repository"),

@@ -18,7 +18,9 @@ use super::decode::{Decoded, Luma};
 use super::error::ImageError;
 use super::index::{HammingIndex, IndexHit};
 use super::pdq::{blur, dct16, dct16_and_blur, hash_from_grid, Dct16, Dihedral, PdqHash};
-use super::region::{query_windows, registration_windows, RegionEntry, RegionHash, RegionIndex, Window, WindowHasher};
+use super::region::{
+    query_windows, registration_windows, QueryWindow, RegionEntry, RegionHash, RegionIndex, Window, WindowHasher,
+};
 use crate::column::Column;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -155,7 +157,7 @@ pub struct QueryFingerprint {
     /// frame, then, when its corners look filled, in each frame an expanded turned copy may come from.
     pub centred: Vec<PdqHash>,
     /// Hashes of the query's windows, in its own pixels.
-    pub windows: Vec<(RegionHash, Window)>,
+    pub windows: Vec<QueryWindow>,
     /// The query area-averaged to a grid (shorter side 24 cells), for verifying region hits.
     pub grid: Thumbnail,
 }
@@ -325,8 +327,8 @@ pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFinger
     if config.region.enabled {
         let hasher = WindowHasher::new(&plane, &config.region);
         for window in query_windows(plane.width, plane.height) {
-            if let Some(hash) = hasher.hash(&window) {
-                windows.push((hash, window));
+            if let Some((hash, unsure)) = hasher.hash_ranked(&window) {
+                windows.push(QueryWindow { hash, window, unsure });
             }
         }
     }
@@ -730,8 +732,8 @@ impl ImageMatcher {
             ty: f32,
         }
         let mut votes: HashMap<WorkId, Vec<Vote>> = HashMap::new();
-        for (i, (hash, w)) in query.windows.iter().enumerate() {
-            self.regions.query(*hash, config.max_distance, |entry, distance| {
+        for (i, QueryWindow { hash, window: w, unsure }) in query.windows.iter().enumerate() {
+            self.regions.query_ranked(*hash, unsure, config.flips_per_chunk, config.max_distance, |entry, distance| {
                 if found(entry.work) {
                     return;
                 }
@@ -796,7 +798,7 @@ impl ImageMatcher {
             // Window hashes are short and windows of one query overlap, so agreeing votes are not
             // independent evidence. The placement they imply is checked against the original itself:
             // the query's grid must correlate with the original's thumbnail sampled at that placement.
-            let Some((_, within)) = query.windows.get(v.window) else { continue };
+            let Some(QueryWindow { window: within, .. }) = query.windows.get(v.window) else { continue };
             let (grid, thumbnail) = (query.grid.view(), info.thumbnail.view());
             let (correlation, edges) = verify(&grid, query.width, within, &thumbnail, v.scale, v.tx, v.ty);
             let verified = (correlation >= config.min_correlation && edges >= config.min_edge_correlation)

@@ -27,5 +27,5 @@ pub use matcher::{
     Signal, WorkId,
 };
 pub use pdq::{dct16, pdq, Dct16, Dihedral, PdqHash};
-pub use region::RegionHash;
+pub use region::{QueryWindow, RegionHash};
 pub use snapshot::SNAPSHOT_VERSION;
