@@ -26,7 +26,10 @@
 //!   `ImageMatcher::read_from` (the file streamed into owned memory) is timed too, before;
 //! - recall: every query of `fixtures/images/queries` against the loaded matcher, scored on
 //!   `truth.json` as `seal eval image` does (the best hit must name the original), plus whether the
-//!   original is among the hits at all and how many hits name synthetic images.
+//!   original is among the hits at all and how many hits name synthetic images;
+//! - query time: the mean of one pass over every query, and end to end (e2e) with the mean time to
+//!   decode and fingerprint a query on one thread added (measured once, it does not depend on the
+//!   index), each also as a ratio to the first size run.
 //!
 //! Divan then times `query` alone, one precomputed query fingerprint per iteration, cycling through
 //! the fixture queries (decoding and fingerprinting the query are not timed).
@@ -140,6 +143,9 @@ struct Fixtures {
     queries: Vec<Query>,
     unreadable_queries: usize,
     threads: usize,
+    /// Mean time to decode and fingerprint one query on one thread: the part of a query's cost that
+    /// does not depend on the index, added to `query` for the end-to-end figures.
+    front: Duration,
 }
 
 struct Query {
@@ -185,9 +191,16 @@ static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
         })
     });
     let unreadable_queries = fingerprinted.iter().filter(|q| q.is_none()).count();
+    let started = Instant::now();
+    for (_, bytes) in &queries {
+        if let Ok(decoded) = decode_luma(bytes, &config.limits, config.decode_min_side) {
+            divan::black_box(fingerprint_query(&decoded, &config));
+        }
+    }
+    let front = started.elapsed() / queries.len().max(1) as u32;
     let queries: Vec<Query> = fingerprinted.into_iter().flatten().collect();
     assert!(!queries.is_empty(), "fixtures/images/queries holds queries");
-    Fixtures { config, planes, originals: fingerprints, queries, unreadable_queries, threads }
+    Fixtures { config, planes, originals: fingerprints, queries, unreadable_queries, threads, front }
 });
 
 /// The files of `dir` with their bytes, sorted by name.
@@ -834,7 +847,7 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:>9} {:>9} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9}",
+        "\n{:>9} {:>9} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8}",
         "images",
         "works",
         "build s",
@@ -847,8 +860,14 @@ fn print_table(rows: &[Row]) {
         "startup",
         "recall",
         "in hits",
-        "query ms"
+        "query ms",
+        "e2e ms",
+        "query x",
+        "e2e x"
     );
+    let mean_query = |row: &Row| row.eval.as_ref().map(|e| e.pass.as_secs_f64() * 1e3 / FIXTURES.queries.len() as f64);
+    let front = FIXTURES.front.as_secs_f64() * 1e3;
+    let first = rows.first().and_then(mean_query);
     for row in rows {
         let works = row.works;
         let build = match &row.built {
@@ -864,7 +883,8 @@ fn print_table(rows: &[Row]) {
             )
         });
         println!(
-            "{:>9} {:>9} {:>14} {:>10} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>9.2}s {:>8} {:>8} {:>9}",
+            "{:>9} {:>9} {:>14} {:>10} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>10.0} {:>9.2}s {:>8} {:>8} {:>9} {:>8} \
+             {:>8} {:>8}",
             row.size,
             works,
             build,
@@ -878,12 +898,16 @@ fn print_table(rows: &[Row]) {
             recall,
             any,
             query,
+            mean_query(row).map_or("-".into(), |q| format!("{:.2}", front + q)),
+            mean_query(row).zip(first).map_or("-".into(), |(q, f)| format!("{:.2}", q / f)),
+            mean_query(row).zip(first).map_or("-".into(), |(q, f)| format!("{:.2}", (front + q) / (front + f))),
         );
     }
     println!(
         "(live: counted heap bytes the build added; load: those loading added; mapped: read in place from the \
          mapped snapshot (mapped_bytes()); startup: mapping the file + from_shared; whole/region: heap_bytes(); \
-         recall: best hit names the original; in hits: the original is among the hits; query: mean of one pass)"
+         recall: best hit names the original; in hits: the original is among the hits; query: mean of one pass; \
+         e2e: that plus decoding and fingerprinting a query ({front:.2} ms, one thread); x: against the first size)"
     );
     let _ = std::io::stdout().flush();
 }

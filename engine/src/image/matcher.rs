@@ -731,7 +731,9 @@ impl ImageMatcher {
             tx: f32,
             ty: f32,
         }
-        let mut votes: HashMap<WorkId, Vec<Vote>> = HashMap::new();
+        // One flat list sorted by work, not a map of lists: in a large index most hits are lone
+        // windows of unrelated works, and a list each cost an allocation per hit.
+        let mut all: Vec<(WorkId, Vote)> = Vec::new();
         for (i, QueryWindow { hash, window: w, unsure }) in query.windows.iter().enumerate() {
             self.regions.query_ranked(*hash, unsure, config.flips_per_chunk, config.max_distance, |entry, distance| {
                 if found(entry.work) {
@@ -739,34 +741,42 @@ impl ImageMatcher {
                 }
                 // Original short-side units per query pixel, and where the query's origin lands.
                 let scale = entry.side / w.side;
-                votes.entry(entry.work).or_default().push(Vote {
-                    window: i,
-                    distance,
-                    scale,
-                    ln_scale: scale.ln(),
-                    tx: entry.x - scale * w.x,
-                    ty: entry.y - scale * w.y,
-                });
+                all.push((
+                    entry.work,
+                    Vote {
+                        window: i,
+                        distance,
+                        scale,
+                        ln_scale: scale.ln(),
+                        tx: entry.x - scale * w.x,
+                        ty: entry.y - scale * w.y,
+                    },
+                ));
             });
         }
+        all.sort_unstable_by_key(|(work, _)| *work);
         let ln_tolerance = config.vote_scale_ratio.max(1.0).ln();
         let mut candidates = Vec::new();
-        for (work, votes) in votes {
-            // For each vote, the distinct query windows that agree with it; keep the best-supported one.
+        for run in all.chunk_by(|a, b| a.0 == b.0) {
+            let work = run[0].0;
+            // A lone window that is not very close is never enough (see below): skip it early.
+            if run.len() == 1 && run[0].1.distance > config.single_window_distance {
+                continue;
+            }
+            // For each vote, the distinct query windows that agree with it (a query has a handful, so
+            // a bit each; past 63 they share the last, which can only lower a support); keep the
+            // best-supported one.
             let mut best: Option<(usize, u32, &Vote)> = None;
-            for v in &votes {
-                let mut windows: Vec<usize> = votes
+            for (_, v) in run {
+                let windows = run
                     .iter()
-                    .filter(|o| {
+                    .filter(|(_, o)| {
                         (o.ln_scale - v.ln_scale).abs() <= ln_tolerance
                             && (o.tx - v.tx).abs() <= config.vote_offset
                             && (o.ty - v.ty).abs() <= config.vote_offset
                     })
-                    .map(|o| o.window)
-                    .collect();
-                windows.sort_unstable();
-                windows.dedup();
-                let support = windows.len();
+                    .fold(0u64, |seen, (_, o)| seen | 1 << o.window.min(63));
+                let support = windows.count_ones() as usize;
                 // A total order, so that the placement chosen does not depend on the order in which
                 // the index visits windows (it differs between a live and a reloaded matcher).
                 let better = match best {
