@@ -94,8 +94,9 @@ pub struct RegionConfig {
     /// (21 of a chunk in a large index) mostly reads buckets no copy lands in. Default 12.
     ///
     /// Measured (mean query time over the bench's 368 fixture queries; crops found of 52 in the
-    /// fixtures, of 192 in a held-out corpus of 16 photos and strips the fixtures never register, 12
-    /// crops each; every other transform was found at every setting):
+    /// fixtures, of 192 in the held-out corpus `benches/peers/image_heldout.py` writes (16 photos and
+    /// strips the fixtures never register, 12 crops each); every other transform was found at every
+    /// setting):
     ///
     /// | flips | fixtures, 26 works | held-out, 16 works | 10k works | 100k works |
     /// | --- | --- | --- | --- | --- |
