@@ -18,8 +18,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A free 127.0.0.1 port for a server another process binds later. Taken below the kernel's
+/// ephemeral range: a port bound at `:0` and released comes from that range, where any client socket
+/// of a test running alongside (the crawl tests open many) may take it before the server binds it,
+/// which failed a browser run with EADDRINUSE. Below the range only explicit binds compete.
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000u32.min(ephemeral / 2), ephemeral);
+    let span = high - low;
+    // Processes start at different places, so that two test runs do not probe the same ports first.
+    let offset = std::process::id() * 7919;
+    for _ in 0..span {
+        let port = low + (offset.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))) % span;
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port as u16)) {
+            return Ok(listener.local_addr()?.port());
+        }
+    }
+    bail!("no free port below the ephemeral range {ephemeral}")
 }
 
 /// A publisher's page that loads seal.js from its own origin, whose seal API answers 503 to the first
