@@ -17,7 +17,7 @@ use super::config::ImageConfig;
 use super::decode::{Decoded, Luma};
 use super::error::ImageError;
 use super::index::{HammingIndex, IndexHit};
-use super::pdq::{blur, dct16, dct16_and_blur, hash_from_grid, Dct16, Dihedral, PdqHash};
+use super::pdq::{blur, dct16, hash_from_grid, Dct16, Dihedral, PdqHash};
 use super::region::{
     query_windows, registration_windows, QueryWindow, RegionEntry, RegionHash, RegionIndex, Window, WindowHasher,
 };
@@ -226,14 +226,11 @@ fn working_plane(luma: &Luma, target: usize) -> Cow<'_, Luma> {
     }
 }
 
-/// PDQ's DCT of the decoded plane `luma` and the blurred working `plane`. When the working plane is
-/// the decoded one, the two share the filter's first pass ([`dct16_and_blur`]).
+/// PDQ's DCT of the decoded plane `luma` and the blurred working `plane`. (They once shared the
+/// filter's first pass when the two planes were one; PDQ now filters only where its grid samples, so
+/// there is nothing left to share.)
 fn dct_and_blurred(luma: &Luma, plane: &Luma) -> (Dct16, Luma) {
-    if std::ptr::eq(luma, plane) {
-        dct16_and_blur(luma)
-    } else {
-        (dct16(luma), blur(plane))
-    }
+    (dct16(luma), blur(plane))
 }
 
 /// The centred fraction of each side that the core hashes cover: clear of the outer 15%, where
