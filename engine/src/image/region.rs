@@ -986,6 +986,21 @@ mod tests {
         }
     }
 
+    /// A rebuilt index of crowded buckets: each pick is three chunk values (of six, at width 16, the
+    /// width of small indexes) and two high bits, so all windows fall in few buckets and many share a
+    /// hash; works repeat every 50 windows. With the first pick's hash.
+    fn crowded(picks: &[(usize, usize, usize, u64)]) -> (RegionIndex, u64) {
+        let value = |k: usize| [0u64, 0xffff, 0x0f0f, 0x1234, 0x8001, 0x7ffe][k];
+        let hash =
+            |&(a, b, c, tail): &(usize, usize, usize, u64)| value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
+        let mut index = RegionIndex::new();
+        for (k, pick) in picks.iter().enumerate() {
+            index.add_deferred(RegionHash(hash(pick)), RegionEntry { work: k as u32 % 50, x: 0.0, y: 0.0, side: 1.0 });
+        }
+        index.rebuild();
+        (index, hash(&picks[0]))
+    }
+
     proptest::proptest! {
         /// Crowded buckets and equal hashes (a few chunk values, a few distinct hashes shared by many
         /// windows): each live window within the radius is reported exactly once, as a scan finds it.
@@ -996,19 +1011,10 @@ mod tests {
             radius in 0u32..15,
             removed in proptest::option::of(0u32..50),
         ) {
-            // Three chunk values per chunk at width 16 (small indexes): all windows fall in few buckets.
-            let value = |k: usize| [0u64, 0xffff, 0x0f0f, 0x1234, 0x8001, 0x7ffe][k];
-            let mut index = RegionIndex::new();
-            for (k, &(a, b, c, tail)) in picks.iter().enumerate() {
-                let hash = value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
-                index.add_deferred(RegionHash(hash), RegionEntry { work: k as u32 % 50, x: 0.0, y: 0.0, side: 1.0 });
-            }
-            index.rebuild();
+            let (mut index, base) = crowded(&picks);
             if let Some(work) = removed {
                 index.remove_work(work);
             }
-            let (a, b, c, tail) = picks[0];
-            let base = value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
             let query = flips.iter().fold(base, |h, &bit| h ^ (1 << bit));
             let mut found = Vec::new();
             index.query(RegionHash(query), radius, |e, d| found.push((e.work, d)));
@@ -1043,15 +1049,7 @@ mod tests {
             flips in 0u32..17,
             radius in 0u32..15,
         ) {
-            let value = |k: usize| [0u64, 0xffff, 0x0f0f, 0x1234, 0x8001, 0x7ffe][k];
-            let mut index = RegionIndex::new();
-            for (k, &(a, b, c, tail)) in picks.iter().enumerate() {
-                let hash = value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
-                index.add_deferred(RegionHash(hash), RegionEntry { work: k as u32 % 50, x: 0.0, y: 0.0, side: 1.0 });
-            }
-            index.rebuild();
-            let (a, b, c, tail) = picks[0];
-            let base = value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
+            let (index, base) = crowded(&picks);
             let query = flipped.iter().fold(base, |h, &bit| h ^ (1 << bit));
             let mut found = Vec::new();
             index.query_ranked(RegionHash(query), &unsure, flips, radius, |e, d| found.push((e.work, d)));
