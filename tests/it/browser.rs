@@ -32,7 +32,7 @@ fn free_port() -> Result<u16> {
     let (low, high) = (10_000u32.min(ephemeral / 2), ephemeral);
     let span = high - low;
     // Processes start at different places, so that two test runs do not probe the same ports first.
-    let offset = std::process::id() * 7919;
+    let offset = std::process::id().wrapping_mul(7919);
     for _ in 0..span {
         let port = low + (offset.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))) % span;
         if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port as u16)) {

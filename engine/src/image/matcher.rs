@@ -17,7 +17,7 @@ use super::config::ImageConfig;
 use super::decode::{Decoded, Luma};
 use super::error::ImageError;
 use super::index::{HammingIndex, IndexHit};
-use super::pdq::{blur, dct16, hash_from_grid, Dct16, Dihedral, PdqHash};
+use super::pdq::{blur, dct16, hash_from_grid, Dihedral, PdqHash};
 use super::region::{
     query_windows, registration_windows, QueryWindow, RegionEntry, RegionHash, RegionIndex, Window, WindowHasher,
 };
@@ -226,13 +226,6 @@ fn working_plane(luma: &Luma, target: usize) -> Cow<'_, Luma> {
     }
 }
 
-/// PDQ's DCT of the decoded plane `luma` and the blurred working `plane`. (They once shared the
-/// filter's first pass when the two planes were one; PDQ now filters only where its grid samples, so
-/// there is nothing left to share.)
-fn dct_and_blurred(luma: &Luma, plane: &Luma) -> (Dct16, Luma) {
-    (dct16(luma), blur(plane))
-}
-
 /// The centred fraction of each side that the core hashes cover: clear of the outer 15%, where
 /// captions (8-14% of the height), corner logos and borders go.
 pub const CORE_FRACTION: f32 = 0.7;
@@ -258,7 +251,7 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
     // The blurred plane is taken the way a query's centred rectangle is (64x64 bilinear grid), so
     // that the two hashes differ only by what the copy changed. A copy turned by `t` shows at its grid
     // point `g` the original at `g` turned by `-t` (about the centre).
-    let (dct, blurred) = dct_and_blurred(luma, &plane);
+    let (dct, blurred) = (dct16(luma), blur(&plane));
     if dct.quality < config.min_quality {
         return Err(ImageError::LowQuality { quality: dct.quality, min_quality: config.min_quality });
     }
@@ -295,7 +288,7 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
 pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFingerprint {
     let luma = &decoded.luma;
     let plane = working_plane(luma, config.plane_side as usize);
-    let (dct, blurred) = dct_and_blurred(luma, &plane);
+    let (dct, blurred) = (dct16(luma), blur(&plane));
     let mut dihedral = Vec::new();
     let mut centred = Vec::new();
     let mut core = None;

@@ -252,6 +252,7 @@ impl TwoPassTaps {
         let mut starts = [0usize; 64];
         let mut lens = [0usize; 64];
         let mut weights = vec![0f32; 64 * stride];
+        let mut acc = vec![0f64; stride];
         for j in 0..64 {
             let centre = ((((j as f64 + 0.5) * len as f64) / 64.0) as usize).min(len - 1);
             let (lo, hi) = (centre.saturating_sub(behind), (centre + ahead).min(len - 1));
@@ -259,7 +260,8 @@ impl TwoPassTaps {
             let end = (hi + ahead).min(len - 1);
             let run = &mut weights[j * stride..j * stride + (end - start + 1)];
             let outer = 1.0 / (hi - lo + 1) as f64;
-            let mut acc = vec![0f64; run.len()];
+            let acc = &mut acc[..run.len()];
+            acc.fill(0.0);
             for p in lo..=hi {
                 let (plo, phi) = (p.saturating_sub(behind), (p + ahead).min(len - 1));
                 let inner = outer / (phi - plo + 1) as f64;
@@ -267,7 +269,7 @@ impl TwoPassTaps {
                     *a += inner;
                 }
             }
-            for (r, a) in run.iter_mut().zip(&acc) {
+            for (r, a) in run.iter_mut().zip(acc.iter()) {
                 *r = *a as f32;
             }
             (starts[j], lens[j]) = (start, end - start + 1);
