@@ -305,7 +305,9 @@ fn decode_other(bytes: &[u8], format: Format, limits: &DecodeLimits, min_side: u
     let luma = Luma { width: w, height: h, pixels };
     let short = w.min(h);
     let factor = (short / (min_side.max(1) as usize)).clamp(1, 8);
-    Ok(Decoded { format, source_width: width, source_height: height, luma: luma.box_downscale(factor) })
+    // Most web images need no reduction: keep the plane rather than copy it.
+    let luma = if factor > 1 { luma.box_downscale(factor) } else { luma };
+    Ok(Decoded { format, source_width: width, source_height: height, luma })
 }
 
 fn map_image_error(format: Format, limits: &DecodeLimits, error: image::ImageError) -> ImageError {

@@ -282,19 +282,17 @@ impl TwoPassTaps {
     }
 }
 
-/// One pass of the separable box filter over a `w x h` plane: rows, then columns.
-fn box_pass(mut pixels: Vec<f32>, w: usize, h: usize) -> Vec<f32> {
-    let mut rows = vec![0f32; pixels.len()];
-    box_rows(&pixels, &mut rows, w, h, window(w));
-    box_cols(&rows, &mut pixels, w, h, window(h));
-    pixels
-}
-
 /// The full PDQ pre-filter (both passes over every pixel), for callers that resample the blurred plane
 /// themselves (the matcher samples it along turned grids to undo small rotations).
 pub fn blur(luma: &Luma) -> Luma {
     let (w, h) = (luma.width, luma.height);
-    let pixels = box_pass(box_pass(luma.pixels.clone(), w, h), w, h);
+    // Each pass is rows, then columns, between two buffers written in turn: no copy of the plane
+    // and no scratch plane per pass (a query's plane is often the whole image).
+    let (mut rows, mut pixels) = (vec![0f32; w * h], vec![0f32; w * h]);
+    box_rows(&luma.pixels, &mut rows, w, h, window(w));
+    box_cols(&rows, &mut pixels, w, h, window(h));
+    box_rows(&pixels, &mut rows, w, h, window(w));
+    box_cols(&rows, &mut pixels, w, h, window(h));
     Luma { width: w, height: h, pixels }
 }
 
@@ -544,7 +542,7 @@ mod tests {
         // One to 21 taps a window (the running sum past 2,048 px), planes narrower than the grid.
         for (w, h) in [(300, 200), (129, 257), (700, 90), (40, 30), (2600, 20), (5, 3), (1, 1)] {
             let image = synthetic(w, h);
-            let twice = box_pass(box_pass(image.pixels.clone(), w, h), w, h);
+            let twice = blur(&image).pixels;
             let centre = |i: usize, n: usize| ((((i as f64 + 0.5) * n as f64) / 64.0) as usize).min(n - 1);
             let sampled = downsample64(&image);
             for i in 0..64 {
