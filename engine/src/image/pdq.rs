@@ -285,14 +285,22 @@ impl TwoPassTaps {
 /// The full PDQ pre-filter (both passes over every pixel), for callers that resample the blurred plane
 /// themselves (the matcher samples it along turned grids to undo small rotations).
 pub fn blur(luma: &Luma) -> Luma {
+    blur_with(luma, &mut Vec::new(), Vec::new())
+}
+
+/// [`blur`] into `pixels`, with `rows` as scratch: both are overwritten, so a caller that blurs one
+/// plane after another can hand the same two back each time instead of allocating zeroed ones.
+pub fn blur_with(luma: &Luma, rows: &mut Vec<f32>, mut pixels: Vec<f32>) -> Luma {
     let (w, h) = (luma.width, luma.height);
-    // Each pass is rows, then columns, between two buffers written in turn: no copy of the plane
-    // and no scratch plane per pass (a query's plane is often the whole image).
-    let (mut rows, mut pixels) = (vec![0f32; w * h], vec![0f32; w * h]);
-    box_rows(&luma.pixels, &mut rows, w, h, window(w));
-    box_cols(&rows, &mut pixels, w, h, window(h));
-    box_rows(&pixels, &mut rows, w, h, window(w));
-    box_cols(&rows, &mut pixels, w, h, window(h));
+    // Each pass is rows, then columns, between the two buffers in turn: no copy of the plane and no
+    // scratch plane per pass (a query's plane is often the whole image). Every value is written
+    // before it is read, so what the buffers held does not matter.
+    rows.resize(w * h, 0.0);
+    pixels.resize(w * h, 0.0);
+    box_rows(&luma.pixels, rows, w, h, window(w));
+    box_cols(rows, &mut pixels, w, h, window(h));
+    box_rows(&pixels, rows, w, h, window(w));
+    box_cols(rows, &mut pixels, w, h, window(h));
     Luma { width: w, height: h, pixels }
 }
 

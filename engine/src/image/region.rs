@@ -54,9 +54,15 @@ struct Integral {
 }
 
 impl Integral {
-    fn new(luma: &Luma) -> Self {
+    /// The table of `luma`, in `sums` (whatever it held is overwritten).
+    fn new(luma: &Luma, mut sums: Vec<f64>) -> Self {
         let (w, h) = (luma.width, luma.height);
-        let mut sums = vec![0f64; (w + 1) * (h + 1)];
+        // The loop below writes every entry but the top row and the left column, which are zero.
+        sums.resize((w + 1) * (h + 1), 0.0);
+        sums[..=w].fill(0.0);
+        for row in sums.chunks_exact_mut(w + 1) {
+            row[0] = 0.0;
+        }
         for y in 0..h {
             let mut row = 0f64;
             for x in 0..w {
@@ -118,7 +124,18 @@ pub struct WindowHasher {
 impl WindowHasher {
     /// Prepares `luma` for window hashing.
     pub fn new(luma: &Luma, config: &RegionConfig) -> Self {
-        Self { integral: Integral::new(luma), min_contrast: config.min_window_contrast }
+        Self::with_table(luma, config, Vec::new())
+    }
+
+    /// [`WindowHasher::new`] building its table in `table` (a buffer from [`WindowHasher::into_table`],
+    /// whatever it holds), so that a caller hashing one plane after another reuses one allocation.
+    pub fn with_table(luma: &Luma, config: &RegionConfig, table: Vec<f64>) -> Self {
+        Self { integral: Integral::new(luma, table), min_contrast: config.min_window_contrast }
+    }
+
+    /// The table's buffer, for the next [`WindowHasher::with_table`].
+    pub fn into_table(self) -> Vec<f64> {
+        self.integral.sums
     }
 
     /// The hash of a window, or `None` when the window is too flat to carry one.
