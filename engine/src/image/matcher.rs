@@ -259,12 +259,25 @@ thread_local! {
     static SPARE: RefCell<Spare> = RefCell::default();
 }
 
+/// Largest plane (pixels) whose buffers a thread keeps: a photo's working plane has 25,600 to about
+/// 300,000 pixels, and keeping the buffers of an odd giant (a long strip narrower than `plane_side`
+/// is not reduced) would hold 16 bytes a pixel for the thread's life.
+const SPARE_PIXELS: usize = 1 << 20;
+
 impl Spare {
     fn take() -> Self {
         SPARE.with_borrow_mut(std::mem::take)
     }
 
-    fn put_back(self) {
+    fn put_back(mut self) {
+        for plane in [&mut self.rows, &mut self.blurred] {
+            if plane.capacity() > SPARE_PIXELS {
+                *plane = Vec::new();
+            }
+        }
+        if self.table.capacity() > SPARE_PIXELS {
+            self.table = Vec::new();
+        }
         SPARE.with_borrow_mut(|spare| *spare = self);
     }
 }
@@ -1227,6 +1240,29 @@ mod tests {
         for (p, expected) in planes.iter().zip(&fresh) {
             assert_eq!(&(fingerprint_original(p, &config).ok(), fingerprint_query(p, &config)), expected);
         }
+    }
+
+    #[test]
+    fn a_giant_planes_buffers_are_not_kept() {
+        let config = ImageConfig { min_quality: 0, ..ImageConfig::default() };
+        let (w, h) = (100usize, 12_000usize);
+        let decoded = Decoded {
+            format: super::super::decode::Format::Png,
+            source_width: w as u32,
+            source_height: h as u32,
+            luma: Luma { width: w, height: h, pixels: (0..w * h).map(|i| ((i * 7919) % 251) as f32).collect() },
+        };
+        let kept = || SPARE.with_borrow(|s| [s.rows.capacity(), s.blurred.capacity(), s.table.capacity()]);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                fingerprint_query(&decoded, &config);
+                assert_eq!(kept(), [0, 0, 0]);
+                let small =
+                    Decoded { luma: Luma { width: 100, height: 120, pixels: vec![7.0; 12_000] }, ..decoded.clone() };
+                fingerprint_query(&small, &config);
+                assert!(kept().iter().all(|&c| (12_000..=SPARE_PIXELS).contains(&c)), "{:?}", kept());
+            });
+        });
     }
 
     #[test]
