@@ -13,7 +13,7 @@
 //! filled (a copy turned and expanded to hold the whole picture) hashes a few more rectangles: the
 //! frames its original may have had.
 
-use super::config::ImageConfig;
+use super::config::{ImageConfig, RegionConfig};
 use super::decode::{Decoded, Luma};
 use super::error::ImageError;
 use super::index::{HammingIndex, IndexHit};
@@ -269,7 +269,23 @@ impl Spare {
         SPARE.with_borrow_mut(std::mem::take)
     }
 
-    fn put_back(mut self) {
+    /// The PDQ pre-filter of `plane`, in the spare planes.
+    fn blur(&mut self, plane: &Luma) -> Luma {
+        blur_with(plane, &mut self.rows, std::mem::take(&mut self.blurred))
+    }
+
+    /// A window hasher of `plane` whose table is the spare one; hand it back with [`Spare::keep`].
+    fn hasher(&mut self, plane: &Luma, config: &RegionConfig) -> WindowHasher {
+        WindowHasher::with_table(plane, config, std::mem::take(&mut self.table))
+    }
+
+    fn keep(&mut self, hasher: WindowHasher) {
+        self.table = hasher.into_table();
+    }
+
+    /// Back to the thread, with the blurred plane [`Spare::blur`] gave out.
+    fn put_back(mut self, blurred: Luma) {
+        self.blurred = blurred.pixels;
         for plane in [&mut self.rows, &mut self.blurred] {
             if plane.capacity() > SPARE_PIXELS {
                 *plane = Vec::new();
@@ -295,7 +311,7 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
         return Err(ImageError::LowQuality { quality: dct.quality, min_quality: config.min_quality });
     }
     let mut spare = Spare::take();
-    let blurred = blur_with(&plane, &mut spare.rows, std::mem::take(&mut spare.blurred));
+    let blurred = spare.blur(&plane);
     let (w, h) = (blurred.width as f32, blurred.height as f32);
     let f = inscribed_fraction(w, h, max_rotation(config));
     let core = hash_from_grid(&turned_grid(&blurred, 0.0, w * CORE_FRACTION, h * CORE_FRACTION));
@@ -304,16 +320,15 @@ pub fn fingerprint_original(decoded: &Decoded, config: &ImageConfig) -> Result<O
     let mut regions = Vec::new();
     if config.region.enabled {
         let short = plane.width.min(plane.height) as f32;
-        let hasher = WindowHasher::with_table(&plane, &config.region, std::mem::take(&mut spare.table));
+        let hasher = spare.hasher(&plane, &config.region);
         for window in registration_windows(plane.width, plane.height, &config.region) {
             if let Some(hash) = hasher.hash(&window) {
                 regions.push((hash, Window { x: window.x / short, y: window.y / short, side: window.side / short }));
             }
         }
-        spare.table = hasher.into_table();
+        spare.keep(hasher);
     }
-    spare.blurred = blurred.pixels;
-    spare.put_back();
+    spare.put_back(blurred);
     let (tw, th) = scaled_dims(luma, THUMB_SIDE);
     let pixels = area_resample(luma, tw, th).iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect();
     Ok(OriginalFingerprint {
@@ -333,7 +348,7 @@ pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFinger
     let luma = &decoded.luma;
     let plane = working_plane(luma, config.plane_side as usize);
     let mut spare = Spare::take();
-    let (dct, blurred) = (dct16(luma), blur_with(&plane, &mut spare.rows, std::mem::take(&mut spare.blurred)));
+    let (dct, blurred) = (dct16(luma), spare.blur(&plane));
     let mut dihedral = Vec::new();
     let mut centred = Vec::new();
     let mut core = None;
@@ -360,16 +375,15 @@ pub fn fingerprint_query(decoded: &Decoded, config: &ImageConfig) -> QueryFinger
     }
     let mut windows = Vec::new();
     if config.region.enabled {
-        let hasher = WindowHasher::with_table(&plane, &config.region, std::mem::take(&mut spare.table));
+        let hasher = spare.hasher(&plane, &config.region);
         for window in query_windows(plane.width, plane.height) {
             if let Some((hash, unsure)) = hasher.hash_ranked(&window) {
                 windows.push(QueryWindow { hash, window, unsure });
             }
         }
-        spare.table = hasher.into_table();
+        spare.keep(hasher);
     }
-    spare.blurred = blurred.pixels;
-    spare.put_back();
+    spare.put_back(blurred);
     let (gw, gh) = scaled_dims(&plane, GRID_SIDE);
     let pixels = area_resample(&plane, gw, gh).iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect();
     QueryFingerprint {
