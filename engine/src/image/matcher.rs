@@ -799,7 +799,7 @@ impl ImageMatcher {
         }
         // Whole-image hits are conclusive; the region vote runs for works they did not find (its
         // verification is the costliest step of a query).
-        for hit in self.region_hits(query, |work| best.contains_key(&work)) {
+        for hit in self.region_hits(query, |work| !best.is_empty() && best.contains_key(&work)) {
             offer(&mut best, hit);
         }
         let mut hits: Vec<ImageHit> = best.into_values().collect();
@@ -823,51 +823,69 @@ impl ImageMatcher {
             tx: f32,
             ty: f32,
         }
-        // One flat list sorted by work, not a map of lists: in a large index most hits are lone
-        // windows of unrelated works, and a list each cost an allocation per hit.
-        let mut all: Vec<(WorkId, Vote)> = Vec::new();
-        for (i, QueryWindow { hash, window: w, unsure }) in query.windows.iter().enumerate() {
-            self.regions.query_ranked(*hash, unsure, config.flips_per_chunk, config.max_distance, |entry, distance| {
-                if found(entry.work) {
-                    return;
-                }
-                // Original short-side units per query pixel, and where the query's origin lands.
-                let scale = entry.side / w.side;
-                all.push((
-                    entry.work,
-                    Vote {
-                        window: i,
-                        distance,
-                        scale,
-                        ln_scale: scale.ln(),
-                        tx: entry.x - scale * w.x,
-                        ty: entry.y - scale * w.y,
-                    },
-                ));
-            });
+        /// A window the index found: its work, the query window, the distance and its slot.
+        struct Found {
+            work: WorkId,
+            window: usize,
+            distance: u32,
+            slot: usize,
         }
-        all.sort_unstable_by_key(|(work, _)| *work);
+        // One flat list sorted by work, not a map of lists: in a large index most hits are lone
+        // windows of unrelated works, and a list each cost an allocation per hit. Their places (a
+        // random load each, 6% of the bench's samples at the 1M proxy) are read only for works with
+        // a chance of a vote.
+        let mut all: Vec<Found> = Vec::new();
+        for (i, QueryWindow { hash, unsure, .. }) in query.windows.iter().enumerate() {
+            self.regions.query_ranked(
+                *hash,
+                unsure,
+                config.flips_per_chunk,
+                config.max_distance,
+                |work, slot, distance| {
+                    if !found(work) {
+                        all.push(Found { work, window: i, distance, slot });
+                    }
+                },
+            );
+        }
+        all.sort_unstable_by_key(|f| f.work);
         let ln_tolerance = config.vote_scale_ratio.max(1.0).ln();
         let mut candidates = Vec::new();
-        for run in all.chunk_by(|a, b| a.0 == b.0) {
-            let work = run[0].0;
+        let mut run = Vec::new();
+        for hits in all.chunk_by(|a, b| a.work == b.work) {
+            let work = hits[0].work;
             // A lone window that is not very close is never enough (see below): skip it early.
-            if run.len() == 1 && run[0].1.distance > config.single_window_distance {
+            if hits.len() == 1 && hits[0].distance > config.single_window_distance {
                 continue;
             }
+            run.clear();
+            run.extend(hits.iter().filter_map(|f| {
+                let w = &query.windows.get(f.window)?.window;
+                let entry = self.regions.entry(f.slot);
+                // Original short-side units per query pixel, and where the query's origin lands.
+                let scale = entry.side / w.side;
+                Some(Vote {
+                    window: f.window,
+                    distance: f.distance,
+                    scale,
+                    ln_scale: scale.ln(),
+                    tx: entry.x - scale * w.x,
+                    ty: entry.y - scale * w.y,
+                })
+            }));
             // For each vote, the distinct query windows that agree with it (a query has a handful, so
             // a bit each; past 63 they share the last, which can only lower a support); keep the
             // best-supported one.
             let mut best: Option<(usize, u32, &Vote)> = None;
-            for (_, v) in run {
+            for v in &run {
                 let windows = run
                     .iter()
-                    .filter(|(_, o)| {
+                    .filter(|o| {
                         (o.ln_scale - v.ln_scale).abs() <= ln_tolerance
                             && (o.tx - v.tx).abs() <= config.vote_offset
                             && (o.ty - v.ty).abs() <= config.vote_offset
                     })
-                    .fold(0u64, |seen, (_, o)| seen | 1 << o.window.min(63));
+                    .fold(0u64, |seen, o| seen | 1 << o.window.min(63));
                 let support = windows.count_ones() as usize;
                 // A total order, so that the placement chosen does not depend on the order in which
                 // the index visits windows (it differs between a live and a reloaded matcher).

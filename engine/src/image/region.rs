@@ -311,6 +311,27 @@ const MAX_CHUNK_RADIUS: u32 = 3;
 fn chunk_width(windows: usize) -> u32 {
     (usize::BITS - windows.leading_zeros()).clamp(MIN_WIDTH, MAX_WIDTH)
 }
+
+/// Widest key of chunk 0's table: 2^26 + 1 offsets, 268 MB, which at a million works (290M windows)
+/// is 268 bytes a work for buckets of about 4 windows.
+const MAX_FINE_WIDTH: u32 = 26;
+
+/// The width of chunk 0's table key for `windows` indexed windows: the chunk's `width` bits and, once
+/// buckets at that width hold more than about 4 windows, up to 5 more bits (the next chunk's lowest),
+/// so that the key's buckets stay at about 2 to 4 windows. See [`RegionIndex`] for why.
+fn fine_width(windows: usize) -> u32 {
+    let width = chunk_width(windows);
+    (usize::BITS - windows.leading_zeros()).saturating_sub(2).clamp(width, MAX_FINE_WIDTH.max(width))
+}
+
+/// The key of chunk 0's table: chunk 0's `width` bits above the `fine - width` bits that follow them
+/// in the hash, so that the keys of one chunk-0 value are one run of the table.
+#[inline]
+fn fine_key(hash: u64, width: u32, fine: u32) -> usize {
+    let extra = fine - width;
+    (chunk_of(hash, 0, width) << extra) | ((hash >> width) as usize & ((1 << extra) - 1))
+}
+
 /// Window places are stored in 1/`PLACE_UNIT` of the original's short side, in 16 bits: 0.001 of the
 /// side is far below the hash's own tolerance (4-5%), and 64 short sides is wider than any frame we
 /// register windows across (panoramas cap their positions).
@@ -345,6 +366,13 @@ const TAIL_SHARE: usize = 64;
 /// About 30 bytes a window, plus `2^width + 1` `u32` offsets per chunk, shared (24 MB in all at 21
 /// bits, 0.8 MB at 16).
 ///
+/// That look-up is why chunk 0's table has a finer key than the other two ([`fine_width`]): its
+/// 21 bits and up to 5 more, so that the windows of one chunk-0 value are 32 consecutive buckets of
+/// about 4, not one bucket of 140 to 270. A probe of chunk 0 reads the whole run, as before; a hit
+/// reads one small bucket. At the 1M proxy, scanning those large buckets for hits' windows was 17% of
+/// all the bench's samples (perf), the largest single cost of a query. The finer table costs
+/// `4 * 2^fine` bytes (268 MB, 268 bytes a work at a million works; nothing below 2^23 windows).
+///
 /// Queries from the matcher flip only each chunk's least sure bits ([`RegionIndex::query_ranked`],
 /// `RegionConfig::flips_per_chunk`): 12 of 21 bits probe 299 + 299 + 79 = 677 buckets a query
 /// window instead of 3,356, which halved query time at 10,000 and 100,000 works with no copy lost.
@@ -369,7 +397,11 @@ pub struct RegionIndex {
     indexed: usize,
     /// Bits per chunk of the tables (set at each rebuild from the window count).
     width: u32,
-    /// `R_CHUNKS` tables of `2^width + 1` offsets (empty until the first rebuild).
+    /// Bits of chunk 0's table key, at least `width` ([`fine_width`]; `width` in snapshots before
+    /// version 8).
+    fine: u32,
+    /// Chunk 0's table of `2^fine + 1` offsets, then chunk 1's and 2's of `2^width + 1` (empty until
+    /// the first rebuild).
     offsets: Column<u32>,
     /// For chunks 1.., `indexed` entries of [`REST_BYTES`] each (the hash without the chunk's bits,
     /// little-endian), back to back, then [`REST_PAD`] zero bytes so that any entry reads as a `u64`.
@@ -459,7 +491,10 @@ impl RegionIndex {
         !self.tail.hashes.is_empty() || self.dead_count > 0
     }
 
-    fn entry(&self, slot: usize) -> RegionEntry {
+    /// The window in `slot`, as a query reported it (valid until the index changes). Queries report
+    /// only the work and the slot: most windows they find are lone look-alikes of works no other window
+    /// votes for, and their places (a second random load each) are never needed.
+    pub fn entry(&self, slot: usize) -> RegionEntry {
         let work = at_slot(&self.works, &self.tail.works, slot);
         let [x, y, side] = at_slot(&self.places, &self.tail.places, slot);
         RegionEntry {
@@ -501,8 +536,16 @@ impl RegionIndex {
     /// removed windows away. Called by `add` as the tail grows; call it after a bulk load.
     pub fn rebuild(&mut self) {
         let n = self.len();
+        self.rebuild_at(fine_width(n) - chunk_width(n));
+    }
+
+    /// [`RegionIndex::rebuild`] with chunk 0's key `extra` bits wider than the chunk (tests try keys
+    /// wider than the rule gives an index small enough for them).
+    fn rebuild_at(&mut self, extra: u32) {
+        let n = self.len();
         let width = chunk_width(n);
-        let (order, first) = self.chunk0_order(width);
+        let fine = width + extra;
+        let (order, first) = self.chunk0_order(width, fine);
         let tail = &self.tail;
         let hashes = gather(&order, &self.hashes, &tail.hashes);
         let works = gather(&order, &self.works, &tail.works);
@@ -518,6 +561,7 @@ impl RegionIndex {
         self.rests = rests.into();
         self.indexed = n;
         self.width = if n == 0 { 0 } else { width };
+        self.fine = if n == 0 { 0 } else { fine };
     }
 
     /// The live windows as a snapshot stores them: in canonical order (by chunk 0, stable), with
@@ -525,7 +569,8 @@ impl RegionIndex {
     /// the index is fresh; when windows were added or removed since the last rebuild, taken from a
     /// rebuilt copy (snapshots are written after `optimize`, so that copy is the exception).
     pub(super) fn parts(&self) -> RegionParts<'_> {
-        if self.is_stale() {
+        // A table read from a version-7 snapshot has a chunk-0 key of the chunk's width.
+        if self.is_stale() || self.fine != fine_width(self.indexed) && self.indexed > 0 {
             let mut fresh = self.clone();
             fresh.rebuild();
             return RegionParts {
@@ -566,16 +611,20 @@ impl RegionIndex {
         }
         let width = chunk_width(n);
         let span = (1usize << width) + 1;
+        // Offsets of the chunk width for chunk 0 too: a snapshot before version 8.
+        let fine = if offsets.len() == R_CHUNKS * span { width } else { fine_width(n) };
         if n == 0 {
             if !offsets.is_empty() || !rests.is_empty() {
                 return Err("tables without windows");
             }
         } else {
-            if offsets.len() != R_CHUNKS * span || rests.len() != region_rest_len(n) + REST_PAD {
+            let first = (1usize << fine) + 1;
+            if offsets.len() != first + (R_CHUNKS - 1) * span || rests.len() != region_rest_len(n) + REST_PAD {
                 return Err("region tables of the wrong size");
             }
-            for table in offsets.chunks_exact(span) {
-                if table[0] != 0 || table[span - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
+            let (chunk0, later) = offsets.split_at(first);
+            for table in std::iter::once(chunk0).chain(later.chunks_exact(span)) {
+                if table[0] != 0 || table[table.len() - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
                     return Err("region offsets out of order");
                 }
             }
@@ -589,19 +638,20 @@ impl RegionIndex {
             dead_count: 0,
             indexed: n,
             width: if n == 0 { 0 } else { width },
+            fine: if n == 0 { 0 } else { fine },
             offsets,
             rests,
         })
     }
 
-    /// The live slots in the order a rebuild leaves them (a stable counting sort by chunk 0 at
-    /// `width` bits), and chunk 0's `2^width + 1` bucket offsets in that order. Slots are `u32`: at a
+    /// The live slots in the order a rebuild leaves them (a stable counting sort by chunk 0's key,
+    /// [`fine_key`]), and chunk 0's `2^fine + 1` bucket offsets in that order. Slots are `u32`: at a
     /// million works the order takes 1.2 GB where `usize` took 2.3.
-    fn chunk0_order(&self, width: u32) -> (Vec<u32>, Vec<u32>) {
+    fn chunk0_order(&self, width: u32, fine: u32) -> (Vec<u32>, Vec<u32>) {
         let (hashes, tail) = (&*self.hashes, &self.tail.hashes);
         let live = || (0..self.slots()).filter(|&slot| !self.is_dead(slot));
-        let chunk = |slot: usize| chunk_of(at_slot(hashes, tail, slot), 0, width);
-        let mut offsets = vec![0u32; (1 << width) + 1];
+        let chunk = |slot: usize| fine_key(at_slot(hashes, tail, slot), width, fine);
+        let mut offsets = vec![0u32; (1 << fine) + 1];
         for slot in live() {
             offsets[chunk(slot) + 1] += 1;
         }
@@ -618,8 +668,9 @@ impl RegionIndex {
         (order, offsets)
     }
 
-    /// Every live window within `radius` of `query`, with its distance (`radius` up to 15).
-    pub fn query(&self, query: RegionHash, radius: u32, visit: impl FnMut(&RegionEntry, u32)) {
+    /// Every live window within `radius` of `query`: its work, slot ([`RegionIndex::entry`]) and
+    /// distance (`radius` up to 15).
+    pub fn query(&self, query: RegionHash, radius: u32, visit: impl FnMut(u32, usize, u32)) {
         let all = (1usize << self.width) - 1;
         self.query_flipping(query, radius, [all; R_CHUNKS], visit);
     }
@@ -635,7 +686,7 @@ impl RegionIndex {
         unsure: &[u8],
         flips_per_chunk: u32,
         radius: u32,
-        visit: impl FnMut(&RegionEntry, u32),
+        visit: impl FnMut(u32, usize, u32),
     ) {
         let width = self.width as usize;
         let mut masks = [0usize; R_CHUNKS];
@@ -658,9 +709,9 @@ impl RegionIndex {
         query: RegionHash,
         radius: u32,
         masks: [usize; R_CHUNKS],
-        mut visit: impl FnMut(&RegionEntry, u32),
+        mut visit: impl FnMut(u32, usize, u32),
     ) {
-        let width = self.width;
+        let (width, fine) = (self.width, self.fine);
         let radii = chunk_radii(radius);
         let keys: [usize; R_CHUNKS] = std::array::from_fn(|c| chunk_of(query.0, c, width));
         // Was a hash probed at on chunk `e` (and so reported there, when within the radius)?
@@ -670,25 +721,29 @@ impl RegionIndex {
         };
         // Columns may be views into shared bytes: resolve them once, not per candidate.
         let (hashes, all_offsets, rests) = (&*self.hashes, &*self.offsets, &*self.rests);
+        let (works, tail_works) = (&*self.works, &self.tail.works);
         let mut check = |slot: usize, hash: u64| {
             let d = (hash ^ query.0).count_ones();
             if d <= radius && !self.is_dead(slot) {
-                visit(&self.entry(slot), d);
+                visit(at_slot(works, tail_works, slot), slot, d);
             }
         };
         if self.indexed > 0 {
             let n = self.indexed;
             let span = (1 << width) + 1;
+            let first = (1 << fine) + 1;
+            // A chunk-0 value's windows: the run of its 2^(fine - width) keys.
+            let extra = fine - width;
             for_each_flip(keys[0], masks[0], radii[0], |value| {
-                let start = all_offsets[value] as usize;
-                for (i, &hash) in hashes[start..all_offsets[value + 1] as usize].iter().enumerate() {
+                let start = all_offsets[value << extra] as usize;
+                for (i, &hash) in hashes[start..all_offsets[(value + 1) << extra] as usize].iter().enumerate() {
                     check(start + i, hash);
                 }
             });
             for (c, &key) in keys.iter().enumerate().skip(1) {
                 let table = &rests[(c - 1) * n * REST_BYTES..c * n * REST_BYTES + REST_PAD];
                 let query_rest = rest_of(query.0, c, width);
-                let offsets = &all_offsets[c * span..(c + 1) * span];
+                let offsets = &all_offsets[first + (c - 1) * span..first + c * span];
                 for_each_flip(key, masks[c], radii[c], |value| {
                     let probe = (value ^ key).count_ones();
                     let budget = radius - probe;
@@ -706,7 +761,7 @@ impl RegionIndex {
                         if (0..c).any(|e| probed(hash, e)) {
                             continue;
                         }
-                        let bucket = chunk_of(hash, 0, width);
+                        let bucket = fine_key(hash, width, fine);
                         let start = all_offsets[bucket] as usize;
                         for (i, &window) in hashes[start..all_offsets[bucket + 1] as usize].iter().enumerate() {
                             if window == hash {
@@ -757,6 +812,16 @@ pub(super) fn region_table_span(windows: usize) -> usize {
     }
 }
 
+/// Offsets in all three chunks' tables for `windows` windows: chunk 0's of its finer key
+/// ([`fine_width`]) when `fine`, else of the chunk width (snapshots before version 8).
+pub(super) fn region_offsets_len(windows: usize, fine: bool) -> usize {
+    if windows == 0 || !fine {
+        R_CHUNKS * region_table_span(windows)
+    } else {
+        (1 << fine_width(windows)) + 1 + (R_CHUNKS - 1) * region_table_span(windows)
+    }
+}
+
 /// Bytes of table entries a snapshot stores for `windows` windows, padding excluded (see
 /// [`RegionParts::rests`]).
 pub(super) fn region_rest_len(windows: usize) -> usize {
@@ -792,12 +857,13 @@ pub(super) fn chunk0_offsets(hashes: &[u64]) -> Result<Vec<u32>, &'static str> {
 fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u8>) {
     let n = hashes.len();
     let buckets = 1usize << width;
+    let chunk0 = first.len();
     let mut offsets = first;
-    offsets.resize(R_CHUNKS * (buckets + 1), 0);
+    offsets.resize(chunk0 + (R_CHUNKS - 1) * (buckets + 1), 0);
     let mut rests = Vec::with_capacity((R_CHUNKS - 1) * n * REST_BYTES + REST_PAD);
     let mut sorted = vec![0u64; n];
     for c in 1..R_CHUNKS {
-        let base = c * (buckets + 1);
+        let base = chunk0 + (c - 1) * (buckets + 1);
         for &hash in hashes {
             offsets[base + chunk_of(hash, c, width) + 1] += 1;
         }
@@ -960,11 +1026,11 @@ mod tests {
         let mut index = RegionIndex::new();
         index.add(a, RegionEntry { work: 7, x: 0.25, y: 0.1, side: 0.75 });
         let mut found = Vec::new();
-        index.query(b, 14, |e, d| found.push((e.work, d)));
+        index.query(b, 14, |work, _, d| found.push((work, d)));
         assert_eq!(found, vec![(7, a.distance(b))]);
         assert_eq!(index.remove_work(7), 1);
         let mut after = 0;
-        index.query(b, 14, |_, _| after += 1);
+        index.query(b, 14, |_, _, _| after += 1);
         assert_eq!(after, 0);
     }
 
@@ -977,12 +1043,13 @@ mod tests {
             flips in proptest::collection::vec(0u32..64, 0..14),
             radius in 0u32..11,
             removed in 0u32..8,
+            extra in 0u32..6,
         ) {
             let mut index = RegionIndex::new();
             for (k, &seed) in seeds.iter().enumerate() {
                 index.add(RegionHash(seed), RegionEntry { work: k as u32 % 8, x: 0.5, y: 0.25, side: 0.75 });
             }
-            index.rebuild();
+            index.rebuild_at(extra);
             index.remove_work(removed);
             // More after the rebuild: these stay in the scanned tail.
             for (k, &seed) in seeds.iter().enumerate().take(20) {
@@ -990,7 +1057,7 @@ mod tests {
             }
             let query = flips.iter().fold(seeds[0], |h, &b| h ^ (1 << b));
             let mut found = Vec::new();
-            index.query(RegionHash(query), radius, |e, d| found.push((e.work, d)));
+            index.query(RegionHash(query), radius, |work, _, d| found.push((work, d)));
             let mut expected = Vec::new();
             index.for_each_live(|h, e| {
                 if h.distance(RegionHash(query)) <= radius {
@@ -1006,7 +1073,7 @@ mod tests {
     /// A rebuilt index of crowded buckets: each pick is three chunk values (of six, at width 16, the
     /// width of small indexes) and two high bits, so all windows fall in few buckets and many share a
     /// hash; works repeat every 50 windows. With the first pick's hash.
-    fn crowded(picks: &[(usize, usize, usize, u64)]) -> (RegionIndex, u64) {
+    fn crowded(picks: &[(usize, usize, usize, u64)], extra: u32) -> (RegionIndex, u64) {
         let value = |k: usize| [0u64, 0xffff, 0x0f0f, 0x1234, 0x8001, 0x7ffe][k];
         let hash =
             |&(a, b, c, tail): &(usize, usize, usize, u64)| value(a) | value(b) << 16 | value(c) << 32 | (tail << 48);
@@ -1014,7 +1081,7 @@ mod tests {
         for (k, pick) in picks.iter().enumerate() {
             index.add_deferred(RegionHash(hash(pick)), RegionEntry { work: k as u32 % 50, x: 0.0, y: 0.0, side: 1.0 });
         }
-        index.rebuild();
+        index.rebuild_at(extra);
         (index, hash(&picks[0]))
     }
 
@@ -1027,14 +1094,15 @@ mod tests {
             flips in proptest::collection::vec(0u32..63, 0..12),
             radius in 0u32..15,
             removed in proptest::option::of(0u32..50),
+            extra in 0u32..6,
         ) {
-            let (mut index, base) = crowded(&picks);
+            let (mut index, base) = crowded(&picks, extra);
             if let Some(work) = removed {
                 index.remove_work(work);
             }
             let query = flips.iter().fold(base, |h, &bit| h ^ (1 << bit));
             let mut found = Vec::new();
-            index.query(RegionHash(query), radius, |e, d| found.push((e.work, d)));
+            index.query(RegionHash(query), radius, |work, _, d| found.push((work, d)));
             // What the chunk radii (r, r, r - 1) guarantee by pigeonhole; beyond it, what a close
             // chunk happens to find.
             let r = (radius / 3).min(3);
@@ -1065,11 +1133,12 @@ mod tests {
             unsure in proptest::strategy::Just((0u8..63).collect::<Vec<u8>>()).prop_shuffle(),
             flips in 0u32..17,
             radius in 0u32..15,
+            extra in 0u32..6,
         ) {
-            let (index, base) = crowded(&picks);
+            let (index, base) = crowded(&picks, extra);
             let query = flipped.iter().fold(base, |h, &bit| h ^ (1 << bit));
             let mut found = Vec::new();
-            index.query_ranked(RegionHash(query), &unsure, flips, radius, |e, d| found.push((e.work, d)));
+            index.query_ranked(RegionHash(query), &unsure, flips, radius, |work, _, d| found.push((work, d)));
             let width = index.width as usize;
             // Chunk c's flippable bits: its first `flips` bits in the ranking, as hash bit masks.
             let flippable: Vec<u64> = (0..R_CHUNKS)

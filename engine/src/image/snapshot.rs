@@ -16,7 +16,8 @@
 //! turns: the turned index's n entries' work u32 and angle f32 (its payloads are 0..n, slots here)
 //! region windows u64 (n), then columns in the region index's order (sorted by chunk 0, stable):
 //!                  n hashes u64 | n works u32 | n places (x u16, y u16, side u16, in 1/1024 of the short
-//!                  side) | offsets of chunks 0, 1 and 2 (3 x (2^width + 1) u32, width set by n) |
+//!                  side) | offsets of chunks 0, 1 and 2 (2^fine + 1 and 2 x (2^width + 1) u32, both
+//!                  widths set by n) |
 //!                  for chunks 1 and 2, each window's hash without the chunk's bits (2 x n x 6 bytes,
 //!                  sorted by chunk, then value), then 2 bytes so that the last entry reads as a u64
 //! checksum u64
@@ -27,7 +28,8 @@
 //! place from a mapping, whose start is page-aligned; [`ImageMatcher::read_from`] streams them into
 //! owned memory. Nothing is rebuilt on a load: the tables are read as they were written.
 //!
-//! Older versions are still read. Version 6 kept each work's turned hashes in its record and no PDQ
+//! Older versions are still read. Version 7 keyed chunk 0's table at the chunk's width, `fine` =
+//! `width` (such a table is read as it is; writing it rebuilds the region tables). Version 6 kept each work's turned hashes in its record and no PDQ
 //! tables (they are rebuilt on a load, on a second thread); version 5 also left its window columns
 //! unaligned and chunk 0's offsets out, so it is read by copying.
 //!
@@ -53,7 +55,8 @@ use super::index::{HammingColumns, HammingIndex, Layout};
 use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
 use super::region::{
-    chunk0_offsets, region_rest_len, region_table_span, RegionColumns, RegionIndex, REST_PAD, R_CHUNKS,
+    chunk0_offsets, region_offsets_len, region_rest_len, region_table_span, RegionColumns, RegionIndex, REST_PAD,
+    R_CHUNKS,
 };
 use crate::bytes::{ByteReader, HashedReader, HashedWriter, Malformed, Records, StreamError};
 use crate::column::{Column, SharedBytes};
@@ -62,11 +65,13 @@ use std::io::{Read, Write};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
-const FORMAT_VERSION: u32 = 7;
+const FORMAT_VERSION: u32 = 8;
 /// The version [`ImageMatcher::write_to`] writes (a little-endian `u32` after the 8-byte magic), for
 /// callers that keep snapshots and rewrite older ones.
 pub const SNAPSHOT_VERSION: u32 = FORMAT_VERSION;
-/// Turned hashes inside the work records, PDQ tables rebuilt on a load.
+/// As version 8, with chunk 0's region table keyed at the chunk's width (no finer key).
+const COARSE_CHUNK0_VERSION: u32 = 7;
+/// As version 7, with turned hashes inside the work records and PDQ tables rebuilt on a load.
 const TURNS_INLINE_VERSION: u32 = 6;
 /// As version 6, and the window columns unaligned with chunk 0's offsets left out.
 const UNALIGNED_VERSION: u32 = 5;
@@ -347,7 +352,7 @@ fn read_head(reader: &mut impl Records, config: &ImageConfig) -> Result<u32, Ima
         return Err(ImageError::BadIndex("not an image matcher"));
     }
     let version = reader.le_u32()?;
-    if ![FORMAT_VERSION, TURNS_INLINE_VERSION, UNALIGNED_VERSION].contains(&version) {
+    if ![FORMAT_VERSION, COARSE_CHUNK0_VERSION, TURNS_INLINE_VERSION, UNALIGNED_VERSION].contains(&version) {
         return Err(ImageError::BadIndex("unsupported format version"));
     }
     let mut expected = Vec::new();
@@ -358,11 +363,11 @@ fn read_head(reader: &mut impl Records, config: &ImageConfig) -> Result<u32, Ima
     Ok(version)
 }
 
-/// Everything after the head: works, then (version 7) the PDQ indexes and turns, then the windows.
+/// Everything after the head: works, then (version 7 on) the PDQ indexes and turns, then the windows.
 fn read_body(source: &mut impl ColumnSource, config: ImageConfig, version: u32) -> Result<ImageMatcher, ImageError> {
     let mut matcher = ImageMatcher::new(config);
     read_works(source, &mut matcher, version)?;
-    if version != FORMAT_VERSION {
+    if version <= TURNS_INLINE_VERSION {
         matcher.with_indexes_rebuilt(|regions, known| {
             *regions = read_windows(source, known, version)?;
             Ok(())
@@ -411,11 +416,11 @@ fn read_index(source: &mut impl ColumnSource) -> Result<HammingIndex, ImageError
     HammingIndex::from_columns(columns, layout).map_err(ImageError::BadIndex)
 }
 
-/// The works: in version 7 into the works map alone (their hashes come with the indexes' columns),
+/// The works: from version 7 on into the works map alone (their hashes come with the indexes' columns),
 /// before it each with its turned hashes, indexed as a bulk registration is.
 fn read_works(source: &mut impl ColumnSource, matcher: &mut ImageMatcher, version: u32) -> Result<(), ImageError> {
     let bad = ImageError::BadIndex;
-    let turns_inline = version != FORMAT_VERSION;
+    let turns_inline = version <= TURNS_INLINE_VERSION;
     let work_count = source.records(WORK_RECORD_BYTES + usize::from(turns_inline))?;
     // Grown once: rehashing a million works as the map doubles was a tenth of a load.
     matcher.works.reserve(work_count);
@@ -473,7 +478,7 @@ fn read_windows(source: &mut impl ColumnSource, known: &KnownWorks, version: u32
     let places = source.column(n, aligned)?;
     let span = region_table_span(n);
     let offsets = if aligned {
-        source.column(R_CHUNKS * span, true)?
+        source.column(region_offsets_len(n, version == FORMAT_VERSION), true)?
     } else {
         let later: Column<u32> = source.column((R_CHUNKS - 1) * span, false)?;
         let mut offsets = chunk0_offsets(&hashes).map_err(ImageError::BadIndex)?;
@@ -829,6 +834,28 @@ mod tests {
                     let query = fingerprint_query(&decoded(luma.clone()), &config);
                     assert_eq!(copy.query(&query), matcher.query(&query));
                 }
+            }
+        }
+    }
+
+    /// Version 7 differs only in chunk 0's region table, which it keyed at the chunk's width; below
+    /// 2^23 windows that is the finer key too, so a small matcher's version-7 bytes are its current
+    /// ones under the old number. They load, answer the same and are written anew as version 8.
+    #[test]
+    fn version_7_still_loads() {
+        let (matcher, queries) = sample();
+        let config = matcher.config().clone();
+        let current = matcher.to_bytes();
+        let mut old = current.clone();
+        old[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&COARSE_CHUNK0_VERSION.to_le_bytes());
+        let old = reseal(old);
+        let streamed = ImageMatcher::from_bytes(&old, config.clone()).expect("loads");
+        let mapped = ImageMatcher::from_shared(placed(&old, 0), config.clone()).expect("loads");
+        for copy in [streamed, mapped] {
+            assert_eq!(copy.to_bytes(), current);
+            for luma in queries {
+                let query = fingerprint_query(&decoded(luma.clone()), &config);
+                assert_eq!(copy.query(&query), matcher.query(&query));
             }
         }
     }
