@@ -612,17 +612,17 @@ impl RegionIndex {
         let width = chunk_width(n);
         let span = (1usize << width) + 1;
         // Offsets of the chunk width for chunk 0 too: a snapshot before version 8.
-        let fine = if offsets.len() == R_CHUNKS * span { width } else { fine_width(n) };
+        let coarse = offsets.len() == region_offsets_len(n, false);
+        let fine = if coarse { width } else { fine_width(n) };
         if n == 0 {
             if !offsets.is_empty() || !rests.is_empty() {
                 return Err("tables without windows");
             }
         } else {
-            let first = (1usize << fine) + 1;
-            if offsets.len() != first + (R_CHUNKS - 1) * span || rests.len() != region_rest_len(n) + REST_PAD {
+            if offsets.len() != region_offsets_len(n, !coarse) || rests.len() != region_rest_len(n) + REST_PAD {
                 return Err("region tables of the wrong size");
             }
-            let (chunk0, later) = offsets.split_at(first);
+            let (chunk0, later) = offsets.split_at((1usize << fine) + 1);
             for table in std::iter::once(chunk0).chain(later.chunks_exact(span)) {
                 if table[0] != 0 || table[table.len() - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
                     return Err("region offsets out of order");
@@ -725,7 +725,7 @@ impl RegionIndex {
         // a miss that depends on the one before cannot overlap it. So each step gathers its addresses
         // first and loads them in a loop of independent loads: the probes' offsets, then their
         // buckets; the hits' hashes for their windows; the windows' works. Measured at the 1M proxy
-        // against loading each as found: region and vote samples 24-26k against 33-41k (perf, two
+        // against loading each as found: region and vote samples 18.6-22.6k against 33-41k (perf, two
         // runs each), the PDQ and verification samples alike.
         let mut hits: Vec<(usize, u32)> = Vec::new();
         let mut check = |slot: usize, hash: u64| {
@@ -811,7 +811,7 @@ pub(super) struct RegionParts<'a> {
     pub works: Cow<'a, [u32]>,
     /// Each window's x, y and side in 1/[`PLACE_UNIT`] of its original's short side.
     pub places: Cow<'a, [[u16; 3]]>,
-    /// [`region_table_span`] offsets for each chunk (none when there are no windows).
+    /// [`region_offsets_len`] offsets: chunk 0's table, then chunk 1's and 2's (none when there are no windows).
     pub offsets: Cow<'a, [u32]>,
     /// `hashes.len()` entries of [`REST_BYTES`] for each chunk after the first, then [`REST_PAD`]
     /// bytes (none when there are no windows).

@@ -28,10 +28,11 @@
 //! place from a mapping, whose start is page-aligned; [`ImageMatcher::read_from`] streams them into
 //! owned memory. Nothing is rebuilt on a load: the tables are read as they were written.
 //!
-//! Older versions are still read. Version 7 keyed chunk 0's table at the chunk's width, `fine` =
-//! `width` (such a table is read as it is; writing it rebuilds the region tables). Version 6 kept each work's turned hashes in its record and no PDQ
-//! tables (they are rebuilt on a load, on a second thread); version 5 also left its window columns
-//! unaligned and chunk 0's offsets out, so it is read by copying.
+//! Older versions are still read. Version 7 keyed chunk 0's region table at the chunk's width
+//! (`fine` = `width`; such a table is read as it is, and writing it rebuilds the region tables).
+//! Version 6 kept each work's turned hashes in its record and no PDQ tables (they are rebuilt on a
+//! load, on a second thread); version 5 also left its window columns unaligned and chunk 0's offsets
+//! out, so it is read by copying.
 //!
 //! Works are written in id order, windows in the order a rebuild leaves them (by chunk 0, then
 //! slot), and PDQ entries in their index's order, so a loaded matcher writes the bytes it was read
