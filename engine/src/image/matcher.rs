@@ -862,6 +862,11 @@ impl ImageMatcher {
             run.extend(hits.iter().filter_map(|f| {
                 let w = &query.windows.get(f.window)?.window;
                 let entry = self.regions.entry(f.slot);
+                // Only a snapshot whose checks have not run yet can hold a window of no size (see
+                // `RegionIndex::from_columns_unchecked`): it implies no placement.
+                if entry.side <= 0.0 {
+                    return None;
+                }
                 // Original short-side units per query pixel, and where the query's origin lands.
                 let scale = entry.side / w.side;
                 Some(Vote {

@@ -28,4 +28,4 @@ pub use matcher::{
 };
 pub use pdq::{dct16, pdq, Dct16, Dihedral, PdqHash};
 pub use region::{QueryWindow, RegionHash};
-pub use snapshot::SNAPSHOT_VERSION;
+pub use snapshot::{SnapshotCheck, SNAPSHOT_VERSION};

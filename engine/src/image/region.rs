@@ -591,13 +591,22 @@ impl RegionIndex {
     }
 
     /// An index over columns a snapshot stored ([`RegionIndex::parts`]' form), read in place or
-    /// owned, checked: columns of one length, places with a positive side, tables of the size the
-    /// window count gives whose offsets partition the windows. Nothing is sorted or rebuilt. What no
-    /// check here catches (a window or table entry filed under the wrong bucket or out of order) can
-    /// only hide a window from a query or report one twice, never report one that is not there or
-    /// read outside a column: a hit is looked up among the windows themselves, and every offset is
-    /// at most the window count.
+    /// owned, checked in full: [`RegionIndex::from_columns_unchecked`], then
+    /// [`RegionIndex::check_contents`].
     pub(super) fn from_columns(columns: RegionColumns) -> Result<Self, &'static str> {
+        let index = Self::from_columns_unchecked(columns)?;
+        index.check_contents()?;
+        Ok(index)
+    }
+
+    /// An index over columns a snapshot stored, checked only in what their lengths say: columns of
+    /// one length, tables of the size the window count gives. No value is read, so that a mapped
+    /// snapshot of gigabytes is usable before its pages were read from disk; the values are checked
+    /// by [`RegionIndex::check_contents`], which a load runs later (see
+    /// [`ImageMatcher::from_shared_deferred`](super::ImageMatcher::from_shared_deferred)). Until then
+    /// queries stay safe whatever the values: offsets are clamped to the windows, a window of an
+    /// unknown work finds no work to report, and a window of no size casts no vote.
+    pub(super) fn from_columns_unchecked(columns: RegionColumns) -> Result<Self, &'static str> {
         let RegionColumns { hashes, works, places, offsets, rests } = columns;
         let n = hashes.len();
         if works.len() != n || places.len() != n {
@@ -606,11 +615,7 @@ impl RegionIndex {
         if n > u32::MAX as usize {
             return Err("too many windows");
         }
-        if places.iter().any(|p| p[2] == 0) {
-            return Err("window geometry out of range");
-        }
         let width = chunk_width(n);
-        let span = (1usize << width) + 1;
         // Offsets of the chunk width for chunk 0 too: a snapshot before version 8.
         let coarse = offsets.len() == region_offsets_len(n, false);
         let fine = if coarse { width } else { fine_width(n) };
@@ -618,16 +623,8 @@ impl RegionIndex {
             if !offsets.is_empty() || !rests.is_empty() {
                 return Err("tables without windows");
             }
-        } else {
-            if offsets.len() != region_offsets_len(n, !coarse) || rests.len() != region_rest_len(n) + REST_PAD {
-                return Err("region tables of the wrong size");
-            }
-            let (chunk0, later) = offsets.split_at((1usize << fine) + 1);
-            for table in std::iter::once(chunk0).chain(later.chunks_exact(span)) {
-                if table[0] != 0 || table[table.len() - 1] as usize != n || table.windows(2).any(|w| w[0] > w[1]) {
-                    return Err("region offsets out of order");
-                }
-            }
+        } else if offsets.len() != region_offsets_len(n, !coarse) || rests.len() != region_rest_len(n) + REST_PAD {
+            return Err("region tables of the wrong size");
         }
         Ok(Self {
             hashes,
@@ -642,6 +639,27 @@ impl RegionIndex {
             offsets,
             rests,
         })
+    }
+
+    /// The checks of stored values [`RegionIndex::from_columns_unchecked`] leaves out: places with a
+    /// positive side, and offsets that partition the windows. What no check here catches (a window
+    /// or table entry filed under the wrong bucket or out of order) can only hide a window from a
+    /// query or report one twice, never report one that is not there or read outside a column: a
+    /// hit is looked up among the windows themselves, and every offset is at most the window count.
+    pub(super) fn check_contents(&self) -> Result<(), &'static str> {
+        check_stored(&self.places, &self.offsets, self.width, self.fine)
+    }
+
+    /// What [`RegionIndex::check_contents`] reads, taken out (views are shared, not copied) so that a
+    /// load can run the checks later, on another thread, with the index already in use.
+    pub(super) fn contents(&self) -> RegionContents {
+        RegionContents {
+            works: self.works.clone(),
+            places: self.places.clone(),
+            offsets: self.offsets.clone(),
+            width: self.width,
+            fine: self.fine,
+        }
     }
 
     /// The live slots in the order a rebuild leaves them (a stable counting sort by chunk 0's key,
@@ -743,7 +761,7 @@ impl RegionIndex {
             let mut values = Vec::new();
             for_each_flip(keys[0], masks[0], radii[0], |value| values.push(value));
             let runs = |values: &[usize], offsets: &[u32], extra: usize| -> Vec<(usize, usize)> {
-                values.iter().map(|&v| (offsets[v << extra] as usize, offsets[(v + 1) << extra] as usize)).collect()
+                values.iter().map(|&v| run(offsets, v << extra, (v + 1) << extra, n)).collect()
             };
             for (start, end) in runs(&values, all_offsets, extra as usize) {
                 for (i, &hash) in hashes[start..end].iter().enumerate() {
@@ -781,7 +799,7 @@ impl RegionIndex {
             let lookups: Vec<(usize, usize)> = found
                 .iter()
                 .map(|&hash| fine_key(hash, width, fine))
-                .map(|key| (all_offsets[key] as usize, all_offsets[key + 1] as usize))
+                .map(|key| run(all_offsets, key, key + 1, n))
                 .collect();
             for (&hash, (start, end)) in found.iter().zip(lookups) {
                 for (i, &window) in hashes[start..end].iter().enumerate() {
@@ -913,6 +931,56 @@ fn later_tables(hashes: &[u64], width: u32, first: Vec<u32>) -> (Vec<u32>, Vec<u
     }
     rests.extend_from_slice(&[0; REST_PAD]);
     (offsets, rests)
+}
+
+/// A region index's stored values, for checks a load runs after the index is in use (see
+/// [`RegionIndex::contents`]).
+pub(super) struct RegionContents {
+    /// Each window's work, for the caller to check against the registered works.
+    pub works: Column<u32>,
+    places: Column<[u16; 3]>,
+    offsets: Column<u32>,
+    width: u32,
+    fine: u32,
+}
+
+impl RegionContents {
+    /// [`RegionIndex::check_contents`] on the values taken.
+    pub(super) fn check(&self) -> Result<(), &'static str> {
+        check_stored(&self.places, &self.offsets, self.width, self.fine)
+    }
+}
+
+/// Places with a positive side, and each table's offsets a partition of the windows (see
+/// [`RegionIndex::check_contents`]); the table sizes were checked when the index was made.
+fn check_stored(places: &[[u16; 3]], offsets: &[u32], width: u32, fine: u32) -> Result<(), &'static str> {
+    if places.iter().any(|p| p[2] == 0) {
+        return Err("window geometry out of range");
+    }
+    let n = places.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let span = (1usize << width) + 1;
+    let (chunk0, later) = offsets.split_at(((1usize << fine) + 1).min(offsets.len()));
+    for table in std::iter::once(chunk0).chain(later.chunks_exact(span)) {
+        if table.first() != Some(&0)
+            || table.last().map(|&o| o as usize) != Some(n)
+            || table.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err("region offsets out of order");
+        }
+    }
+    Ok(())
+}
+
+/// The windows (table entries) of keys `from..to` of a table: between their offsets, clamped so that
+/// offsets a load has not checked yet ([`RegionIndex::check_contents`]) can only give a wrong run,
+/// never one outside the `n` windows.
+#[inline]
+fn run(offsets: &[u32], from: usize, to: usize, n: usize) -> (usize, usize) {
+    let end = (offsets[to] as usize).min(n);
+    ((offsets[from] as usize).min(end), end)
 }
 
 /// Each chunk's probe radius for a query at `radius`: raised one chunk at a time, round robin, until a

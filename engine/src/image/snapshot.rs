@@ -56,13 +56,14 @@ use super::index::{HammingColumns, HammingIndex, Layout};
 use super::matcher::{max_rotation, ImageMatcher, Thumbnail, WorkInfo};
 use super::pdq::PdqHash;
 use super::region::{
-    chunk0_offsets, region_offsets_len, region_rest_len, region_table_span, RegionColumns, RegionIndex, REST_PAD,
-    R_CHUNKS,
+    chunk0_offsets, region_offsets_len, region_rest_len, region_table_span, RegionColumns, RegionContents, RegionIndex,
+    REST_PAD, R_CHUNKS,
 };
 use crate::bytes::{ByteReader, HashedReader, HashedWriter, Malformed, Records, StreamError};
 use crate::column::{Column, SharedBytes};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
+use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"SEALIMG\0";
@@ -275,7 +276,7 @@ impl ImageMatcher {
     pub fn read_from(input: impl Read, len: u64, config: ImageConfig) -> Result<Self, ImageError> {
         let mut reader = HashedReader::new(input, len)?;
         let version = read_head(&mut reader, &config)?;
-        let matcher = read_body(&mut reader, config, version)?;
+        let matcher = read_body(&mut reader, config, version, Checks::All)?;
         reader.finish()?;
         Ok(matcher)
     }
@@ -294,27 +295,12 @@ impl ImageMatcher {
     /// with the same errors.
     pub fn from_shared(bytes: SharedBytes, config: ImageConfig) -> Result<Self, ImageError> {
         let data: &[u8] = (*bytes).as_ref();
-        let copy = || Self::from_bytes(data, config.clone());
-        let Some(body) = data.len().checked_sub(8) else { return copy() };
-        let (body, sum) = data.split_at(body);
-        let mut viewer = Viewer { reader: ByteReader::new(body, 0), bytes: &bytes };
-        // Columns start at multiples of 8 from the first byte: aligned when it is.
-        let aligned = data.as_ptr().align_offset(COLUMN_ALIGN) == 0;
-        if cfg!(target_endian = "big") || !aligned {
-            return copy();
-        }
-        let version = read_head(&mut viewer, &config)?;
-        if version == UNALIGNED_VERSION {
-            return copy();
-        }
+        let Some((body, version)) = in_place(data, &config)? else { return Self::from_bytes(data, config) };
         std::thread::scope(|scope| {
-            let checked = scope.spawn(|| sum == xxh3_64(body).to_le_bytes());
-            let parsed = read_body(&mut viewer, config.clone(), version).and_then(|matcher| {
-                if viewer.reader.is_done() {
-                    Ok(matcher)
-                } else {
-                    Err(ImageError::BadIndex("trailing bytes"))
-                }
+            let checked = scope.spawn(|| sums_match(data, body));
+            let parsed = parse_in_place(&bytes, config.clone(), body, version).and_then(|matcher| {
+                contents_check(&matcher)?;
+                Ok(matcher)
             });
             match checked.join() {
                 Ok(true) => parsed,
@@ -322,6 +308,30 @@ impl ImageMatcher {
                 Err(_) => Err(ImageError::BadIndex("checksum failed")),
             }
         })
+    }
+
+    /// [`ImageMatcher::from_shared`] without the checks that read every byte: the checksum, each
+    /// window's work and place, and the region offsets, which at a million works are 12 GB to read
+    /// (13-25 s from a cold disk, where the rest is under 2 GB). They are returned as a
+    /// [`SnapshotCheck`] for the caller to run, typically on a thread of its own while the matcher
+    /// already answers queries. Until it has passed, a damaged snapshot can give wrong answers but
+    /// never a panic or a read outside the bytes (the unchecked values are clamped or skipped where
+    /// they are used); when it fails, the matcher must be dropped and rebuilt, and nothing it holds
+    /// written anywhere. Bytes read by copying (see [`ImageMatcher::from_shared`]) are checked in
+    /// full here, and their check has nothing left to do.
+    pub fn from_shared_deferred(bytes: SharedBytes, config: ImageConfig) -> Result<(Self, SnapshotCheck), ImageError> {
+        let data: &[u8] = (*bytes).as_ref();
+        let Some((body, version)) = in_place(data, &config)? else {
+            return Ok((Self::from_bytes(data, config)?, SnapshotCheck { pending: None }));
+        };
+        let matcher = parse_in_place(&bytes, config, body, version)?;
+        let pending = Pending {
+            sum: Arc::clone(&bytes),
+            body,
+            known: KnownWorks::new(&matcher.works),
+            contents: matcher.regions.contents(),
+        };
+        Ok((matcher, SnapshotCheck { pending: Some(pending) }))
     }
 
     /// Rebuilds the PDQ indexes on a second thread while `load` fills the region index (whose
@@ -365,12 +375,17 @@ fn read_head(reader: &mut impl Records, config: &ImageConfig) -> Result<u32, Ima
 }
 
 /// Everything after the head: works, then (version 7 on) the PDQ indexes and turns, then the windows.
-fn read_body(source: &mut impl ColumnSource, config: ImageConfig, version: u32) -> Result<ImageMatcher, ImageError> {
+fn read_body(
+    source: &mut impl ColumnSource,
+    config: ImageConfig,
+    version: u32,
+    checks: Checks,
+) -> Result<ImageMatcher, ImageError> {
     let mut matcher = ImageMatcher::new(config);
     read_works(source, &mut matcher, version)?;
     if version <= TURNS_INLINE_VERSION {
         matcher.with_indexes_rebuilt(|regions, known| {
-            *regions = read_windows(source, known, version)?;
+            *regions = read_windows(source, known, version, checks)?;
             Ok(())
         })?;
         return Ok(matcher);
@@ -396,7 +411,7 @@ fn read_body(source: &mut impl ColumnSource, config: ImageConfig, version: u32) 
         turns.push((work, degrees));
     }
     turned.check_payloads(|slot| (slot as usize) < n).map_err(ImageError::BadIndex)?;
-    let regions = read_windows(source, &known, version)?;
+    let regions = read_windows(source, &known, version, checks)?;
     drop(known);
     (matcher.whole, matcher.core, matcher.turned, matcher.turns, matcher.regions) =
         (whole, core, turned, turns, regions);
@@ -470,12 +485,19 @@ fn read_works(source: &mut impl ColumnSource, matcher: &mut ImageMatcher, versio
 /// The region columns and tables, each window's work checked against the registered ones. Version 5
 /// left chunk 0's offsets out (they are recomputed), did not align its columns, and did not pad its
 /// table entries.
-fn read_windows(source: &mut impl ColumnSource, known: &KnownWorks, version: u32) -> Result<RegionIndex, ImageError> {
+fn read_windows(
+    source: &mut impl ColumnSource,
+    known: &KnownWorks,
+    version: u32,
+    checks: Checks,
+) -> Result<RegionIndex, ImageError> {
     let aligned = version != UNALIGNED_VERSION;
     let n = source.records(WINDOW_RECORD_BYTES)?;
     let hashes: Column<u64> = source.column(n, aligned)?;
     let works: Column<u32> = source.column(n, aligned)?;
-    known.check(&works)?;
+    if checks == Checks::All {
+        known.check(&works)?;
+    }
     let places = source.column(n, aligned)?;
     let span = region_table_span(n);
     let offsets = if aligned {
@@ -496,22 +518,119 @@ fn read_windows(source: &mut impl ColumnSource, known: &KnownWorks, version: u32
         rests.into()
     };
     let columns = RegionColumns { hashes, works, places, offsets, rests };
-    RegionIndex::from_columns(columns).map_err(ImageError::BadIndex)
+    match checks {
+        Checks::All => RegionIndex::from_columns(columns),
+        Checks::Deferred => RegionIndex::from_columns_unchecked(columns),
+    }
+    .map_err(ImageError::BadIndex)
+}
+
+/// Whether a load checks the windows' values (work, place, offsets) as it reads them, or leaves them
+/// to a [`SnapshotCheck`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    All,
+    Deferred,
+}
+
+/// The checks [`ImageMatcher::from_shared_deferred`] left out, to run once, on any thread: the
+/// checksum of the whole snapshot, then each window's work and place and the region offsets. It
+/// keeps the snapshot's bytes alive, not the matcher.
+#[must_use = "the snapshot is not verified until the check has run"]
+pub struct SnapshotCheck {
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    sum: SharedBytes,
+    body: usize,
+    known: KnownWorks,
+    contents: RegionContents,
+}
+
+impl SnapshotCheck {
+    /// Runs the checks: `Ok` when the snapshot is what was written and consistent, else
+    /// [`ImageError::BadIndex`] with the same reasons [`ImageMatcher::from_shared`] gives.
+    pub fn run(self) -> Result<(), ImageError> {
+        let Some(Pending { sum, body, known, contents }) = self.pending else { return Ok(()) };
+        if !sums_match((*sum).as_ref(), body) {
+            return Err(ImageError::BadIndex("checksum mismatch"));
+        }
+        known.check(&contents.works)?;
+        contents.check().map_err(ImageError::BadIndex)
+    }
+
+    /// Whether there is anything left to check (`false` for bytes that were read by copying).
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+impl std::fmt::Debug for SnapshotCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotCheck").field("pending", &self.is_pending()).finish()
+    }
+}
+
+/// Where `data` can be read in place: the length of its body (everything before the checksum) and
+/// its version, after its head was checked; `None` when it must be copied (see
+/// [`ImageMatcher::from_shared`]).
+fn in_place(data: &[u8], config: &ImageConfig) -> Result<Option<(usize, u32)>, ImageError> {
+    let Some(body) = data.len().checked_sub(8) else { return Ok(None) };
+    // Columns start at multiples of 8 from the first byte: aligned when it is.
+    let aligned = data.as_ptr().align_offset(COLUMN_ALIGN) == 0;
+    if cfg!(target_endian = "big") || !aligned {
+        return Ok(None);
+    }
+    let version = read_head(&mut ByteReader::new(&data[..body], 0), config)?;
+    Ok((version != UNALIGNED_VERSION).then_some((body, version)))
+}
+
+/// Whether the checksum after the first `body` bytes of `data` is theirs.
+fn sums_match(data: &[u8], body: usize) -> bool {
+    let (body, sum) = data.split_at(body);
+    sum == xxh3_64(body).to_le_bytes()
+}
+
+/// The matcher over `bytes` read in place (`body` and `version` from [`in_place`]), with the
+/// checks of the windows' values left out ([`Checks::Deferred`]).
+fn parse_in_place(
+    bytes: &SharedBytes,
+    config: ImageConfig,
+    body: usize,
+    version: u32,
+) -> Result<ImageMatcher, ImageError> {
+    let data: &[u8] = (**bytes).as_ref();
+    let mut viewer = Viewer { reader: ByteReader::new(&data[..body], 0), bytes };
+    read_head(&mut viewer, &config)?;
+    let matcher = read_body(&mut viewer, config, version, Checks::Deferred)?;
+    if viewer.reader.is_done() {
+        Ok(matcher)
+    } else {
+        Err(ImageError::BadIndex("trailing bytes"))
+    }
+}
+
+/// The checks [`parse_in_place`] left out, on this thread, but for the checksum.
+fn contents_check(matcher: &ImageMatcher) -> Result<(), ImageError> {
+    KnownWorks::new(&matcher.works).check(&matcher.regions.contents().works)?;
+    matcher.regions.check_contents().map_err(ImageError::BadIndex)
 }
 
 /// The registered work ids, for checking each window's owner: a bit per id when the ids are dense
-/// (as a store's sequences are), else the matcher's map. Millions of windows make a hash lookup
-/// each the largest cost of loading (measured: 17% of `from_bytes` at 100k works).
-enum KnownWorks<'a> {
+/// (as a store's sequences are), else a set. Millions of windows make a map lookup each the largest
+/// cost of loading (measured: 17% of `from_bytes` at 100k works). Owned, so that a deferred
+/// [`SnapshotCheck`] can take it to another thread.
+enum KnownWorks {
     Bits(Vec<u64>),
-    Map(&'a HashMap<u32, WorkInfo>),
+    Set(HashSet<u32>),
 }
 
-impl<'a> KnownWorks<'a> {
-    fn new(works: &'a HashMap<u32, WorkInfo>) -> Self {
+impl KnownWorks {
+    fn new(works: &HashMap<u32, WorkInfo>) -> Self {
         let top = works.keys().max().map_or(0, |&id| id as usize + 1);
         if top > 64 * (works.len() + 1024) {
-            return KnownWorks::Map(works);
+            return KnownWorks::Set(works.keys().copied().collect());
         }
         let mut bits = vec![0u64; top.div_ceil(64)];
         for &id in works.keys() {
@@ -533,7 +652,7 @@ impl<'a> KnownWorks<'a> {
     fn contains(&self, id: u32) -> bool {
         match self {
             KnownWorks::Bits(bits) => bits.get(id as usize / 64).is_some_and(|w| (w >> (id % 64)) & 1 == 1),
-            KnownWorks::Map(map) => map.contains_key(&id),
+            KnownWorks::Set(set) => set.contains(&id),
         }
     }
 }
@@ -580,7 +699,7 @@ impl From<StreamError> for ImageError {
 mod tests {
     use super::*;
     use crate::image::decode::{Decoded, Format, Luma};
-    use crate::image::matcher::{fingerprint_original, fingerprint_query};
+    use crate::image::matcher::{fingerprint_original, fingerprint_query, QueryFingerprint};
     use proptest::prelude::*;
     use std::sync::OnceLock;
     use xxhash_rust::xxh3::xxh3_64;
@@ -758,7 +877,20 @@ mod tests {
             ImageMatcher::from_shared(placed(&flipped, 0), config.clone()).err(),
             Some(ImageError::BadIndex("checksum mismatch"))
         );
-        assert!(ImageMatcher::from_shared(placed(&bytes[..bytes.len() - 8], 0), config).is_err());
+        assert!(ImageMatcher::from_shared(placed(&bytes[..bytes.len() - 8], 0), config.clone()).is_err());
+        // Deferred, the same damage loads, answers, and fails its check.
+        let (unchecked, check) =
+            ImageMatcher::from_shared_deferred(placed(&flipped, 0), config.clone()).expect("loads");
+        assert!(check.is_pending());
+        assert_eq!(unchecked.len(), matcher.len());
+        assert_eq!(check.run().err(), Some(ImageError::BadIndex("checksum mismatch")));
+        let (fine, check) = ImageMatcher::from_shared_deferred(placed(&bytes, 0), config.clone()).expect("loads");
+        assert_eq!(check.run(), Ok(()));
+        assert_eq!(fine.to_bytes(), bytes);
+        // Copied (misaligned): checked in full at once, nothing left for later.
+        let (_, check) = ImageMatcher::from_shared_deferred(placed(&bytes, 4), config.clone()).expect("loads");
+        assert!(!check.is_pending());
+        assert!(ImageMatcher::from_shared_deferred(placed(&flipped, 4), config).is_err());
     }
 
     /// `matcher`'s bytes as versions 5 and 6 wrote them (the releases before): each work's turns in
@@ -933,7 +1065,7 @@ mod tests {
             edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
             in_header in any::<bool>(),
         ) {
-            let (matcher, _) = sample();
+            let (matcher, queries) = sample();
             let mut bytes = matcher.to_bytes();
             // The header and the first work record hold every count and size; aim there half the time.
             let span = if in_header { bytes.len().min(120) } else { bytes.len() };
@@ -941,13 +1073,27 @@ mod tests {
                 bytes[at.index(span)] = value;
             }
             let bytes = reseal(bytes);
-            let copied = ImageMatcher::from_bytes(&bytes, matcher.config().clone());
-            let shared = ImageMatcher::from_shared(placed(&bytes, 0), matcher.config().clone());
+            let config = matcher.config();
+            let copied = ImageMatcher::from_bytes(&bytes, config.clone());
+            let shared = ImageMatcher::from_shared(placed(&bytes, 0), config.clone());
             prop_assert_eq!(copied.is_ok(), shared.is_ok(), "both loaders judge alike");
-            for loaded in [copied, shared].into_iter().flatten() {
-                // Whatever was accepted is a working matcher.
-                let query = fingerprint_query(&decoded(plane(0, 64, 48)), matcher.config());
-                let _ = loaded.query(&query);
+            // Deferred, the damage may show only when the check runs, but it shows, and until then the
+            // matcher answers queries without panicking.
+            let deferred = ImageMatcher::from_shared_deferred(placed(&bytes, 0), config.clone());
+            let mut unchecked = None;
+            match deferred {
+                Ok((loaded, check)) => {
+                    prop_assert_eq!(check.run().is_ok(), shared.is_ok(), "the deferred check judges alike");
+                    unchecked = Some(loaded);
+                }
+                Err(_) => prop_assert!(shared.is_err(), "refused at once only when the full load refuses"),
+            }
+            let queries: Vec<QueryFingerprint> =
+                queries.iter().map(|luma| fingerprint_query(&decoded(luma.clone()), config)).collect();
+            for loaded in [copied.ok(), shared.ok(), unchecked].into_iter().flatten() {
+                for query in &queries {
+                    let _ = loaded.query(query);
+                }
             }
         }
     }
