@@ -1,7 +1,8 @@
 //! `seal works import` and `seal match` end to end through the real binary and real files: accuracy
 //! equal to `seal eval` on the fixtures, idempotent imports, indexes replayed from disk by a new process,
 //! rebuilt from the content store when deleted, a torn log tail, and SIGKILL in the middle of a bulk
-//! import followed by a check that the indexes hold exactly the store's engine ids.
+//! import followed by a check that the indexes hold exactly the store's engine ids, and a damaged
+//! image snapshot that is used at once and rebuilt when its deferred check fails.
 
 use crate::{corpus, eval_json};
 use anyhow::{ensure, Context, Result};
@@ -170,6 +171,58 @@ fn a_torn_log_tail_is_dropped_and_the_store_repairs_the_rest() -> Result<()> {
     assert_engine_ids_agree(&open)?;
     let hits = open.monitor.match_bytes(&open.store, &std::fs::read(&extra)?, KindHint::Text, &Scope::All)?;
     assert_eq!(hits.first().and_then(|h| h.file.as_deref()), Some("extra.txt"));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn a_damaged_image_snapshot_answers_at_once_and_is_rebuilt_when_its_check_fails() -> Result<()> {
+    use seal_api::monitor::{ImageSnapshotState, Monitor, MonitorConfig};
+    let dir = tempdir("damaged-image")?;
+    let data = dir.join("data");
+    let originals = corpus("images").join("originals");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&originals)?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    names.sort();
+    let files: Vec<PathBuf> = names.iter().take(3).map(|n| originals.join(n)).collect();
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    import(&data, "rh-damaged", &refs)?;
+    let snap = data.join("index").join("image.snap");
+    let damage = |snap: &Path| -> Result<()> {
+        let mut bytes = std::fs::read(snap)?;
+        // Inside the windows' tables, before the checksum: only the full check sees it.
+        let at = bytes.len() - 200;
+        bytes[at] ^= 0x10;
+        Ok(std::fs::write(snap, bytes)?)
+    };
+    damage(&snap)?;
+    let query = std::fs::read(&files[1])?;
+    let store = seal_api::store::SqliteStore::open_in(&data)?;
+    let content = seal_api::content::ContentStore::open(&data)?;
+    {
+        let (mut monitor, report) = Monitor::open(&data, &store, &content, MonitorConfig::default())?;
+        assert!(report.snapshots_loaded.1, "the damaged snapshot is used until its check fails: {report:?}");
+        // Answers while (or after) the check runs, without a panic.
+        let _ = monitor.match_bytes(&store, &query, KindHint::Image, &Scope::All)?;
+        let repaired = monitor.repair_damaged_images(&store, &content)?.context("the check finds the damage")?;
+        assert_eq!((repaired.added, repaired.registered.1), (3, 3), "{repaired:?}");
+        assert_eq!(monitor.image_snapshot_state(), ImageSnapshotState::Verified);
+        let hits = monitor.match_bytes(&store, &query, KindHint::Image, &Scope::All)?;
+        assert_eq!(hits.first().and_then(|h| h.file.as_deref()), Some(names[1].as_str()));
+    }
+    // The repair wrote a sound snapshot: the next open uses it and its check passes.
+    {
+        let (mut monitor, report) = Monitor::open(&data, &store, &content, MonitorConfig::default())?;
+        assert!(report.snapshots_loaded.1 && report.added == 0, "{report:?}");
+        assert!(monitor.repair_damaged_images(&store, &content)?.is_none());
+    }
+    // The command line's open waits for the check and repairs before it returns.
+    damage(&snap)?;
+    let open = DataDir::open(&data)?;
+    assert!(!open.report.snapshots_loaded.1 && open.report.added == 3, "{:?}", open.report);
+    assert_engine_ids_agree(&open)?;
+    let hits = open.monitor.match_bytes(&open.store, &query, KindHint::Image, &Scope::All)?;
+    assert_eq!(hits.first().and_then(|h| h.file.as_deref()), Some(names[1].as_str()));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -181,6 +181,82 @@ pub struct OpenReport {
     pub registered: (usize, usize),
 }
 
+/// Where the check of the image snapshot [`Monitor::open`] loaded stands. A mapped snapshot is used
+/// at once and checked in full (checksum, every window) on a thread of its own: at a million images
+/// the check reads 12 GB, 7-45 s from a cold disk, where the load alone takes 1.5-3.5 s. See
+/// `ImageMatcher::from_shared_deferred`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageSnapshotState {
+    /// Checked and sound, or nothing to check (no snapshot, or the matcher was rebuilt).
+    Verified,
+    /// The check is still running.
+    Checking,
+    /// The check failed, with the reason: [`Monitor::repair_damaged_images`] rebuilds the matcher
+    /// from the store, and until then no checkpoint writes it.
+    Damaged(String),
+}
+
+/// The outcome of the image snapshot's check, shared with the thread that runs it.
+#[derive(Debug, Clone)]
+struct SnapshotCheckOutcome(std::sync::Arc<(std::sync::Mutex<ImageSnapshotState>, std::sync::Condvar)>);
+
+impl SnapshotCheckOutcome {
+    fn settled(state: ImageSnapshotState) -> Self {
+        Self(std::sync::Arc::new((std::sync::Mutex::new(state), std::sync::Condvar::new())))
+    }
+
+    /// Runs `check` on a thread of its own (or here, when no thread can be started).
+    fn spawn(check: image::SnapshotCheck) -> Self {
+        if !check.is_pending() {
+            return Self::settled(ImageSnapshotState::Verified);
+        }
+        let outcome = Self::settled(ImageSnapshotState::Checking);
+        let shared = outcome.clone();
+        let run = move || {
+            let state = match check.run() {
+                Ok(()) => ImageSnapshotState::Verified,
+                Err(e) => ImageSnapshotState::Damaged(e.to_string()),
+            };
+            shared.set(state);
+        };
+        // Kept where both this thread and the new one can take it: a thread that fails to start
+        // drops what it was given, and the check must still run.
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(run)));
+        let taken = std::sync::Arc::clone(&slot);
+        let started = std::thread::Builder::new().name("seal-image-check".into()).spawn(move || {
+            if let Some(run) = taken.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                run();
+            }
+        });
+        if started.is_err() {
+            if let Some(run) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                run();
+            }
+        }
+        outcome
+    }
+
+    fn set(&self, state: ImageSnapshotState) {
+        let (lock, changed) = &*self.0;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        changed.notify_all();
+    }
+
+    fn get(&self) -> ImageSnapshotState {
+        self.0 .0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The state once the check has finished.
+    fn wait(&self) -> ImageSnapshotState {
+        let (lock, changed) = &*self.0;
+        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while *state == ImageSnapshotState::Checking {
+            state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        state.clone()
+    }
+}
+
 /// The fingerprint indexes and their files. See the module docs.
 #[derive(Debug)]
 pub struct Monitor {
@@ -192,6 +268,8 @@ pub struct Monitor {
     next_seq: u64,
     /// Set by [`Monitor::defer_checkpoints`] for a bulk import, cleared by [`Monitor::checkpoint`].
     deferred: bool,
+    /// The check of the image snapshot loaded at open.
+    image_check: SnapshotCheckOutcome,
 }
 
 impl Monitor {
@@ -220,20 +298,23 @@ impl Monitor {
                 }
                 None => (0, TextIndex::default()),
             };
-        let (image_covers, images) =
-            // Mapped and read in place: at a million works, reading it into memory took 20 s.
+        let (image_covers, images, image_check) =
+            // Mapped and read in place: at a million works, reading it into memory took 20 s. Its full
+            // check runs beside whatever comes next (see `ImageSnapshotState`).
             match log::map_snapshot(&dir.join("image.snap")).ok().flatten().and_then(|snapshot| {
-                ImageMatcher::from_shared(snapshot.engine, config.image.clone()).ok().map(|m| (snapshot.covers, m))
+                ImageMatcher::from_shared_deferred(snapshot.engine, config.image.clone())
+                    .ok()
+                    .map(|(m, check)| (snapshot.covers, m, check))
             }) {
-                Some((covers, matcher)) => {
+                Some((covers, matcher, check)) => {
                     report.snapshots_loaded.1 = true;
-                    (covers, matcher)
+                    (covers, matcher, SnapshotCheckOutcome::spawn(check))
                 }
-                None => (0, ImageMatcher::new(config.image.clone())),
+                None => (0, ImageMatcher::new(config.image.clone()), SnapshotCheckOutcome::settled(ImageSnapshotState::Verified)),
             };
         let (log, records) = LogWriter::open(&dir.join("log"))?;
         let next_seq = records.iter().map(|r| r.seq).chain([text_covers, image_covers]).max().unwrap_or(0) + 1;
-        let mut monitor = Monitor { dir, config, text, images, log, next_seq, deferred: false };
+        let mut monitor = Monitor { dir, config, text, images, log, next_seq, deferred: false, image_check };
 
         for record in &records {
             let covers = if record.kind == ContentKind::Image { image_covers } else { text_covers };
@@ -424,17 +505,50 @@ impl Monitor {
     }
 
     /// Writes both snapshots (each covering everything logged so far) and then empties the log. Ends
-    /// a deferral ([`Self::defer_checkpoints`]).
+    /// a deferral ([`Self::defer_checkpoints`]). It waits for the image snapshot's check first: a
+    /// matcher read from a damaged snapshot is never written. When the check failed, only the text
+    /// snapshot is written and the log is kept (it still holds every image record since the image
+    /// snapshot it covers) until [`Self::repair_damaged_images`] has run.
     pub fn checkpoint(&mut self) -> Result<(), MonitorError> {
         self.deferred = false;
         let covers = self.next_seq - 1;
         self.text.compact();
-        self.images.optimize();
         log::write_snapshot(&self.dir.join("text.snap"), covers, &self.text.to_bytes())?;
+        if let ImageSnapshotState::Damaged(reason) = self.image_check.wait() {
+            tracing::warn!(%reason, "image snapshot damaged: not rewritten until the matcher is repaired");
+            return Ok(());
+        }
+        self.images.optimize();
         let images = &self.images;
         log::write_snapshot_with(&self.dir.join("image.snap"), covers, |out| images.write_to(out))?;
         self.log = LogWriter::create(&self.dir.join("log"))?;
         Ok(())
+    }
+
+    /// Where the check of the image snapshot loaded at open stands (never waits).
+    pub fn image_snapshot_state(&self) -> ImageSnapshotState {
+        self.image_check.get()
+    }
+
+    /// Waits for the image snapshot's check; when it failed, replaces the matcher with one rebuilt
+    /// from the store and the content store (every image re-fingerprinted, as when `index/` is
+    /// deleted) and writes new snapshots. Returns what the rebuild did, or `None` when the snapshot
+    /// was sound. The server's scheduler calls it once the check has failed; the command line right
+    /// after opening.
+    pub fn repair_damaged_images(
+        &mut self,
+        store: &SqliteStore,
+        content: &ContentStore,
+    ) -> Result<Option<OpenReport>, MonitorError> {
+        let ImageSnapshotState::Damaged(reason) = self.image_check.wait() else { return Ok(None) };
+        tracing::error!(%reason, "image snapshot damaged: rebuilding the image matcher from the store");
+        self.images = ImageMatcher::new(self.config.image.clone());
+        self.image_check = SnapshotCheckOutcome::settled(ImageSnapshotState::Verified);
+        let mut report = OpenReport::default();
+        self.reconcile(store, content, &mut report)?;
+        self.checkpoint()?;
+        report.registered = self.len();
+        Ok(Some(report))
     }
 
     /// Items registered: (text, image).

@@ -37,7 +37,16 @@ impl DataDir {
     pub fn open(data_dir: &Path) -> Result<DataDir, MonitorError> {
         let store = SqliteStore::open_in(data_dir)?;
         let content = ContentStore::open(data_dir)?;
-        let (monitor, report) = Monitor::open(data_dir, &store, &content, MonitorConfig::default())?;
+        let (mut monitor, mut report) = Monitor::open(data_dir, &store, &content, MonitorConfig::default())?;
+        // A command runs briefly and may write snapshots: it waits for the image snapshot's check,
+        // and a damaged one is rebuilt now, as a missing one is.
+        if let Some(repaired) = monitor.repair_damaged_images(&store, &content)? {
+            report.snapshots_loaded.1 = false;
+            report.added += repaired.added;
+            report.removed += repaired.removed;
+            report.unrepairable.extend(repaired.unrepairable);
+            report.registered = repaired.registered;
+        }
         let pages = PageStore::open(data_dir, page_index_config())?;
         Ok(DataDir { store, content, monitor, report, pages })
     }

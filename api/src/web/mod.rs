@@ -360,6 +360,7 @@ pub fn open_state(
         images = report.registered.1,
         replayed = report.replayed,
         repaired = report.added + report.removed,
+        image_snapshot = ?monitor.image_snapshot_state(),
         "fingerprint index open"
     );
     let page_config = seal_engine::text::PageIndexConfig { retention: config.page_retention, ..Default::default() };

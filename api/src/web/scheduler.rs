@@ -76,11 +76,38 @@ fn include_channels(state: &State) {
     }
 }
 
+/// Rebuilds the image matcher when the check of the snapshot it was opened from failed (the server
+/// answers from the snapshot while its check runs; see `ImageSnapshotState`). Under the store's and
+/// the monitor's locks, in that order; a pass where the check is running or passed takes neither
+/// for more than a look.
+fn repair_image_snapshot(state: &State) {
+    use crate::monitor::ImageSnapshotState;
+    let damaged = matches!(
+        state.monitor.read().unwrap_or_else(|p| p.into_inner()).image_snapshot_state(),
+        ImageSnapshotState::Damaged(_)
+    );
+    if !damaged {
+        return;
+    }
+    let store = state.store.lock().unwrap_or_else(|p| p.into_inner());
+    let mut monitor = state.monitor.write().unwrap_or_else(|p| p.into_inner());
+    match monitor.repair_damaged_images(&store, &state.content) {
+        Ok(Some(report)) => tracing::info!(
+            images = report.registered.1,
+            unrepairable = report.unrepairable.len(),
+            "image matcher rebuilt from the store"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "rebuilding the image matcher"),
+    }
+}
+
 /// Starts the scheduler thread (once per server).
 pub fn spawn(state: State) {
     std::thread::Builder::new()
         .name("seal-monitoring".into())
         .spawn(move || loop {
+            repair_image_snapshot(&state);
             tick(&state);
             include_channels(&state);
             std::thread::sleep(TICK);
