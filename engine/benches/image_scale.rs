@@ -20,8 +20,10 @@
 //!   so the `GlobalAlloc` impl comes from that crate); the same for the matcher loading returns, and
 //!   `heap_bytes()` (whole-image indexes, region index) as the matcher reports them;
 //! - startup: `write_to` streams the snapshot to a cache file, and mapping it (tantivy's
-//!   `MmapDirectory`, as the monitor maps `image.snap`) plus `ImageMatcher::from_shared` is timed (file
-//!   to a matcher that answers queries, the file in the page cache); the region windows are read in
+//!   `MmapDirectory`, as the monitor maps `image.snap`) plus `ImageMatcher::from_shared_deferred` is
+//!   timed (file to a matcher that answers queries, the file in the page cache, as the monitor opens
+//!   it), then apart the full check that load leaves to run beside it (`SnapshotCheck::run`: checksum,
+//!   every window; `snapshot_load` times both from a cold disk); the region windows are read in
 //!   place, so the memory report gives the mapped bytes beside the heap. With `IMAGE_SCALE_STREAMED=1`
 //!   `ImageMatcher::read_from` (the file streamed into owned memory) is timed too, before;
 //! - recall: every query of `fixtures/images/queries` against the loaded matcher, scored on
@@ -255,8 +257,10 @@ struct Row {
     /// `None` when the snapshot came from the cache.
     built: Option<Build>,
     snapshot_bytes: usize,
-    /// Mapping the cache file and `from_shared` on it.
+    /// Mapping the cache file and `from_shared_deferred` on it.
     startup: Duration,
+    /// The check that load deferred, run after it.
+    check: Duration,
     /// `read_from` on the cache file, when asked for.
     streamed: Option<Duration>,
     /// Bytes the loaded matcher reads in place from the mapping.
@@ -353,7 +357,7 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
     let streamed = std::env::var_os("IMAGE_SCALE_STREAMED").is_some_and(|v| v == "1");
     let streamed = streamed.then(|| streamed_load(&path, config)).flatten();
     let mut loaded = load(&path, config).map_err(|e| eprintln!("image_scale: {} does not load ({e})", path.display()));
-    if let Ok((matcher, ..)) = &loaded {
+    if let Ok(Loaded { matcher, .. }) = &loaded {
         if snapshot_version(&path) != Some(SNAPSHOT_VERSION) {
             // An older snapshot version: it loaded (copied, or its tables rebuilt). Rewrite it.
             eprintln!("image_scale: rewriting {} in the current snapshot version", path.display());
@@ -372,13 +376,16 @@ fn obtain(size: usize) -> (ImageMatcher, Row) {
         loaded = load(&path, config).map_err(|e| panic!("a snapshot the matcher just wrote loads: {e}"));
         built = Some(build);
     }
-    let Ok((matcher, startup, live_loaded, snapshot_bytes)) = loaded else { unreachable!("loaded or built above") };
+    let Ok(Loaded { matcher, startup, check, live_loaded, snapshot_bytes }) = loaded else {
+        unreachable!("loaded or built above")
+    };
     let row = Row {
         size,
         works: matcher.len(),
         built,
         snapshot_bytes,
         startup,
+        check,
         streamed,
         mapped: matcher.mapped_bytes(),
         live_loaded,
@@ -412,9 +419,22 @@ fn write_cache(matcher: &ImageMatcher, path: &Path) {
     }
 }
 
-/// Maps the snapshot at `path` and loads it in place, timed: the matcher, how long, the live heap
-/// bytes it added, the file's size.
-fn load(path: &Path, config: &ImageConfig) -> Result<(ImageMatcher, Duration, i64, usize), String> {
+/// A snapshot loaded by [`load`].
+struct Loaded {
+    matcher: ImageMatcher,
+    /// Mapping the file and `from_shared_deferred`.
+    startup: Duration,
+    /// The deferred check, run after the load.
+    check: Duration,
+    /// Live heap bytes the load added.
+    live_loaded: i64,
+    /// The file's size.
+    snapshot_bytes: usize,
+}
+
+/// Maps the snapshot at `path` and loads it in place as the monitor does, timed, then runs the check
+/// that load deferred, timed apart.
+fn load(path: &Path, config: &ImageConfig) -> Result<Loaded, String> {
     use tantivy::directory::{Directory, MmapDirectory};
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Err("no directory".into()) };
     let before = live_bytes();
@@ -424,9 +444,14 @@ fn load(path: &Path, config: &ImageConfig) -> Result<(ImageMatcher, Duration, i6
         .get_file_handle(Path::new(name))
         .map_err(|e| e.to_string())?;
     let bytes = handle.read_bytes(0..handle.len()).map_err(|e| e.to_string())?;
-    let len = bytes.len();
-    let matcher = ImageMatcher::from_shared(std::sync::Arc::new(bytes), config.clone()).map_err(|e| e.to_string())?;
-    Ok((matcher, started.elapsed(), live_bytes() - before, len))
+    let snapshot_bytes = bytes.len();
+    let (matcher, pending) =
+        ImageMatcher::from_shared_deferred(std::sync::Arc::new(bytes), config.clone()).map_err(|e| e.to_string())?;
+    let startup = started.elapsed();
+    let live_loaded = live_bytes() - before;
+    let checking = Instant::now();
+    pending.run().map_err(|e| e.to_string())?;
+    Ok(Loaded { matcher, startup, check: checking.elapsed(), live_loaded, snapshot_bytes })
 }
 
 /// How long `ImageMatcher::read_from` takes to stream the snapshot at `path` into owned memory (the
@@ -762,11 +787,12 @@ fn print_details(row: &Row) {
         per_work(row.regions as f64, works),
     );
     println!(
-        "startup     snapshot {:.0} bytes per image ({:.2} GiB), mapped + from_shared {:.2} s ({:.0} bytes per \
-         image read in place){}",
+        "startup     snapshot {:.0} bytes per image ({:.2} GiB), mapped + from_shared_deferred {:.2} s, then its \
+         check {:.2} s ({:.0} bytes per image read in place){}",
         per_work(row.snapshot_bytes as f64, works),
         row.snapshot_bytes as f64 / f64::from(1 << 30),
         row.startup.as_secs_f64(),
+        row.check.as_secs_f64(),
         per_work(row.mapped as f64, works),
         row.streamed.map_or(String::new(), |d| format!("; read_from (streamed into memory) {:.2} s", d.as_secs_f64())),
     );
@@ -905,7 +931,7 @@ fn print_table(rows: &[Row]) {
     }
     println!(
         "(live: counted heap bytes the build added; load: those loading added; mapped: read in place from the \
-         mapped snapshot (mapped_bytes()); startup: mapping the file + from_shared; whole/region: heap_bytes(); \
+         mapped snapshot (mapped_bytes()); startup: mapping the file + from_shared_deferred; whole/region: heap_bytes(); \
          recall: best hit names the original; in hits: the original is among the hits; query: mean of one pass; \
          e2e: that plus decoding and fingerprinting a query ({front:.2} ms, one thread); x: against the first size)"
     );
