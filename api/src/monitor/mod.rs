@@ -213,9 +213,11 @@ impl SnapshotCheckOutcome {
         let outcome = Self::settled(ImageSnapshotState::Checking);
         let shared = outcome.clone();
         let run = move || {
-            let state = match check.run() {
-                Ok(()) => ImageSnapshotState::Verified,
-                Err(e) => ImageSnapshotState::Damaged(e.to_string()),
+            // A check that panicked must not leave `Checking` behind: checkpoints would wait forever.
+            let state = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check.run())) {
+                Ok(Ok(())) => ImageSnapshotState::Verified,
+                Ok(Err(e)) => ImageSnapshotState::Damaged(e.to_string()),
+                Err(_) => ImageSnapshotState::Damaged("the check panicked".into()),
             };
             shared.set(state);
         };

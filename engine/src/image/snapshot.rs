@@ -311,8 +311,9 @@ impl ImageMatcher {
     }
 
     /// [`ImageMatcher::from_shared`] without the checks that read every byte: the checksum, each
-    /// window's work and place, and the region offsets, which at a million works are 12 GB to read
-    /// (13-25 s from a cold disk, where the rest is under 2 GB). They are returned as a
+    /// window's work and place, and the region offsets, which at a million works read 12 GB: from a
+    /// cold page cache the full load took 7.9-8.7 s on an idle VM (25 s beside a busy one) and this
+    /// one 1.4-3.3 s (`examples/snapshot_load.rs`). They are returned as a
     /// [`SnapshotCheck`] for the caller to run, typically on a thread of its own while the matcher
     /// already answers queries. Until it has passed, a damaged snapshot can give wrong answers but
     /// never a panic or a read outside the bytes (the unchecked values are clamped or skipped where
@@ -326,7 +327,7 @@ impl ImageMatcher {
         };
         let matcher = parse_in_place(&bytes, config, body, version)?;
         let pending = Pending {
-            sum: Arc::clone(&bytes),
+            bytes: Arc::clone(&bytes),
             body,
             known: KnownWorks::new(&matcher.works),
             contents: matcher.regions.contents(),
@@ -542,8 +543,11 @@ pub struct SnapshotCheck {
 }
 
 struct Pending {
-    sum: SharedBytes,
+    /// The snapshot, for its checksum.
+    bytes: SharedBytes,
+    /// Its length before the checksum.
     body: usize,
+    /// The registered works, for each window's.
     known: KnownWorks,
     contents: RegionContents,
 }
@@ -552,8 +556,8 @@ impl SnapshotCheck {
     /// Runs the checks: `Ok` when the snapshot is what was written and consistent, else
     /// [`ImageError::BadIndex`] with the same reasons [`ImageMatcher::from_shared`] gives.
     pub fn run(self) -> Result<(), ImageError> {
-        let Some(Pending { sum, body, known, contents }) = self.pending else { return Ok(()) };
-        if !sums_match((*sum).as_ref(), body) {
+        let Some(Pending { bytes, body, known, contents }) = self.pending else { return Ok(()) };
+        if !sums_match((*bytes).as_ref(), body) {
             return Err(ImageError::BadIndex("checksum mismatch"));
         }
         known.check(&contents.works)?;
