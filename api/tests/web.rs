@@ -869,6 +869,8 @@ async fn openapi_metrics_and_errors() -> Result<()> {
     let m = b.get(&w, "/metrics").await.text();
     assert!(m.contains("seal_http_requests_total{family=\"seal\",status=\"2xx\"} 1"), "{m}");
     assert!(m.contains("seal_sealed_works 6"));
+    assert!(m.contains("seal_image_snapshot_state{state=\"verified\"} 1"), "{m}");
+    assert!(m.contains("seal_image_snapshot_state{state=\"damaged\"} 0"), "{m}");
     let e = b.get(&w, "/api/v1/nothing-here").await;
     assert_eq!((e.status, e.json()["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     let unknown = b.send(&w, test::TestRequest::post().uri("/webhooks/no-such-provider").set_payload("{}")).await;

@@ -2,6 +2,7 @@
 //! counters and one latency histogram do not justify a metrics framework.
 
 use super::State;
+use crate::monitor::ImageSnapshotState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -112,5 +113,18 @@ pub async fn render(state: State) -> HttpResponse {
         "# HELP seal_sealed_works Works with a cached seal.\n# TYPE seal_sealed_works gauge\nseal_sealed_works {}",
         state.seals.len()
     );
+    let image_state = state.monitor.read().unwrap_or_else(|p| p.into_inner()).image_snapshot_state();
+    s.push_str(
+        "# HELP seal_image_snapshot_state The image snapshot's check: 1 for the state it is in \
+         (checking while the server already answers from it; damaged until the scheduler rebuilds).\n\
+         # TYPE seal_image_snapshot_state gauge\n",
+    );
+    for (label, on) in [
+        ("verified", image_state == ImageSnapshotState::Verified),
+        ("checking", image_state == ImageSnapshotState::Checking),
+        ("damaged", matches!(image_state, ImageSnapshotState::Damaged(_))),
+    ] {
+        let _ = writeln!(s, "seal_image_snapshot_state{{state=\"{label}\"}} {}", u8::from(on));
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(s)
 }
